@@ -1,0 +1,57 @@
+"""The `kis-intel` command: database migrations, the KIS simulator, the end-to-end demo."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from kis_intel_assets.storage import ConfigurationError, migrate, redact_url, resolve_database_url
+from kis_intel_assets.storage.migrations import MigrationError
+
+
+def _db_migrate(_: argparse.Namespace) -> int:
+    url = resolve_database_url()
+    report = migrate(url)
+    for name in report.applied:
+        print(f"applied {name}")
+    print(
+        f"database {redact_url(url)} is up to date "
+        f"({len(report.applied)} applied, {len(report.already_applied)} already applied, "
+        f"{'TimescaleDB hypertables' if report.timescale_statements else 'plain PostgreSQL tables'})"
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kis-intel", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    db = commands.add_parser("db", help="database maintenance")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    db_commands.add_parser(
+        "migrate", help="apply sql/ migrations (KIS_INTEL_DATABASE_URL, or the embedded server)"
+    ).set_defaults(handler=_db_migrate)
+
+    commands.add_parser(
+        "simulator", help="run the local KIS-compatible simulator", add_help=False
+    ).set_defaults(handler=None)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["simulator"]:
+        from kis_intel_assets.simulator.cli import run_simulator_cli
+
+        return run_simulator_cli(argv[1:])
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except (ConfigurationError, MigrationError) as exc:
+        print(f"kis-intel: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

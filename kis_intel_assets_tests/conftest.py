@@ -1,0 +1,80 @@
+"""Shared fixtures: every test that touches the database gets a fresh, fully migrated PostgreSQL database.
+
+The server is the one named by KIS_INTEL_TEST_DATABASE_URL (or KIS_INTEL_DATABASE_URL), as CI does
+with the machine's PostgreSQL; without either, an embedded PostgreSQL (pgserver) is started in a
+temporary folder so the suite also runs on a machine that has no database server.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from kis_intel_assets.storage import migrate
+
+TEST_DATABASE_URL_ENV = "KIS_INTEL_TEST_DATABASE_URL"
+
+
+def with_database(url: str, database: str) -> str:
+    """The same server URL pointing at another database."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + database))
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    configured = os.environ.get(TEST_DATABASE_URL_ENV) or os.environ.get("KIS_INTEL_DATABASE_URL")
+    if configured:
+        yield with_database(configured, "postgres")
+        return
+    import pgserver
+
+    server = pgserver.get_server(Path(tmp_path_factory.mktemp("pg")) / "data", cleanup_mode="delete")
+    yield server.get_uri("postgres")
+    server.cleanup()
+
+
+def _create_database(server_url: str, name: str, template: str | None = None) -> str:
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+        if template:
+            statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+        conn.execute(statement)
+    return with_database(server_url, name)
+
+
+def _drop_database(server_url: str, name: str) -> None:
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture(scope="session")
+def migrated_template(postgres_server_url: str) -> Iterator[str]:
+    """A migrated database that per-test databases are cloned from (cloning is much faster than migrating)."""
+    name = f"kis_test_template_{uuid.uuid4().hex[:8]}"
+    migrate(_create_database(postgres_server_url, name))
+    yield name
+    _drop_database(postgres_server_url, name)
+
+
+@pytest.fixture
+def empty_database_url(postgres_server_url: str) -> Iterator[str]:
+    """A fresh database with no tables at all (for migration tests)."""
+    name = f"kis_test_{uuid.uuid4().hex[:12]}"
+    yield _create_database(postgres_server_url, name)
+    _drop_database(postgres_server_url, name)
+
+
+@pytest.fixture
+def database_url(postgres_server_url: str, migrated_template: str) -> Iterator[str]:
+    """A fresh, fully migrated database for one test."""
+    name = f"kis_test_{uuid.uuid4().hex[:12]}"
+    yield _create_database(postgres_server_url, name, template=migrated_template)
+    _drop_database(postgres_server_url, name)
