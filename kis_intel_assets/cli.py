@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Sequence
+
+import dagster as dg
 
 from kis_intel_assets.storage import ConfigurationError, migrate, redact_url, resolve_database_url
 from kis_intel_assets.storage.migrations import MigrationError
@@ -23,6 +26,28 @@ def _db_migrate(_: argparse.Namespace) -> int:
     return 0
 
 
+def _demo(args: argparse.Namespace) -> int:
+    from kis_intel_assets.demo import run_demo
+
+    return run_demo(symbols=args.symbols, days=args.days, seed=args.seed, rate_limit=args.rate_limit)
+
+
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number, got {text!r}")
+    return int(text)
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kis-intel", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -33,6 +58,15 @@ def build_parser() -> argparse.ArgumentParser:
         "migrate", help="apply sql/ migrations (KIS_INTEL_DATABASE_URL, or the embedded server)"
     ).set_defaults(handler=_db_migrate)
 
+    demo = commands.add_parser("demo", help="run the whole pipeline against the local KIS simulator")
+    demo.add_argument("--symbols", type=_positive_int, default=300, help="simulated stocks (default 300)")
+    demo.add_argument("--days", type=_positive_int, default=60, help="trading days to ingest (default 60)")
+    demo.add_argument("--seed", type=int, default=7, help="simulator seed (default 7)")
+    demo.add_argument(
+        "--rate-limit", type=_positive_float, default=100.0, help="simulator requests/s per key (default 100)"
+    )
+    demo.set_defaults(handler=_demo)
+
     commands.add_parser(
         "simulator", help="run the local KIS-compatible simulator", add_help=False
     ).set_defaults(handler=None)
@@ -40,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Dagster flags beta/preview APIs on every import; they are pinned deliberately, so keep the CLI quiet.
+    warnings.filterwarnings("ignore", category=dg.BetaWarning)
+    warnings.filterwarnings("ignore", category=dg.PreviewWarning)
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["simulator"]:
         from kis_intel_assets.simulator.cli import run_simulator_cli

@@ -2,8 +2,10 @@
 -- TimescaleDB can partition on `time` (see kis_intel_assets/storage/migrations.py).
 -- Money columns are bigint KRW (trading values exceed 2^31); ratios are percent with two decimals.
 
--- Stock master, point in time: a new row opens whenever a stock's name, market or sector changes,
--- so sector membership on any past day is the row with the latest valid_from <= that day.
+-- Stock master, point in time: a new row opens whenever a stock's name, market, sector or share count
+-- changes, so sector membership on any past day is the row with the latest valid_from <= that day.
+-- last_seen is the latest universe refresh that listed the stock; ingestion follows the stocks listed
+-- in the newest refresh, so delisted stocks keep their history without being fetched again.
 CREATE TABLE stock_master (
     symbol          text        NOT NULL CHECK (symbol ~ '^[0-9A-Z]{6}$'),
     valid_from      date        NOT NULL,
@@ -12,6 +14,7 @@ CREATE TABLE stock_master (
     sector_code     text        NOT NULL,
     sector_name     text        NOT NULL,
     listed_shares   bigint      CHECK (listed_shares >= 0),
+    last_seen       date        NOT NULL,
     PRIMARY KEY (symbol, valid_from)
 );
 

@@ -39,7 +39,8 @@ class KISTransientError(KISError):
     def __init__(self, *, tr_id: str, symbol: str | None, reason: str, attempts: int, detail: str) -> None:
         self.reason = reason
         self.attempts = attempts
-        super().__init__(f"gave up after {attempts} attempts ({reason}): {detail}", tr_id=tr_id, symbol=symbol)
+        message = f"gave up after {attempts} attempts ({reason}): {detail}"
+        super().__init__(message, tr_id=tr_id, symbol=symbol)
 
 
 class KISTokenError(KISError):

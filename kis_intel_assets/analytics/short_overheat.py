@@ -1,0 +1,326 @@
+"""KRX 공매도 과열종목 (overheated short-selling) designation and ban, per krx_market.md §1.1.
+
+Input: one row per stock-day with time, symbol, market (KOSPI/KOSDAQ), close, trading_value, short_value
+(KRW) and short_ratio (percent of trading value), plus an optional boolean `baseline_constituent`.
+
+Interpretations (each one a choice where the KRX page is silent):
+- Criteria: the current table for every date (types ①②④ KOSPI, ①②③④ KOSDAQ; KONEX is not an input
+  market). Also modelled, because it is cheap: the resumption thresholds of 2025-03-31..05-31 (type ④
+  ratio 20% and KOSDAQ type ③ multiple 3× through April, counting 03-31 with April; 25% and 4× in May).
+  Not modelled: the pre-2022-10-24 rules (type ④ and the ban extension are applied to all dates) and the
+  temporary 2020-03-10..06-09 criteria.
+- Price drop: close vs the symbol's previous row's close; "−5% to −10%" is 5% ≤ drop < 10% and "≥ 10%"
+  starts type ②. Drop tests are exact integer comparisons (100·close ≤ (100 − p)·previous close).
+- Full-ban days (2020-03-16..2021-05-02, 2023-11-06..2025-03-30) are removed from the calendar of
+  baselines and never designate. The market calendar is the set of dates present in the input.
+- 40-day baseline: the 40 non-ban market days before T (T excluded). The average short value is their sum
+  / 40, a day without a row or without trading counting as 0. A stock that traded (trading_value > 0) on
+  fewer than 20 of them is excluded, and so is every stock-day whose 40 days are not all in the input.
+  Increase multiple = short value on T / that average; an average of 0 has no multiple and designates
+  nothing (unverified how KRX treats it). Type ③'s 40-day average short ratio is value-weighted:
+  Σ short value / Σ trading value over the window.
+- Previous-quarter threshold for type ① = min(3 × market average, 20%). The average is value-weighted,
+  Σ short value / Σ trading value over the market's stock-days of the quarter (non-ban days, trading_value
+  > 0), because the published thresholds (e.g. KOSPI 18% → 15% for 2018Q1) match 3× the market-wide value
+  ratio, not an equal-weighted one. The reference names KOSPI constituents / KOSDAQ150 constituents; the
+  input has no constituent flag, so every stock of the market counts unless `baseline_constituent` is
+  given (then only True rows count). "Previous quarter" skips ban-emptied quarters: it is the latest earlier
+  calendar quarter with ≥ 20 non-ban days in the input (2025Q2 falls back to 2023Q4). Pass a precomputed
+  `quarter_ratios` (see quarterly_short_ratio) to evaluate a short window without the quarter's history.
+- One designation row per symbol-day with the highest-priority type (①>③,④; ②>③,④; ③>④).
+- Ban: the next market day; it extends one day at a time while the stock falls ≥ 5% on a ban day. One row
+  per designation: ban_start, ban_date (the last ban day known) and ban_days. Without a later day in the
+  calendar (input dates plus the optional `trading_days`), ban_start is NaT / the extension stops at the
+  last known day; re-running once the data arrives updates the row (idempotent upsert on symbol, time).
+- Known limit: from 2021-05 to 2023-11 only index members could be shorted; a stock joining the index
+  then has a near-zero baseline and can show extreme multiples.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from kis_intel_assets.analytics._frames import (
+    as_dates,
+    day_numbers,
+    group_positions,
+    grouped_shift,
+    require_columns,
+    require_no_nulls,
+    to_day,
+)
+from kis_intel_assets.analytics.stock_panel import MARKETS
+
+INPUT_COLUMNS = ("time", "symbol", "market", "close", "trading_value", "short_value", "short_ratio")
+OUTPUT_COLUMNS = (
+    "time", "symbol", "market", "rule_type", "price_change_pct", "short_ratio", "short_value_multiple",
+    "avg_short_value_40d", "short_ratio_40d", "traded_days_40d", "quarter_ratio_threshold",
+    "ban_start", "ban_date", "ban_days",
+)  # fmt: skip
+FULL_BANS = (("2020-03-16", "2021-05-02"), ("2023-11-06", "2025-03-30"))
+BASELINE_DAYS = 40
+MIN_TRADED_DAYS = 20
+MIN_QUARTER_DAYS = 20
+QUARTER_MULTIPLE, QUARTER_CAP = 3.0, 20.0
+MULTIPLE_TYPES_1_2 = {"KOSPI": 6, "KOSDAQ": 5}
+TYPE3_MULTIPLE, TYPE3_RATIO_40D = 5, 5
+TYPE4_DROP, TYPE4_RATIO, TYPE4_MULTIPLE = 3, 30.0, 2
+EXTENSION_DROP = 5
+# (first day, last day, type ④ ratio, KOSDAQ type ③ multiple) while short selling resumed in 2025.
+RESUMPTION_STEPS = (("2025-03-31", "2025-04-30", 20.0, 3), ("2025-05-01", "2025-05-31", 25.0, 4))
+
+
+def _in_ranges(days: np.ndarray, ranges: Iterable[tuple[str, str]]) -> np.ndarray:
+    inside = np.zeros(len(days), dtype=bool)
+    for first, last in ranges:
+        inside |= (days >= to_day(first)) & (days <= to_day(last))
+    return inside
+
+
+def full_ban_days(days: np.ndarray) -> np.ndarray:
+    """True for day numbers inside a full short-selling ban."""
+    return _in_ranges(days, FULL_BANS)
+
+
+def _quarter_ids(days: np.ndarray) -> np.ndarray:
+    dates = (np.datetime64("1970-01-01", "D") + days.astype("timedelta64[D]")).astype("datetime64[M]")
+    months = dates.astype(np.int64)  # months since 1970-01
+    return months // 3
+
+
+def _quarter_label(quarter_id: int) -> str:
+    return f"{1970 + quarter_id // 4}Q{quarter_id % 4 + 1}"
+
+
+def _validated(daily: pd.DataFrame) -> pd.DataFrame:
+    require_columns(daily, INPUT_COLUMNS, "daily")
+    require_no_nulls(daily, INPUT_COLUMNS, "daily")
+    bad = sorted(set(daily["market"]) - set(MARKETS))
+    if bad:
+        raise ValueError(f"daily.market must be one of {MARKETS}, got {bad}")
+    if (daily["close"] <= 0).any():
+        raise ValueError("daily.close must be positive")
+    for column in ("trading_value", "short_value"):
+        if (daily[column] < 0).any():
+            raise ValueError(f"daily.{column} has negative values")
+    if ((daily["short_ratio"] < 0) | (daily["short_ratio"] > 100)).any():
+        raise ValueError("daily.short_ratio must be a percent between 0 and 100")
+    frame = daily.assign(day=day_numbers(daily["time"], "daily.time"))
+    frame = frame.sort_values(["symbol", "day"], kind="stable").reset_index(drop=True)
+    if frame.duplicated(["symbol", "day"]).any():
+        raise ValueError("daily has duplicate (symbol, time) rows")
+    return frame
+
+
+def quarterly_short_ratio(daily: pd.DataFrame) -> pd.DataFrame:
+    """market, quarter ('2024Q3'), trading_days, avg_short_ratio (value-weighted %) per market-quarter."""
+    return _quarter_table(_validated(daily))
+
+
+def _quarter_table(frame: pd.DataFrame) -> pd.DataFrame:
+    days = frame["day"].to_numpy()
+    usable = ~full_ban_days(days) & (frame["trading_value"].to_numpy() > 0)
+    if "baseline_constituent" in frame.columns:
+        usable &= frame["baseline_constituent"].fillna(False).to_numpy(bool)
+    used = frame.loc[usable].assign(quarter_id=_quarter_ids(days[usable]))
+    grouped = used.groupby(["market", "quarter_id"]).agg(
+        trading_days=("day", "nunique"),
+        short_value=("short_value", "sum"),
+        trading_value=("trading_value", "sum"),
+    )
+    grouped = grouped.reset_index()
+    return pd.DataFrame(
+        {
+            "market": grouped["market"],
+            "quarter": [_quarter_label(q) for q in grouped["quarter_id"]],
+            "trading_days": grouped["trading_days"].astype(int),
+            "avg_short_ratio": 100.0 * grouped["short_value"] / grouped["trading_value"],
+        }
+    )
+
+
+def _quarter_thresholds(frame: pd.DataFrame, quarter_ratios: pd.DataFrame) -> np.ndarray:
+    """Type ① ratio threshold for every row: from the latest earlier quarter with enough non-ban days."""
+    require_columns(
+        quarter_ratios, ("market", "quarter", "trading_days", "avg_short_ratio"), "quarter_ratios"
+    )
+    periods = pd.PeriodIndex(quarter_ratios["quarter"], freq="Q")
+    ids = (periods.year - 1970) * 4 + periods.quarter - 1
+    threshold = np.full(len(frame), np.nan)
+    row_quarters = _quarter_ids(frame["day"].to_numpy())
+    for market in MARKETS:
+        qualifying = (quarter_ratios["market"] == market).to_numpy() & (
+            quarter_ratios["trading_days"].to_numpy() >= MIN_QUARTER_DAYS
+        )
+        order = np.argsort(ids[qualifying])
+        known_ids = np.asarray(ids[qualifying])[order]
+        values = np.minimum(
+            QUARTER_MULTIPLE * quarter_ratios["avg_short_ratio"].to_numpy(float)[qualifying][order],
+            QUARTER_CAP,
+        )
+        rows = (frame["market"] == market).to_numpy()
+        previous = np.searchsorted(known_ids, row_quarters[rows], side="left") - 1
+        threshold[rows] = np.where(previous >= 0, values[np.maximum(previous, 0)], np.nan)
+    return threshold
+
+
+def _baselines(frame: pd.DataFrame, codes: np.ndarray, eligible_days: np.ndarray) -> dict[str, np.ndarray]:
+    """40-day sums per row over the non-ban market days before it (NaN without a full window)."""
+    day_slot = np.searchsorted(eligible_days, frame["day"].to_numpy())
+    in_calendar = (day_slot < len(eligible_days)) & (
+        eligible_days[np.minimum(day_slot, len(eligible_days) - 1)] == frame["day"].to_numpy()
+    )
+    rows = np.flatnonzero(in_calendar)
+    shape = (len(eligible_days) + 1, codes.max() + 1)
+    columns = {
+        "short": frame["short_value"].to_numpy(np.int64),
+        "trading": frame["trading_value"].to_numpy(np.int64),
+        "traded": (frame["trading_value"].to_numpy() > 0).astype(np.int64),
+    }
+    sums = {}
+    valid = in_calendar & (day_slot >= BASELINE_DAYS)
+    for name, values in columns.items():
+        # cumulative[k] = total over eligible days before slot k; a window is a difference of two rows.
+        cumulative = np.zeros(shape, dtype=np.int64)
+        cumulative[day_slot[rows] + 1, codes[rows]] = values[rows]
+        np.cumsum(cumulative, axis=0, out=cumulative)
+        window = np.zeros(len(frame), dtype=np.int64)
+        slot, code = day_slot[valid], codes[valid]
+        window[valid] = cumulative[slot, code] - cumulative[slot - BASELINE_DAYS, code]
+        sums[name] = window
+    sums["valid"] = valid
+    return sums
+
+
+def _step_values(days: np.ndarray, column: int, default: float) -> np.ndarray:
+    values = np.full(len(days), default, dtype=float)
+    for step in RESUMPTION_STEPS:
+        values[_in_ranges(days, [(step[0], step[1])])] = step[column]
+    return values
+
+
+def _dropped(close: np.ndarray, previous: np.ndarray, percent: int) -> np.ndarray:
+    """close fell by at least `percent` % from previous (exact for integer prices)."""
+    with np.errstate(invalid="ignore"):
+        return 100.0 * close <= (100.0 - percent) * previous
+
+
+def _rule_types(frame: pd.DataFrame, base: dict[str, np.ndarray], previous_close: np.ndarray) -> np.ndarray:
+    days, close = frame["day"].to_numpy(), frame["close"].to_numpy(float)
+    kospi = (frame["market"] == "KOSPI").to_numpy()
+    short, ratio = frame["short_value"].to_numpy(np.int64), frame["short_ratio"].to_numpy(float)
+    eligible = base["valid"] & (base["traded"] >= MIN_TRADED_DAYS) & (base["short"] > 0)
+
+    def multiple_at_least(multiple: np.ndarray | float) -> np.ndarray:
+        return short * BASELINE_DAYS >= multiple * base["short"]
+
+    multiple_12 = np.where(kospi, MULTIPLE_TYPES_1_2["KOSPI"], MULTIPLE_TYPES_1_2["KOSDAQ"])
+    drop_5, drop_10 = _dropped(close, previous_close, 5), _dropped(close, previous_close, 10)
+    with np.errstate(invalid="ignore"):
+        type_1 = (
+            drop_5
+            & ~drop_10
+            & (ratio >= frame["quarter_ratio_threshold"].to_numpy())
+            & multiple_at_least(multiple_12)
+        )
+    type_2 = drop_10 & multiple_at_least(multiple_12)
+    type_3 = (
+        ~kospi
+        & multiple_at_least(_step_values(days, 3, TYPE3_MULTIPLE))
+        & (100 * base["short"] >= TYPE3_RATIO_40D * base["trading"])
+    )
+    type_4 = (
+        _dropped(close, previous_close, TYPE4_DROP)
+        & (ratio >= _step_values(days, 2, TYPE4_RATIO))
+        & multiple_at_least(TYPE4_MULTIPLE)
+    )
+    rule = np.select([type_1, type_2, type_3, type_4], [1, 2, 3, 4], default=0)
+    return np.where(eligible, rule, 0)
+
+
+def _bans(
+    designated: pd.DataFrame,
+    frame: pd.DataFrame,
+    codes: np.ndarray,
+    previous_close: np.ndarray,
+    calendar: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """First ban day, last ban day and number of ban days per designation (day numbers, -1 if unknown)."""
+    falls = _dropped(frame["close"].to_numpy(float), previous_close, EXTENSION_DROP)
+    keys = pd.Index((codes.astype(np.int64) << 32) + frame["day"].to_numpy())
+    code = designated["code"].to_numpy().astype(np.int64)
+
+    def next_day(days: np.ndarray) -> np.ndarray:
+        slot = np.searchsorted(calendar, days, side="right")
+        return np.where(slot < len(calendar), calendar[np.minimum(slot, len(calendar) - 1)], -1)
+
+    start = next_day(designated["day"].to_numpy())
+    last, count = start.copy(), (start >= 0).astype(int)
+    active = start >= 0
+    while active.any():
+        match = keys.get_indexer((code[active] << 32) + last[active])
+        fell = np.zeros(len(match), dtype=bool)
+        fell[match >= 0] = falls[match[match >= 0]]
+        following = next_day(last[active])
+        extend = fell & (following >= 0)
+        indices = np.flatnonzero(active)
+        last[indices[extend]] = following[extend]
+        count[indices[extend]] += 1
+        active[indices[~extend]] = False
+    return start, last, count
+
+
+def short_overheat(
+    daily: pd.DataFrame,
+    quarter_ratios: pd.DataFrame | None = None,
+    trading_days: Iterable[object] | None = None,
+) -> pd.DataFrame:
+    """Designations (OUTPUT_COLUMNS), one row per designated symbol-day, highest-priority type only."""
+    frame = _validated(daily)
+    codes = pd.factorize(frame["symbol"], sort=True)[0]
+    positions = group_positions(codes)
+    previous_close = grouped_shift(frame["close"].to_numpy(float), positions, 1)
+    days = frame["day"].to_numpy()
+    calendar = np.unique(days)
+    eligible_days = calendar[~full_ban_days(calendar)]
+    if trading_days is not None:
+        extra = np.array([to_day(day) for day in trading_days], dtype=np.int64)
+        calendar = np.union1d(calendar, extra)
+    frame["quarter_ratio_threshold"] = _quarter_thresholds(
+        frame, quarter_ratios if quarter_ratios is not None else _quarter_table(frame)
+    )
+    base = _baselines(frame, codes, eligible_days)
+    rule = _rule_types(frame, base, previous_close)
+    hit = np.flatnonzero(rule > 0)
+    designated = frame.iloc[hit].assign(code=codes[hit])
+    start, last, count = _bans(designated, frame, codes, previous_close, calendar)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        average = base["short"][hit] / BASELINE_DAYS
+        ratio_40d = 100.0 * base["short"][hit] / base["trading"][hit]
+        change = 100.0 * (frame["close"].to_numpy(float)[hit] / previous_close[hit] - 1.0)
+    return pd.DataFrame(
+        {
+            "time": as_dates(days[hit]),
+            "symbol": designated["symbol"].to_numpy(),
+            "market": designated["market"].to_numpy(),
+            "rule_type": rule[hit],
+            "price_change_pct": change,
+            "short_ratio": designated["short_ratio"].to_numpy(float),
+            "short_value_multiple": designated["short_value"].to_numpy(float) / average,
+            "avg_short_value_40d": average,
+            "short_ratio_40d": ratio_40d,
+            "traded_days_40d": base["traded"][hit],
+            "quarter_ratio_threshold": designated["quarter_ratio_threshold"].to_numpy(float),
+            "ban_start": pd.to_datetime(
+                np.where(start >= 0, as_dates(np.maximum(start, 0)), np.datetime64("NaT"))
+            ),
+            "ban_date": pd.to_datetime(
+                np.where(last >= 0, as_dates(np.maximum(last, 0)), np.datetime64("NaT"))
+            ),
+            "ban_days": count,
+        },
+        columns=list(OUTPUT_COLUMNS),
+    ).sort_values(["time", "symbol"], ignore_index=True)

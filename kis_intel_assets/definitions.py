@@ -1,0 +1,45 @@
+"""The one Definitions object of kis-intel: every asset, check, schedule, sensor and resource."""
+
+from __future__ import annotations
+
+import os
+
+import dagster as dg
+
+from kis_intel_assets.defs.ingest.assets import (
+    daily_prices,
+    investor_trends,
+    program_trading,
+    short_selling,
+    stock_universe,
+)
+from kis_intel_assets.defs.ingest.checks import table_checks
+from kis_intel_assets.defs.ingest.schedules import (
+    daily_market_data_job,
+    daily_market_data_schedule,
+    universe_job,
+    universe_schedule,
+)
+from kis_intel_assets.defs.resources import DatabaseResource, KISResource
+from kis_intel_assets.kis.config import MASTER_BASE_URL
+
+# Secrets go through EnvVar (resolved at launch, shown by name only); plain settings are read here.
+database = DatabaseResource(url=os.environ.get("KIS_INTEL_DATABASE_URL", ""))
+
+defs = dg.Definitions(
+    assets=[stock_universe, daily_prices, investor_trends, short_selling, program_trading],
+    asset_checks=table_checks,
+    jobs=[universe_job, daily_market_data_job],
+    schedules=[universe_schedule, daily_market_data_schedule],
+    resources={
+        "database": database,
+        "kis": KISResource(
+            app_key=dg.EnvVar("KIS_APP_KEY"),
+            app_secret=dg.EnvVar("KIS_APP_SECRET"),
+            database=database,
+            base_url=os.environ.get("KIS_BASE_URL", ""),
+            master_base_url=os.environ.get("KIS_MASTER_BASE_URL", MASTER_BASE_URL),
+            paper=os.environ.get("KIS_PAPER", "").lower() in {"1", "true", "yes"},
+        ),
+    },
+)

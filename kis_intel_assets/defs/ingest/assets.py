@@ -1,0 +1,260 @@
+"""Ingestion assets: KIS → validated frames → PostgreSQL, one trading day per partition.
+
+Every asset that calls KIS shares the `kis_api` pool so concurrent runs queue instead of competing for
+the per-key request budget, and uses a single-run backfill policy: a backfill over many days becomes
+one run that asks KIS for date ranges, which costs about ceil(days / rows-per-page) calls per symbol
+instead of one call per symbol per day.
+"""
+
+
+import time
+from dataclasses import asdict
+from datetime import date, datetime
+
+import dagster as dg
+import pandas as pd
+from pydantic import Field as ConfigField
+
+from kis_intel_assets.defs.ingest import schemas
+from kis_intel_assets.defs.ingest.collect import (
+    SCHEMA_CHECK,
+    SymbolDataset,
+    check_frame,
+    fetch_dataset,
+    fetch_symbols,
+    ingest_symbol_dataset,
+    materialize_result,
+    raise_on_fetch_errors,
+    reporting_rejections,
+    write_frames,
+)
+from kis_intel_assets.defs.ingest.universe import latest_master_rows, listed_symbols, master_updates
+from kis_intel_assets.defs.partitions import SEOUL, partition_dates, trading_day_partitions
+from kis_intel_assets.defs.resources import DatabaseResource, KISResource
+from kis_intel_assets.kis import KISClient
+
+KIS_POOL = "kis_api"
+GROUP = "ingest"
+MARKETS = ("KOSPI", "KOSDAQ")
+SYMBOL_KEY = ("symbol", "time")
+
+
+class UniverseConfig(dg.Config):
+    """Which stocks to follow; by default every listed common stock of KOSPI and KOSDAQ."""
+
+    symbols: list[str] = ConfigField(default_factory=list, description="only these codes (empty = all)")
+    top_n_by_market_cap: int = ConfigField(default=0, ge=0, description="only the N largest (0 = all)")
+
+
+@dg.asset(
+    group_name=GROUP,
+    pool=KIS_POOL,
+    kinds={"postgres"},
+    check_specs=[dg.AssetCheckSpec(SCHEMA_CHECK, asset="stock_universe", blocking=True)],
+)
+def stock_universe(
+    context: dg.AssetExecutionContext, config: UniverseConfig, kis: KISResource, database: DatabaseResource
+) -> dg.MaterializeResult:
+    """Listed common stocks with name, market, KRX 업종 sector and listed shares, kept point in time.
+
+    Listing comes from the KIS master files, classification from 주식기본조회 (CTPF1002R) per stock. A
+    sector change opens a new stock_master row, so analytics use the sector a stock had on each day.
+    """
+    as_of = datetime.now(SEOUL).date()
+    with kis.client() as client:
+        yield from reporting_rejections(
+            lambda: _refresh_universe(context, config, client, database, as_of, kis.fetch_workers)
+        )
+
+
+def _refresh_universe(
+    context: dg.AssetExecutionContext,
+    config: UniverseConfig,
+    client: KISClient,
+    database: DatabaseResource,
+    as_of: date,
+    workers: int,
+) -> dg.MaterializeResult:
+    started = time.monotonic()
+    listing = client.list_common_stocks()
+    symbols = sorted(listing["symbol"])
+    if config.symbols:
+        unknown = sorted(set(config.symbols) - set(symbols))
+        if unknown:
+            raise dg.Failure(description=f"stock_universe: symbols not listed as common stocks: {unknown}")
+        symbols = sorted(config.symbols)
+    if config.top_n_by_market_cap:
+        symbols = _largest(client, symbols, config.top_n_by_market_cap, as_of, workers)
+    outcome = fetch_symbols(client, symbols, lambda c, s: pd.DataFrame([asdict(c.stock_info(s))]), workers)
+    raise_on_fetch_errors("stock_master", "CTPF1002R", outcome, len(symbols), as_of, as_of)
+    observed = pd.concat(outcome.frames, ignore_index=True)
+    with database.connection() as conn:
+        updates = master_updates(latest_master_rows(conn), observed, as_of)
+    check_frame(updates, schemas.stock_master(), "stock_master", "CTPF1002R")
+    written = write_frames(context, database, [("stock_master", updates, ("symbol", "valid_from"))])
+    opened = int((updates["valid_from"] == as_of).sum())
+    return materialize_result(
+        updates,
+        rows_written=written,
+        symbols=len(updates),
+        client=client,
+        started=started,
+        start=as_of,
+        end=as_of,
+        extra={"new_or_changed": opened, "sectors": int(updates["sector_code"].nunique())},
+    )
+
+
+def _largest(client: KISClient, symbols: list[str], n: int, as_of: date, workers: int) -> list[str]:
+    """The n largest stocks by market cap (시가총액 from 주식현재가 시세, FHKST01010100)."""
+    outcome = fetch_symbols(
+        client,
+        symbols,
+        lambda c, s: pd.DataFrame([{"symbol": s, "market_cap": c.current_price(s)["market_cap_100m"]}]),
+        workers,
+    )
+    raise_on_fetch_errors("stock_master", "FHKST01010100", outcome, len(symbols), as_of, as_of)
+    caps = pd.concat(outcome.frames, ignore_index=True)
+    return sorted(caps.nlargest(n, "market_cap")["symbol"])
+
+
+def _symbols(database: DatabaseResource) -> list[str]:
+    with database.connection() as conn:
+        symbols = listed_symbols(conn)
+    if not symbols:
+        raise dg.Failure(description="stock_master is empty: materialize stock_universe first")
+    return symbols
+
+
+def _symbol_asset(dataset: SymbolDataset, description: str) -> dg.AssetsDefinition:
+    """A daily per-symbol ingestion asset; the datasets differ only in endpoint, table and schema."""
+
+    @dg.asset(
+        name=dataset.table,
+        description=description,
+        group_name=GROUP,
+        partitions_def=trading_day_partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        pool=KIS_POOL,
+        kinds={"postgres"},
+        deps=[stock_universe],
+        check_specs=[dg.AssetCheckSpec(SCHEMA_CHECK, asset=dataset.table, blocking=True)],
+        retry_policy=dg.RetryPolicy(max_retries=1, delay=30),
+        metadata={"tr_id": dataset.tr_id, "table": dataset.table},
+    )
+    def _asset(context: dg.AssetExecutionContext, kis: KISResource, database: DatabaseResource):
+        start, end = partition_dates(context)
+        symbols = _symbols(database)
+        with kis.client() as client:
+            yield from reporting_rejections(
+                lambda: ingest_symbol_dataset(
+                    context, client, database, dataset, symbols, start, end, kis.fetch_workers
+                )
+            )
+
+    return _asset
+
+
+DAILY_PRICES = SymbolDataset(
+    "daily_prices",
+    "FHKST03010100",
+    SYMBOL_KEY,
+    lambda c, s, a, b: c.daily_prices(s, a, b),
+    schemas.daily_prices,
+)
+INVESTOR_TRENDS = SymbolDataset(
+    "investor_trends",
+    "FHPTJ04160001",
+    SYMBOL_KEY,
+    lambda c, s, a, b: c.investor_trends(s, a, b),
+    schemas.investor_trends,
+)
+SHORT_SELLING = SymbolDataset(
+    "short_selling",
+    "FHPST04830000",
+    SYMBOL_KEY,
+    lambda c, s, a, b: c.short_selling(s, a, b),
+    schemas.short_selling,
+)
+PROGRAM_TRADING = SymbolDataset(
+    "program_trading",
+    "FHPPG04650201",
+    SYMBOL_KEY,
+    lambda c, s, a, b: c.program_trading(s, a, b),
+    schemas.program_trading,
+)
+
+daily_prices = _symbol_asset(
+    DAILY_PRICES,
+    "Daily OHLCV and trading value per stock from 국내주식기간별시세 (FHKST03010100), 100 days per call.",
+)
+investor_trends = _symbol_asset(
+    INVESTOR_TRENDS,
+    "Who bought and sold each stock each day — foreign, institution (and its sub-groups), individual and "
+    "other corporations, quantity and KRW value — from 종목별 투자자매매동향(일별) (FHPTJ04160001).",
+)
+short_selling = _symbol_asset(
+    SHORT_SELLING,
+    "Short-sale volume, value and their share of the day's trading from 공매도 일별추이 (FHPST04830000). "
+    "KIS has no short-balance endpoint, so the balance columns stay NULL.",
+)
+
+
+@dg.asset(
+    group_name=GROUP,
+    partitions_def=trading_day_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    pool=KIS_POOL,
+    kinds={"postgres"},
+    deps=[stock_universe],
+    check_specs=[dg.AssetCheckSpec(SCHEMA_CHECK, asset="program_trading", blocking=True)],
+    retry_policy=dg.RetryPolicy(max_retries=1, delay=30),
+    metadata={"tr_id": "FHPPG04650201, FHPPG04600001", "table": "program_trading, program_trading_market"},
+)
+def program_trading(context: dg.AssetExecutionContext, kis: KISResource, database: DatabaseResource):
+    """Program trading: per-stock programme buy/sell/net (FHPPG04650201) and, per market, the arbitrage
+    (차익) / non-arbitrage (비차익) split with its total (FHPPG04600001), written together."""
+    start, end = partition_dates(context)
+    symbols = _symbols(database)
+    with kis.client() as client:
+        yield from reporting_rejections(
+            lambda: _program_trading(context, client, database, symbols, start, end, kis.fetch_workers)
+        )
+
+
+def _program_trading(
+    context: dg.AssetExecutionContext,
+    client: KISClient,
+    database: DatabaseResource,
+    symbols: list[str],
+    start: date,
+    end: date,
+    workers: int,
+) -> dg.MaterializeResult:
+    started = time.monotonic()
+    per_stock = fetch_dataset(client, PROGRAM_TRADING, symbols, start, end, workers)
+    per_market = pd.concat([client.program_trading_market(m, start, end) for m in MARKETS], ignore_index=True)
+    check_frame(
+        per_market, schemas.program_trading_market(start, end), "program_trading_market", "FHPPG04600001"
+    )
+    written = write_frames(
+        context,
+        database,
+        [
+            ("program_trading", per_stock, SYMBOL_KEY),
+            ("program_trading_market", per_market, ("market", "trade_type", "time")),
+        ],
+    )
+    return materialize_result(
+        per_stock,
+        rows_written=written,
+        symbols=len(symbols),
+        client=client,
+        started=started,
+        start=start,
+        end=end,
+        extra={
+            "market_rows": len(per_market),
+            "market_preview": dg.MetadataValue.md(per_market.head(12).to_markdown(index=False)),
+        },
+    )

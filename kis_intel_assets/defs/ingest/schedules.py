@@ -1,0 +1,30 @@
+"""When ingestion runs: the universe before the open, the day's data once KRX has published it."""
+
+
+from datetime import datetime
+
+import dagster as dg
+
+from kis_intel_assets.defs.ingest.assets import daily_prices, investor_trends, program_trading, short_selling
+from kis_intel_assets.defs.partitions import SEOUL
+from kis_intel_assets.krx_calendar import is_trading_day
+
+universe_job = dg.define_asset_job("stock_universe_refresh", selection=["stock_universe"])
+daily_market_data_job = dg.define_asset_job(
+    "daily_market_data",
+    selection=dg.AssetSelection.assets(daily_prices, investor_trends, short_selling, program_trading),
+)
+
+universe_schedule = dg.ScheduleDefinition(
+    job=universe_job, cron_schedule="0 8 * * 1-5", execution_timezone="Asia/Seoul"
+)
+
+
+@dg.schedule(job=daily_market_data_job, cron_schedule="40 16 * * 1-5", execution_timezone="Asia/Seoul")
+def daily_market_data_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+    """16:40 KST: investor data for the day is final only after about 15:40, so this runs well after."""
+    scheduled = context.scheduled_execution_time or datetime.now(SEOUL)
+    today = scheduled.astimezone(SEOUL).date()
+    if not is_trading_day(today):
+        return dg.SkipReason(f"{today} is not a KRX trading day")
+    return dg.RunRequest(partition_key=today.isoformat(), run_key=f"daily-{today.isoformat()}")

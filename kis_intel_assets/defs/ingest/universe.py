@@ -1,0 +1,49 @@
+"""Point-in-time stock master: which stocks exist, and which sector each belonged to on any day."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import psycopg
+
+from kis_intel_assets.storage import fetch_frame
+
+TRACKED = ["name", "market", "sector_code", "sector_name", "listed_shares"]
+MASTER_COLUMNS = ["symbol", "valid_from", *TRACKED, "last_seen"]
+
+
+def latest_master_rows(conn: psycopg.Connection) -> pd.DataFrame:
+    """Each symbol's newest stock_master row."""
+    return fetch_frame(
+        conn,
+        f"""SELECT DISTINCT ON (symbol) {", ".join(MASTER_COLUMNS)}
+              FROM stock_master ORDER BY symbol, valid_from DESC""",
+    )
+
+
+def master_updates(latest: pd.DataFrame, observed: pd.DataFrame, as_of: date) -> pd.DataFrame:
+    """Rows to upsert after observing today's universe.
+
+    A stock whose tracked attributes are unchanged only has its newest row's last_seen moved to `as_of`;
+    a new stock, or one whose name, market, sector or share count changed, opens a row valid from
+    `as_of`, which keeps the earlier classification for the days before.
+    """
+    observed = observed[["symbol", *TRACKED]].copy()
+    merged = observed.merge(latest, on="symbol", how="left", suffixes=("", "_known"))
+    known = merged["valid_from"].notna()
+    unchanged = known.copy()
+    for column in TRACKED:
+        unchanged &= merged[column] == merged[f"{column}_known"]
+    merged["valid_from"] = merged["valid_from"].where(unchanged, as_of)
+    merged["last_seen"] = as_of
+    return merged[MASTER_COLUMNS].reset_index(drop=True)
+
+
+def listed_symbols(conn: psycopg.Connection) -> list[str]:
+    """Stocks listed in the newest universe refresh (the ones ingestion fetches)."""
+    rows = conn.execute(
+        """SELECT DISTINCT symbol FROM stock_master
+            WHERE last_seen = (SELECT max(last_seen) FROM stock_master) ORDER BY symbol"""
+    ).fetchall()
+    return [row[0] for row in rows]

@@ -1,0 +1,62 @@
+"""One partitions definition shared by every daily asset: KRX trading days in Asia/Seoul.
+
+Weekends are excluded by cron and KRX holidays by date (from exchange_calendars' XKRX), so a backfill
+never schedules a run for a day the exchange was closed.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+
+from kis_intel_assets.krx_calendar import calendar_bounds, is_trading_day
+
+SEOUL = ZoneInfo("Asia/Seoul")
+PARTITION_START_ENV = "KIS_INTEL_PARTITION_START"
+DEFAULT_PARTITION_START = "2023-01-02"
+WEEKENDS = "0 0 * * 6,0"
+
+
+def partition_start() -> date:
+    raw = os.environ.get(PARTITION_START_ENV, DEFAULT_PARTITION_START)
+    try:
+        start = date.fromisoformat(raw)
+    except ValueError:
+        raise ValueError(f"{PARTITION_START_ENV} must be a date like 2023-01-02, got {raw!r}") from None
+    first, _ = calendar_bounds()
+    if start < first:
+        raise ValueError(f"{PARTITION_START_ENV}={raw} is before the KRX calendar starts ({first})")
+    return start
+
+
+def krx_holidays(start: date) -> list[datetime]:
+    """Weekdays the exchange was (or will be) closed, from `start` to the calendar's horizon."""
+    _, last = calendar_bounds()
+    day, holidays = start, []
+    while day <= last:
+        if day.weekday() < 5 and not is_trading_day(day):
+            holidays.append(datetime(day.year, day.month, day.day, tzinfo=SEOUL))
+        day += timedelta(days=1)
+    return holidays
+
+
+def build_trading_day_partitions(start: date) -> dg.DailyPartitionsDefinition:
+    # end_offset=1 makes today's partition exist before midnight, so the after-close schedule can fill it.
+    return dg.DailyPartitionsDefinition(
+        start_date=start.isoformat(),
+        timezone="Asia/Seoul",
+        end_offset=1,
+        exclusions=[WEEKENDS, *krx_holidays(start)],
+    )
+
+
+trading_day_partitions = build_trading_day_partitions(partition_start())
+
+
+def partition_dates(context: dg.AssetExecutionContext) -> tuple[date, date]:
+    """First and last trading day of the run's partition, or of its range in a single-run backfill."""
+    key_range = context.partition_key_range
+    return date.fromisoformat(key_range.start), date.fromisoformat(key_range.end)

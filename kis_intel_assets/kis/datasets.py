@@ -1,0 +1,199 @@
+"""Typed high-level fetchers for the Dagster assets: pandas DataFrames with the DB column names of
+sql/001_core_tables.sql, `time` as datetime.date objects (object dtype), integers as int64 (nullable
+Int64 where the column allows NULL), rates as floats with 2 decimals, money in KRW.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pandas as pd
+
+from kis_intel_assets.kis.endpoints import ENDPOINTS, TRADE_TYPES, Endpoint, Kind, Paging
+from kis_intel_assets.kis.errors import KISError, KISPayloadError
+from kis_intel_assets.kis.masters import COMMON_STOCK, MASTER_FILES, parse_master
+from kis_intel_assets.kis.parsing import Row
+from kis_intel_assets.kis.session import KISSession
+
+
+@dataclass(frozen=True)
+class Market:
+    name: str
+    program_code: str  # FID_MRKT_CLS_CODE of FHPPG04600001
+    index_code: str  # 업종 index of the whole market (FID_INPUT_ISCD with FID_COND_MRKT_DIV_CODE=U)
+    investor_code: str  # FID_INPUT_ISCD_1 of FHPTJ04040000
+
+
+MARKETS = {m.name: m for m in (Market("KOSPI", "K", "0001", "KSP"), Market("KOSDAQ", "Q", "1001", "KSQ"))}
+MARKET_IDS = {"STK": "KOSPI", "KSQ": "KOSDAQ"}  # CTPF1002R mket_id_cd
+
+
+@dataclass(frozen=True)
+class StockInfo:
+    symbol: str
+    name: str
+    market: str
+    sector_code: str
+    sector_name: str
+    listed_shares: int
+
+
+def _day(value: dt.date) -> str:
+    return f"{value:%Y%m%d}"
+
+
+def _dtype(endpoint: Endpoint, column: str) -> str:
+    spec = next(f for f in endpoint.fields if f.column == column)
+    if spec.kind is Kind.INT:
+        return "int64" if spec.required else "Int64"
+    return "float64" if spec.kind is Kind.FLOAT else "object"
+
+
+def frame(rows: list[Row], endpoint: Endpoint, keys: Mapping[str, str]) -> pd.DataFrame:
+    """Rows -> DataFrame; `keys` are constant identifying columns (symbol, market...) put after `time`."""
+    columns = [f.column for f in endpoint.fields]
+    data: dict[str, object] = {}
+    lead = [c for c in columns if c in ("time", "hour")]
+    for column in lead:
+        data[column] = pd.Series([row[column] for row in rows], dtype="object")
+    for key, value in keys.items():
+        data[key] = pd.Series([value] * len(rows), dtype="object")
+    for column in columns:
+        if column not in lead:
+            data[column] = pd.Series([row[column] for row in rows], dtype=_dtype(endpoint, column))
+    return pd.DataFrame(data)
+
+
+def in_range(rows: list[Row], start: dt.date, end: dt.date) -> list[Row]:
+    """De-duplicates by date (first page wins), keeps [start, end], oldest first."""
+    by_day: dict[object, Row] = {}
+    for row in rows:
+        by_day.setdefault(row["time"], row)
+    kept = [row for day, row in by_day.items() if isinstance(day, dt.date) and start <= day <= end]
+    return sorted(kept, key=lambda row: row["time"])  # type: ignore[arg-type, return-value]
+
+
+def _market(market: str, tr_id: str) -> Market:
+    try:
+        return MARKETS[market]
+    except KeyError:
+        raise KISError(f"unknown market {market!r}; expected one of {sorted(MARKETS)}", tr_id=tr_id,
+                       symbol=market) from None
+
+
+class KISClient(KISSession):
+    """The KIS client the assets use: `with KISClient(config) as kis: kis.daily_prices(...)`."""
+
+    def _range(self, tr_id: str, params: Mapping[str, str], *, symbol: str, start: dt.date,
+               end: dt.date) -> tuple[Endpoint, list[Row]]:
+        if start > end:
+            raise ValueError(f"start {start} is after end {end}")
+        endpoint = ENDPOINTS[tr_id]
+        if endpoint.paging is Paging.DATE_2:
+            rows = self.fetch_by_date_2(endpoint, params, symbol=symbol, start=start, end=end)
+        else:
+            rows = self.fetch_rows(endpoint, params, symbol=symbol, start=start)
+        return endpoint, in_range(rows, start, end)
+
+    def daily_prices(self, symbol: str, start: dt.date, end: dt.date) -> pd.DataFrame:
+        """daily_prices table rows (FHKST03010100, adjusted prices)."""
+        endpoint, rows = self._range("FHKST03010100", {"FID_INPUT_ISCD": symbol}, symbol=symbol, start=start,
+                                     end=end)
+        return frame(rows, endpoint, {"symbol": symbol})
+
+    def investor_trends(self, symbol: str, start: dt.date, end: dt.date) -> pd.DataFrame:
+        """investor_trends table rows (FHPTJ04160001), amounts in KRW."""
+        params = {"FID_INPUT_ISCD": symbol, "FID_INPUT_DATE_1": _day(end)}
+        endpoint, rows = self._range("FHPTJ04160001", params, symbol=symbol, start=start, end=end)
+        return frame(rows, endpoint, {"symbol": symbol})
+
+    def short_selling(self, symbol: str, start: dt.date, end: dt.date) -> pd.DataFrame:
+        """short_selling table rows (FHPST04830000) without the balance columns, which KIS lacks."""
+        params = {"FID_INPUT_ISCD": symbol, "FID_INPUT_DATE_1": _day(start), "FID_INPUT_DATE_2": _day(end)}
+        endpoint, rows = self._range("FHPST04830000", params, symbol=symbol, start=start, end=end)
+        return frame(rows, endpoint, {"symbol": symbol})
+
+    def program_trading(self, symbol: str, start: dt.date, end: dt.date) -> pd.DataFrame:
+        """program_trading table rows (FHPPG04650201, programme totals)."""
+        params = {"FID_INPUT_ISCD": symbol, "FID_INPUT_DATE_1": _day(end)}
+        endpoint, rows = self._range("FHPPG04650201", params, symbol=symbol, start=start, end=end)
+        return frame(rows, endpoint, {"symbol": symbol})
+
+    def program_trading_market(self, market: str, start: dt.date, end: dt.date) -> pd.DataFrame:
+        """program_trading_market table rows (FHPPG04600001): arbitrage, non_arbitrage and total per day."""
+        code = _market(market, "FHPPG04600001").program_code
+        params = {"FID_MRKT_CLS_CODE": code, "FID_INPUT_DATE_1": _day(start), "FID_INPUT_DATE_2": _day(end)}
+        _, rows = self._range("FHPPG04600001", params, symbol=market, start=start, end=end)
+        measures = ("buy_qty", "sell_qty", "net_qty", "buy_value", "sell_value", "net_value")
+        records = [
+            {"time": row["time"], "market": market, "trade_type": trade_type,
+             **{m: row[f"{trade_type}_{m}"] for m in measures}}
+            for row in rows for trade_type in TRADE_TYPES.values()
+        ]
+        columns = ["time", "market", "trade_type", *measures]
+        result = pd.DataFrame(records, columns=columns)
+        return result.astype({m: "int64" for m in measures})
+
+    def sector_index_daily(self, code: str, start: dt.date, end: dt.date) -> pd.DataFrame:
+        """Daily 업종 index levels (FHPUP02120000) for one sector/index code."""
+        params = {"FID_INPUT_ISCD": code, "FID_INPUT_DATE_1": _day(end)}
+        endpoint, rows = self._range("FHPUP02120000", params, symbol=code, start=start, end=end)
+        return frame(rows, endpoint, {"sector_code": code})
+
+    def market_investor_daily(self, market: str, start: dt.date, end: dt.date) -> pd.DataFrame:
+        """Per-market daily investor net flows (FHPTJ04040000) with the market index OHLC."""
+        m = _market(market, "FHPTJ04040000")
+        params = {"FID_INPUT_ISCD": m.index_code, "FID_INPUT_DATE_1": _day(end),
+                  "FID_INPUT_ISCD_1": m.investor_code, "FID_INPUT_DATE_2": _day(end),
+                  "FID_INPUT_ISCD_2": m.index_code}
+        endpoint, rows = self._range("FHPTJ04040000", params, symbol=market, start=start, end=end)
+        return frame(rows, endpoint, {"market": market})
+
+    def investor_snapshot(self, symbol: str) -> pd.DataFrame:
+        """The latest ~30 days of foreign/individual/institution flows (FHKST01010900), oldest first.
+        Today's row is absent until KIS publishes it after the close."""
+        endpoint = ENDPOINTS["FHKST01010900"]
+        rows = self.fetch_rows(endpoint, {"FID_INPUT_ISCD": symbol}, symbol=symbol)
+        return frame(sorted(rows, key=lambda r: r["time"]), endpoint, {"symbol": symbol})  # type: ignore[arg-type]
+
+    def foreign_institution_provisional(self, market: str) -> pd.DataFrame:
+        """Provisional intraday foreign/institution net-buy ranking (FHPTJ04400000); not final figures."""
+        code = "0000" if market == "ALL" else _market(market, "FHPTJ04400000").index_code
+        endpoint = ENDPOINTS["FHPTJ04400000"]
+        rows = self.fetch_rows(endpoint, {"FID_INPUT_ISCD": code}, symbol=market)
+        return frame(rows, endpoint, {"market": market})
+
+    def program_trade_intraday(self, symbol: str) -> pd.DataFrame:
+        """Today's intraday programme-trading totals (FHPPG04650101), as KIS orders them."""
+        endpoint = ENDPOINTS["FHPPG04650101"]
+        rows = self.fetch_rows(endpoint, {"FID_INPUT_ISCD": symbol}, symbol=symbol)
+        return frame(rows, endpoint, {"symbol": symbol})
+
+    def current_price(self, symbol: str) -> Row:
+        """The current quote (FHKST01010100) as one row of typed values."""
+        endpoint = ENDPOINTS["FHKST01010100"]
+        (row,) = self.fetch_rows(endpoint, {"FID_INPUT_ISCD": symbol}, symbol=symbol)
+        return {"symbol": symbol, **row}
+
+    def stock_info(self, symbol: str) -> StockInfo:
+        """Name, market, 업종 sector and listed shares (CTPF1002R) for the stock_master table."""
+        endpoint = ENDPOINTS["CTPF1002R"]
+        (row,) = self.fetch_rows(endpoint, {"PDNO": symbol}, symbol=symbol)
+        market_id = str(row["market"])
+        if market_id not in MARKET_IDS:
+            raise KISPayloadError(tr_id=endpoint.tr_id, symbol=symbol, field="mket_id_cd",
+                                  problem=f"unknown market id {market_id!r}")
+        return StockInfo(symbol=symbol, name=str(row["name"]), market=MARKET_IDS[market_id],
+                         sector_code=str(row["sector_code"]), sector_name=str(row["sector_name"]),
+                         listed_shares=int(row["listed_shares"]))  # type: ignore[arg-type]
+
+    def list_common_stocks(self) -> pd.DataFrame:
+        """Common stocks (group "ST") of both master files: columns symbol, name, market."""
+        records = []
+        for master in MASTER_FILES:
+            content = self.download(f"{self.config.master_base_url}/{master.filename}", label=master.filename)
+            records += [{"symbol": e.symbol, "name": e.name, "market": master.market}
+                        for e in parse_master(content, master) if e.group == COMMON_STOCK]
+        return pd.DataFrame(records, columns=["symbol", "name", "market"])

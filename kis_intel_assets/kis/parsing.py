@@ -1,0 +1,94 @@
+"""Turns KIS string values into typed columns. A missing field or a non-number is a
+KISPayloadError naming TR ID, symbol and field; only "" becomes NULL, and only where the column allows it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from kis_intel_assets.kis.endpoints import Endpoint, Field, Kind
+from kis_intel_assets.kis.errors import KISPayloadError
+
+Value = int | float | str | dt.date | dt.time | None
+Row = dict[str, Value]
+
+_INT = re.compile(r"[+-]?\d+")
+_FLOAT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
+_DATE = re.compile(r"\d{8}")
+_TIME = re.compile(r"\d{6}")
+
+
+def parse_value(raw: object, spec: Field, *, tr_id: str, symbol: str | None) -> Value:
+    def fail(problem: str) -> KISPayloadError:
+        return KISPayloadError(tr_id=tr_id, symbol=symbol, field=spec.source, problem=problem)
+
+    if not isinstance(raw, str):
+        raise fail(f"expected a string, got {type(raw).__name__}")
+    text = raw.strip()
+    if text == "":
+        if spec.required:
+            raise fail("empty but required")
+        return None
+    if spec.kind is Kind.TEXT:
+        return text
+    if spec.kind is Kind.INT:
+        if not _INT.fullmatch(text):
+            raise fail(f"not an integer: {text[:40]!r}")
+        return int(text) * spec.scale
+    if spec.kind is Kind.FLOAT:
+        if not _FLOAT.fullmatch(text):
+            raise fail(f"not a number: {text[:40]!r}")
+        return round(float(text) * spec.scale, 2)
+    pattern, fmt = (_DATE, "%Y%m%d") if spec.kind is Kind.DATE else (_TIME, "%H%M%S")
+    if not pattern.fullmatch(text):
+        raise fail(f"not a {spec.kind.value}: {text[:40]!r}")
+    try:
+        parsed = dt.datetime.strptime(text, fmt)
+    except ValueError:
+        raise fail(f"not a valid {spec.kind.value}: {text!r}") from None
+    return parsed.date() if spec.kind is Kind.DATE else parsed.time()
+
+
+def parse_row(raw: object, endpoint: Endpoint, *, symbol: str | None) -> Row:
+    """Maps one KIS row (a dict of strings) to DB columns using the endpoint's field map."""
+    if not isinstance(raw, Mapping):
+        raise KISPayloadError(
+            tr_id=endpoint.tr_id, symbol=symbol, field=endpoint.rows_key, problem="row is not an object"
+        )
+    row: Row = {}
+    for spec in endpoint.fields:
+        if spec.source not in raw:
+            raise KISPayloadError(tr_id=endpoint.tr_id, symbol=symbol, field=spec.source, problem="missing")
+        row[spec.column] = parse_value(raw[spec.source], spec, tr_id=endpoint.tr_id, symbol=symbol)
+    return row
+
+
+def is_unpublished(raw: object, endpoint: Endpoint) -> bool:
+    """True for a row that carries its date but every value blank (FHKST01010900's today before 15:40)."""
+    values = [spec for spec in endpoint.fields if spec.kind not in (Kind.DATE, Kind.TIME)]
+    return isinstance(raw, Mapping) and all(raw.get(spec.source) == "" for spec in values)
+
+
+def extract_rows(body: Mapping[str, Any], endpoint: Endpoint, *, symbol: str | None) -> list[object]:
+    """The raw row list (or the single object as a one-element list) from a success envelope."""
+
+    def fail(problem: str) -> KISPayloadError:
+        return KISPayloadError(tr_id=endpoint.tr_id, symbol=symbol, field=endpoint.rows_key, problem=problem)
+
+    if endpoint.rows_key not in body:
+        raise fail("missing")
+    payload = body[endpoint.rows_key]
+    if endpoint.is_list:
+        if not isinstance(payload, list):
+            raise fail("expected a list")
+        return payload
+    if not isinstance(payload, Mapping):
+        raise fail("expected an object")
+    return [payload]
+
+
+def parse_rows(raw_rows: list[object], endpoint: Endpoint, *, symbol: str | None) -> list[Row]:
+    return [parse_row(raw, endpoint, symbol=symbol) for raw in raw_rows if not is_unpublished(raw, endpoint)]

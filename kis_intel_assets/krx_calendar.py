@@ -1,0 +1,74 @@
+"""KRX trading calendar (exchange_calendars XKRX), loaded once per process because building it takes
+seconds."""
+
+from __future__ import annotations
+
+import functools
+from datetime import date
+
+import exchange_calendars as xcals
+import numpy as np
+
+_CALENDAR_START = "2010-01-04"
+
+
+class CalendarRangeError(ValueError):
+    """A date lies outside the span the XKRX calendar knows, so its trading status is unknown."""
+
+
+@functools.lru_cache(maxsize=1)
+def _sessions() -> np.ndarray:
+    """All XKRX sessions as a sorted numpy datetime64[D] array (the expensive part, cached)."""
+    calendar = xcals.get_calendar("XKRX", start=_CALENDAR_START)
+    return calendar.sessions.values.astype("datetime64[D]")
+
+
+def calendar_bounds() -> tuple[date, date]:
+    """First and last date the calendar can answer for."""
+    sessions = _sessions()
+    return sessions[0].astype(date), sessions[-1].astype(date)
+
+
+def _check(day: date) -> np.datetime64:
+    first, last = calendar_bounds()
+    if not first <= day <= last:
+        raise CalendarRangeError(
+            f"date {day.isoformat()} is outside the KRX calendar bounds "
+            f"{first.isoformat()}..{last.isoformat()}"
+        )
+    return np.datetime64(day, "D")
+
+
+def trading_days(start: date, end: date) -> list[date]:
+    """KRX trading days in [start, end], both inclusive; empty if end < start."""
+    if end < start:
+        return []
+    lo, hi = _check(start), _check(end)
+    sessions = _sessions()
+    window = sessions[np.searchsorted(sessions, lo, "left") : np.searchsorted(sessions, hi, "right")]
+    return [d.astype(date) for d in window]
+
+
+def is_trading_day(day: date) -> bool:
+    key = _check(day)
+    sessions = _sessions()
+    index = int(np.searchsorted(sessions, key, "left"))
+    return index < len(sessions) and sessions[index] == key
+
+
+def previous_trading_day(day: date) -> date:
+    """The last trading day strictly before `day`."""
+    sessions = _sessions()
+    index = int(np.searchsorted(sessions, _check(day), "left")) - 1
+    if index < 0:
+        raise CalendarRangeError(f"no KRX trading day before {day.isoformat()} within the calendar bounds")
+    return sessions[index].astype(date)
+
+
+def next_trading_day(day: date) -> date:
+    """The first trading day strictly after `day`."""
+    sessions = _sessions()
+    index = int(np.searchsorted(sessions, _check(day), "right"))
+    if index >= len(sessions):
+        raise CalendarRangeError(f"no KRX trading day after {day.isoformat()} within the calendar bounds")
+    return sessions[index].astype(date)

@@ -1,0 +1,62 @@
+"""Simulator configuration (one frozen object so a running server's behaviour is fully described by it)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+from kis_intel_assets.simulator.faults import FaultSpec
+
+KST = timezone(timedelta(hours=9))
+RATE_LIMIT_STYLES = ("500", "200")
+
+
+def kst_today() -> date:
+    return datetime.now(KST).date()
+
+
+@dataclass(frozen=True)
+class SimulatorConfig:
+    seed: int = 7
+    n_symbols: int = 2500
+    start: date = date(2019, 1, 2)
+    end: date | None = None  # None = today in KST
+    rate_limit_per_sec: float = 20.0
+    paper: bool = False
+    faults: FaultSpec | None = None
+    rate_limit_style: str = "500"
+    token_ttl_seconds: float = 86400.0
+    token_min_interval_seconds: float = 60.0  # KIS: one issuance per minute per app key
+    token_reuse_seconds: float = 6 * 3600.0  # KIS: re-issue within 6 h returns the same token
+    allowed_keys: Mapping[str, str] | Collection[str] | None = None
+    replay_dir: Path | str | None = None
+    now: datetime | None = None  # simulated clock; naive values are KST; None = after the close of `end`
+    page_size: int = 100
+    symbol_cache_size: int = 128
+    expired_token_http_status: int = 500
+
+    def __post_init__(self) -> None:
+        if self.replay_dir is None and self.n_symbols < 4:
+            raise ValueError(f"n_symbols must be >= 4 (both markets need members), got {self.n_symbols}")
+        if self.end is not None and self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        if self.rate_limit_per_sec <= 0:
+            raise ValueError(f"rate_limit_per_sec must be positive, got {self.rate_limit_per_sec}")
+        if self.rate_limit_style not in RATE_LIMIT_STYLES:
+            raise ValueError(
+                f"rate_limit_style must be one of {RATE_LIMIT_STYLES}, got {self.rate_limit_style!r}"
+            )
+        if self.page_size < 1:
+            raise ValueError(f"page_size must be >= 1, got {self.page_size}")
+
+    @property
+    def end_date(self) -> date:
+        return self.end if self.end is not None else kst_today()
+
+    @property
+    def requests_per_window(self) -> int:
+        """Requests admitted per sliding 1-second window; paper mode caps it at KIS's 2/s."""
+        rate = min(self.rate_limit_per_sec, 2.0) if self.paper else self.rate_limit_per_sec
+        return max(1, int(rate))

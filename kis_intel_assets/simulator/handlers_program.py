@@ -1,0 +1,139 @@
+"""Program-trading endpoints: per stock intraday (FHPPG04650101) and daily (FHPPG04650201), and per market
+daily (FHPPG04600001). Program values are KRW (protocol.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from kis_intel_assets.simulator import errors
+from kis_intel_assets.simulator.encode import change_fields, num, ymd
+from kis_intel_assets.simulator.handlers_base import (
+    MARKET_DIV_CODES,
+    Query,
+    Reply,
+    earliest,
+    load_series,
+    newest_first,
+    service,
+)
+from kis_intel_assets.simulator.handlers_stock import position_at
+from kis_intel_assets.simulator.model import MarketModel
+from kis_intel_assets.simulator.ticks import round_to_tick
+
+INTRADAY_SLOTS = tuple(
+    f"{h:02d}{m:02d}00" for h in range(9, 16) for m in (0, 30) if (9, 30) <= (h, m) <= (15, 30)
+)
+SIDES = ("seln_vol", "shnu_vol", "ntby_qty", "seln_tr_pbmn", "shnu_tr_pbmn", "ntby_tr_pbmn")
+
+
+def program_sides(
+    buy_qty: int, sell_qty: int, buy_value: int, sell_value: int, prefix: str
+) -> dict[str, str]:
+    return {
+        f"{prefix}_seln_vol": num(sell_qty),
+        f"{prefix}_shnu_vol": num(buy_qty),
+        f"{prefix}_ntby_qty": num(buy_qty - sell_qty),
+        f"{prefix}_seln_tr_pbmn": num(sell_value),
+        f"{prefix}_shnu_tr_pbmn": num(buy_value),
+        f"{prefix}_ntby_tr_pbmn": num(buy_value - sell_value),
+    }
+
+
+@service("FHPPG04650101", "quotations/program-trade-by-stock", real_only=True)
+def program_trade_by_stock(model: MarketModel, query: Query) -> Reply:
+    """Cumulative intraday program totals of the latest day every 30 minutes; the 153000 row equals the
+    day."""
+    query.choice("FID_COND_MRKT_DIV_CODE", MARKET_DIV_CODES)
+    series = load_series(model, query)
+    p = position_at(series, model.latest_day())
+    pr = series.prices
+    fraction = np.arange(1, len(INTRADAY_SLOTS) + 1) / len(INTRADAY_SLOTS)
+    path = np.clip(round_to_tick(pr.open[p] + (pr.close[p] - pr.open[p]) * fraction), pr.low[p], pr.high[p])
+    path[-1] = pr.close[p]
+    cumulative = np.round(np.outer(fraction, series.program[p])).astype(np.int64)
+    net_qty = cumulative[:, 0] - cumulative[:, 1]
+    net_value = cumulative[:, 2] - cumulative[:, 3]
+
+    def encode(slots: Sequence[int]) -> list[dict[str, str]]:
+        return [
+            {
+                "bsop_hour": INTRADAY_SLOTS[k],
+                "stck_prpr": num(path[k]),
+                **change_fields(int(path[k]), int(pr.previous_close[p])),
+                "acml_vol": num(round(pr.volume[p] * fraction[k])),
+                **program_sides(*(int(v) for v in cumulative[k]), prefix="whol_smtn"),
+                "whol_ntby_vol_icdc": num(net_qty[k] - (net_qty[k - 1] if k else 0)),
+                "whol_ntby_tr_pbmn_icdc": num(net_value[k] - (net_value[k - 1] if k else 0)),
+            }
+            for k in slots
+        ]
+
+    return Reply(
+        {}, "output", list(range(len(INTRADAY_SLOTS) - 1, -1, -1)), encode, paged=False, symbol=series.symbol
+    )
+
+
+@service("FHPPG04650201", "quotations/program-trade-by-stock-daily", real_only=True)
+def program_trade_by_stock_daily(model: MarketModel, query: Query) -> Reply:
+    query.choice("FID_COND_MRKT_DIV_CODE", MARKET_DIV_CODES)
+    series = load_series(model, query)
+    last = min(query.date("FID_INPUT_DATE_1", model.cutoff()), model.cutoff())
+    items = newest_first(series, series.days[0], last)
+    pr, program = series.prices, series.program
+    net_value = program[:, 2] - program[:, 3]
+
+    def encode(positions: Sequence[int]) -> list[dict[str, str]]:
+        return [
+            {
+                "stck_bsop_date": ymd(series.days[i]),
+                "stck_clpr": num(pr.close[i]),
+                "acml_vol": num(pr.volume[i]),
+                "acml_tr_pbmn": num(pr.value[i]),
+                **program_sides(*(int(v) for v in program[i]), prefix="whol_smtn"),
+                "whol_ntby_tr_pbmn_icdc2": num(net_value[i] - (net_value[i - 1] if i else 0)),
+            }
+            for i in positions
+        ]
+
+    return Reply({}, "output", items, encode, paged=True, symbol=series.symbol)
+
+
+@service("FHPPG04600001", "quotations/comp-program-trade-daily", real_only=True)
+def comp_program_trade_daily(model: MarketModel, query: Query) -> Reply:
+    """Market program trading: {arbt,nabt,whol}_{entm,onsl,smtn}; smtn = entm + onsl, whol = arbt + nabt.
+    Generated per market, not summed from the per-stock series."""
+    query.choice("FID_COND_MRKT_DIV_CODE", MARKET_DIV_CODES)
+    market = {"K": "KOSPI", "Q": "KOSDAQ"}[query.choice("FID_MRKT_CLS_CODE", ("K", "Q"))]
+    first = query.date("FID_INPUT_DATE_1", earliest(model))
+    last = min(query.date("FID_INPUT_DATE_2", model.cutoff()), model.cutoff())
+    if last < first:
+        raise errors.bad_param("FID_INPUT_DATE_2", f"{ymd(last)} is before FID_INPUT_DATE_1 {ymd(first)}")
+    lo, hi = int(np.searchsorted(model.days, first, "left")), int(np.searchsorted(model.days, last, "right"))
+    data = market_program_components(model, market)
+
+    def encode(positions: Sequence[int]) -> list[dict[str, str]]:
+        rows = []
+        for i in positions:
+            row = {"stck_bsop_date": ymd(model.days[i])}
+            for kind in ("arbt", "nabt", "whol"):
+                for channel in ("entm", "onsl", "smtn"):
+                    row.update(
+                        program_sides(*(int(v) for v in data[kind][channel][i]), prefix=f"{kind}_{channel}")
+                    )
+            rows.append(row)
+        return rows
+
+    return Reply({}, "output", list(range(hi - 1, lo - 1, -1)), encode, paged=True)
+
+
+def market_program_components(model: MarketModel, market: str) -> dict[str, dict[str, np.ndarray]]:
+    """(days, 4) buy qty / sell qty / buy value / sell value per trade type and channel, totals included."""
+    raw = model.factors.market_program(market)
+    data: dict[str, dict[str, np.ndarray]] = {}
+    for t, kind in enumerate(("arbt", "nabt")):
+        entm, onsl = raw[:, t, 0, :], raw[:, t, 1, :]
+        data[kind] = {"entm": entm, "onsl": onsl, "smtn": entm + onsl}
+    data["whol"] = {c: data["arbt"][c] + data["nabt"][c] for c in ("entm", "onsl", "smtn")}
+    return data

@@ -1,0 +1,260 @@
+"""Price, quote, stock-info and short-selling endpoints."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from kis_intel_assets.simulator import errors
+from kis_intel_assets.simulator.encode import change_fields, limits, num, percent, rate, ymd
+from kis_intel_assets.simulator.handlers_base import (
+    MARKET_DIV_CODES,
+    Query,
+    Reply,
+    earliest,
+    load_series,
+    newest_first,
+    service,
+)
+from kis_intel_assets.simulator.model import MarketModel
+from kis_intel_assets.simulator.sectors import LARGE_CLASS, SECTORS
+from kis_intel_assets.simulator.series import SymbolSeries
+from kis_intel_assets.simulator.ticks import tick_size
+
+MAX_CANDLES = 100
+PAR_VALUE = 500
+
+
+def position_at(series: SymbolSeries, day: np.datetime64) -> int:
+    """Index of the last day <= `day` in the series; no data if the symbol had not traded yet."""
+    position = int(np.searchsorted(series.days, day, "right")) - 1
+    if position < 0:
+        raise errors.no_data(f"{series.symbol} has no trading day on or before {ymd(day)}")
+    return position
+
+
+def fundamentals(model: MarketModel, symbol: str) -> dict[str, float]:
+    """Static per-symbol PER/PBR/foreign ownership, seeded per symbol (request order never matters)."""
+    index = model.position(symbol)
+    rng = np.random.default_rng(np.random.SeedSequence([model.config.seed, 20, index]))
+    base = float(model.universe.base_price[index])
+    per, pbr = rng.uniform(5, 40), rng.uniform(0.3, 4.0)
+    foreign_share = (
+        rng.uniform(0.2, 0.55) if model.universe.markets[index] == "KOSPI" else rng.uniform(0.01, 0.2)
+    )
+    return {"eps": round(base / per), "bps": round(base / pbr), "foreign_share": foreign_share}
+
+
+def quote_fields(model: MarketModel, series: SymbolSeries, p: int) -> dict[str, str]:
+    """Current-quote fields shared by the quote objects (as of day position p)."""
+    prices = series.prices
+    lower, upper = limits(int(prices.previous_close[p]))
+    facts = fundamentals(model, series.symbol)
+    shares = int(model.universe.listed_shares[model.position(series.symbol)])
+    close = int(prices.close[p])
+    return {
+        "stck_shrn_iscd": series.symbol,
+        "stck_prpr": num(close),
+        **change_fields(close, int(prices.previous_close[p])),
+        "acml_vol": num(prices.volume[p]),
+        "acml_tr_pbmn": num(prices.value[p]),
+        "stck_oprc": num(prices.open[p]),
+        "stck_hgpr": num(prices.high[p]),
+        "stck_lwpr": num(prices.low[p]),
+        "stck_mxpr": num(upper),
+        "stck_llam": num(lower),
+        "prdy_vol": num(prices.volume[p - 1]) if p > 0 else "",
+        "lstn_stcn": num(shares),
+        "hts_avls": num(round(close * shares / 1e8)),  # 억원 (KRW 100 million), as HTS shows market cap
+        "per": rate(close / facts["eps"]) if facts["eps"] else "",
+        "pbr": rate(close / facts["bps"]) if facts["bps"] else "",
+        "eps": rate(facts["eps"]),
+        "vol_tnrt": rate(percent(int(prices.volume[p]), shares)),
+    }
+
+
+@service("FHKST03010100", "quotations/inquire-daily-itemchartprice", real_only=False)
+def daily_item_chart(model: MarketModel, query: Query) -> Reply:
+    query.choice("FID_COND_MRKT_DIV_CODE", MARKET_DIV_CODES)
+    query.choice("FID_PERIOD_DIV_CODE", ("D",), "D")
+    query.choice("FID_ORG_ADJ_PRC", ("0", "1"), "0")
+    series = load_series(model, query)
+    first, last = query.date("FID_INPUT_DATE_1"), query.date("FID_INPUT_DATE_2")
+    if last < first:
+        raise errors.bad_param("FID_INPUT_DATE_2", f"{ymd(last)} is before FID_INPUT_DATE_1 {ymd(first)}")
+    items = newest_first(series, first, min(last, model.cutoff()))[:MAX_CANDLES]
+    p = position_at(series, min(last, model.cutoff()))
+    index = model.position(series.symbol)
+    head = {
+        "output1": {
+            "hts_kor_isnm": model.universe.names[index],
+            "stck_prdy_clpr": num(series.prices.previous_close[p]),
+            **quote_fields(model, series, p),
+        }
+    }
+
+    def encode(positions: Sequence[int]) -> list[dict[str, str]]:
+        pr = series.prices
+        return [
+            {
+                "stck_bsop_date": ymd(series.days[i]),
+                "stck_oprc": num(pr.open[i]),
+                "stck_hgpr": num(pr.high[i]),
+                "stck_lwpr": num(pr.low[i]),
+                "stck_clpr": num(pr.close[i]),
+                "acml_vol": num(pr.volume[i]),
+                "acml_tr_pbmn": num(pr.value[i]),
+                **{
+                    k: v
+                    for k, v in change_fields(int(pr.close[i]), int(pr.previous_close[i])).items()
+                    if k != "prdy_ctrt"
+                },
+                "flng_cls_code": "00",
+                "prtt_rate": "0.00",
+                "mod_yn": "N",
+                "revl_issu_reas": "",
+            }
+            for i in positions
+        ]
+
+    return Reply(head, "output2", items, encode, paged=False, symbol=series.symbol)
+
+
+@service("FHKST01010100", "quotations/inquire-price", real_only=False)
+def inquire_price(model: MarketModel, query: Query) -> Reply:
+    query.choice("FID_COND_MRKT_DIV_CODE", MARKET_DIV_CODES)
+    series = load_series(model, query)
+    p = position_at(series, model.cutoff())
+    index = model.position(series.symbol)
+    pr = series.prices
+    facts = fundamentals(model, series.symbol)
+    shares = int(model.universe.listed_shares[index])
+    window = slice(max(0, p - 249), p + 1)
+    last_short = int(series.short_volume[p])
+    market = str(model.universe.markets[index])
+    output = {
+        "iscd_stat_cls_code": "55",
+        "marg_rate": "40.00",
+        "rprs_mrkt_kor_name": market,
+        "bstp_kor_isnm": SECTORS[int(series.sector[p])].name,
+        "temp_stop_yn": "N",
+        **quote_fields(model, series, p),
+        "prdy_vrss_vol_rate": rate(percent(int(pr.volume[p]), int(pr.volume[p - 1]))) if p > 0 else "",
+        "stck_sdpr": num(pr.previous_close[p]),
+        "wghn_avrg_stck_prc": rate(pr.value[p] / pr.volume[p]) if pr.volume[p] else "",
+        "hts_frgn_ehrt": rate(facts["foreign_share"] * 100),
+        "frgn_ntby_qty": num(series.buy_qty[p, 0] - series.sell_qty[p, 0]),
+        "pgtr_ntby_qty": num(series.program[p, 0] - series.program[p, 1]),
+        "stck_fcam": num(PAR_VALUE),
+        "aspr_unit": num(tick_size(np.array([pr.close[p]]))[0]),
+        "bps": rate(facts["bps"]),
+        "w52_hgpr": num(pr.high[window].max()),
+        "w52_lwpr": num(pr.low[window].min()),
+        "ssts_yn": "Y" if last_short > 0 else "N",
+        "frgn_hldn_qty": num(round(shares * facts["foreign_share"])),
+        "last_ssts_cntg_qty": num(last_short),
+        "mrkt_warn_cls_code": "00",
+        "short_over_yn": "N",
+        "sltr_yn": "N",
+        "mang_issu_cls_code": "N",
+        "invt_caful_yn": "N",
+    }
+    return Reply({"output": output}, symbol=series.symbol)
+
+
+@service("CTPF1002R", "quotations/search-stock-info", real_only=True)
+def search_stock_info(model: MarketModel, query: Query) -> Reply:
+    query.choice("PRDT_TYPE_CD", ("300",))
+    series = load_series(model, query, "PDNO")
+    index = model.position(series.symbol)
+    p = position_at(series, model.latest_day())
+    sector = SECTORS[int(series.sector[p])]
+    market = str(model.universe.markets[index])
+    large_code, large_name = LARGE_CLASS[market]
+    shares = int(model.universe.listed_shares[index])
+    name = model.universe.names[index]
+    output = {
+        "pdno": series.symbol,
+        "prdt_type_cd": "300",
+        "prdt_name": name,
+        "prdt_abrv_name": name,
+        "mket_id_cd": "STK" if market == "KOSPI" else "KSQ",
+        "scty_grp_id_cd": "ST",
+        "excg_dvsn_cd": "02" if market == "KOSPI" else "03",
+        "lstg_stqt": num(shares),
+        "cpta": num(shares * PAR_VALUE),
+        "papr": num(PAR_VALUE),
+        "tr_stop_yn": "N",
+        "admn_item_yn": "N",
+        "thdt_clpr": num(series.prices.close[p]),
+        "bfdy_clpr": num(series.prices.previous_close[p]),
+        "frnr_psnl_lmt_rt": "0.00",
+        "cptt_trad_tr_psbl_yn": "Y",
+        "nxt_tr_stop_yn": "N",
+        "lstg_abol_dt": "",
+        "idx_bztp_lcls_cd": large_code,
+        "idx_bztp_lcls_cd_name": large_name,
+        "idx_bztp_mcls_cd": sector.code,
+        "idx_bztp_mcls_cd_name": sector.name,
+        "idx_bztp_scls_cd": "",
+        "idx_bztp_scls_cd_name": "",
+        "std_idst_clsf_cd": "",
+        "std_idst_clsf_cd_name": "",
+        "kospi200_item_yn": "Y" if market == "KOSPI" and model.universe.index_member[index] else "N",
+    }
+    return Reply({"output": output}, symbol=series.symbol)
+
+
+@service("FHPST04830000", "quotations/daily-short-sale", real_only=True)
+def daily_short_sale(model: MarketModel, query: Query) -> Reply:
+    query.choice("FID_COND_MRKT_DIV_CODE", MARKET_DIV_CODES)
+    series = load_series(model, query)
+    first = query.date("FID_INPUT_DATE_1", earliest(model))
+    last = min(query.date("FID_INPUT_DATE_2", model.cutoff()), model.cutoff())
+    items = newest_first(series, first, last)
+    lo = items[-1] if items else 0
+    pr = series.prices
+    cum_short_qty = np.cumsum(series.short_volume[lo:])
+    cum_short_value = np.cumsum(series.short_value[lo:])
+    cum_volume, cum_value = np.cumsum(pr.volume[lo:]), np.cumsum(pr.value[lo:])
+    p = position_at(series, last) if items else position_at(series, model.cutoff())
+    head = {
+        "output1": {
+            "stck_prpr": num(pr.close[p]),
+            **change_fields(int(pr.close[p]), int(pr.previous_close[p])),
+            "acml_vol": num(pr.volume[p]),
+            "prdy_vol": num(pr.volume[p - 1]) if p > 0 else "",
+        }
+    }
+
+    def encode(positions: Sequence[int]) -> list[dict[str, str]]:
+        rows = []
+        for i in positions:
+            k = i - lo
+            short_qty, short_value = int(series.short_volume[i]), int(series.short_value[i])
+            rows.append(
+                {
+                    "stck_bsop_date": ymd(series.days[i]),
+                    "stck_clpr": num(pr.close[i]),
+                    "stck_oprc": num(pr.open[i]),
+                    "stck_hgpr": num(pr.high[i]),
+                    "stck_lwpr": num(pr.low[i]),
+                    "acml_vol": num(pr.volume[i]),
+                    "acml_tr_pbmn": num(pr.value[i]),
+                    "ssts_cntg_qty": num(short_qty),
+                    "ssts_vol_rlim": rate(percent(short_qty, pr.volume[i])),
+                    "ssts_tr_pbmn": num(short_value),
+                    "ssts_tr_pbmn_rlim": rate(percent(short_value, pr.value[i])),
+                    "acml_ssts_cntg_qty": num(cum_short_qty[k]),
+                    "acml_ssts_cntg_qty_rlim": rate(percent(cum_short_qty[k], cum_volume[k])),
+                    "acml_ssts_tr_pbmn": num(cum_short_value[k]),
+                    "acml_ssts_tr_pbmn_rlim": rate(percent(cum_short_value[k], cum_value[k])),
+                    "stnd_vol_smtn": num(pr.volume[i]),
+                    "stnd_tr_pbmn_smtn": num(pr.value[i]),
+                    "avrg_prc": num(round(short_value / short_qty)) if short_qty else "0",
+                }
+            )
+        return rows
+
+    return Reply(head, "output2", items, encode, paged=True, symbol=series.symbol)

@@ -1,0 +1,45 @@
+"""KIS stock master files (kospi_code.mst.zip / kosdaq_code.mst.zip) for the simulated universe.
+
+Each cp949 line: 9-char short code field (code left-aligned, space padded), 12-char standard code, Korean
+name,
+then a fixed-width tail (228 chars KOSPI, 222 KOSDAQ). Simulator tail layout: group code (2: ST stock, EF ETF,
+EN ETN), market-cap size (1), 지수업종 대/중/소분류 codes (4 each), then '0' filler to the full width.
+A few ETF/ETN lines are included so clients must filter on the group code.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+from kis_intel_assets.simulator.model import NON_STOCK_MASTER_LINES, MarketModel
+from kis_intel_assets.simulator.sectors import LARGE_CLASS, SECTORS
+from kis_intel_assets.simulator.universe import isin_for
+
+TAIL_WIDTH = {"KOSPI": 228, "KOSDAQ": 222}
+MASTER_FILES = {"kospi_code.mst.zip": "KOSPI", "kosdaq_code.mst.zip": "KOSDAQ"}
+
+
+def _line(code: str, name: str, market: str, group: str, size: str, large: str, middle: str) -> str:
+    tail = f"{group}{size}{large}{middle}0000"
+    return f"{code:<9}{isin_for(code)}{name}" + tail.ljust(TAIL_WIDTH[market], "0")
+
+
+def master_zip(model: MarketModel, market: str) -> bytes:
+    u = model.universe
+    latest = model.latest_day()
+    lines = []
+    for i, symbol in enumerate(u.symbols):
+        if u.markets[i] != market:
+            continue
+        sector = SECTORS[model.sector_at(str(symbol), latest)]
+        size = "1" if u.index_member[i] else "3"
+        lines.append(_line(str(symbol), u.names[i], market, "ST", size, LARGE_CLASS[market][0], sector.code))
+    for code, name, group, line_market in NON_STOCK_MASTER_LINES:
+        if line_market == market:
+            lines.append(_line(code, name, market, group, "0", "0000", "0000"))
+    buffer = io.BytesIO()
+    inner = "kospi_code.mst" if market == "KOSPI" else "kosdaq_code.mst"
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(inner, ("\n".join(lines) + "\n").encode("cp949"))
+    return buffer.getvalue()

@@ -1,0 +1,110 @@
+"""Run the simulator with uvicorn in a background thread (real HTTP on loopback)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from collections.abc import Iterator
+from datetime import datetime
+
+import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from kis_intel_assets.simulator.app import SimulatorApp
+from kis_intel_assets.simulator.config import SimulatorConfig
+from kis_intel_assets.simulator.faults import FaultSpec
+from kis_intel_assets.simulator.model import MarketModel
+from kis_intel_assets.simulator.stats import SimulatorStats
+from kis_intel_assets.simulator.truth import GroundTruth
+
+STARTUP_TIMEOUT_SECONDS = 30.0
+
+
+class _Connections:
+    """Open transports by client address, so a "drop" fault can abort the caller's connection."""
+
+    def __init__(self) -> None:
+        self.by_client: dict[tuple, asyncio.Transport] = {}
+
+    def protocol_class(self) -> type[H11Protocol]:
+        registry = self.by_client
+
+        class TrackedH11Protocol(H11Protocol):
+            def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+                super().connection_made(transport)
+                if self.client:
+                    registry[tuple(self.client)] = transport
+
+            def connection_lost(self, exc: Exception | None) -> None:
+                if self.client:
+                    registry.pop(tuple(self.client), None)
+                super().connection_lost(exc)
+
+        return TrackedH11Protocol
+
+    def drop(self, scope: dict) -> None:
+        client = scope.get("client")
+        transport = self.by_client.get(tuple(client)) if client else None
+        if transport is not None:
+            transport.abort()
+
+
+class Simulator:
+    """A configured simulator: model, ground truth, stats and the ASGI app (not yet listening)."""
+
+    def __init__(self, config: SimulatorConfig) -> None:
+        self.config = config
+        self.model = MarketModel(config)
+        self.stats = SimulatorStats()
+        self.truth = GroundTruth(self.model)
+        self._connections = _Connections()
+        self.app = SimulatorApp(config, self.model, self.stats, self._connections.drop)
+        self.base_url = ""
+
+    @property
+    def master_base_url(self) -> str:
+        return self.base_url + "/common/master"
+
+    def expire_tokens(self, app_key: str | None = None) -> int:
+        return self.app.tokens.expire(app_key)
+
+    def set_faults(self, spec: FaultSpec | None) -> None:
+        self.app.set_faults(spec)
+
+    def set_now(self, now: datetime | None) -> None:
+        """Move the simulated clock (naive = KST); None = every configured day is final."""
+        self.model.now = now
+
+    def uvicorn_config(self, host: str, port: int) -> uvicorn.Config:
+        return uvicorn.Config(
+            self.app.asgi,
+            host=host,
+            port=port,
+            http=self._connections.protocol_class(),
+            lifespan="off",
+            log_level="warning",
+            access_log=False,
+        )
+
+
+@contextlib.contextmanager
+def running_simulator(config: SimulatorConfig, host: str = "127.0.0.1", port: int = 0) -> Iterator[Simulator]:
+    """Serve a simulator on host:port (0 = a free port) for the duration of the block."""
+    simulator = Simulator(config)
+    server = uvicorn.Server(simulator.uvicorn_config(host, port))
+    thread = threading.Thread(target=server.run, name="kis-simulator", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"simulator failed to start on {host}:{port}")
+        time.sleep(0.01)
+    bound_port = server.servers[0].sockets[0].getsockname()[1]
+    simulator.base_url = f"http://{host}:{bound_port}"
+    try:
+        yield simulator
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

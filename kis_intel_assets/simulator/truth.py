@@ -1,0 +1,231 @@
+"""Ground truth: the exact rows the simulator serves, as DataFrames with the DB column names of
+sql/001_core_tables.sql. `time` holds datetime.date values; money is integer KRW (investor values are the
+served KRW-million figures x 1,000,000); ratios are floats with 2 decimals. Truth ignores the simulated clock:
+it covers every configured day (filter by date to match what a clock-limited server returned)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from kis_intel_assets.simulator.encode import percent
+from kis_intel_assets.simulator.groups import KIS_PREFIX, group_flows
+from kis_intel_assets.simulator.handlers_program import market_program_components
+from kis_intel_assets.simulator.model import MarketModel
+from kis_intel_assets.simulator.sectors import SECTORS
+from kis_intel_assets.simulator.series import SymbolSeries
+
+KRW_PER_MILLION = 1_000_000
+INVESTOR_GROUPS = tuple(KIS_PREFIX)
+INVESTOR_COLUMNS = ["time", "symbol"] + [
+    f"{group}_{field}"
+    for group in INVESTOR_GROUPS
+    for field in ("buy_qty", "buy_value", "sell_qty", "sell_value", "net_qty", "net_value")
+]
+
+
+class GroundTruth:
+    def __init__(self, model: MarketModel) -> None:
+        self.model = model
+
+    def symbols(self) -> list[str]:
+        return self.model.symbols()
+
+    def stock_master(self) -> pd.DataFrame:
+        """One row per symbol from the first day, plus one per planted sector change (valid_from = change
+        day)."""
+        u, days = self.model.universe, self.model.days
+        rows = []
+        for i, symbol in enumerate(u.symbols):
+            path = u.sector_path(i, len(days))
+            starts = [0] + [int(k) for k in np.flatnonzero(np.diff(path)) + 1]
+            for k in starts:
+                sector = SECTORS[int(path[k])]
+                rows.append(
+                    {
+                        "symbol": str(symbol),
+                        "valid_from": days[k].astype(date),
+                        "name": u.names[i],
+                        "market": str(u.markets[i]),
+                        "sector_code": sector.code,
+                        "sector_name": sector.name,
+                        "listed_shares": int(u.listed_shares[i]),
+                    }
+                )
+        return pd.DataFrame(rows)
+
+    def _each(
+        self, start: date, end: date, symbols: Iterable[str] | None
+    ) -> Iterable[tuple[SymbolSeries, np.ndarray]]:
+        for symbol in symbols if symbols is not None else self.symbols():
+            series = self.model.series(symbol)
+            lo, hi = series.span(np.datetime64(start, "D"), np.datetime64(end, "D"))
+            if hi > lo:
+                yield series, np.arange(lo, hi)
+
+    def daily_prices(self, start: date, end: date, symbols: Iterable[str] | None = None) -> pd.DataFrame:
+        frames = []
+        for series, idx in self._each(start, end, symbols):
+            pr = series.prices
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "time": series.days[idx].astype(date),
+                        "symbol": series.symbol,
+                        "open": pr.open[idx],
+                        "high": pr.high[idx],
+                        "low": pr.low[idx],
+                        "close": pr.close[idx],
+                        "volume": pr.volume[idx],
+                        "trading_value": pr.value[idx],
+                    }
+                )
+            )
+        return _concat(frames, ["time", "symbol", "open", "high", "low", "close", "volume", "trading_value"])
+
+    def investor_trends(self, start: date, end: date, symbols: Iterable[str] | None = None) -> pd.DataFrame:
+        frames = []
+        for series, idx in self._each(start, end, symbols):
+            flows = group_flows(series, idx)
+            data: dict[str, object] = {"time": series.days[idx].astype(date), "symbol": series.symbol}
+            for group in INVESTOR_GROUPS:
+                g = flows[group]
+                data.update(
+                    {
+                        f"{group}_buy_qty": g.buy_qty,
+                        f"{group}_buy_value": g.buy_value_m * KRW_PER_MILLION,
+                        f"{group}_sell_qty": g.sell_qty,
+                        f"{group}_sell_value": g.sell_value_m * KRW_PER_MILLION,
+                        f"{group}_net_qty": g.net_qty,
+                        f"{group}_net_value": g.net_value_m * KRW_PER_MILLION,
+                    }
+                )
+            frames.append(pd.DataFrame(data))
+        return _concat(frames, INVESTOR_COLUMNS)
+
+    def short_selling(self, start: date, end: date, symbols: Iterable[str] | None = None) -> pd.DataFrame:
+        frames = []
+        for series, idx in self._each(start, end, symbols):
+            volume, value = series.prices.volume[idx], series.prices.value[idx]
+            short_qty, short_value = series.short_volume[idx], series.short_value[idx]
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "time": series.days[idx].astype(date),
+                        "symbol": series.symbol,
+                        "short_volume": short_qty,
+                        "short_value": short_value,
+                        "short_volume_ratio": [percent(a, b) for a, b in zip(short_qty, volume, strict=True)],
+                        "short_value_ratio": [percent(a, b) for a, b in zip(short_value, value, strict=True)],
+                        "total_volume": volume,
+                        "total_value": value,
+                        "short_balance_qty": None,
+                        "short_balance_value": None,
+                    }
+                )
+            )
+        return _concat(
+            frames,
+            [
+                "time",
+                "symbol",
+                "short_volume",
+                "short_value",
+                "short_volume_ratio",
+                "short_value_ratio",
+                "total_volume",
+                "total_value",
+                "short_balance_qty",
+                "short_balance_value",
+            ],
+        )
+
+    def program_trading(self, start: date, end: date, symbols: Iterable[str] | None = None) -> pd.DataFrame:
+        frames = []
+        for series, idx in self._each(start, end, symbols):
+            program = series.program[idx]
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "time": series.days[idx].astype(date),
+                        "symbol": series.symbol,
+                        "program_buy_qty": program[:, 0],
+                        "program_sell_qty": program[:, 1],
+                        "program_net_qty": program[:, 0] - program[:, 1],
+                        "program_buy_value": program[:, 2],
+                        "program_sell_value": program[:, 3],
+                        "program_net_value": program[:, 2] - program[:, 3],
+                    }
+                )
+            )
+        return _concat(
+            frames,
+            [
+                "time",
+                "symbol",
+                "program_buy_qty",
+                "program_sell_qty",
+                "program_net_qty",
+                "program_buy_value",
+                "program_sell_value",
+                "program_net_value",
+            ],
+        )
+
+    def program_trading_market(self, start: date, end: date) -> pd.DataFrame:
+        """arbitrage / non_arbitrage / total per market-day, each the 합계 (위탁 + 자기) channel."""
+        days = self.model.days
+        lo = int(np.searchsorted(days, np.datetime64(start, "D"), "left"))
+        hi = int(np.searchsorted(days, np.datetime64(end, "D"), "right"))
+        frames = []
+        for market in ("KOSPI", "KOSDAQ"):
+            data = market_program_components(self.model, market)
+            for kind, trade_type in (("arbt", "arbitrage"), ("nabt", "non_arbitrage"), ("whol", "total")):
+                part = data[kind]["smtn"][lo:hi]
+                frames.append(
+                    pd.DataFrame(
+                        {
+                            "time": days[lo:hi].astype(date),
+                            "market": market,
+                            "trade_type": trade_type,
+                            "buy_qty": part[:, 0],
+                            "sell_qty": part[:, 1],
+                            "net_qty": part[:, 0] - part[:, 1],
+                            "buy_value": part[:, 2],
+                            "sell_value": part[:, 3],
+                            "net_value": part[:, 2] - part[:, 3],
+                        }
+                    )
+                )
+        return _concat(
+            frames,
+            [
+                "time",
+                "market",
+                "trade_type",
+                "buy_qty",
+                "sell_qty",
+                "net_qty",
+                "buy_value",
+                "sell_value",
+                "net_value",
+            ],
+        )
+
+    def rotation_episodes(self) -> pd.DataFrame:
+        return pd.DataFrame([asdict(e) for e in self.model.factors.episodes])
+
+    def index_members(self) -> list[str]:
+        """KOSPI200/KOSDAQ150 constituents used for the 2021-05-03..2023-11-05 short regime."""
+        u = self.model.universe
+        return [str(s) for s, member in zip(u.symbols, u.index_member, strict=True) if member]
+
+
+def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(frames, ignore_index=True)[columns]

@@ -1,0 +1,153 @@
+"""The stock universe: codes, names, markets, point-in-time sectors, listed shares and index membership.
+
+Everything here is small (one row per symbol) and generated once from the seed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from kis_intel_assets.simulator.sectors import SECTORS, sectors_of
+
+_SYLLABLES = list("한국대성동서남북신세진영광명일우정현태화삼진유라미소하나두리온새빛솔결누리")
+_SUFFIX_BY_KEYWORD = {
+    "전기": ["전자", "반도체", "디스플레이", "테크"],
+    "전자": ["전자", "반도체", "테크"],
+    "제약": ["제약", "바이오", "팜"],
+    "화학": ["화학", "케미칼", "소재"],
+    "금융": ["금융지주", "캐피탈", "파이낸셜"],
+    "IT": ["소프트", "정보통신", "시스템"],
+    "기계": ["기계", "정공", "엔지니어링"],
+    "운송장비": ["모비스", "오토", "정밀"],
+    "건설": ["건설", "산업개발"],
+    "유통": ["리테일", "상사", "유통"],
+    "음식료": ["식품", "푸드", "제과"],
+    "의료": ["메디칼", "헬스케어"],
+    "오락": ["엔터", "미디어", "게임즈"],
+    "증권": ["증권", "투자증권"],
+    "보험": ["생명", "화재해상"],
+    "통신": ["텔레콤", "네트웍스"],
+}
+_DEFAULT_SUFFIX = ["산업", "홀딩스", "", "글로벌", "코리아"]
+KOSPI_SHARE = 950 / 2500
+
+
+@dataclass(frozen=True)
+class SectorChange:
+    symbol_index: int
+    day_index: int
+    sector_index: int
+
+
+@dataclass
+class Universe:
+    symbols: np.ndarray  # str codes
+    names: list[str]
+    markets: np.ndarray  # "KOSPI"/"KOSDAQ"
+    initial_sector: np.ndarray  # index into SECTORS
+    listed_shares: np.ndarray  # int64
+    base_price: np.ndarray  # float, price level at the first day
+    index_member: np.ndarray  # bool: KOSPI200 / KOSDAQ150 constituent (short regime 2021-05..2023-11)
+    sector_changes: tuple[SectorChange, ...]
+    positions: dict[str, int] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.positions = {str(s): i for i, s in enumerate(self.symbols)}
+
+    def __len__(self) -> int:
+        return len(self.symbols)
+
+    def sector_path(self, symbol_index: int, n_days: int) -> np.ndarray:
+        """Sector index for every day (point in time, following the planted reclassifications)."""
+        path = np.full(n_days, self.initial_sector[symbol_index], dtype=np.int16)
+        for change in self.sector_changes:
+            if change.symbol_index == symbol_index:
+                path[change.day_index :] = change.sector_index
+        return path
+
+
+def isin_for(code: str) -> str:
+    """KR7 + code + 00 + ISIN check digit, the 12-char standard code in the KIS master files."""
+    body = f"KR7{code}00"
+    digits = "".join(str(int(ch, 36)) for ch in body)
+    total = 0
+    for position, ch in enumerate(reversed(digits)):
+        value = int(ch) * (2 if position % 2 == 0 else 1)
+        total += value // 10 + value % 10
+    return body + str((10 - total % 10) % 10)
+
+
+def _allocate_counts(weights: np.ndarray, total: int) -> np.ndarray:
+    raw = weights / weights.sum() * total
+    counts = np.floor(raw).astype(int)
+    order = np.argsort(-(raw - counts), kind="stable")
+    counts[order[: total - counts.sum()]] += 1
+    return counts
+
+
+def _names(rng: np.random.Generator, sector_idx: np.ndarray) -> list[str]:
+    taken: set[str] = set()
+    names: list[str] = []
+    for sector in sector_idx:
+        sector_name = SECTORS[int(sector)].name
+        suffixes = next((v for k, v in _SUFFIX_BY_KEYWORD.items() if k in sector_name), _DEFAULT_SUFFIX)
+        while True:
+            stem = "".join(rng.choice(_SYLLABLES, size=int(rng.integers(2, 4))))
+            name = stem + str(rng.choice(suffixes))
+            if name not in taken:
+                break
+        taken.add(name)
+        names.append(name)
+    return names
+
+
+def build_universe(seed: int, n_symbols: int, n_days: int, reserved_codes: set[str]) -> Universe:
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 0]))
+    n_kospi = min(max(2, round(n_symbols * KOSPI_SHARE)), n_symbols - 2)
+    markets = np.array(["KOSPI"] * n_kospi + ["KOSDAQ"] * (n_symbols - n_kospi))
+
+    sector_idx = np.empty(n_symbols, dtype=np.int16)
+    for market, members in (("KOSPI", np.arange(n_kospi)), ("KOSDAQ", np.arange(n_kospi, n_symbols))):
+        candidates = np.array(sectors_of(market))
+        counts = _allocate_counts(np.array([SECTORS[i].weight for i in candidates]), len(members))
+        sector_idx[members] = rng.permutation(np.repeat(candidates, counts))
+
+    pool = np.array(
+        [f"{v * 10:06d}" for v in rng.choice(np.arange(1, 50000), size=n_symbols * 2, replace=False)]
+    )
+    codes = np.array([c for c in pool if c not in reserved_codes][:n_symbols])
+
+    is_kospi = markets == "KOSPI"
+    log_cap = np.where(is_kospi, np.log(3e11), np.log(1e11)) + 1.2 * rng.standard_t(4, n_symbols)
+    market_cap = np.clip(np.exp(log_cap), 5e9, 4e14)
+    price = np.clip(
+        np.exp(np.where(is_kospi, np.log(15000), np.log(7000)) + rng.normal(0, 1.0, n_symbols)), 600, 9e5
+    )
+    listed_shares = np.maximum(np.round(market_cap / price), 100_000).astype(np.int64)
+
+    index_member = np.zeros(n_symbols, dtype=bool)
+    for market, full_size, full_count in (("KOSPI", 950, 200), ("KOSDAQ", 1550, 150)):
+        members = np.flatnonzero(markets == market)
+        quota = max(1, round(len(members) * full_count / full_size))
+        ranked = members[np.argsort(-market_cap[members], kind="stable")]
+        index_member[ranked[:quota]] = True
+
+    n_changes = max(1, round(n_symbols * 0.04)) if n_days > 40 else 0
+    changes = []
+    for symbol_index in rng.choice(n_symbols, size=n_changes, replace=False):
+        options = [i for i in sectors_of(str(markets[symbol_index])) if i != sector_idx[symbol_index]]
+        day = int(rng.integers(n_days // 4, max(n_days // 4 + 1, 3 * n_days // 4)))
+        changes.append(SectorChange(int(symbol_index), day, int(rng.choice(options))))
+
+    return Universe(
+        symbols=codes,
+        names=_names(rng, sector_idx),
+        markets=markets,
+        initial_sector=sector_idx,
+        listed_shares=listed_shares,
+        base_price=price,
+        index_member=index_member,
+        sector_changes=tuple(sorted(changes, key=lambda c: (c.symbol_index, c.day_index))),
+    )

@@ -1,0 +1,54 @@
+"""The code location loads and its asset graph is the one the product promises."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from kis_intel_assets.defs.ingest.assets import KIS_POOL
+from kis_intel_assets.defs.partitions import trading_day_partitions
+from kis_intel_assets.definitions import defs
+
+INGEST = {"stock_universe", "daily_prices", "investor_trends", "short_selling", "program_trading"}
+
+
+def test_definitions_load() -> None:
+    dg.Definitions.validate_loadable(defs)
+
+
+def test_ingest_assets_share_the_kis_pool_and_block_on_invalid_data() -> None:
+    graph = defs.resolve_asset_graph()
+    keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
+    assert INGEST <= keys
+    for name in INGEST:
+        node = graph.get(dg.AssetKey(name))
+        assert node.group_name == "ingest"
+        assert defs.get_assets_def(name).node_def.pool == KIS_POOL, name
+        schema_check = dg.AssetCheckKey(dg.AssetKey(name), "schema_valid")
+        assert schema_check in graph.asset_check_keys, name
+        assert graph.get_check_spec(schema_check).blocking, name
+
+
+def test_daily_assets_are_trading_day_partitioned_with_single_run_backfills() -> None:
+    graph = defs.resolve_asset_graph()
+    for name in INGEST - {"stock_universe"}:
+        node = graph.get(dg.AssetKey(name))
+        assert node.partitions_def == trading_day_partitions, name
+        assert node.backfill_policy == dg.BackfillPolicy.single_run(), name
+        assert dg.AssetKey("stock_universe") in node.parent_keys, name
+
+
+def test_partitions_are_krx_trading_days() -> None:
+    keys = set(trading_day_partitions.get_partition_keys())
+    assert "2025-06-02" in keys  # Monday
+    assert "2025-06-07" not in keys  # Saturday
+    assert "2025-06-03" not in keys  # presidential election day, market closed
+    assert "2025-10-06" not in keys  # Chuseok
+    assert "2025-01-01" not in keys  # New Year
+    assert trading_day_partitions.timezone == "Asia/Seoul"
+
+
+def test_table_checks_cover_every_daily_table() -> None:
+    check_keys = defs.resolve_asset_graph().asset_check_keys
+    for table in INGEST - {"stock_universe"}:
+        for name in ("partition_not_empty", "coverage_vs_universe", "keys_unique_and_known"):
+            assert dg.AssetCheckKey(dg.AssetKey(table), name) in check_keys, (table, name)
