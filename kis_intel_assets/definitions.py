@@ -40,6 +40,9 @@ defs = dg.Definitions(
             base_url=os.environ.get("KIS_BASE_URL", ""),
             master_base_url=os.environ.get("KIS_MASTER_BASE_URL", MASTER_BASE_URL),
             paper=os.environ.get("KIS_PAPER", "").lower() in {"1", "true", "yes"},
+            rate_limit_per_sec=float(os.environ["KIS_RATE_LIMIT_PER_SEC"])
+            if os.environ.get("KIS_RATE_LIMIT_PER_SEC")
+            else None,
         ),
     },
 )

@@ -1,26 +1,51 @@
-"""KRX trading calendar (exchange_calendars XKRX), loaded once per process because building it takes
-seconds."""
+"""KRX trading calendar (exchange_calendars XKRX).
+
+Building XKRX takes seconds (lunar holidays), and every Dagster step process needs it when it loads the
+partitions, so the session list is cached per process and on disk, keyed by the exchange_calendars
+version and the day it was built (the calendar's horizon moves with today).
+"""
 
 from __future__ import annotations
 
 import functools
+import os
 from datetime import date
+from pathlib import Path
 
 import exchange_calendars as xcals
 import numpy as np
+import platformdirs
 
 _CALENDAR_START = "2010-01-04"
+CACHE_DIR_ENV = "KIS_INTEL_CACHE_DIR"
 
 
 class CalendarRangeError(ValueError):
     """A date lies outside the span the XKRX calendar knows, so its trading status is unknown."""
 
 
+def _cache_file() -> Path:
+    folder = Path(os.environ.get(CACHE_DIR_ENV) or platformdirs.user_cache_dir("kis-intel"))
+    return folder / f"xkrx-{xcals.__version__}-{_CALENDAR_START}-{date.today().isoformat()}.npy"
+
+
 @functools.lru_cache(maxsize=1)
 def _sessions() -> np.ndarray:
-    """All XKRX sessions as a sorted numpy datetime64[D] array (the expensive part, cached)."""
-    calendar = xcals.get_calendar("XKRX", start=_CALENDAR_START)
-    return calendar.sessions.values.astype("datetime64[D]")
+    """All XKRX sessions as a sorted numpy datetime64[D] array."""
+    cache = _cache_file()
+    try:
+        return np.load(cache)
+    except (OSError, ValueError):
+        pass  # not built today yet, or unreadable: build it
+    sessions = xcals.get_calendar("XKRX", start=_CALENDAR_START).sessions.values.astype("datetime64[D]")
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        partial = cache.with_suffix(f".{os.getpid()}.tmp.npy")
+        np.save(partial, sessions)
+        partial.replace(cache)  # atomic, so a concurrent reader never sees half a file
+    except OSError:
+        pass  # a read-only home only costs the rebuild next time
+    return sessions
 
 
 def calendar_bounds() -> tuple[date, date]:

@@ -20,6 +20,7 @@ from psycopg import sql
 from kis_intel_assets.storage import migrate
 
 TEST_DATABASE_URL_ENV = "KIS_INTEL_TEST_DATABASE_URL"
+pytest_plugins = ["kis_intel_assets_tests.simulator_fixtures"]
 
 
 def with_database(url: str, database: str) -> str:

@@ -16,13 +16,11 @@ from kis_intel_assets.analytics.rotation import (
 from kis_intel_assets.analytics.scorecard import rotation_scorecard, wilson_interval
 from kis_intel_assets.analytics.sector_flow import SECTOR_FLOW_LOOKBACK_DAYS, rows_for_day, sector_money_flow
 from kis_intel_assets.analytics.short_overheat import quarterly_short_ratio, short_overheat
-from kis_intel_assets.analytics.stock_panel import build_stock_panel
 
 __all__ = [
     "SECTOR_FLOW_LOOKBACK_DAYS",
     "ConcentratedBuyingConfig",
     "RotationConfig",
-    "build_stock_panel",
     "concentrated_buying",
     "money_flow_index",
     "money_flow_index_panel",

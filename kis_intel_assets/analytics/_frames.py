@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 EPOCH = np.datetime64("1970-01-01", "D")
+DAY_BITS = 32  # (entity code << DAY_BITS) + day number is a unique int64 key per entity-day
 
 
 def require_columns(frame: pd.DataFrame, columns: Iterable[str], name: str) -> None:
@@ -22,18 +23,46 @@ def require_columns(frame: pd.DataFrame, columns: Iterable[str], name: str) -> N
         raise ValueError(f"{name} is missing columns {missing}; it has {list(frame.columns)}")
 
 
-def require_no_nulls(frame: pd.DataFrame, columns: Iterable[str], name: str) -> None:
-    for column in columns:
-        nulls = int(frame[column].isna().sum())
-        if nulls:
-            raise ValueError(f"{name}.{column} has {nulls} null values; it must be complete")
+def float_column(frame: pd.DataFrame, column: str, name: str, nullable: bool = False) -> np.ndarray:
+    """A column as float64 (NaN for nulls), raising a named error for non-numbers or unexpected nulls."""
+    series = frame[column]
+    if series.dtype.kind in "iub":
+        return series.to_numpy(np.float64)
+    try:
+        values = pd.to_numeric(series).to_numpy(np.float64, na_value=np.nan)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name}.{column} is not numeric: {exc}") from exc
+    if not nullable and np.isnan(values).any():
+        raise ValueError(
+            f"{name}.{column} has {int(np.isnan(values).sum())} null values; it must be complete"
+        )
+    return values
 
 
-def require_unique(frame: pd.DataFrame, keys: list[str], name: str) -> None:
-    duplicated = frame.duplicated(keys, keep=False)
-    if duplicated.any():
-        example = frame.loc[duplicated, keys].iloc[0].to_dict()
-        raise ValueError(f"{name} has {int(duplicated.sum())} rows with duplicate {keys}, e.g. {example}")
+def entity_codes(values: pd.Series, name: str) -> tuple[np.ndarray, pd.Index]:
+    codes, uniques = pd.factorize(values)
+    if (codes < 0).any():
+        raise ValueError(f"{name} has {int((codes < 0).sum())} null values")
+    return codes, pd.Index(uniques)
+
+
+def sort_by_entity_day(
+    symbols: pd.Series, times: pd.Series, name: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, pd.Index]:
+    """(order, sorted symbol codes, sorted day numbers, symbols) for rows sorted by (symbol, time).
+
+    Raises when a (symbol, time) pair repeats. Symbol codes follow first appearance, not the alphabet.
+    """
+    codes, uniques = entity_codes(symbols, f"{name}.symbol")
+    days = day_numbers(times, f"{name}.time")
+    keys = (codes.astype(np.int64) << DAY_BITS) + days
+    if len(keys) < 2 or (keys[1:] > keys[:-1]).all():  # already in (symbol, time) order: skip the sort
+        return np.arange(len(keys)), codes, days, uniques
+    order = np.argsort(keys, kind="stable")
+    sorted_keys = keys[order]
+    if (sorted_keys[1:] == sorted_keys[:-1]).any():
+        raise ValueError(f"{name} has duplicate (symbol, time) rows")
+    return order, codes[order], days[order], uniques
 
 
 def day_numbers(values: pd.Series, name: str) -> np.ndarray:
@@ -93,10 +122,10 @@ def grouped_lead(values: np.ndarray, after: np.ndarray, periods: int) -> np.ndar
 
 
 def grouped_window_sum(values: np.ndarray, positions: np.ndarray, window: int) -> np.ndarray:
-    """Sum of the last `window` rows of the run (NaN until the run has that many rows).
+    """Sum of the last `window` rows of the run (NaN until the run has that many rows, or if one is NaN).
 
     Each window is summed from scratch (no running add/subtract), so a window of zeros sums to exactly 0
-    however large the values that left it were.
+    however large the values that left it were. O(n · window), which is cheap for the short windows used.
     """
     out = np.full(len(values), np.nan)
     if len(values) >= window:
@@ -127,10 +156,3 @@ def rolling_zscore(values: np.ndarray, codes: np.ndarray, window: int, min_perio
         z = (values - mean) / std
     z[~(std > 0)] = np.nan
     return z
-
-
-def sorted_codes(frame: pd.DataFrame, entity: str) -> tuple[pd.DataFrame, np.ndarray]:
-    """The frame sorted by (entity, time) with an integer code per entity."""
-    ordered = frame.sort_values([entity, "time"], kind="stable").reset_index(drop=True)
-    codes, _ = pd.factorize(ordered[entity], sort=True)
-    return ordered, codes

@@ -84,12 +84,11 @@ def concentrated_buying(
     """Flagged (stock, day, investor) rows, columns OUTPUT_COLUMNS, ordered by time and symbol."""
     config = config or ConcentratedBuyingConfig()
     panel = build_stock_panel(stock_master, daily_prices, investor_trends)
-    codes = pd.factorize(panel["symbol"], sort=False)[0]
-    positions = panel["position"].to_numpy()
-    market_cap = panel["close"].to_numpy() * panel["listed_shares"].to_numpy()
+    codes, positions = panel.symbol_codes, panel.positions
+    market_cap = panel.values["close"] * panel.values["listed_shares"]
     parts = []
     for investor in INVESTORS:
-        net = panel[f"{investor}_net_value"].to_numpy()
+        net = panel.values[f"{investor}_net_value"]
         net_window = grouped_window_sum(net, positions, config.window_days)
         baseline = grouped_shift(net_window, positions, config.window_days)
         mean, std = grouped_rolling_mean_std(baseline, codes, config.baseline_days, config.min_baseline_days)
@@ -107,8 +106,8 @@ def concentrated_buying(
         rows = np.flatnonzero(flagged)
         part = pd.DataFrame(
             {
-                "time": panel["time"].to_numpy()[rows],
-                "symbol": panel["symbol"].to_numpy()[rows],
+                "time": panel.times(rows),
+                "symbol": panel.symbol_names(rows),
                 "investor": investor,
                 "net_value_5d": net_window[rows].astype(np.int64),
                 "pct_of_market_cap": pct[rows],

@@ -22,13 +22,12 @@ import numpy as np
 import pandas as pd
 
 from kis_intel_assets.analytics._frames import (
-    day_numbers,
+    float_column,
     group_positions,
     grouped_shift,
     grouped_window_sum,
     require_columns,
-    require_no_nulls,
-    require_unique,
+    sort_by_entity_day,
 )
 
 DEFAULT_PERIOD = 14
@@ -107,13 +106,12 @@ def money_flow_index_panel(prices: pd.DataFrame, period: int = DEFAULT_PERIOD) -
     they would reach into another symbol, so there is no per-symbol Python loop.
     """
     require_columns(prices, ("time", "symbol", *PRICE_COLUMNS), "prices")
-    require_no_nulls(prices, ("time", "symbol", *PRICE_COLUMNS), "prices")
-    require_unique(prices, ["symbol", "time"], "prices")
-    symbol_codes = pd.factorize(prices["symbol"])[0]
-    order = np.lexsort((day_numbers(prices["time"], "prices.time"), symbol_codes))
-    codes = symbol_codes[order]
+    order, codes, _, _ = sort_by_entity_day(prices["symbol"], prices["time"], "prices")
     positions = group_positions(codes)
-    columns = [_checked_floats(prices[name].to_numpy()[order], f"prices.{name}") for name in PRICE_COLUMNS]
+    columns = [
+        _checked_floats(float_column(prices, name, "prices")[order], f"prices.{name}")
+        for name in PRICE_COLUMNS
+    ]
     values = np.empty(len(prices))
     values[order] = _stock_mfi(*columns, positions=positions, period=period)
     return pd.Series(values, index=prices.index, name="money_flow_index")

@@ -68,6 +68,14 @@ def _nullable_int(values: np.ndarray) -> pd.array:
     return pd.array(np.round(values), dtype="Float64").astype("Int64")
 
 
+def _dense_days(days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct day numbers and each row's index among them, in O(n) (day numbers span a small range)."""
+    offset = days - days.min()
+    seen = np.bincount(offset) > 0
+    rank = np.cumsum(seen) - 1
+    return np.flatnonzero(seen) + days.min(), rank[offset]
+
+
 def sector_money_flow(
     stock_master: pd.DataFrame,
     daily_prices: pd.DataFrame,
@@ -76,19 +84,19 @@ def sector_money_flow(
 ) -> pd.DataFrame:
     """One row per (time, sector_code) for every day of the inputs, columns SECTOR_FLOW_COLUMNS."""
     panel = build_stock_panel(stock_master, daily_prices, investor_trends)
-    if panel.empty:
+    if len(panel) == 0:
         raise ValueError("no daily_prices row has a stock_master row valid on its day")
-    day_values, day_index = np.unique(panel["day"].to_numpy(), return_inverse=True)
-    sector_index, sector_codes = pd.factorize(panel["sector_code"], sort=True)
-    market_index = pd.Index(MARKETS).get_indexer(panel["market"])
+    day_values, day_index = _dense_days(panel.days)
+    sector_index, sector_codes = panel.master_codes("sector_code")
+    market_codes, market_labels = panel.master_codes("market")
+    market_index = pd.Index(MARKETS).get_indexer(market_labels)[market_codes]
     n_days, n_sectors = len(day_values), len(sector_codes)
     key = day_index * n_sectors + sector_index
     size = n_days * n_sectors
 
-    positions = panel["position"].to_numpy()
-    close, volume = panel["close"].to_numpy(), panel["volume"].to_numpy()
-    shares = panel["listed_shares"].to_numpy()
-    tp = typical_price(panel["high"].to_numpy(), panel["low"].to_numpy(), close)
+    positions, values = panel.positions, panel.values
+    close, volume, shares = values["close"], values["volume"], values["listed_shares"]
+    tp = typical_price(values["high"], values["low"], close)
     prev_close, prev_tp = grouped_shift(close, positions, 1), grouped_shift(tp, positions, 1)
     prev_volume = grouped_shift(volume, positions, 1)
     has_prev = ~np.isnan(prev_close)
@@ -100,19 +108,17 @@ def sector_money_flow(
     out: dict[str, object] = {"member_count": members[present]}
     flows = {}
     for investor in ("foreign", "institution", "individual"):
-        values = panel[f"{investor}_net_value"].to_numpy()
-        known = ~np.isnan(values)
-        total = _sum_by(key, size, values, known)[present]
+        net = values[f"{investor}_net_value"]
+        known = ~np.isnan(net)
+        total = _sum_by(key, size, net, known)[present]
         count = np.bincount(key[known], minlength=size)[present]
         flows[investor] = np.where(count > 0, total, np.nan)
         out[f"{investor}_flow"] = _nullable_int(flows[investor])
-    has_flow = ~np.isnan(panel["foreign_net_value"].to_numpy()) | ~np.isnan(
-        panel["institution_net_value"].to_numpy()
-    )
+    has_flow = ~np.isnan(values["foreign_net_value"]) | ~np.isnan(values["institution_net_value"])
     out["flow_member_count"] = np.bincount(key[has_flow], minlength=size)[present]
     market_cap = _sum_by(key, size, close * shares, with_shares)[present]
     market_cap = np.where(np.bincount(key[with_shares], minlength=size)[present] > 0, market_cap, np.nan)
-    turnover = _sum_by(key, size, panel["trading_value"].to_numpy())[present]
+    turnover = _sum_by(key, size, values["trading_value"])[present]
     out["market_cap"] = _nullable_int(market_cap)
     out["trading_value"] = _nullable_int(turnover)
     smart = np.where(
@@ -147,12 +153,14 @@ def sector_money_flow(
     present_day = present // n_sectors
     out["market_return_pct"] = market_return[present_day * len(MARKETS) + sector_market]
 
-    first_row = np.unique(key, return_index=True)[1]
+    name_codes, names = panel.master_codes("sector_name")
+    name_by_key = np.zeros(size, dtype=np.int64)
+    name_by_key[key] = name_codes
     frame = pd.DataFrame(
         {
             "time": as_dates(day_values[present_day]),
             "sector_code": sector_codes.take(present % n_sectors),
-            "sector_name": panel["sector_name"].to_numpy()[first_row],
+            "sector_name": names.take(name_by_key[present]),
             "market": np.asarray(MARKETS, dtype=object)[sector_market],
             **out,
         }

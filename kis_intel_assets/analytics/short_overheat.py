@@ -44,12 +44,14 @@ import numpy as np
 import pandas as pd
 
 from kis_intel_assets.analytics._frames import (
+    DAY_BITS,
     as_dates,
-    day_numbers,
+    entity_codes,
+    float_column,
     group_positions,
     grouped_shift,
     require_columns,
-    require_no_nulls,
+    sort_by_entity_day,
     to_day,
 )
 from kis_intel_assets.analytics.stock_panel import MARKETS
@@ -95,29 +97,39 @@ def _quarter_label(quarter_id: int) -> str:
     return f"{1970 + quarter_id // 4}Q{quarter_id % 4 + 1}"
 
 
-def _validated(daily: pd.DataFrame) -> pd.DataFrame:
+def _validated(daily: pd.DataFrame) -> tuple[pd.DataFrame, pd.Index]:
+    """A compact copy sorted by (symbol, time): day numbers, symbol codes, categorical market, numbers."""
     require_columns(daily, INPUT_COLUMNS, "daily")
-    require_no_nulls(daily, INPUT_COLUMNS, "daily")
-    bad = sorted(set(daily["market"]) - set(MARKETS))
+    order, codes, days, symbols = sort_by_entity_day(daily["symbol"], daily["time"], "daily")
+    market_codes, market_labels = entity_codes(daily["market"], "daily.market")
+    bad = sorted(set(market_labels) - set(MARKETS))
     if bad:
         raise ValueError(f"daily.market must be one of {MARKETS}, got {bad}")
-    if (daily["close"] <= 0).any():
+    market_index = pd.Index(MARKETS).get_indexer(market_labels)[market_codes][order]
+    frame = pd.DataFrame(
+        {
+            "day": days,
+            "code": codes,
+            "market": pd.Categorical.from_codes(market_index, categories=list(MARKETS)),
+            **{column: float_column(daily, column, "daily")[order] for column in INPUT_COLUMNS[3:]},
+        }
+    )
+    if (frame["close"] <= 0).any():
         raise ValueError("daily.close must be positive")
     for column in ("trading_value", "short_value"):
-        if (daily[column] < 0).any():
+        if (frame[column] < 0).any():
             raise ValueError(f"daily.{column} has negative values")
-    if ((daily["short_ratio"] < 0) | (daily["short_ratio"] > 100)).any():
+        frame[column] = frame[column].astype(np.int64)
+    if ((frame["short_ratio"] < 0) | (frame["short_ratio"] > 100)).any():
         raise ValueError("daily.short_ratio must be a percent between 0 and 100")
-    frame = daily.assign(day=day_numbers(daily["time"], "daily.time"))
-    frame = frame.sort_values(["symbol", "day"], kind="stable").reset_index(drop=True)
-    if frame.duplicated(["symbol", "day"]).any():
-        raise ValueError("daily has duplicate (symbol, time) rows")
-    return frame
+    if "baseline_constituent" in daily.columns:
+        frame["baseline_constituent"] = daily["baseline_constituent"].fillna(False).to_numpy(bool)[order]
+    return frame, symbols
 
 
 def quarterly_short_ratio(daily: pd.DataFrame) -> pd.DataFrame:
     """market, quarter ('2024Q3'), trading_days, avg_short_ratio (value-weighted %) per market-quarter."""
-    return _quarter_table(_validated(daily))
+    return _quarter_table(_validated(daily)[0])
 
 
 def _quarter_table(frame: pd.DataFrame) -> pd.DataFrame:
@@ -126,7 +138,7 @@ def _quarter_table(frame: pd.DataFrame) -> pd.DataFrame:
     if "baseline_constituent" in frame.columns:
         usable &= frame["baseline_constituent"].fillna(False).to_numpy(bool)
     used = frame.loc[usable].assign(quarter_id=_quarter_ids(days[usable]))
-    grouped = used.groupby(["market", "quarter_id"]).agg(
+    grouped = used.groupby(["market", "quarter_id"], observed=True).agg(
         trading_days=("day", "nunique"),
         short_value=("short_value", "sum"),
         trading_value=("trading_value", "sum"),
@@ -134,7 +146,7 @@ def _quarter_table(frame: pd.DataFrame) -> pd.DataFrame:
     grouped = grouped.reset_index()
     return pd.DataFrame(
         {
-            "market": grouped["market"],
+            "market": grouped["market"].astype(str),
             "quarter": [_quarter_label(q) for q in grouped["quarter_id"]],
             "trading_days": grouped["trading_days"].astype(int),
             "avg_short_ratio": 100.0 * grouped["short_value"] / grouped["trading_value"],
@@ -250,7 +262,7 @@ def _bans(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """First ban day, last ban day and number of ban days per designation (day numbers, -1 if unknown)."""
     falls = _dropped(frame["close"].to_numpy(float), previous_close, EXTENSION_DROP)
-    keys = pd.Index((codes.astype(np.int64) << 32) + frame["day"].to_numpy())
+    keys = (codes.astype(np.int64) << DAY_BITS) + frame["day"].to_numpy()  # ascending: frame is sorted
     code = designated["code"].to_numpy().astype(np.int64)
 
     def next_day(days: np.ndarray) -> np.ndarray:
@@ -261,9 +273,9 @@ def _bans(
     last, count = start.copy(), (start >= 0).astype(int)
     active = start >= 0
     while active.any():
-        match = keys.get_indexer((code[active] << 32) + last[active])
-        fell = np.zeros(len(match), dtype=bool)
-        fell[match >= 0] = falls[match[match >= 0]]
+        wanted = (code[active] << DAY_BITS) + last[active]
+        match = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
+        fell = (keys[match] == wanted) & falls[match]
         following = next_day(last[active])
         extend = fell & (following >= 0)
         indices = np.flatnonzero(active)
@@ -279,8 +291,8 @@ def short_overheat(
     trading_days: Iterable[object] | None = None,
 ) -> pd.DataFrame:
     """Designations (OUTPUT_COLUMNS), one row per designated symbol-day, highest-priority type only."""
-    frame = _validated(daily)
-    codes = pd.factorize(frame["symbol"], sort=True)[0]
+    frame, symbols = _validated(daily)
+    codes = frame["code"].to_numpy()
     positions = group_positions(codes)
     previous_close = grouped_shift(frame["close"].to_numpy(float), positions, 1)
     days = frame["day"].to_numpy()
@@ -295,7 +307,7 @@ def short_overheat(
     base = _baselines(frame, codes, eligible_days)
     rule = _rule_types(frame, base, previous_close)
     hit = np.flatnonzero(rule > 0)
-    designated = frame.iloc[hit].assign(code=codes[hit])
+    designated = frame.iloc[hit]
     start, last, count = _bans(designated, frame, codes, previous_close, calendar)
     with np.errstate(invalid="ignore", divide="ignore"):
         average = base["short"][hit] / BASELINE_DAYS
@@ -304,8 +316,8 @@ def short_overheat(
     return pd.DataFrame(
         {
             "time": as_dates(days[hit]),
-            "symbol": designated["symbol"].to_numpy(),
-            "market": designated["market"].to_numpy(),
+            "symbol": symbols.take(codes[hit]).to_numpy(),
+            "market": designated["market"].astype(str).to_numpy(),
             "rule_type": rule[hit],
             "price_change_pct": change,
             "short_ratio": designated["short_ratio"].to_numpy(float),

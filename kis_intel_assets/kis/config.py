@@ -40,8 +40,9 @@ class KISConfig:
     base_url: str = ""
     master_base_url: str = MASTER_BASE_URL
     rate_limit_per_sec: float | None = None
-    # Requests are spaced at limit * safety so network jitter cannot push a 1-s server window over the limit.
-    rate_limit_safety: float = 0.95
+    # Requests are spaced evenly at limit * safety so arrival jitter cannot push a 1-s server window over the
+    # limit (see ratelimit.py for why 0.90).
+    rate_limit_safety: float = 0.90
     connect_timeout_seconds: float = 5.0
     read_timeout_seconds: float = 15.0
     max_pages: int = 50

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hmac
-from typing import NoReturn
 
 REDACTED = "Secret('***')"
 
@@ -40,9 +39,6 @@ class Secret:
     def __reduce__(self) -> tuple[type[Secret], tuple[str]]:
         # Spawned worker processes receive the config by pickling; the value travels, the repr never does.
         return (Secret, (self._value,))
-
-    def __iter__(self) -> NoReturn:
-        raise TypeError("Secret is not iterable; call reveal() where the value is really needed")
 
 
 def as_secret(value: str | Secret) -> Secret:

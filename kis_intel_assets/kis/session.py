@@ -15,7 +15,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
@@ -56,19 +56,19 @@ class KISSession:
     def __init__(self, config: KISConfig) -> None:
         self.config = config
         self.metrics = ClientMetrics()
+        self._limiter = PostgresRateLimiter(
+            config.database_url.reveal(), app_key_hash(config.app_key), config.effective_rate_per_sec
+        )
         self._http = httpx.Client(
             timeout=httpx.Timeout(config.read_timeout_seconds, connect=config.connect_timeout_seconds),
             limits=httpx.Limits(max_connections=16, max_keepalive_connections=8),
-        )
-        self._limiter = PostgresRateLimiter(
-            config.database_url.reveal(), app_key_hash(config.app_key), config.effective_rate_per_sec
         )
         self._tokens = TokenProvider(config, self._http, self.metrics, pace=self._pace)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.config.base_url!r}, paper={self.config.paper})"
 
-    def __enter__(self) -> KISSession:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

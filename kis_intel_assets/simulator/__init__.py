@@ -7,53 +7,56 @@ Usage::
         sim.base_url, sim.master_base_url, sim.truth.daily_prices(...), sim.stats.token_issuances(key)
 
 Documented behaviour where protocol.md / kis_api.md leave a choice (simulator decisions):
-- Data: KRX trading days only (exchange_calendars XKRX). No corporate actions, halts or (de)listings: every
-model
-  symbol trades every day. Tick sizes use the 2023-01-25 unified schedule for the whole history.
-- Simulated clock (`now`, naive = KST): daily rows for a day are served only from 15:40 KST of that day;
-before
-  that the newest served day is the previous trading day and FHKST01010900 puts today's row on top with
-  every field
-  except stck_bsop_date as "". `now=None` means every configured day is final. Ground truth ignores the clock.
-- Empty ranges answer rt_cd "0" with an empty list. Unknown stock/index codes: HTTP 200, rt_cd "7", msg_cd
-  KIOK0560. Bad or missing query parameters: HTTP 500, rt_cd "1", msg_cd OPSQ2001, msg1 naming the parameter.
-  Missing header: HTTP 500, msg_cd EGW00205 naming it. Unknown TR ID or path/TR mismatch: HTTP 500 OPSQ0002.
-  Paper mode: real-only TRs (kis_api.md "Paper: no", plus FHPUP02120000) -> HTTP 500 MCA00124; rate limit
-  capped
-  at 2/s. Invalid token: HTTP 500 EGW00121; expired token: EGW00123 with `expired_token_http_status` (500).
-- Token endpoint: every successful answer within `token_min_interval_seconds` (60) of the previous call for
-the
-  same key is refused with 403 EGW00133; within 6 h the same token is returned. Bad grant_type -> 403
-  EGW00002;
-  missing or not-allowed appkey/appsecret -> 403 EGW00103. Faults never hit the token endpoint or master
-  files.
-- Rate limit: per app key, at most int(rate) admitted quotation requests in any sliding 1-second window;
-refused
-  requests (EGW00201, HTTP 500 or 200 per `rate_limit_style`) do not count. Header checks come first, then the
-  limit, then the token.
-- Paging: 100 rows per page (`page_size`). A cursor is keyed by (token, tr_id, all query params); tr_cont
-"N" with
-  no live cursor (e.g. after a token change) restarts at the first page. A cursor advances only when the
-  page was
-  delivered intact (no fault, or latency/token_expiry), so retrying after any other fault repeats the page.
-- FHPST04830000 acml_ssts_* are cumulative from the first served day of the requested range; avrg_prc is the
-  short average price ("0" with no short volume); stnd_vol_smtn/stnd_tr_pbmn_smtn equal acml_vol/acml_tr_pbmn.
-- Investor money values (KRW million) are allocated from the day's trading value rounded to millions, so
-groups
-  sum exactly and nets cancel; their sum differs from acml_tr_pbmn by that rounding.
-- Market-level datasets (FHPTJ04040000 flows, FHPPG04600001 program trading) and index levels are generated
-per
-  market from shared factors, not summed from the per-stock series. Sector indices follow the members' common
-  (market + sector) return component. FHPTJ04400000 ranks the largest 60 stocks of the scope by final figures.
+- Data: KRX trading days only (exchange_calendars XKRX). No corporate actions, halts or
+  (de)listings: every model symbol trades every day. Tick sizes use the 2023-01-25 unified
+  schedule for the whole history.
+- Simulated clock (`now`, naive = KST): daily rows for a day are served only from 15:40 KST of
+  that day; before that the newest served day is the previous trading day and FHKST01010900 puts
+  today's row on top with every field except stck_bsop_date as "". `now=None` means every
+  configured day is final. Ground truth ignores the clock.
+- Empty ranges answer rt_cd "0" with an empty list. Unknown stock/index codes: HTTP 200, rt_cd
+  "7", msg_cd KIOK0560. Bad or missing query parameters: HTTP 500, rt_cd "1", msg_cd OPSQ2001,
+  msg1 naming the parameter. Missing header: HTTP 500, msg_cd EGW00205 naming it. Unknown TR ID
+  or path/TR mismatch: HTTP 500 OPSQ0002. Paper mode: real-only TRs (kis_api.md "Paper: no",
+  plus FHPUP02120000) -> HTTP 500 MCA00124; rate limit capped at 2/s. Invalid token: HTTP 500
+  EGW00121; expired token: EGW00123 with `expired_token_http_status` (500).
+- Token endpoint: every successful answer within `token_min_interval_seconds` (60) of the
+  previous call for the same key is refused with 403 EGW00133; within 6 h the same token is
+  returned. Bad grant_type -> 403 EGW00002; missing or not-allowed appkey/appsecret -> 403
+  EGW00103. Faults never hit the token endpoint or master files.
+- Rate limit: per app key, at most int(rate) admitted quotation requests in any sliding 1-second
+  window; refused requests (EGW00201, HTTP 500 or 200 per `rate_limit_style`) do not count.
+  Header checks come first, then the limit, then the token.
+- Paging: 100 rows per page (`page_size`). A cursor is keyed by (token, tr_id, all query
+  params); tr_cont "N" with no live cursor (e.g. after a token change) restarts at the first
+  page. A cursor advances only when the page was delivered intact (no fault, or
+  latency/token_expiry), so retrying after any other fault repeats the page.
+- FHPST04830000 acml_ssts_* are cumulative from the first served day of the requested range;
+  avrg_prc is the short average price ("0" with no short volume);
+  stnd_vol_smtn/stnd_tr_pbmn_smtn equal acml_vol/acml_tr_pbmn.
+- Investor money values (KRW million) are allocated from the day's trading value rounded to
+  millions, so groups sum exactly and nets cancel; their sum differs from acml_tr_pbmn by that
+  rounding.
+- Market-level datasets (FHPTJ04040000 flows, FHPPG04600001 program trading) and index levels
+  are generated per market from shared factors, not summed from the per-stock series. Sector
+  indices follow the members' common (market + sector) return component. FHPTJ04400000 ranks the
+  largest 60 stocks of the scope by final figures.
 - FHKST03010100 hts_avls is in 억원 (KRW 100 million). FID_PERIOD_DIV_CODE supports D only.
-- Short regimes (krx_market.md §1.3): full bans 2020-03-16..2021-05-02 and 2023-11-06..2025-03-30 with only
-  market-maker prints (~0.03% of volume on a quarter of days); 2021-05-03..2023-11-05 only KOSPI200/KOSDAQ150
-  members (top 200/950 and 150/1550 of each market by initial market cap, scaled for smaller universes).
-  Short attacks (1/250 allowed stock-days): short ratio x8, price drop 6-13%, volume x2.5.
+- Short regimes (krx_market.md §1.3): full bans 2020-03-16..2021-05-02 and
+  2023-11-06..2025-03-30 with only market-maker prints (~0.03% of volume on a quarter of days);
+  2021-05-03..2023-11-05 only KOSPI200/KOSDAQ150 members (top 200/950 and 150/1550 of each
+  market by initial market cap, scaled for smaller universes). Short attacks (1/250 allowed
+  stock-days): short ratio x8, price drop 6-13%, volume x2.5.
 - Rotation episodes: see factors.EpisodeParams; `truth.rotation_episodes()` lists them.
-- Faults: see faults.py; timeout sleeps `FaultSpec.timeout_seconds` then answers normally; token_expiry
-answers
-  normally and expires the caller's token so the next call gets EGW00123; drop aborts the TCP connection.
+- Faults: see faults.py; timeout sleeps `FaultSpec.timeout_seconds` then answers normally;
+  token_expiry answers normally and expires the caller's token so the next call gets EGW00123;
+  drop aborts the TCP connection.
+- Dates: FHPTJ04160001/FHPPG04650201/FHPUP02120000 FID_INPUT_DATE_1 blank = latest day;
+  FHPTJ04040000 ignores FID_INPUT_DATE_2 and reports market-level flows for FID_INPUT_ISCD_1
+  (KSP/KSQ) with the FID_INPUT_ISCD_2 index levels.
+- Extra config beyond the brief: token_min_interval_seconds / token_reuse_seconds (tests can
+  shorten the 1/min rule), page_size, symbol_cache_size (LRU of per-symbol series, ~1 MB each),
+  expired_token_http_status; `Simulator.set_now()` moves the simulated clock at runtime.
 """
 
 from kis_intel_assets.simulator.config import SimulatorConfig

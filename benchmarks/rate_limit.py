@@ -1,0 +1,231 @@
+"""Shared rate limiter benchmark: sustained request rate through the KIS client against a 20/s
+simulator (1 and 2 processes), and the limiter's own acquire latency and burst shape for the two options
+that were evaluated (our PostgreSQL GCRA vs pyrate-limiter 4.5.1's PostgresBucket).
+
+Needs PostgreSQL: KIS_INTEL_BENCH_DATABASE_URL (server URL; default postgresql://postgres@127.0.0.1:5432/postgres).
+A scratch database is created, migrated and dropped. Run: .venv/bin/python benchmarks/rate_limit.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import itertools
+import multiprocessing
+import os
+import statistics
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg import sql
+
+from kis_intel_assets.kis import KISClient, KISConfig, RetrySettings, Secret
+from kis_intel_assets.kis.ratelimit import PostgresRateLimiter
+from kis_intel_assets.kis.tokens import app_key_hash
+from kis_intel_assets.storage import migrate
+
+SERVER_URL_ENV = "KIS_INTEL_BENCH_DATABASE_URL"
+LIMIT_PER_SEC = 20.0
+APP_KEY, APP_SECRET = "bench-app-key", "bench-app-secret"
+
+
+@contextmanager
+def scratch_database() -> Iterator[str]:
+    server = os.environ.get(SERVER_URL_ENV, "postgresql://postgres@127.0.0.1:5432/postgres")
+    name = f"kis_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = urlunsplit(urlsplit(server)._replace(path="/" + name))
+    try:
+        migrate(url)
+        yield url
+    finally:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+class _OneConnectionPool:
+    """The part of psycopg_pool.ConnectionPool that PostgresBucket uses (psycopg_pool is not installed):
+    `connection()` yields a connection inside a transaction that commits on exit."""
+
+    def __init__(self, url: str) -> None:
+        self._conn = psycopg.connect(url)
+        self._lock = threading.Lock()
+        self.closed = False
+
+    @contextmanager
+    def connection(self) -> Iterator[psycopg.Connection]:
+        with self._lock, self._conn.transaction():
+            yield self._conn
+
+    def close(self) -> None:
+        self._conn.close()
+        self.closed = True
+
+
+def _latencies(acquire: Callable[[], object], n: int) -> list[float]:
+    samples = []
+    for _ in range(n):
+        started = time.perf_counter()
+        acquire()
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def _latency_rows(name: str, samples: list[float], note: str) -> list[dict]:
+    p99 = sorted(samples)[int(len(samples) * 0.99) - 1]
+    return [
+        {"benchmark": f"{name} acquire p50", "value": round(statistics.median(samples), 3), "unit": "ms",
+         "ratio": None, "note": note},
+        {"benchmark": f"{name} acquire p99", "value": round(p99, 3), "unit": "ms", "ratio": None,
+         "note": note},
+    ]
+
+
+def _max_in_window(stamps: list[float], window: float = 1.0) -> int:
+    stamps = sorted(stamps)
+    best, lo = 0, 0
+    for hi, stamp in enumerate(stamps):
+        while stamp - stamps[lo] >= window:
+            lo += 1
+        best = max(best, hi - lo + 1)
+    return best
+
+
+def limiter_latency(url: str, n: int) -> list[dict]:
+    """Uncontended admission cost: a rate so high that nobody waits, so only the round trips count."""
+    from pyrate_limiter import Duration, Limiter, PostgresBucket, Rate
+
+    gcra = PostgresRateLimiter(url, app_key_hash(Secret("latency-key")), rate_per_sec=1e6)
+    rows = _latency_rows("gcra", _latencies(gcra.acquire, n), "one UPDATE ... RETURNING per acquire")
+    gcra.close()
+    pool = _OneConnectionPool(url)
+    limiter = Limiter(PostgresBucket(pool, "bench_latency", [Rate(1_000_000, Duration.SECOND)]))  # type: ignore[arg-type]
+    samples = _latencies(lambda: limiter.try_acquire("kis"), n)
+    rows += _latency_rows("pyrate PostgresBucket", samples, "clock + lock + count + insert (+ leak thread)")
+    limiter.close()
+    return rows
+
+
+def _pyrate_worker(url: str, n: int, queue: multiprocessing.Queue) -> None:
+    from pyrate_limiter import Duration, Limiter, PostgresBucket, Rate
+
+    limiter = Limiter(PostgresBucket(_OneConnectionPool(url), "bench_shape",  # type: ignore[arg-type]
+                                     [Rate(int(LIMIT_PER_SEC), Duration.SECOND)]))
+    stamps = []
+    for _ in range(n):
+        limiter.try_acquire("kis")
+        stamps.append(time.time())
+    limiter.close()
+    queue.put(stamps)
+
+
+def _gcra_worker(url: str, n: int, queue: multiprocessing.Queue) -> None:
+    rate = LIMIT_PER_SEC * KISConfig.rate_limit_safety
+    limiter = PostgresRateLimiter(url, app_key_hash(Secret("shape-key")), rate)
+    stamps = []
+    for _ in range(n):
+        limiter.acquire()
+        stamps.append(time.time())
+    limiter.close()
+    queue.put(stamps)
+
+
+def grant_shape(url: str, n: int) -> list[dict]:
+    """Two processes, one 20/s budget: the grant times each limiter hands out (no HTTP involved)."""
+    ctx = multiprocessing.get_context("spawn")
+    rows = []
+    for name, worker in (("gcra", _gcra_worker), ("pyrate PostgresBucket", _pyrate_worker)):
+        queue = ctx.Queue()
+        procs = [ctx.Process(target=worker, args=(url, n, queue)) for _ in range(2)]
+        for proc in procs:
+            proc.start()
+        stamps = [s for _ in procs for s in queue.get(timeout=300)]
+        for proc in procs:
+            proc.join()
+        stamps.sort()
+        span = stamps[-1] - stamps[0]
+        gaps = [b - a for a, b in itertools.pairwise(stamps)]
+        rows += [
+            {"benchmark": f"{name} 2-proc grant rate", "value": round((len(stamps) - 1) / span, 2),
+             "unit": "grants/s", "ratio": round((len(stamps) - 1) / span / LIMIT_PER_SEC, 3),
+             "note": f"{len(stamps)} grants"},
+            {"benchmark": f"{name} 2-proc min grant gap", "value": round(min(gaps) * 1000, 2), "unit": "ms",
+             "ratio": None, "note": "0 = bursts; 55.6 = even spacing at 18/s"},
+            {"benchmark": f"{name} 2-proc max grants per 1-s window", "value": _max_in_window(stamps),
+             "unit": "grants", "ratio": round(_max_in_window(stamps) / LIMIT_PER_SEC, 3),
+             "note": "client side; network jitter is added on top"},
+        ]
+    return rows
+
+
+def _client_worker(config: KISConfig, symbols: list[str], n: int, queue: multiprocessing.Queue) -> None:
+    with KISClient(config) as client:
+        client.current_price(symbols[0])  # token + connection warm-up, excluded from the timing
+        started = time.time()
+        for i in range(n):
+            client.current_price(symbols[i % len(symbols)])
+        queue.put((started, time.time(), client.metrics.snapshot()))
+
+
+def sustained_rate(url: str, n: int) -> list[dict]:
+    from kis_intel_assets.simulator import SimulatorConfig, running_simulator
+
+    sim_config = SimulatorConfig(seed=7, n_symbols=20, start=dt.date(2025, 1, 2), end=dt.date(2025, 3, 31),
+                                 rate_limit_per_sec=LIMIT_PER_SEC, token_min_interval_seconds=1.0)
+    rows = []
+    ctx = multiprocessing.get_context("spawn")
+    with running_simulator(sim_config, host="127.0.0.1", port=0) as sim:
+        symbols = sim.truth.symbols()[:10]
+        for processes in (1, 2):
+            config = KISConfig(app_key=f"{APP_KEY}-{processes}", app_secret=APP_SECRET, database_url=url,
+                               base_url=sim.base_url, master_base_url=sim.master_base_url,
+                               rate_limit_per_sec=LIMIT_PER_SEC,
+                               retry=RetrySettings(backoff_base_seconds=0.05))
+            queue = ctx.Queue()
+            procs = [ctx.Process(target=_client_worker, args=(config, symbols, n, queue))
+                     for _ in range(processes)]
+            for proc in procs:
+                proc.start()
+            results = [queue.get(timeout=600) for _ in procs]
+            for proc in procs:
+                proc.join()
+            span = max(r[1] for r in results) - min(r[0] for r in results)
+            rate = processes * n / span
+            retries = sum(r[2]["retries_total"] for r in results)
+            rows += [
+                {"benchmark": f"sustained rate, {processes} process(es)", "value": round(rate, 2),
+                 "unit": "req/s", "ratio": round(rate / LIMIT_PER_SEC, 3),
+                 "note": f"{processes * n} requests, {retries} retries, limit {LIMIT_PER_SEC:g}/s"},
+                {"benchmark": f"server max per 1-s window, {processes} process(es)",
+                 "value": sim.stats.max_requests_in_window(config.app_key.reveal()), "unit": "requests",
+                 "ratio": None, "note": f"simulator's count (limit {LIMIT_PER_SEC:g})"},
+            ]
+    return rows
+
+
+def run(quick: bool) -> list[dict]:
+    with scratch_database() as url:
+        rows = limiter_latency(url, 200 if quick else 1000)
+        rows += grant_shape(url, 40 if quick else 100)
+        rows += sustained_rate(url, 60 if quick else 200)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    rows = run(parser.parse_args().quick)
+    print(f"{'benchmark':<56} {'value':>10} {'unit':<9} {'ratio':>6}  note")
+    for row in rows:
+        ratio = "" if row["ratio"] is None else f"{row['ratio']:.3f}"
+        print(f"{row['benchmark']:<56} {row['value']:>10} {row['unit']:<9} {ratio:>6}  {row['note']}")
+
+
+if __name__ == "__main__":
+    main()
