@@ -60,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="run the whole pipeline against the local KIS simulator")
     demo.add_argument("--symbols", type=_positive_int, default=300, help="simulated stocks (default 300)")
-    demo.add_argument("--days", type=_positive_int, default=60, help="trading days to ingest (default 60)")
+    demo.add_argument("--days", type=_positive_int, default=160, help="trading days to ingest (default 160)")
     demo.add_argument("--seed", type=int, default=7, help="simulator seed (default 7)")
     demo.add_argument(
         "--rate-limit", type=_positive_float, default=100.0, help="simulator requests/s per key (default 100)"

@@ -6,6 +6,7 @@ import os
 
 import dagster as dg
 
+from kis_intel_assets.defs.analytics.assets import analytics_assets
 from kis_intel_assets.defs.ingest.assets import (
     daily_prices,
     investor_trends,
@@ -27,7 +28,7 @@ from kis_intel_assets.kis.config import MASTER_BASE_URL
 database = DatabaseResource(url=os.environ.get("KIS_INTEL_DATABASE_URL", ""))
 
 defs = dg.Definitions(
-    assets=[stock_universe, daily_prices, investor_trends, short_selling, program_trading],
+    assets=[stock_universe, daily_prices, investor_trends, short_selling, program_trading, *analytics_assets],
     asset_checks=table_checks,
     jobs=[universe_job, daily_market_data_job],
     schedules=[universe_schedule, daily_market_data_schedule],

@@ -18,17 +18,35 @@ from pathlib import Path
 import dagster as dg
 from psycopg import sql
 
+from kis_intel_assets.analytics import SECTOR_FLOW_LOOKBACK_DAYS, RotationConfig
 from kis_intel_assets.defs.partitions import SEOUL, partition_start
 from kis_intel_assets.krx_calendar import trading_days
 from kis_intel_assets.simulator import SimulatorConfig, running_simulator
 from kis_intel_assets.storage import connect, migrate, redact_url, resolve_database_url
 from kis_intel_assets.storage.database import project_home
 
+INGEST = ["daily_prices", "investor_trends", "short_selling", "program_trading"]
+ROTATION = RotationConfig()
 DEMO_APP_KEY = "demo-app-key"
 DEMO_APP_SECRET = "demo-app-secret"
 # Runs stay fully logged in DAGSTER_HOME; the terminal shows only warnings and the demo's own lines.
 QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 HISTORY_CALENDAR_DAYS = 400
+SUMMARY_TABLES = (
+    "stock_master",
+    "daily_prices",
+    "investor_trends",
+    "short_selling",
+    "program_trading",
+    "program_trading_market",
+    "stock_mfi",
+    "sector_rotation",
+    "rotation_signal",
+    "rotation_transition",
+    "rotation_scorecard",
+    "short_overheat",
+    "concentrated_buying",
+)
 FINAL_HOUR_KST = 16  # the simulator's market starts this far back, enough for 60-day baselines
 
 
@@ -74,14 +92,6 @@ def step(label: str) -> Iterator[None]:
 
 
 def run_demo(*, symbols: int, days: int, seed: int, rate_limit: float) -> int:
-    from kis_intel_assets.defs.ingest.assets import (
-        daily_prices,
-        investor_trends,
-        program_trading,
-        short_selling,
-        stock_universe,
-    )
-    from kis_intel_assets.defs.ingest.checks import table_checks
     from kis_intel_assets.defs.resources import DatabaseResource, KISResource
 
     started = time.monotonic()
@@ -100,11 +110,11 @@ def run_demo(*, symbols: int, days: int, seed: int, rate_limit: float) -> int:
         end=today,
         rate_limit_per_sec=rate_limit,
     )
-    instance = dg.DagsterInstance.get()
+    graph = DemoGraph(dg.DagsterInstance.get())
     with running_simulator(config) as simulator:
         print(f"  KIS simulator listening on {simulator.base_url}")
         database = DatabaseResource(url=url)
-        resources = {
+        graph.resources = {
             "database": database,
             "kis": KISResource(
                 app_key=DEMO_APP_KEY,
@@ -116,40 +126,66 @@ def run_demo(*, symbols: int, days: int, seed: int, rate_limit: float) -> int:
             ),
         }
         with step("stock_universe (master files + 주식기본조회 per stock)"):
-            _materialize([stock_universe], resources, instance)
-        range_tags = {
-            "dagster/asset_partition_range_start": window[0].isoformat(),
-            "dagster/asset_partition_range_end": window[-1].isoformat(),
-        }
+            graph.run(["stock_universe"])
         with step("daily_prices, investor_trends, short_selling, program_trading (one backfill run)"):
-            _materialize(
-                [daily_prices, investor_trends, short_selling, program_trading, *table_checks],
-                resources,
-                instance,
-                tags=range_tags,
-            )
+            graph.run(INGEST, window, checks=True)
         requests = len(simulator.stats.requests())
+    run_analytics(graph, window)
     _summary(url, dagster_home, requests, time.monotonic() - started)
     return 0
 
 
-def _materialize(
-    assets: Sequence[dg.AssetsDefinition | dg.AssetChecksDefinition],
-    resources: dict[str, object],
-    instance: dg.DagsterInstance,
-    tags: dict[str, str] | None = None,
-) -> None:
-    result = dg.materialize(
-        assets,
-        resources=resources,
-        instance=instance,
-        tags=tags or {},
-        run_config=copy.deepcopy(QUIET_CONSOLE),
-        raise_on_error=True,
-    )
-    failed_checks = [e for e in result.get_asset_check_evaluations() if not e.passed]
-    for evaluation in failed_checks:
-        print(f"    ! check {evaluation.asset_key.to_user_string()}:{evaluation.check_name} did not pass")
+def run_analytics(graph: DemoGraph, window: list[date]) -> None:
+    """Each analytics asset over the part of the window for which its trailing history is stored."""
+    flow_from = SECTOR_FLOW_LOOKBACK_DAYS + 1
+    signal_from = flow_from + ROTATION.lookback_days + 1
+    if len(window) <= signal_from:
+        print(
+            f"  (analytics skipped: they need over {signal_from} trading days; try --days {signal_from + 20})"
+        )
+        return
+    with step(f"stock_money_flow_index, sector_money_flow ({len(window) - flow_from} days)"):
+        graph.run(["stock_money_flow_index", "sector_money_flow"], window[flow_from:])
+    with step(f"rotation_signal, short_overheat, concentrated_buying ({len(window) - signal_from} days)"):
+        graph.run(["rotation_signal", "short_overheat", "concentrated_buying"], window[signal_from:])
+    with step("rotation_scorecard (all stored history)"):
+        graph.run(["rotation_scorecard"])
+
+
+class DemoGraph:
+    """Materializes selections of the real asset graph (so partition mappings see every upstream asset)."""
+
+    def __init__(self, instance: dg.DagsterInstance) -> None:
+        from kis_intel_assets.definitions import defs
+
+        self.instance = instance
+        self.assets = list(defs.assets or [])
+        self.checks = list(defs.asset_checks or [])
+        self.resources: dict[str, object] = {}
+
+    def run(self, keys: Sequence[str], days: Sequence[date] | None = None, checks: bool = False) -> None:
+        selection = dg.AssetSelection.assets(*keys)
+        if not checks:  # the table-level checks; in-asset checks always run with their asset
+            selection = selection - dg.AssetSelection.checks(*self.checks)
+        tags = (
+            {
+                "dagster/asset_partition_range_start": days[0].isoformat(),
+                "dagster/asset_partition_range_end": days[-1].isoformat(),
+            }
+            if days
+            else {}
+        )
+        result = dg.materialize(
+            [*self.assets, *self.checks],
+            selection=selection,
+            resources=self.resources,
+            instance=self.instance,
+            tags=tags,
+            run_config=copy.deepcopy(QUIET_CONSOLE),
+        )
+        for evaluation in result.get_asset_check_evaluations():
+            if not evaluation.passed:
+                print(f"    ! check {evaluation.asset_key.to_user_string()}:{evaluation.check_name} failed")
 
 
 def _summary(url: str, dagster_home: Path, requests: int, seconds: float) -> None:
@@ -158,14 +194,7 @@ def _summary(url: str, dagster_home: Path, requests: int, seconds: float) -> Non
             table: conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))).fetchone()[
                 0
             ]
-            for table in (
-                "stock_master",
-                "daily_prices",
-                "investor_trends",
-                "short_selling",
-                "program_trading",
-                "program_trading_market",
-            )
+            for table in SUMMARY_TABLES
         }
     print(f"\nDone in {seconds:.1f}s with {requests} KIS requests. Rows in {redact_url(url)}:")
     for table, count in counts.items():

@@ -42,7 +42,7 @@ def postgres_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
     server.cleanup()
 
 
-def _create_database(server_url: str, name: str, template: str | None = None) -> str:
+def create_database(server_url: str, name: str, template: str | None = None) -> str:
     with psycopg.connect(server_url, autocommit=True) as conn:
         statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
         if template:
@@ -51,7 +51,7 @@ def _create_database(server_url: str, name: str, template: str | None = None) ->
     return with_database(server_url, name)
 
 
-def _drop_database(server_url: str, name: str) -> None:
+def drop_database(server_url: str, name: str) -> None:
     with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
@@ -60,22 +60,22 @@ def _drop_database(server_url: str, name: str) -> None:
 def migrated_template(postgres_server_url: str) -> Iterator[str]:
     """A migrated database that per-test databases are cloned from (cloning is much faster than migrating)."""
     name = f"kis_test_template_{uuid.uuid4().hex[:8]}"
-    migrate(_create_database(postgres_server_url, name))
+    migrate(create_database(postgres_server_url, name))
     yield name
-    _drop_database(postgres_server_url, name)
+    drop_database(postgres_server_url, name)
 
 
 @pytest.fixture
 def empty_database_url(postgres_server_url: str) -> Iterator[str]:
     """A fresh database with no tables at all (for migration tests)."""
     name = f"kis_test_{uuid.uuid4().hex[:12]}"
-    yield _create_database(postgres_server_url, name)
-    _drop_database(postgres_server_url, name)
+    yield create_database(postgres_server_url, name)
+    drop_database(postgres_server_url, name)
 
 
 @pytest.fixture
 def database_url(postgres_server_url: str, migrated_template: str) -> Iterator[str]:
     """A fresh, fully migrated database for one test."""
     name = f"kis_test_{uuid.uuid4().hex[:12]}"
-    yield _create_database(postgres_server_url, name, template=migrated_template)
-    _drop_database(postgres_server_url, name)
+    yield create_database(postgres_server_url, name, template=migrated_template)
+    drop_database(postgres_server_url, name)

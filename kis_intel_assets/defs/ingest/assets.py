@@ -32,6 +32,7 @@ from kis_intel_assets.defs.ingest.universe import latest_master_rows, listed_sym
 from kis_intel_assets.defs.partitions import SEOUL, partition_dates, trading_day_partitions
 from kis_intel_assets.defs.resources import DatabaseResource, KISResource
 from kis_intel_assets.kis import KISClient
+from kis_intel_assets.krx_calendar import calendar_bounds
 
 KIS_POOL = "kis_api"
 GROUP = "ingest"
@@ -89,10 +90,12 @@ def _refresh_universe(
     raise_on_fetch_errors("stock_master", "CTPF1002R", outcome, len(symbols), as_of, as_of)
     observed = pd.concat(outcome.frames, ignore_index=True)
     with database.connection() as conn:
-        updates = master_updates(latest_master_rows(conn), observed, as_of)
+        latest = latest_master_rows(conn)
+    updates = master_updates(latest, observed, as_of, calendar_bounds()[0])
     check_frame(updates, schemas.stock_master(), "stock_master", "CTPF1002R")
     written = write_frames(context, database, [("stock_master", updates, ("symbol", "valid_from"))])
-    opened = int((updates["valid_from"] == as_of).sum())
+    known = set(zip(latest["symbol"], latest["valid_from"], strict=True))
+    opened = sum(key not in known for key in zip(updates["symbol"], updates["valid_from"], strict=True))
     return materialize_result(
         updates,
         rows_written=written,

@@ -22,12 +22,16 @@ def latest_master_rows(conn: psycopg.Connection) -> pd.DataFrame:
     )
 
 
-def master_updates(latest: pd.DataFrame, observed: pd.DataFrame, as_of: date) -> pd.DataFrame:
+def master_updates(
+    latest: pd.DataFrame, observed: pd.DataFrame, as_of: date, history_start: date
+) -> pd.DataFrame:
     """Rows to upsert after observing today's universe.
 
     A stock whose tracked attributes are unchanged only has its newest row's last_seen moved to `as_of`;
-    a new stock, or one whose name, market, sector or share count changed, opens a row valid from
-    `as_of`, which keeps the earlier classification for the days before.
+    one whose name, market, sector or share count changed opens a row valid from `as_of`, which keeps the
+    earlier classification for the days before. KIS only tells today's classification, so a stock seen for
+    the first time is valid from `history_start`: backfilled days use the first classification observed
+    (the best available; a later change is then recorded point in time).
     """
     observed = observed[["symbol", *TRACKED]].copy()
     merged = observed.merge(latest, on="symbol", how="left", suffixes=("", "_known"))
@@ -35,7 +39,7 @@ def master_updates(latest: pd.DataFrame, observed: pd.DataFrame, as_of: date) ->
     unchanged = known.copy()
     for column in TRACKED:
         unchanged &= merged[column] == merged[f"{column}_known"]
-    merged["valid_from"] = merged["valid_from"].where(unchanged, as_of)
+    merged["valid_from"] = merged["valid_from"].where(unchanged, as_of).where(known, history_start)
     merged["last_seen"] = as_of
     return merged[MASTER_COLUMNS].reset_index(drop=True)
 

@@ -1,0 +1,394 @@
+"""Analytics assets, one trading day per partition (ranges in a single run for backfills).
+
+Each asset declares how many earlier partitions it reads through a TimeWindowPartitionMapping, reads that
+window from PostgreSQL (never from KIS), computes with kis_intel_assets.analytics over the whole window,
+and upserts only the rows of its own partition(s). Because the pure functions are causal, the rows of day
+T are the same whether T is computed alone or inside a ten-year recompute.
+"""
+
+import time
+from datetime import date, timedelta
+
+import dagster as dg
+import pandas as pd
+
+from kis_intel_assets import analytics
+from kis_intel_assets.analytics.concentrated_buying import ConcentratedBuyingConfig
+from kis_intel_assets.analytics.mfi import DEFAULT_PERIOD
+from kis_intel_assets.analytics.short_overheat import BASELINE_DAYS
+from kis_intel_assets.defs.analytics import reads
+from kis_intel_assets.defs.ingest.assets import daily_prices, investor_trends, short_selling, stock_universe
+from kis_intel_assets.defs.ingest.collect import PREVIEW_ROWS
+from kis_intel_assets.defs.partitions import partition_dates, trading_day_partitions
+from kis_intel_assets.defs.resources import DatabaseResource
+from kis_intel_assets.krx_calendar import calendar_bounds, trading_days
+from kis_intel_assets.storage import upsert_frame
+
+GROUP = "analytics"
+ROTATION = analytics.RotationConfig()
+CONCENTRATION = ConcentratedBuyingConfig()
+# Days after a designation the calendar must cover so the next-day ban date is known before prices arrive.
+BAN_CALENDAR_DAYS = 14
+
+
+def trailing(asset: dg.AssetsDefinition, days: int) -> dg.AssetDep:
+    """Depend on `asset` for this partition and the `days` trading days before it."""
+    return dg.AssetDep(
+        asset,
+        partition_mapping=dg.TimeWindowPartitionMapping(
+            start_offset=-days, allow_nonexistent_upstream_partitions=True
+        ),
+    )
+
+
+def read_start(context: dg.AssetExecutionContext, upstream: str) -> date:
+    """First day of the upstream window the partition mapping asks for."""
+    return date.fromisoformat(context.asset_partition_key_range_for_input(upstream).start)
+
+
+def in_partition(frame: pd.DataFrame, start: date, end: date) -> pd.DataFrame:
+    """Only this run's partition(s), with `time` as dates for the date columns."""
+    frame = frame.assign(time=pd.to_datetime(frame["time"]).dt.date)
+    return frame[(frame["time"] >= start) & (frame["time"] <= end)].reset_index(drop=True)
+
+
+def require_history(frame: pd.DataFrame, table: str, upstream: str, first: date, end: date) -> None:
+    """Fail loudly unless every trading day of the mapped window has rows: a gap would silently bend
+    rolling baselines, so the run names the upstream partitions to materialize instead."""
+    have = set(pd.to_datetime(frame["time"]).dt.date) if not frame.empty else set()
+    expected = trading_days(first, end)
+    missing = [day for day in expected if day not in have]
+    if missing:
+        raise dg.Failure(
+            description=(
+                f"no {table} rows for {len(missing)} of the {len(expected)} trading days this run reads "
+                f"({first}..{end}; first missing {missing[0]}): materialize {upstream} for them first"
+            )
+        )
+
+
+def write(database: DatabaseResource, table: str, frame: pd.DataFrame, keys: tuple[str, ...]) -> int:
+    with database.connection() as conn:
+        return upsert_frame(conn, table, frame, keys)
+
+
+def table_md(frame: pd.DataFrame, columns: list[str], rows: int = PREVIEW_ROWS) -> dg.MetadataValue:
+    if frame.empty:
+        return dg.MetadataValue.md("_none_")
+    return dg.MetadataValue.md(frame[columns].head(rows).to_markdown(index=False, floatfmt=".2f"))
+
+
+def partition_asset(deps: list[dg.AssetDep | dg.AssetsDefinition], **kwargs: object):
+    """The decorator shared by the daily analytics assets."""
+    return dg.asset(
+        group_name=GROUP,
+        partitions_def=trading_day_partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        kinds={"pandas", "postgres"},
+        deps=deps,
+        **kwargs,
+    )
+
+
+@partition_asset(deps=[trailing(daily_prices, DEFAULT_PERIOD)], metadata={"table": "stock_mfi"})
+def stock_money_flow_index(
+    context: dg.AssetExecutionContext, database: DatabaseResource
+) -> dg.MaterializeResult:
+    """Per-stock 14-day Money Flow Index with TA-Lib's conventions, for screening and the sector map."""
+    started = time.monotonic()
+    start, end = partition_dates(context)
+    with database.connection() as conn:
+        prices = reads.window(
+            conn,
+            "daily_prices",
+            ["time", "symbol", "high", "low", "close", "volume"],
+            read_start(context, "daily_prices"),
+            end,
+        )
+    require_history(prices, "daily_prices", "daily_prices", read_start(context, "daily_prices"), end)
+    prices["money_flow_index"] = analytics.money_flow_index_panel(prices)
+    mfi = in_partition(prices[["time", "symbol", "money_flow_index"]].dropna(), start, end)
+    written = write(database, "stock_mfi", mfi, ("symbol", "time"))
+    return dg.MaterializeResult(
+        metadata={
+            "rows": written,
+            "seconds": round(time.monotonic() - started, 2),
+            "most_overbought": table_md(
+                mfi.nlargest(PREVIEW_ROWS, "money_flow_index"), ["time", "symbol", "money_flow_index"]
+            ),
+        }
+    )
+
+
+@partition_asset(
+    deps=[
+        trailing(daily_prices, analytics.SECTOR_FLOW_LOOKBACK_DAYS),
+        trailing(investor_trends, analytics.SECTOR_FLOW_LOOKBACK_DAYS),
+        stock_universe,
+    ],
+    metadata={"table": "sector_rotation"},
+)
+def sector_money_flow(context: dg.AssetExecutionContext, database: DatabaseResource) -> dg.MaterializeResult:
+    """Per KRX 업종 sector and day: foreign / institution / individual net flow, flow intensity against
+    sector market cap and turnover, sector MFI, volume change and 20/60-day flow z-scores.
+
+    Membership is point in time (stock_master); the trailing 59 trading days come from PostgreSQL.
+    """
+    started = time.monotonic()
+    start, end = partition_dates(context)
+    first = read_start(context, "daily_prices")
+    with database.connection() as conn:
+        master = reads.stock_master(conn)
+        prices = reads.window(
+            conn,
+            "daily_prices",
+            ["time", "symbol", "high", "low", "close", "volume", "trading_value"],
+            first,
+            end,
+        )
+        flows = reads.window(
+            conn,
+            "investor_trends",
+            ["time", "symbol", "foreign_net_value", "institution_net_value", "individual_net_value"],
+            first,
+            end,
+        )
+    require_history(prices, "daily_prices", "daily_prices", first, end)
+    require_history(flows, "investor_trends", "investor_trends", first, end)
+    flow = in_partition(analytics.sector_money_flow(master, prices, flows), start, end)
+    written = write(database, "sector_rotation", flow, ("sector_code", "time"))
+    last_day = flow[flow["time"] == flow["time"].max()].assign(
+        smart_money=lambda f: f["foreign_flow"].astype(float) + f["institution_flow"].astype(float)
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "rows": written,
+            "sectors": int(flow["sector_code"].nunique()),
+            "seconds": round(time.monotonic() - started, 2),
+            "top_inflows": table_md(
+                last_day.sort_values("smart_money", ascending=False),
+                [
+                    "time",
+                    "sector_name",
+                    "market",
+                    "foreign_flow",
+                    "institution_flow",
+                    "flow_z20",
+                    "money_flow_index",
+                ],
+            ),
+            "sector_map": dg.MetadataValue.url(reads.page_link("sectors", end)),
+        }
+    )
+
+
+@partition_asset(
+    deps=[trailing(sector_money_flow, ROTATION.lookback_days)],
+    metadata={"table": "rotation_signal, rotation_transition"},
+)
+def rotation_signal(context: dg.AssetExecutionContext, database: DatabaseResource) -> dg.MaterializeResult:
+    """INFLOW / OUTFLOW / NEUTRAL per sector and day with a score and a reason, plus the Relative Rotation
+    Graph state (RS-Ratio, RS-Momentum, quadrant) from causal rolling windows. Quadrant and signal
+    changes are stored as rotation_transition rows, which drive the rotation alerts."""
+    started = time.monotonic()
+    start, end = partition_dates(context)
+    first = read_start(context, "sector_money_flow")
+    with database.connection() as conn:
+        flow = reads.sector_rotation(conn, first, end)
+    require_history(flow, "sector_rotation", "sector_money_flow", first, end)
+    all_signals = analytics.rotation_signals(flow, ROTATION)
+    transitions = in_partition(analytics.rotation_transitions(all_signals), start, end)
+    signals = in_partition(all_signals, start, end)
+    with database.connection() as conn, conn.transaction():
+        written = upsert_frame(conn, "rotation_signal", signals, ("sector_code", "time"))
+        upsert_frame(conn, "rotation_transition", transitions, ("sector_code", "kind", "time"))
+    names = flow.drop_duplicates("sector_code", keep="last").set_index("sector_code")["sector_name"]
+    last_day = signals[signals["time"] == signals["time"].max()].assign(
+        sector_name=lambda f: f["sector_code"].map(names)
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "rows": written,
+            "transitions": len(transitions),
+            "signals": dg.MetadataValue.json(signals["signal"].value_counts().to_dict()),
+            "seconds": round(time.monotonic() - started, 2),
+            "latest": table_md(
+                last_day.sort_values("score", ascending=False),
+                ["time", "sector_name", "signal", "score", "quadrant", "reason"],
+                rows=30,
+            ),
+            "rotation_view": dg.MetadataValue.url(reads.page_link("rotation", end)),
+        }
+    )
+
+
+@dg.asset(
+    group_name=GROUP,
+    kinds={"pandas", "postgres"},
+    deps=[rotation_signal],
+    metadata={"table": "rotation_scorecard"},
+)
+def rotation_scorecard(context: dg.AssetExecutionContext, database: DatabaseResource) -> dg.MaterializeResult:
+    """How well the rotation signal has predicted on all stored history: hit rate (with a Wilson 95% CI)
+    of INFLOW / OUTFLOW against the sector's forward return relative to its market over 5 and 20 trading
+    days (from T+1, since signals are known after the close), mean rank IC and its t-statistic — beside a
+    shuffled-date placebo and a plain price-momentum baseline. Thresholds are fixed constants, never fitted
+    on the window being scored."""
+    with database.connection() as conn:
+        flow = reads.sector_rotation(conn, None, date.max)
+        signals = reads.rotation_signals(conn)
+    if signals.empty:
+        raise dg.Failure(description="rotation_signal is empty: materialize rotation_signal partitions first")
+    card = analytics.rotation_scorecard(signals, flow)
+    card = card.assign(time=pd.to_datetime(card["time"]).dt.date)
+    written = write(database, "rotation_scorecard", card, ("method", "horizon", "time"))
+    context.log.info(f"scorecard over {card['period_start'].min()}..{card['period_end'].max()}")
+    return dg.MaterializeResult(
+        metadata={
+            "rows": written,
+            "scorecard": table_md(
+                card,
+                ["method", "horizon", "n_signals", "hit_rate", "ci_low", "ci_high", "mean_ic", "ic_t_stat"],
+                rows=12,
+            ),
+            "rotation_view": dg.MetadataValue.url(reads.page_link("rotation", card["time"].max())),
+        }
+    )
+
+
+@partition_asset(
+    deps=[
+        trailing(short_selling, BASELINE_DAYS + 1),
+        trailing(daily_prices, BASELINE_DAYS + 1),
+        stock_universe,
+    ],
+    metadata={"table": "short_overheat"},
+)
+def short_overheat(context: dg.AssetExecutionContext, database: DatabaseResource) -> dg.MaterializeResult:
+    """공매도 과열종목 designations under the KRX rules (types ①②④ KOSPI, ①②③④ KOSDAQ) with their ban
+    dates: 40-trading-day baselines, the previous-quarter ratio threshold, the <20-of-40 traded-days
+    exclusion, type priority and the ban extension while the price keeps falling ≥ 5%."""
+    started = time.monotonic()
+    start, end = partition_dates(context)
+    first = read_start(context, "short_selling")
+    with database.connection() as conn:
+        master = reads.stock_master(conn)
+        shorts = reads.window(
+            conn, "short_selling", ["time", "symbol", "short_value", "short_value_ratio"], first, end
+        )
+        prices = reads.window(conn, "daily_prices", ["time", "symbol", "close", "trading_value"], first, end)
+        market_days = reads.market_short_ratio_days(conn)
+    require_history(shorts, "short_selling", "short_selling", first, end)
+    require_history(prices, "daily_prices", "daily_prices", first, end)
+    daily = _overheat_input(master, shorts, prices)
+    quarters = analytics.quarterly_short_ratio(market_days)
+    _, horizon = calendar_bounds()
+    calendar = trading_days(first, min(end + timedelta(days=BAN_CALENDAR_DAYS), horizon))
+    designations = in_partition(analytics.short_overheat(daily, quarters, calendar), start, end)
+    for column in ("ban_start", "ban_date"):
+        designations[column] = pd.to_datetime(designations[column]).dt.date
+    written = write(database, "short_overheat", designations, ("symbol", "time"))
+    return dg.MaterializeResult(
+        metadata={
+            "designations": written,
+            "by_rule_type": dg.MetadataValue.json(
+                {str(k): int(v) for k, v in designations["rule_type"].value_counts().sort_index().items()}
+            ),
+            "seconds": round(time.monotonic() - started, 2),
+            "designated": table_md(
+                designations,
+                [
+                    "time",
+                    "symbol",
+                    "market",
+                    "rule_type",
+                    "price_change_pct",
+                    "short_ratio",
+                    "short_value_multiple",
+                    "ban_date",
+                ],
+                rows=20,
+            ),
+            "overheat_dashboard": dg.MetadataValue.url(reads.page_link("overheat", end)),
+        }
+    )
+
+
+def _overheat_input(master: pd.DataFrame, shorts: pd.DataFrame, prices: pd.DataFrame) -> pd.DataFrame:
+    """The pure function's input: one row per stock-day with its market as of that day."""
+    daily = prices.merge(shorts, on=["symbol", "time"], how="left")
+    daily["short_value"] = daily["short_value"].fillna(0)
+    daily["short_ratio"] = daily["short_value_ratio"].fillna(0.0)
+    daily = daily.drop(columns="short_value_ratio").sort_values(["time", "symbol"])
+    membership = master.sort_values("valid_from")[["symbol", "valid_from", "market"]]
+    daily = pd.merge_asof(
+        daily.assign(day=pd.to_datetime(daily["time"])),
+        membership.assign(day=pd.to_datetime(membership["valid_from"])).drop(columns="valid_from"),
+        on="day",
+        by="symbol",
+    )
+    return (
+        daily.dropna(subset=["market"])
+        .drop(columns="day")
+        .sort_values(["symbol", "time"])
+        .reset_index(drop=True)
+    )
+
+
+@partition_asset(
+    deps=[
+        trailing(investor_trends, CONCENTRATION.lookback_days),
+        trailing(daily_prices, CONCENTRATION.lookback_days),
+        stock_universe,
+    ],
+    metadata={"table": "concentrated_buying"},
+)
+def concentrated_buying(
+    context: dg.AssetExecutionContext, database: DatabaseResource
+) -> dg.MaterializeResult:
+    """외국인/기관 집중 매수: foreign or institution net buying that is unusual for the stock — large against
+    its market cap and its own 60-day history, sustained over consecutive days."""
+    started = time.monotonic()
+    start, end = partition_dates(context)
+    first = read_start(context, "investor_trends")
+    with database.connection() as conn:
+        master = reads.stock_master(conn)
+        prices = reads.window(
+            conn,
+            "daily_prices",
+            ["time", "symbol", "high", "low", "close", "volume", "trading_value"],
+            first,
+            end,
+        )
+        flows = reads.window(
+            conn,
+            "investor_trends",
+            ["time", "symbol", "foreign_net_value", "institution_net_value", "individual_net_value"],
+            first,
+            end,
+        )
+    require_history(flows, "investor_trends", "investor_trends", first, end)
+    require_history(prices, "daily_prices", "daily_prices", first, end)
+    flagged = in_partition(analytics.concentrated_buying(master, prices, flows, CONCENTRATION), start, end)
+    written = write(database, "concentrated_buying", flagged, ("symbol", "investor", "time"))
+    return dg.MaterializeResult(
+        metadata={
+            "rows": written,
+            "seconds": round(time.monotonic() - started, 2),
+            "flagged": table_md(
+                flagged,
+                ["time", "symbol", "investor", "net_value_5d", "pct_of_market_cap", "zscore", "reason"],
+                rows=20,
+            ),
+        }
+    )
+
+
+analytics_assets = [
+    stock_money_flow_index,
+    sector_money_flow,
+    rotation_signal,
+    rotation_scorecard,
+    short_overheat,
+    concentrated_buying,
+]

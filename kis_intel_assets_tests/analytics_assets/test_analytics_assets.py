@@ -1,0 +1,191 @@
+"""Analytics assets over data ingested from the simulator: they read their trailing windows from
+PostgreSQL through the partition mappings and write what the pure functions compute, partition by partition.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import date
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from kis_intel_assets import analytics
+from kis_intel_assets.defs.analytics import reads
+from kis_intel_assets.defs.analytics.assets import (
+    concentrated_buying,
+    rotation_scorecard,
+    rotation_signal,
+    sector_money_flow,
+    short_overheat,
+    stock_money_flow_index,
+)
+from kis_intel_assets.defs.ingest.assets import (
+    daily_prices,
+    investor_trends,
+    program_trading,
+    short_selling,
+    stock_universe,
+)
+from kis_intel_assets.defs.resources import DatabaseResource, KISResource
+from kis_intel_assets.krx_calendar import trading_days
+from kis_intel_assets.simulator import SimulatorConfig, running_simulator
+from kis_intel_assets.simulator.server import Simulator
+from kis_intel_assets.storage import connect, fetch_frame
+from kis_intel_assets_tests.conftest import create_database, drop_database
+
+RATE = 200.0
+SIGNALS_OF_DAY = "SELECT * FROM rotation_signal WHERE time = %s ORDER BY sector_code"
+INGEST_DAYS = trading_days(date(2024, 9, 2), date(2025, 6, 30))
+FLOW_DAYS = INGEST_DAYS[60:]  # sector flow reads 59 earlier days
+ANALYTICS_DAYS = INGEST_DAYS[-15:]  # rotation reads 74 earlier days of sector flow
+ANALYTICS_ASSETS = [
+    stock_money_flow_index,
+    sector_money_flow,
+    rotation_signal,
+    rotation_scorecard,
+    short_overheat,
+    concentrated_buying,
+]
+
+
+@pytest.fixture(scope="module")
+def simulator() -> Iterator[Simulator]:
+    config = SimulatorConfig(
+        seed=5, n_symbols=40, start=date(2024, 6, 3), end=date(2025, 6, 30), rate_limit_per_sec=RATE
+    )
+    with running_simulator(config) as sim:
+        yield sim
+
+
+INGEST_ASSETS = [stock_universe, daily_prices, investor_trends, short_selling, program_trading]
+
+
+def run(assets: list[dg.AssetsDefinition], resources: dict, **kwargs: object) -> dg.ExecuteInProcessResult:
+    """Materialize `assets` with the whole graph loaded, so upstream partitions are known to the mappings."""
+    everything = INGEST_ASSETS + [a for a in ANALYTICS_ASSETS if a not in INGEST_ASSETS]
+    return dg.materialize(everything, selection=assets, resources=resources, **kwargs)
+
+
+def range_tags(days: list[date]) -> dict[str, str]:
+    return {
+        "dagster/asset_partition_range_start": days[0].isoformat(),
+        "dagster/asset_partition_range_end": days[-1].isoformat(),
+    }
+
+
+@pytest.fixture(scope="module")
+def database_url(postgres_server_url: str, migrated_template: str) -> Iterator[str]:
+    """One database for the module: ingesting ~200 trading days once keeps these tests fast."""
+    name = f"kis_test_analytics_{uuid.uuid4().hex[:8]}"
+    yield create_database(postgres_server_url, name, template=migrated_template)
+    drop_database(postgres_server_url, name)
+
+
+@pytest.fixture(scope="module")
+def ingested(simulator: Simulator, database_url: str) -> dict[str, object]:
+    database = DatabaseResource(url=database_url)
+    resources = {
+        "database": database,
+        "kis": KISResource(
+            app_key="analytics-key",
+            app_secret="analytics-secret",
+            database=database,
+            base_url=simulator.base_url,
+            master_base_url=simulator.master_base_url,
+            rate_limit_per_sec=RATE,
+        ),
+    }
+    assert dg.materialize([stock_universe], resources=resources).success
+    assert run(INGEST_ASSETS[1:], resources, tags=range_tags(INGEST_DAYS)).success
+    assert run([sector_money_flow], resources, tags=range_tags(FLOW_DAYS)).success
+    return resources
+
+
+def test_range_run_writes_what_the_pure_functions_compute(ingested: dict, database_url: str) -> None:
+    result = run(
+        [stock_money_flow_index, rotation_signal, short_overheat, concentrated_buying],
+        ingested,
+        tags=range_tags(ANALYTICS_DAYS),
+    )
+    assert result.success
+
+    with connect(database_url) as conn:
+        master = reads.stock_master(conn)
+        prices = reads.window(
+            conn, "daily_prices", ["time", "symbol", "high", "low", "close", "volume", "trading_value"],
+            INGEST_DAYS[0], INGEST_DAYS[-1],
+        )  # fmt: skip
+        flows = reads.window(
+            conn, "investor_trends", ["time", "symbol", "foreign_net_value", "institution_net_value",
+                                      "individual_net_value"], INGEST_DAYS[0], INGEST_DAYS[-1],
+        )  # fmt: skip
+        stored = fetch_frame(conn, "SELECT * FROM sector_rotation ORDER BY sector_code, time")
+        designations = fetch_frame(conn, "SELECT count(*) AS n FROM short_overheat")
+        signals = fetch_frame(conn, "SELECT * FROM rotation_signal ORDER BY sector_code, time")
+        mfi_days = fetch_frame(conn, "SELECT DISTINCT time FROM stock_mfi ORDER BY time")
+
+    expected = analytics.sector_money_flow(master, prices, flows)
+    expected["time"] = pd.to_datetime(expected["time"]).dt.date
+    expected = expected[expected["time"] >= FLOW_DAYS[0]].sort_values(["sector_code", "time"])
+    assert set(stored["time"]) == set(FLOW_DAYS)
+    assert len(stored) == len(expected)
+    for column in ("foreign_flow", "institution_flow", "individual_flow", "market_cap", "member_count"):
+        assert stored[column].astype(float).tolist() == expected[column].astype(float).tolist(), column
+    assert stored["money_flow_index"].tolist() == pytest.approx(
+        expected["money_flow_index"].round(2).tolist(), nan_ok=True
+    )
+    assert set(signals["signal"]) <= {"INFLOW", "OUTFLOW", "NEUTRAL"}
+    assert set(signals["time"]) == set(ANALYTICS_DAYS)
+    assert signals["rs_ratio"].notna().all()  # the mapping supplied enough history for every RRG value
+    assert mfi_days["time"].tolist() == ANALYTICS_DAYS
+
+    metadata = result.asset_materializations_for_node("rotation_signal")[0].metadata
+    assert metadata["rotation_view"].value.endswith(f"/rotation?date={ANALYTICS_DAYS[-1].isoformat()}")
+    assert "|" in metadata["latest"].value  # a markdown table the Dagster UI renders
+    assert designations["n"][0] >= 0
+
+
+def test_one_partition_alone_equals_the_same_day_inside_a_range(ingested: dict, database_url: str) -> None:
+    day = ANALYTICS_DAYS[-1]
+    assets = [sector_money_flow, rotation_signal]
+    assert run([rotation_signal], ingested, tags=range_tags(ANALYTICS_DAYS)).success
+    with connect(database_url) as conn:
+        in_range = fetch_frame(
+            conn, "SELECT * FROM rotation_signal WHERE time = %s ORDER BY sector_code", (day,)
+        )
+        conn.execute("DELETE FROM rotation_signal")
+        conn.execute("DELETE FROM sector_rotation WHERE time = %s", (day,))
+        conn.commit()
+
+    assert run(assets, ingested, partition_key=day.isoformat()).success
+    with connect(database_url) as conn:
+        alone = fetch_frame(
+            conn, "SELECT * FROM rotation_signal WHERE time = %s ORDER BY sector_code", (day,)
+        )
+    pd.testing.assert_frame_equal(alone, in_range)
+
+
+def test_scorecard_reports_every_method_and_horizon(ingested: dict, database_url: str) -> None:
+    assert run([rotation_signal], ingested, tags=range_tags(ANALYTICS_DAYS)).success
+    result = run([rotation_scorecard], ingested)
+
+    assert result.success
+    with connect(database_url) as conn:
+        card = fetch_frame(conn, "SELECT method, horizon, n_signals FROM rotation_scorecard ORDER BY 1, 2")
+    assert list(zip(card["method"], card["horizon"], strict=True)) == [
+        ("momentum", 5), ("momentum", 20), ("placebo", 5), ("placebo", 20), ("signal", 5), ("signal", 20),
+    ]  # fmt: skip
+
+
+def test_missing_upstream_history_fails_naming_what_to_materialize(ingested: dict) -> None:
+    day = FLOW_DAYS[0]  # rotation needs 74 earlier days of sector flow, which start only here
+    result = run([rotation_signal], ingested, partition_key=day.isoformat(), raise_on_error=False)
+
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    message = str(failure.step_failure_data.error.message)
+    assert "no sector_rotation rows for" in message
+    assert "materialize sector_money_flow for them first" in message
