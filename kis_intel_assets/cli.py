@@ -67,9 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.set_defaults(handler=_demo)
 
-    commands.add_parser(
-        "simulator", help="run the local KIS-compatible simulator", add_help=False
-    ).set_defaults(handler=None)
+    commands.add_parser("simulator", help="run the local KIS-compatible simulator", add_help=False)
+    commands.add_parser("serve", help="serve the sector map, overheat and rotation pages", add_help=False)
     return parser
 
 
@@ -82,6 +81,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from kis_intel_assets.simulator.cli import run_simulator_cli
 
         return run_simulator_cli(argv[1:])
+    if argv[:1] == ["serve"]:
+        from kis_intel_assets.pages import run_serve_cli
+
+        return run_serve_cli(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)

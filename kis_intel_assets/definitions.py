@@ -6,6 +6,7 @@ import os
 
 import dagster as dg
 
+from kis_intel_assets.defs.alerts.definitions import alert_resources, alert_sensors
 from kis_intel_assets.defs.analytics.assets import analytics_assets
 from kis_intel_assets.defs.ingest.assets import (
     daily_prices,
@@ -32,7 +33,9 @@ defs = dg.Definitions(
     asset_checks=table_checks,
     jobs=[universe_job, daily_market_data_job],
     schedules=[universe_schedule, daily_market_data_schedule],
+    sensors=alert_sensors,
     resources={
+        **alert_resources,
         "database": database,
         "kis": KISResource(
             app_key=dg.EnvVar("KIS_APP_KEY"),

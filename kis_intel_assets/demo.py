@@ -18,6 +18,7 @@ from pathlib import Path
 import dagster as dg
 from psycopg import sql
 
+from kis_intel_assets.alerts import collect_alerts, deliver_pending
 from kis_intel_assets.analytics import SECTOR_FLOW_LOOKBACK_DAYS, RotationConfig
 from kis_intel_assets.defs.partitions import SEOUL, partition_start
 from kis_intel_assets.krx_calendar import trading_days
@@ -130,12 +131,15 @@ def run_demo(*, symbols: int, days: int, seed: int, rate_limit: float) -> int:
         with step("daily_prices, investor_trends, short_selling, program_trading (one backfill run)"):
             graph.run(INGEST, window, checks=True)
         requests = len(simulator.stats.requests())
-    run_analytics(graph, window)
+    if run_analytics(graph, window):
+        with step("alerts (outbox, then the configured channels; console when none is)"):
+            queued = collect_alerts(url)
+            print(f"    {queued} alert(s) queued; {deliver_pending(url).summary()}")
     _summary(url, dagster_home, requests, time.monotonic() - started)
     return 0
 
 
-def run_analytics(graph: DemoGraph, window: list[date]) -> None:
+def run_analytics(graph: DemoGraph, window: list[date]) -> bool:
     """Each analytics asset over the part of the window for which its trailing history is stored."""
     flow_from = SECTOR_FLOW_LOOKBACK_DAYS + 1
     signal_from = flow_from + ROTATION.lookback_days + 1
@@ -143,13 +147,14 @@ def run_analytics(graph: DemoGraph, window: list[date]) -> None:
         print(
             f"  (analytics skipped: they need over {signal_from} trading days; try --days {signal_from + 20})"
         )
-        return
+        return False
     with step(f"stock_money_flow_index, sector_money_flow ({len(window) - flow_from} days)"):
         graph.run(["stock_money_flow_index", "sector_money_flow"], window[flow_from:])
     with step(f"rotation_signal, short_overheat, concentrated_buying ({len(window) - signal_from} days)"):
         graph.run(["rotation_signal", "short_overheat", "concentrated_buying"], window[signal_from:])
     with step("rotation_scorecard (all stored history)"):
         graph.run(["rotation_scorecard"])
+    return True
 
 
 class DemoGraph:

@@ -15,6 +15,7 @@ from pydantic import Field as ConfigField
 
 from kis_intel_assets.kis import KISClient
 from kis_intel_assets.kis.config import MASTER_BASE_URL, KISConfig
+from kis_intel_assets.kis.pool import KISClientPool
 from kis_intel_assets.storage import connect, migrate, resolve_database_url
 
 
@@ -46,6 +47,8 @@ class KISResource(dg.ConfigurableResource):
 
     The access token and the request budget are shared through `database` by every process and run that
     uses the same app key, so concurrent runs neither re-issue tokens nor exceed the per-key rate limit.
+    Extra app keys (each with its own token and budget) make `client()` a KISClientPool that spreads the
+    calls over all keys, so a run gets about (1 + extra keys) × the single-key throughput.
     """
 
     app_key: str
@@ -57,18 +60,54 @@ class KISResource(dg.ConfigurableResource):
     rate_limit_per_sec: float | None = ConfigField(
         default=None, description="per-key budget; default 20/s real, 2/s paper"
     )
-    fetch_workers: int = ConfigField(default=8, ge=1, le=64, description="concurrent requests per run")
+    fetch_workers: int = ConfigField(
+        default=8, ge=1, le=64, description="concurrent requests per run; about 2 per app key keeps all busy"
+    )
+    read_timeout_seconds: float = ConfigField(
+        default=15.0, gt=0, description="seconds to wait for a KIS reply before retrying the call"
+    )
+    extra_app_keys: str = ConfigField(
+        default="", description="more app keys, comma-separated (env KIS_EXTRA_APP_KEYS)"
+    )
+    extra_app_secrets: str = ConfigField(
+        default="", description="their app secrets in the same order (env KIS_EXTRA_APP_SECRETS)"
+    )
+
+    def _configs(self) -> list[KISConfig]:
+        keys = [self.app_key, *_comma_list(self.extra_app_keys, "extra_app_keys")]
+        secrets = [self.app_secret, *_comma_list(self.extra_app_secrets, "extra_app_secrets")]
+        if len(keys) != len(secrets):
+            raise ValueError(
+                f"{len(keys) - 1} extra app key(s) but {len(secrets) - 1} extra app secret(s); "
+                "list one secret per key, in the same order"
+            )
+        return [
+            KISConfig(
+                app_key=key,
+                app_secret=secret,
+                database_url=self.database.resolved_url,
+                paper=self.paper,
+                base_url=self.base_url,
+                master_base_url=self.master_base_url,
+                rate_limit_per_sec=self.rate_limit_per_sec,
+                read_timeout_seconds=self.read_timeout_seconds,
+            )
+            for key, secret in zip(keys, secrets, strict=True)
+        ]
 
     @contextmanager
-    def client(self) -> Iterator[KISClient]:
-        config = KISConfig(
-            app_key=self.app_key,
-            app_secret=self.app_secret,
-            database_url=self.database.resolved_url,
-            paper=self.paper,
-            base_url=self.base_url,
-            master_base_url=self.master_base_url,
-            rate_limit_per_sec=self.rate_limit_per_sec,
-        )
-        with KISClient(config) as client:
+    def client(self) -> Iterator[KISClient | KISClientPool]:
+        configs = self._configs()
+        with (KISClient(configs[0]) if len(configs) == 1 else KISClientPool(configs)) as client:
             yield client
+
+
+def _comma_list(text: str, name: str) -> list[str]:
+    """Comma-separated credentials; a blank entry is an error (the values themselves are never shown)."""
+    if not text.strip():
+        return []
+    items = [item.strip() for item in text.split(",")]
+    blanks = [str(position) for position, item in enumerate(items, 1) if not item]
+    if blanks:
+        raise ValueError(f"{name}: entry {', '.join(blanks)} of {len(items)} is blank")
+    return items

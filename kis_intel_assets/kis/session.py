@@ -20,6 +20,7 @@ from typing import Any, Self
 import httpx
 
 from kis_intel_assets.kis.config import KISConfig
+from kis_intel_assets.kis.drift import SchemaDrift
 from kis_intel_assets.kis.endpoints import Endpoint, Paging
 from kis_intel_assets.kis.errors import KISAPIError, KISError, KISPayloadError, KISTransientError
 from kis_intel_assets.kis.metrics import ClientMetrics
@@ -56,6 +57,7 @@ class KISSession:
     def __init__(self, config: KISConfig) -> None:
         self.config = config
         self.metrics = ClientMetrics()
+        self.schema_drift = SchemaDrift()
         self._limiter = PostgresRateLimiter(
             config.database_url.reveal(), app_key_hash(config.app_key), config.effective_rate_per_sec
         )
@@ -142,6 +144,11 @@ class KISSession:
             raise _Transient("connection", type(exc).__name__) from None
         return _classify(response, endpoint, symbol)
 
+    def _parse_page(self, page: Page, endpoint: Endpoint, symbol: str | None) -> list[Row]:
+        raw_rows = extract_rows(page.body, endpoint, symbol=symbol)
+        self.schema_drift.observe(endpoint, raw_rows)
+        return parse_rows(raw_rows, endpoint, symbol=symbol)
+
     def download(self, url: str, *, label: str) -> bytes:
         """GET a public file (the master zips live on another host: no auth, no API pacing)."""
         limit = self.config.retry.max_attempts
@@ -168,7 +175,7 @@ class KISSession:
         for _ in range(self.config.max_pages):
             page = self.request(endpoint, params, symbol=symbol, tr_cont=tr_cont)
             self.metrics.count_page()
-            page_rows = parse_rows(extract_rows(page.body, endpoint, symbol=symbol), endpoint, symbol=symbol)
+            page_rows = self._parse_page(page, endpoint, symbol)
             rows += page_rows
             covered = start is not None and page_rows and oldest_day(page_rows) <= start
             if endpoint.paging is not Paging.TR_CONT or page.tr_cont not in MORE_PAGES or covered:
@@ -190,7 +197,7 @@ class KISSession:
             query = {**params, "FID_INPUT_DATE_1": f"{start:%Y%m%d}", "FID_INPUT_DATE_2": f"{cursor:%Y%m%d}"}
             page = self.request(endpoint, query, symbol=symbol)
             self.metrics.count_page()
-            page_rows = parse_rows(extract_rows(page.body, endpoint, symbol=symbol), endpoint, symbol=symbol)
+            page_rows = self._parse_page(page, endpoint, symbol)
             if not page_rows:
                 return rows
             rows += page_rows

@@ -22,6 +22,7 @@ from kis_intel_assets.defs.ingest.collect import PREVIEW_ROWS
 from kis_intel_assets.defs.partitions import partition_dates, trading_day_partitions
 from kis_intel_assets.defs.resources import DatabaseResource
 from kis_intel_assets.krx_calendar import calendar_bounds, trading_days
+from kis_intel_assets.page_links import page_url
 from kis_intel_assets.storage import upsert_frame
 
 GROUP = "analytics"
@@ -177,7 +178,7 @@ def sector_money_flow(context: dg.AssetExecutionContext, database: DatabaseResou
                     "money_flow_index",
                 ],
             ),
-            "sector_map": dg.MetadataValue.url(reads.page_link("sectors", end)),
+            "sector_map": dg.MetadataValue.url(page_url("sectors", end)),
         }
     )
 
@@ -217,7 +218,7 @@ def rotation_signal(context: dg.AssetExecutionContext, database: DatabaseResourc
                 ["time", "sector_name", "signal", "score", "quadrant", "reason"],
                 rows=30,
             ),
-            "rotation_view": dg.MetadataValue.url(reads.page_link("rotation", end)),
+            "rotation_view": dg.MetadataValue.url(page_url("rotation", end)),
         }
     )
 
@@ -251,7 +252,7 @@ def rotation_scorecard(context: dg.AssetExecutionContext, database: DatabaseReso
                 ["method", "horizon", "n_signals", "hit_rate", "ci_low", "ci_high", "mean_ic", "ic_t_stat"],
                 rows=12,
             ),
-            "rotation_view": dg.MetadataValue.url(reads.page_link("rotation", card["time"].max())),
+            "rotation_view": dg.MetadataValue.url(page_url("rotation", card["time"].max())),
         }
     )
 
@@ -309,7 +310,7 @@ def short_overheat(context: dg.AssetExecutionContext, database: DatabaseResource
                 ],
                 rows=20,
             ),
-            "overheat_dashboard": dg.MetadataValue.url(reads.page_link("overheat", end)),
+            "overheat_dashboard": dg.MetadataValue.url(page_url("overheat", end)),
         }
     )
 

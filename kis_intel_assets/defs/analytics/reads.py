@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import date
 
 import pandas as pd
@@ -10,9 +9,6 @@ import psycopg
 from psycopg import sql
 
 from kis_intel_assets.storage import fetch_frame
-
-PAGES_URL_ENV = "KIS_INTEL_PAGES_URL"
-DEFAULT_PAGES_URL = "http://127.0.0.1:8050"
 
 
 def window(conn: psycopg.Connection, table: str, columns: list[str], start: date, end: date) -> pd.DataFrame:
@@ -64,9 +60,3 @@ def market_short_ratio_days(conn: psycopg.Connection) -> pd.DataFrame:
                             ORDER BY sm.valid_from DESC LIMIT 1) m ON TRUE
             GROUP BY s.time, m.market ORDER BY m.market, s.time""",
     )
-
-
-def page_link(view: str, day: date) -> str:
-    """Link to the dashboard page for a day (KIS_INTEL_PAGES_URL, default the local `kis-intel serve`)."""
-    base = os.environ.get(PAGES_URL_ENV, DEFAULT_PAGES_URL).rstrip("/")
-    return f"{base}/{view}?date={day.isoformat()}"

@@ -1,0 +1,204 @@
+"""Ingestion speed against its floors, through the real Dagster assets and the KIS simulator:
+
+- daily collection of one trading day for a whole universe at 20 requests/s, as a ratio to the floor
+  (requests ÷ 20 s; target ≤ 1.05; the client paces at 0.90 of the limit on purpose, see
+  kis/ratelimit.py, so about 1.11 is the practical floor and the note gives the ratio to it);
+- a one-year backfill's call count per endpoint vs ceil(days / 100) per symbol;
+- bulk upsert (COPY + one INSERT … ON CONFLICT) vs row-by-row INSERT … ON CONFLICT, rows/s;
+- `kis-intel demo` end to end in a temporary KIS_INTEL_HOME on a fresh database.
+
+Full mode collects the default 2,500-symbol universe (10,000 calls ≈ 9 min at 18/s); quick mode a few
+hundred symbols. Needs PostgreSQL: KIS_INTEL_BENCH_DATABASE_URL (see benchmarks/rate_limit.py).
+Run: .venv/bin/python -m benchmarks.ingest [--quick]
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import date, timedelta
+from pathlib import Path
+
+import dagster as dg
+import numpy as np
+import pandas as pd
+
+from benchmarks.rate_limit import scratch_database
+from kis_intel_assets.defs.ingest.assets import daily_prices, investor_trends, program_trading, short_selling
+from kis_intel_assets.defs.resources import DatabaseResource, KISResource
+from kis_intel_assets.kis.config import KISConfig
+from kis_intel_assets.krx_calendar import trading_days
+from kis_intel_assets.simulator import Simulator, SimulatorConfig, running_simulator
+from kis_intel_assets.storage import connect, upsert_frame
+
+LIMIT_PER_SEC = 20.0
+SIM_START, SIM_END = date(2024, 5, 2), date(2025, 6, 30)
+DAY = "2025-06-27"
+ROWS_PER_CALL = 100  # the simulator's documented page size (protocol.md); used only for the floor
+SYMBOL_ASSETS = [daily_prices, investor_trends, short_selling, program_trading]
+SYMBOL_TRS = {"FHKST03010100": "daily_prices", "FHPTJ04160001": "investor_trends",
+              "FHPST04830000": "short_selling", "FHPPG04650201": "program_trading"}
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+def _resources(sim: Simulator, url: str, rate: float, app_key: str) -> dict[str, object]:
+    database = DatabaseResource(url=url)
+    kis = KISResource(app_key=app_key, app_secret="bench-secret", database=database, base_url=sim.base_url,
+                      master_base_url=sim.master_base_url, rate_limit_per_sec=rate)
+    return {"database": database, "kis": kis}
+
+
+def _load_universe(sim: Simulator, url: str) -> int:
+    """stock_master straight from the simulator's ground truth (the universe refresh is not measured)."""
+    master = sim.truth.stock_master().assign(last_seen=SIM_END)
+    with connect(url) as conn:
+        upsert_frame(conn, "stock_master", master, ("symbol", "valid_from"))
+    return int(master["symbol"].nunique())
+
+
+def daily_collection(n_symbols: int) -> list[dict]:
+    # Every asset walks the whole universe, so an LRU smaller than it would regenerate each stock's
+    # series on every request and make the simulator, not the 20/s budget, the bottleneck.
+    config = SimulatorConfig(seed=3, n_symbols=n_symbols, start=SIM_START, end=SIM_END,
+                             rate_limit_per_sec=LIMIT_PER_SEC, symbol_cache_size=n_symbols)
+    with scratch_database() as url, running_simulator(config) as sim:
+        symbols = _load_universe(sim, url)
+        resources = _resources(sim, url, LIMIT_PER_SEC, "bench-daily-key")
+        started = time.monotonic()
+        result = dg.materialize(SYMBOL_ASSETS, resources=resources, partition_key=DAY,
+                                run_config=copy.deepcopy(QUIET))
+        elapsed = time.monotonic() - started
+        served = sim.stats.requests()
+    assert result.success
+    requests = len(served)
+    refused = sum(record.msg_cd == "EGW00201" for record in served)
+    floor = requests / LIMIT_PER_SEC
+    paced = floor / KISConfig.rate_limit_safety
+    by_asset: dict[str, list[float]] = {}
+    for record in served:  # FHPPG04600001 (per market) belongs to the program_trading asset
+        by_asset.setdefault(SYMBOL_TRS.get(record.tr_id, "program_trading"), []).append(record.arrival)
+    within = sum(max(arrivals) - min(arrivals) for arrivals in by_asset.values())
+    return [
+        {"benchmark": f"daily collection, {symbols} symbols × 4 datasets", "value": round(elapsed, 1),
+         "unit": "s", "ratio": round(elapsed / floor, 3),
+         "note": f"4 asset runs, {requests} requests, floor {floor:.1f} s at 20/s (target ≤ 1.05); client "
+                 f"paces at 0.90, floor {paced:.1f} s: {elapsed / paced:.3f}; EGW00201: {refused}"},
+        {"benchmark": "  of which requesting (first → last, per asset)", "value": round(within, 1),
+         "unit": "s", "ratio": round(within / floor, 3),
+         "note": f"pacing alone: {within / paced:.3f} of the 0.90-paced floor; the rest is per-asset "
+                 "setup, validation and upserts"},
+    ]
+
+
+def backfill_calls(n_symbols: int) -> list[dict]:
+    """One single-run backfill over the last 250 trading days; calls counted per TR ID."""
+    window = trading_days(SIM_END - timedelta(days=400), SIM_END)[-250:]
+    days = len(window)
+    config = SimulatorConfig(seed=4, n_symbols=n_symbols, start=SIM_START, end=SIM_END,
+                             rate_limit_per_sec=400)
+    tags = {"dagster/asset_partition_range_start": window[0].isoformat(),
+            "dagster/asset_partition_range_end": window[-1].isoformat()}
+    with scratch_database() as url, running_simulator(config) as sim:
+        symbols = _load_universe(sim, url)
+        result = dg.materialize(SYMBOL_ASSETS, resources=_resources(sim, url, 400, "bench-backfill-key"),
+                                tags=tags, run_config=copy.deepcopy(QUIET))
+        calls = Counter(record.tr_id for record in sim.stats.requests() if record.msg_cd != "EGW00201")
+    assert result.success
+    floor = math.ceil(days / ROWS_PER_CALL) * symbols
+    rows = []
+    for tr_id, table in SYMBOL_TRS.items():
+        rows.append({
+            "benchmark": f"1-year backfill calls, {table}", "value": calls[tr_id], "unit": "calls",
+            "ratio": round(calls[tr_id] / floor, 3),
+            "note": f"{days} trading days × {symbols} symbols; floor ceil({days}/{ROWS_PER_CALL}) × "
+                    f"{symbols} = {floor}",
+        })
+    market_floor = math.ceil(days / ROWS_PER_CALL) * 2
+    rows.append({
+        "benchmark": "1-year backfill calls, program_trading_market", "value": calls["FHPPG04600001"],
+        "unit": "calls", "ratio": round(calls["FHPPG04600001"] / market_floor, 3),
+        "note": f"2 markets; floor {market_floor}",
+    })
+    return rows
+
+
+def _price_rows(n_rows: int, offset: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    days = pd.bdate_range("2015-01-01", periods=2_000).date
+    index = np.arange(offset, offset + n_rows)
+    close = rng.integers(1_000, 500_000, n_rows)
+    return pd.DataFrame({
+        "time": days[index % len(days)], "symbol": [f"{100_000 + i // len(days):06d}" for i in index],
+        "open": close, "high": close + 10, "low": close - 10, "close": close,
+        "volume": rng.integers(0, 10**7, n_rows), "trading_value": close * 100,
+    })
+
+
+def upsert_speed(bulk_rows: int, loop_rows: int) -> list[dict]:
+    with scratch_database() as url, connect(url) as conn:
+        bulk = _price_rows(bulk_rows)
+        started = time.perf_counter()
+        upsert_frame(conn, "daily_prices", bulk, ("symbol", "time"))
+        conn.commit()
+        bulk_rate = bulk_rows / (time.perf_counter() - started)
+
+        columns = list(bulk.columns)
+        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c not in ("symbol", "time"))
+        placeholders = ", ".join(["%s"] * len(columns))
+        statement = (f"INSERT INTO daily_prices ({', '.join(columns)}) VALUES ({placeholders}) "
+                     f"ON CONFLICT (symbol, time) DO UPDATE SET {updates}")
+        records = [tuple(int(v) if isinstance(v, np.integer) else v for v in row)
+                   for row in _price_rows(loop_rows, offset=bulk_rows).itertuples(index=False)]
+        started = time.perf_counter()
+        with conn.transaction(), conn.cursor() as cursor:
+            for record in records:
+                cursor.execute(statement, record)
+        loop_rate = loop_rows / (time.perf_counter() - started)
+    return [
+        {"benchmark": "upsert_frame (COPY + INSERT … ON CONFLICT)", "value": round(bulk_rate),
+         "unit": "rows/s", "ratio": round(bulk_rate / loop_rate, 1),
+         "note": f"{bulk_rows:,} daily_prices rows; ratio = speed-up over row by row"},
+        {"benchmark": "row-by-row INSERT … ON CONFLICT", "value": round(loop_rate), "unit": "rows/s",
+         "ratio": None, "note": f"{loop_rows:,} rows, one statement each, one transaction"},
+    ]
+
+
+def demo_end_to_end(symbols: int, days: int) -> list[dict]:
+    with scratch_database() as url, tempfile.TemporaryDirectory(prefix="kis-demo-") as home:
+        env = {key: value for key, value in os.environ.items() if key != "DAGSTER_HOME"}
+        env.update(KIS_INTEL_HOME=home, KIS_INTEL_DATABASE_URL=url)
+        command = [str(Path(sys.executable).with_name("kis-intel")), "demo", "--symbols", str(symbols),
+                   "--days", str(days)]
+        started = time.monotonic()
+        finished = subprocess.run(command, env=env, cwd=home, capture_output=True, text=True, check=False)
+        elapsed = time.monotonic() - started
+    if finished.returncode != 0:
+        raise RuntimeError(f"kis-intel demo failed ({finished.returncode}):\n{finished.stdout[-2000:]}"
+                           f"\n{finished.stderr[-2000:]}")
+    return [{"benchmark": f"kis-intel demo end to end ({symbols} symbols, {days} days)",
+             "value": round(elapsed, 1), "unit": "s", "ratio": None,
+             "note": "fresh database and KIS_INTEL_HOME; simulator at the demo's 100/s"}]
+
+
+def run(quick: bool) -> list[dict]:
+    rows = daily_collection(150 if quick else 2_500)
+    rows += backfill_calls(10 if quick else 100)
+    rows += upsert_speed(20_000 if quick else 200_000, 2_000 if quick else 10_000)
+    rows += demo_end_to_end(*((60, 20) if quick else (300, 60)))
+    return rows
+
+
+def main() -> None:
+    for row in run(quick="--quick" in sys.argv[1:]):
+        ratio = "" if row["ratio"] is None else row["ratio"]
+        print(f"{row['benchmark']:<52} {row['value']:>10} {row['unit']:<7} {ratio:>7}  {row['note']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""The Starlette app: routes, error mapping (bad parameter → 400, empty database → 200 page), static plotly.
+
+Every request opens its own short-lived connection (loopback, a few ms), so the app holds no state but
+the database URL and the cached plotly bundle. Nothing is loaded from outside the server: plotly.js is
+served from the installed Python package.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache
+
+import plotly
+import psycopg
+from markupsafe import Markup
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from kis_intel_assets.pages import views
+from kis_intel_assets.pages.params import BadParameter
+from kis_intel_assets.pages.templates import environment
+from kis_intel_assets.storage import ConfigurationError, connect
+
+PLOTLY_CACHE_SECONDS = 7 * 24 * 3600
+TEMPLATES = environment()
+
+
+@lru_cache(maxsize=1)
+def plotly_bundle() -> bytes:
+    from plotly.offline import get_plotlyjs
+
+    return get_plotlyjs().encode("utf-8")
+
+
+def plotly_js(request: Request) -> Response:
+    """plotly.js from the installed package; the version is the ETag, so reloads cost a 304 at most."""
+    etag = f'"plotly-{plotly.__version__}"'
+    headers = {"Cache-Control": f"public, max-age={PLOTLY_CACHE_SECONDS}, immutable", "ETag": etag}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(plotly_bundle(), media_type="application/javascript", headers=headers)
+
+
+def render(page: views.Page) -> HTMLResponse:
+    specs = {
+        key: Markup(figure.to_json().replace("</", "<\\/"))  # "</" escaped: safe inside <script>
+        for key, figure in page.figures.items()
+    }
+    html = TEMPLATES.get_template(page.template).render(
+        title=page.title, figures=specs, plotly_version=plotly.__version__, **page.context
+    )
+    return HTMLResponse(html)
+
+
+def create_app(database_url: str) -> Starlette:
+    """The pages over the database at `database_url` (read-only)."""
+
+    def page(build: Callable[..., views.Page]) -> Callable[[Request], Response]:
+        def endpoint(request: Request) -> Response:
+            query = dict(request.query_params)
+            with connect(database_url) as conn:
+                try:
+                    return render(build(conn, *request.path_params.values(), query))
+                except psycopg.errors.UndefinedTable:
+                    return render(views.empty_page(views.NOT_MIGRATED))
+
+        return endpoint
+
+    def healthz(_: Request) -> Response:
+        try:
+            with connect(database_url, connect_timeout=3) as conn:
+                conn.execute("SELECT 1")
+        except ConfigurationError as exc:
+            return JSONResponse({"status": "error", "database": str(exc)}, status_code=503)
+        return JSONResponse({"status": "ok", "database": "ok"})
+
+    def bad_parameter(_: Request, exc: Exception) -> Response:
+        return PlainTextResponse(str(exc), status_code=400)
+
+    def unavailable(_: Request, exc: Exception) -> Response:
+        return PlainTextResponse(f"database unavailable: {exc}", status_code=503)
+
+    routes = [
+        Route("/", page(views.landing)),
+        Route("/sectors", page(views.sectors)),
+        Route("/overheat", page(views.overheat_view)),
+        Route("/overheat/stock/{symbol}", page(views.overheat_stock)),
+        Route("/rotation", page(views.rotation)),
+        Route("/healthz", healthz),
+        Route("/static/plotly.min.js", plotly_js),
+    ]
+    return Starlette(
+        routes=routes,
+        exception_handlers={BadParameter: bad_parameter, ConfigurationError: unavailable},
+    )

@@ -1,0 +1,73 @@
+"""`kis-intel serve`: the pages on uvicorn, plus a background server for tests and benchmarks."""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import sys
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+import uvicorn
+
+from kis_intel_assets.pages.app import create_app
+from kis_intel_assets.storage import ConfigurationError, redact_url, resolve_database_url
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise argparse.ArgumentTypeError(f"must be a TCP port 1-65535, got {text!r}")
+    return int(text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kis-intel serve", description="serve the sector map, overheat and rotation pages"
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=_port, default=8050, help="TCP port (default 8050)")
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="postgresql:// URL (default KIS_INTEL_DATABASE_URL, else the embedded server)",
+    )
+    return parser
+
+
+def run_serve_cli(argv: Sequence[str]) -> int:
+    args = build_parser().parse_args(list(argv))
+    try:
+        url = args.database_url or resolve_database_url()
+        if not url.startswith(("postgresql://", "postgres://")):
+            raise ConfigurationError(f"--database-url must be a postgresql:// URL, got {redact_url(url)!r}")
+    except ConfigurationError as exc:
+        print(f"kis-intel serve: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"kis-intel pages on http://{args.host}:{args.port}/ (database {redact_url(url)})", flush=True)
+    uvicorn.run(create_app(url), host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+@contextmanager
+def serving(database_url: str) -> Iterator[str]:
+    """Serve the pages on a free loopback port in a background thread; yields the base URL."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(
+        create_app(database_url), log_level="warning", lifespan="off", timeout_graceful_shutdown=2
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            if not thread.is_alive():
+                raise RuntimeError("the pages server stopped while starting")
+            threading.Event().wait(0.02)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()

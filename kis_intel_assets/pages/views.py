@@ -1,0 +1,205 @@
+"""Page builders: parameters in, a template name with its context and figures out (no HTTP here)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from urllib.parse import urlencode
+
+import pandas as pd
+import plotly.graph_objects as go
+import psycopg
+
+from kis_intel_assets.pages import figures, overheat, params, queries
+from kis_intel_assets.pages.formatting import INVESTOR_LABELS
+
+NO_DATA = "no data yet — run a backfill (kis-intel demo or a Dagster backfill)"
+NOT_MIGRATED = (
+    "no data yet — the database has no kis-intel tables: run `kis-intel db migrate`, then a backfill "
+    "(kis-intel demo or a Dagster backfill)"
+)
+NO_SIGNALS = (
+    "no rotation signals yet — materialize the analytics assets (rotation_signal needs about 75 trading "
+    "days of history)"
+)
+TAIL_DAYS = 10
+STOCK_WINDOW_DAYS = 30
+
+
+@dataclass
+class Page:
+    template: str
+    title: str
+    context: dict[str, object] = field(default_factory=dict)
+    figures: dict[str, go.Figure] = field(default_factory=dict)
+
+
+def empty_page(message: str = NO_DATA) -> Page:
+    return Page("empty.html", "no data yet", {"message": message})
+
+
+def link(path: str, **query: object) -> str:
+    return f"{path}?{urlencode({k: v for k, v in query.items() if v is not None})}"
+
+
+def landing(conn: psycopg.Connection, query: Mapping[str, str]) -> Page:
+    days = queries.stored_days(conn, "daily_prices")
+    if not days:
+        return empty_page()
+    signal_days = queries.stored_days(conn, "rotation_signal")
+    latest = days[-1]
+    views = [
+        ("sectors", "업종 지도 (sector map)", link("/sectors", date=latest)),
+        ("overheat", "공매도 과열 (short-selling overheat)", link("/overheat", date=latest)),
+        (
+            "rotation",
+            "업종 순환 (sector rotation)",
+            link("/rotation", date=signal_days[-1]) if signal_days else "/rotation",
+        ),
+    ]
+    return Page("landing.html", "kis-intel", {"views": views, "first": days[0], "latest": latest,
+                                              "n_days": len(days)})  # fmt: skip
+
+
+def _net(stocks: pd.DataFrame, investor: str) -> pd.Series:
+    if investor == "total":
+        parts = stocks[["foreign_net_value", "institution_net_value"]]
+        return parts.sum(axis=1, min_count=1)
+    return stocks[queries.FLOW_COLUMNS[investor]]
+
+
+def _sector_numbers(stocks: pd.DataFrame, rotation: pd.DataFrame, investor: str) -> pd.DataFrame:
+    """Per sector: cap from its member boxes; flow and intensity from sector_rotation where present."""
+    grouped = stocks.groupby("sector_code", sort=True)
+    sectors = grouped.agg(
+        sector_name=("sector_name", "first"),
+        market=("market", lambda m: m.mode().iat[0]),
+        members=("symbol", "size"),
+        market_cap=("market_cap", "sum"),
+        stock_net=("net", lambda n: n.sum(min_count=1)),
+    ).reset_index()
+    rotation = rotation.set_index("sector_code")
+    known = sectors["sector_code"].isin(rotation.index)
+    if investor == "total":
+        flow = rotation["foreign_flow"].add(rotation["institution_flow"], fill_value=0)
+    else:
+        flow = rotation[f"{investor}_flow"]
+    sectors["net"] = sectors["stock_net"].where(~known, sectors["sector_code"].map(flow))
+    cap = sectors["market_cap"].where(~known, sectors["sector_code"].map(rotation["market_cap"]))
+    sectors["intensity_bp"] = sectors["net"] / cap * 1e4
+    sectors["source"] = known.map({True: "sector_rotation", False: "member stocks"})
+    sectors["money_flow_index"] = sectors["sector_code"].map(rotation["money_flow_index"])
+    sectors["label"] = sectors["sector_name"] + " (" + sectors["market"] + ")"
+    return sectors
+
+
+def sectors(conn: psycopg.Connection, query: Mapping[str, str]) -> Page:
+    days = queries.stored_days(conn, "daily_prices")
+    if not days:
+        return empty_page()
+    day = params.trading_day(query, days)
+    investor = params.choice(query, "investor", params.INVESTORS, "foreign")
+    stocks = queries.sector_map_stocks(conn, day)
+    stocks["net"] = _net(stocks, investor)
+    stocks["intensity_bp"] = stocks["net"] / stocks["market_cap"] * 1e4
+    context: dict[str, object] = {
+        "day": day, "days": days, "investor": investor, "investors": INVESTOR_LABELS,
+        "investor_links": {key: link("/sectors", date=day, investor=key) for key in INVESTOR_LABELS},
+    }  # fmt: skip
+    page = Page("sectors.html", f"업종 지도 {day}", context)
+    if stocks.empty:
+        context["note"] = "no stock has a stock_master row valid on this day"
+        return page
+    table = _sector_numbers(stocks, queries.sector_rotation_day(conn, day), investor)
+    context["sectors"] = table.sort_values("intensity_bp", ascending=False, na_position="last").to_dict(
+        "records"
+    )
+    page.figures["treemap"] = figures.sector_treemap(stocks, table, investor, day)
+    return page
+
+
+def _sort_links(day: date, market: str, sort: str, order: str) -> dict[str, str]:
+    links = {}
+    for column in queries.OVERHEAT_SORT_COLUMNS:
+        toggled = "asc" if column == sort and order == "desc" else "desc"
+        links[column] = link("/overheat", date=day, market=market, sort=column, order=toggled)
+    return links
+
+
+def overheat_view(conn: psycopg.Connection, query: Mapping[str, str]) -> Page:
+    days = queries.stored_days(conn, "daily_prices")
+    if not days:
+        return empty_page()
+    day = params.trading_day(query, days)
+    market = params.market_filter(query)
+    sort = params.choice(query, "sort", queries.OVERHEAT_SORT_COLUMNS, "short_value_multiple")
+    order = params.choice(query, "order", params.ORDERS, "desc")
+    context: dict[str, object] = {
+        "day": day, "days": days, "market": market, "sort": sort, "order": order,
+        "designated": queries.designations(conn, day, market, sort, order).to_dict("records"),
+        "sort_links": _sort_links(day, market, sort, order),
+        "market_links": {m: link("/overheat", date=day, market=m, sort=sort, order=order)
+                         for m in params.MARKET_FILTERS},
+    }  # fmt: skip
+    baseline = overheat.baseline_days(days, day)
+    if baseline:
+        in_use = queries.thresholds_in_use(conn, day, overheat.quarter_start(day))
+        quarter, label = overheat.quarter_days(days, day)
+        computed = quarter and len(in_use) < len(overheat.MULTIPLE_TYPES_1_2)
+        ratios = queries.market_short_ratios(conn, day, quarter) if computed else {}
+        limits = overheat.thresholds(in_use, ratios, len(quarter), label)
+        candidates = queries.overheat_candidates(conn, day, market, baseline)
+        context["near"] = overheat.closeness(candidates, limits).to_dict("records")
+        context["thresholds"] = limits
+    else:
+        context["near_note"] = f"needs {overheat.BASELINE_DAYS} stored trading days before {day}"
+    return Page("overheat.html", f"공매도 과열 {day}", context)
+
+
+def overheat_stock(conn: psycopg.Connection, symbol: str, query: Mapping[str, str]) -> Page:
+    symbol = params.symbol(symbol)
+    days = queries.stored_days(conn, "daily_prices")
+    if not days:
+        return empty_page()
+    day = params.trading_day(query, days)
+    known = queries.stock_name(conn, symbol, day)
+    if known is None:
+        raise params.BadParameter("symbol", symbol, f"no stock_master row on or before {day}")
+    name, market = known
+    index = days.index(day)
+    first, last = days[max(0, index - STOCK_WINDOW_DAYS)], days[min(len(days) - 1, index + STOCK_WINDOW_DAYS)]
+    history = queries.stock_short_history(conn, symbol, first, last)
+    designated = queries.stock_designations(conn, symbol, first, last)
+    context = {"day": day, "symbol": symbol, "name": name, "market": market,
+               "designated": designated.to_dict("records"), "back": link("/overheat", date=day)}  # fmt: skip
+    page = Page("overheat_stock.html", f"{name} ({symbol})", context)
+    if history.empty:
+        context["note"] = f"{symbol} has no daily_prices rows between {first} and {last}"
+    else:
+        page.figures["stock"] = figures.overheat_stock_chart(history, designated, name, symbol, day)
+    return page
+
+
+def rotation(conn: psycopg.Connection, query: Mapping[str, str]) -> Page:
+    days = queries.stored_days(conn, "rotation_signal")
+    if not days:
+        return empty_page(NO_SIGNALS if queries.stored_days(conn, "daily_prices") else NO_DATA)
+    day = params.trading_day(query, days)
+    index = days.index(day)
+    table = queries.rotation_day(conn, day)
+    tails = queries.rotation_tails(conn, days[max(0, index - TAIL_DAYS + 1) : index + 1])
+    tails = tails[tails["sector_code"].isin(table["sector_code"])]
+    labels = table["sector_name"] + (" (" + table["market"] + ")").fillna("")
+    names = dict(zip(table["sector_code"], labels, strict=True))
+    card = queries.scorecard(conn, day)
+    page = Page(
+        "rotation.html",
+        f"업종 순환 {day}",
+        {"day": day, "days": days, "signals": table.to_dict("records"), "scorecard": card.to_dict("records")},
+    )
+    if not tails.empty:
+        page.figures["rrg"] = figures.rotation_graph(tails, names, day)
+    if not card.empty:
+        page.figures["scorecard"] = figures.scorecard_chart(card)
+    return page
