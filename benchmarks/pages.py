@@ -27,13 +27,49 @@ import psycopg
 from psycopg import sql
 
 from benchmarks.analytics import History, synthetic_history
+from kis_intel_assets.analytics import (
+    rotation_scorecard,
+    rotation_signals,
+    rotation_transitions,
+    sector_money_flow,
+    short_overheat,
+)
 from kis_intel_assets.pages import serving
 from kis_intel_assets.storage import connect, migrate, upsert_frame
-from kis_intel_assets_tests.pages.filling import analytics_tables, write_tables
 
 TARGET_MS = 500.0
 REPEAT = 5
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+TABLE_KEYS = {
+    "sector_rotation": ["sector_code", "time"],
+    "rotation_signal": ["sector_code", "time"],
+    "rotation_transition": ["sector_code", "kind", "time"],
+    "rotation_scorecard": ["method", "horizon", "time"],
+    "short_overheat": ["symbol", "time"],
+}
+
+
+def analytics_tables(
+    stock_master: pd.DataFrame, prices: pd.DataFrame, flows: pd.DataFrame, short_daily: pd.DataFrame
+) -> dict[str, pd.DataFrame]:
+    """The analytics outputs the pages read, keyed by table (see TABLE_KEYS)."""
+    flow = sector_money_flow(stock_master, prices, flows)
+    signals = rotation_signals(flow)
+    return {
+        "sector_rotation": flow,
+        "rotation_signal": signals,
+        "rotation_transition": rotation_transitions(signals),
+        "rotation_scorecard": rotation_scorecard(signals, flow),
+        "short_overheat": short_overheat(short_daily),
+    }
+
+
+def write_tables(database_url: str, tables: dict[str, pd.DataFrame]) -> None:
+    with connect(database_url) as conn:
+        for table, frame in tables.items():
+            upsert_frame(conn, table, frame, TABLE_KEYS[table])
 
 
 @contextmanager

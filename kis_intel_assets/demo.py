@@ -7,7 +7,6 @@ afterwards shows the same materializations, checks and lineage.
 
 from __future__ import annotations
 
-import copy
 import os
 import time
 from collections.abc import Iterator, Sequence
@@ -21,6 +20,7 @@ from psycopg import sql
 from kis_intel_assets.alerts import collect_alerts, deliver_pending
 from kis_intel_assets.analytics import SECTOR_FLOW_LOOKBACK_DAYS, RotationConfig
 from kis_intel_assets.defs.partitions import SEOUL, partition_start
+from kis_intel_assets.defs.selection import materialize_selection
 from kis_intel_assets.krx_calendar import trading_days
 from kis_intel_assets.simulator import SimulatorConfig, running_simulator
 from kis_intel_assets.storage import connect, migrate, redact_url, resolve_database_url
@@ -30,8 +30,6 @@ INGEST = ["daily_prices", "investor_trends", "short_selling", "program_trading"]
 ROTATION = RotationConfig()
 DEMO_APP_KEY = "demo-app-key"
 DEMO_APP_SECRET = "demo-app-secret"
-# Runs stay fully logged in DAGSTER_HOME; the terminal shows only warnings and the demo's own lines.
-QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 HISTORY_CALENDAR_DAYS = 400
 SUMMARY_TABLES = (
     "stock_master",
@@ -158,39 +156,20 @@ def run_analytics(graph: DemoGraph, window: list[date]) -> bool:
 
 
 class DemoGraph:
-    """Materializes selections of the real asset graph (so partition mappings see every upstream asset)."""
+    """The demo's resources and Dagster instance, shared by every step."""
 
     def __init__(self, instance: dg.DagsterInstance) -> None:
-        from kis_intel_assets.definitions import defs
-
         self.instance = instance
-        self.assets = list(defs.assets or [])
-        self.checks = list(defs.asset_checks or [])
         self.resources: dict[str, object] = {}
 
     def run(self, keys: Sequence[str], days: Sequence[date] | None = None, checks: bool = False) -> None:
-        selection = dg.AssetSelection.assets(*keys)
-        if not checks:  # the table-level checks; in-asset checks always run with their asset
-            selection = selection - dg.AssetSelection.checks(*self.checks)
-        tags = (
-            {
-                "dagster/asset_partition_range_start": days[0].isoformat(),
-                "dagster/asset_partition_range_end": days[-1].isoformat(),
-            }
-            if days
-            else {}
-        )
-        result = dg.materialize(
-            [*self.assets, *self.checks],
-            selection=selection,
-            resources=self.resources,
-            instance=self.instance,
-            tags=tags,
-            run_config=copy.deepcopy(QUIET_CONSOLE),
+        result = materialize_selection(
+            keys, self.resources, days=days, instance=self.instance, table_checks=checks, quiet=True
         )
         for evaluation in result.get_asset_check_evaluations():
             if not evaluation.passed:
-                print(f"    ! check {evaluation.asset_key.to_user_string()}:{evaluation.check_name} failed")
+                name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
+                print(f"    ! check {name} did not pass")
 
 
 def _summary(url: str, dagster_home: Path, requests: int, seconds: float) -> None:

@@ -14,22 +14,9 @@ import pytest
 
 from kis_intel_assets import analytics
 from kis_intel_assets.defs.analytics import reads
-from kis_intel_assets.defs.analytics.assets import (
-    concentrated_buying,
-    rotation_scorecard,
-    rotation_signal,
-    sector_money_flow,
-    short_overheat,
-    stock_money_flow_index,
-)
-from kis_intel_assets.defs.ingest.assets import (
-    daily_prices,
-    investor_trends,
-    program_trading,
-    short_selling,
-    stock_universe,
-)
+from kis_intel_assets.defs.ingest.assets import stock_universe
 from kis_intel_assets.defs.resources import DatabaseResource, KISResource
+from kis_intel_assets.defs.selection import materialize_selection
 from kis_intel_assets.krx_calendar import trading_days
 from kis_intel_assets.simulator import SimulatorConfig, running_simulator
 from kis_intel_assets.simulator.server import Simulator
@@ -41,14 +28,6 @@ SIGNALS_OF_DAY = "SELECT * FROM rotation_signal WHERE time = %s ORDER BY sector_
 INGEST_DAYS = trading_days(date(2024, 9, 2), date(2025, 6, 30))
 FLOW_DAYS = INGEST_DAYS[60:]  # sector flow reads 59 earlier days
 ANALYTICS_DAYS = INGEST_DAYS[-15:]  # rotation reads 74 earlier days of sector flow
-ANALYTICS_ASSETS = [
-    stock_money_flow_index,
-    sector_money_flow,
-    rotation_signal,
-    rotation_scorecard,
-    short_overheat,
-    concentrated_buying,
-]
 
 
 @pytest.fixture(scope="module")
@@ -60,20 +39,11 @@ def simulator() -> Iterator[Simulator]:
         yield sim
 
 
-INGEST_ASSETS = [stock_universe, daily_prices, investor_trends, short_selling, program_trading]
+INGEST = ["daily_prices", "investor_trends", "short_selling", "program_trading"]
 
 
-def run(assets: list[dg.AssetsDefinition], resources: dict, **kwargs: object) -> dg.ExecuteInProcessResult:
-    """Materialize `assets` with the whole graph loaded, so upstream partitions are known to the mappings."""
-    everything = INGEST_ASSETS + [a for a in ANALYTICS_ASSETS if a not in INGEST_ASSETS]
-    return dg.materialize(everything, selection=assets, resources=resources, **kwargs)
-
-
-def range_tags(days: list[date]) -> dict[str, str]:
-    return {
-        "dagster/asset_partition_range_start": days[0].isoformat(),
-        "dagster/asset_partition_range_end": days[-1].isoformat(),
-    }
+def run(keys: list[str], resources: dict, **kwargs: object) -> dg.ExecuteInProcessResult:
+    return materialize_selection(keys, resources, **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -99,16 +69,16 @@ def ingested(simulator: Simulator, database_url: str) -> dict[str, object]:
         ),
     }
     assert dg.materialize([stock_universe], resources=resources).success
-    assert run(INGEST_ASSETS[1:], resources, tags=range_tags(INGEST_DAYS)).success
-    assert run([sector_money_flow], resources, tags=range_tags(FLOW_DAYS)).success
+    assert run(INGEST, resources, days=INGEST_DAYS).success
+    assert run(["sector_money_flow"], resources, days=FLOW_DAYS).success
     return resources
 
 
 def test_range_run_writes_what_the_pure_functions_compute(ingested: dict, database_url: str) -> None:
     result = run(
-        [stock_money_flow_index, rotation_signal, short_overheat, concentrated_buying],
+        ["stock_money_flow_index", "rotation_signal", "short_overheat", "concentrated_buying"],
         ingested,
-        tags=range_tags(ANALYTICS_DAYS),
+        days=ANALYTICS_DAYS,
     )
     assert result.success
 
@@ -150,8 +120,8 @@ def test_range_run_writes_what_the_pure_functions_compute(ingested: dict, databa
 
 def test_one_partition_alone_equals_the_same_day_inside_a_range(ingested: dict, database_url: str) -> None:
     day = ANALYTICS_DAYS[-1]
-    assets = [sector_money_flow, rotation_signal]
-    assert run([rotation_signal], ingested, tags=range_tags(ANALYTICS_DAYS)).success
+    assets = ["sector_money_flow", "rotation_signal"]
+    assert run(["rotation_signal"], ingested, days=ANALYTICS_DAYS).success
     with connect(database_url) as conn:
         in_range = fetch_frame(
             conn, "SELECT * FROM rotation_signal WHERE time = %s ORDER BY sector_code", (day,)
@@ -169,8 +139,8 @@ def test_one_partition_alone_equals_the_same_day_inside_a_range(ingested: dict, 
 
 
 def test_scorecard_reports_every_method_and_horizon(ingested: dict, database_url: str) -> None:
-    assert run([rotation_signal], ingested, tags=range_tags(ANALYTICS_DAYS)).success
-    result = run([rotation_scorecard], ingested)
+    assert run(["rotation_signal"], ingested, days=ANALYTICS_DAYS).success
+    result = run(["rotation_scorecard"], ingested)
 
     assert result.success
     with connect(database_url) as conn:
@@ -182,7 +152,7 @@ def test_scorecard_reports_every_method_and_horizon(ingested: dict, database_url
 
 def test_missing_upstream_history_fails_naming_what_to_materialize(ingested: dict) -> None:
     day = FLOW_DAYS[0]  # rotation needs 74 earlier days of sector flow, which start only here
-    result = run([rotation_signal], ingested, partition_key=day.isoformat(), raise_on_error=False)
+    result = run(["rotation_signal"], ingested, partition_key=day.isoformat(), raise_on_error=False)
 
     assert not result.success
     failure = next(e for e in result.all_events if e.is_step_failure)

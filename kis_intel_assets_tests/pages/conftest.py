@@ -14,11 +14,11 @@ from kis_intel_assets.pages import serving
 from kis_intel_assets.simulator import SimulatorConfig, running_simulator
 from kis_intel_assets.storage import connect
 from kis_intel_assets_tests.conftest import create_database, drop_database
-from kis_intel_assets_tests.pages.filling import fill_analytics, ingest
+from kis_intel_assets_tests.pages.filling import ingest, run_analytics
 
-# Short selling resumed on 2025-03-31; 40 baseline days later designations can happen, and ~75 days of
-# sector history give rotation signals (RRG windows), so 93 trading days of 30 stocks cover every view.
-FIRST_DAY, LAST_DAY = date(2025, 3, 31), date(2025, 8, 14)
+# Sector flow needs 59 earlier days and rotation 74 more, so ingestion starts in October 2024; short selling
+# resumed on 2025-03-31 and designations need 40 baseline days after it, which the window also covers.
+FIRST_DAY, LAST_DAY = date(2024, 10, 1), date(2025, 8, 14)
 SIMULATOR = SimulatorConfig(
     seed=7, n_symbols=30, start=date(2024, 6, 3), end=LAST_DAY, rate_limit_per_sec=400.0
 )
@@ -67,7 +67,7 @@ def pages_database_url(postgres_server_url: str, migrated_template: str) -> Iter
     url = create_database(postgres_server_url, name, template=migrated_template)
     with running_simulator(SIMULATOR) as sim:
         ingest(sim, url, trading_days(FIRST_DAY, LAST_DAY)[0], LAST_DAY)
-    fill_analytics(url)
+    run_analytics(url, FIRST_DAY, LAST_DAY)
     yield url
     drop_database(postgres_server_url, name)
 
