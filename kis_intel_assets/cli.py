@@ -68,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=_demo)
 
     commands.add_parser("simulator", help="run the local KIS-compatible simulator", add_help=False)
+    commands.add_parser(
+        "discover", help="record KIS response schemas and diff them with the registry", add_help=False
+    )
     commands.add_parser("serve", help="serve the sector map, overheat and rotation pages", add_help=False)
     return parser
 
@@ -81,6 +84,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from kis_intel_assets.simulator.cli import run_simulator_cli
 
         return run_simulator_cli(argv[1:])
+    if argv[:1] == ["discover"]:
+        from kis_intel_assets.kis.discovery import run_discover_cli
+
+        return run_discover_cli(argv[1:])
     if argv[:1] == ["serve"]:
         from kis_intel_assets.pages import run_serve_cli
 

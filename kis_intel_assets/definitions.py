@@ -40,6 +40,11 @@ defs = dg.Definitions(
         "kis": KISResource(
             app_key=dg.EnvVar("KIS_APP_KEY"),
             app_secret=dg.EnvVar("KIS_APP_SECRET"),
+            # More keys, each with its own token and budget (an unset EnvVar would fail every launch).
+            extra_app_keys=dg.EnvVar("KIS_EXTRA_APP_KEYS") if os.environ.get("KIS_EXTRA_APP_KEYS") else "",
+            extra_app_secrets=dg.EnvVar("KIS_EXTRA_APP_SECRETS")
+            if os.environ.get("KIS_EXTRA_APP_SECRETS")
+            else "",
             database=database,
             base_url=os.environ.get("KIS_BASE_URL", ""),
             master_base_url=os.environ.get("KIS_MASTER_BASE_URL", MASTER_BASE_URL),

@@ -94,7 +94,7 @@ class KISClient(KISSession):
         if endpoint.paging is Paging.DATE_2:
             rows = self.fetch_by_date_2(endpoint, params, symbol=symbol, start=start, end=end)
         else:
-            rows = self.fetch_rows(endpoint, params, symbol=symbol, start=start)
+            rows = self.fetch_rows(endpoint, params, symbol=symbol, start=start, end=end)
         return endpoint, in_range(rows, start, end)
 
     def daily_prices(self, symbol: str, start: dt.date, end: dt.date) -> pd.DataFrame:

@@ -144,10 +144,11 @@ class KISSession:
             raise _Transient("connection", type(exc).__name__) from None
         return _classify(response, endpoint, symbol)
 
-    def _parse_page(self, page: Page, endpoint: Endpoint, symbol: str | None) -> list[Row]:
+    def _parse_page(self, page: Page, endpoint: Endpoint, symbol: str | None,
+                    window: tuple[dt.date, dt.date] | None = None) -> list[Row]:
         raw_rows = extract_rows(page.body, endpoint, symbol=symbol)
         self.schema_drift.observe(endpoint, raw_rows)
-        return parse_rows(raw_rows, endpoint, symbol=symbol)
+        return parse_rows(raw_rows, endpoint, symbol=symbol, window=window)
 
     def download(self, url: str, *, label: str) -> bytes:
         """GET a public file (the master zips live on another host: no auth, no API pacing)."""
@@ -168,14 +169,18 @@ class KISSession:
         raise KISError(f"download failed: {problem}", tr_id=f"master:{label}", symbol=None)
 
     def fetch_rows(self, endpoint: Endpoint, params: Mapping[str, str], *, symbol: str | None,
-                   start: dt.date | None = None) -> list[Row]:
-        """All rows of a call; tr_cont endpoints page until the last page or until `start` is covered."""
+                   start: dt.date | None = None, end: dt.date | None = None) -> list[Row]:
+        """All rows of a call; tr_cont endpoints page until the last page or until `start` is covered.
+
+        With both `start` and `end`, rows outside them come back with their date only (see parse_rows).
+        """
+        window = (start, end) if start is not None and end is not None else None
         rows: list[Row] = []
         tr_cont = ""
         for _ in range(self.config.max_pages):
             page = self.request(endpoint, params, symbol=symbol, tr_cont=tr_cont)
             self.metrics.count_page()
-            page_rows = self._parse_page(page, endpoint, symbol)
+            page_rows = self._parse_page(page, endpoint, symbol, window)
             rows += page_rows
             covered = start is not None and page_rows and oldest_day(page_rows) <= start
             if endpoint.paging is not Paging.TR_CONT or page.tr_cont not in MORE_PAGES or covered:
@@ -197,7 +202,7 @@ class KISSession:
             query = {**params, "FID_INPUT_DATE_1": f"{start:%Y%m%d}", "FID_INPUT_DATE_2": f"{cursor:%Y%m%d}"}
             page = self.request(endpoint, query, symbol=symbol)
             self.metrics.count_page()
-            page_rows = self._parse_page(page, endpoint, symbol)
+            page_rows = self._parse_page(page, endpoint, symbol, (start, end))
             if not page_rows:
                 return rows
             rows += page_rows

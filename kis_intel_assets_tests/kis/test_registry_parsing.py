@@ -136,3 +136,20 @@ def test_master_file_parsing() -> None:
         ("005930", "삼성전자", "ST"), ("069500", "KODEX 200", "EF")]
     with pytest.raises(KISPayloadError, match="line 1"):
         parse_master(master_zip(["005930   KR7005930003삼성전자ST"]), kospi)
+
+
+def test_a_date_window_parses_only_its_rows_strictly() -> None:
+    endpoint = ENDPOINTS["FHPST04830000"]
+    inside = raw_short_row(stck_bsop_date="20250602")
+    outside_and_corrupt = raw_short_row(stck_bsop_date="20250530", ssts_cntg_qty="12a3")
+    window = (dt.date(2025, 6, 2), dt.date(2025, 6, 2))
+
+    rows = parse_rows([inside, outside_and_corrupt], endpoint, symbol="005930", window=window)
+
+    assert rows[1] == {"time": dt.date(2025, 5, 30)}  # only its date, for paging
+    assert rows[0]["time"] == dt.date(2025, 6, 2) and len(rows[0]) > 1
+    with pytest.raises(KISPayloadError, match="ssts_cntg_qty"):
+        parse_rows([raw_short_row(stck_bsop_date="20250602", ssts_cntg_qty="12a3")], endpoint,
+                   symbol="005930", window=window)
+    with pytest.raises(KISPayloadError, match="stck_bsop_date"):
+        parse_rows([raw_short_row(stck_bsop_date="2025-06")], endpoint, symbol="005930", window=window)

@@ -6,7 +6,6 @@ one run that asks KIS for date ranges, which costs about ceil(days / rows-per-pa
 instead of one call per symbol per day.
 """
 
-
 import time
 from dataclasses import asdict
 from datetime import date, datetime
@@ -28,6 +27,7 @@ from kis_intel_assets.defs.ingest.collect import (
     reporting_rejections,
     write_frames,
 )
+from kis_intel_assets.defs.ingest.drift import schema_drift_spec
 from kis_intel_assets.defs.ingest.universe import latest_master_rows, listed_symbols, master_updates
 from kis_intel_assets.defs.partitions import SEOUL, partition_dates, trading_day_partitions
 from kis_intel_assets.defs.resources import DatabaseResource, KISResource
@@ -51,7 +51,10 @@ class UniverseConfig(dg.Config):
     group_name=GROUP,
     pool=KIS_POOL,
     kinds={"postgres"},
-    check_specs=[dg.AssetCheckSpec(SCHEMA_CHECK, asset="stock_universe", blocking=True)],
+    check_specs=[
+        dg.AssetCheckSpec(SCHEMA_CHECK, asset="stock_universe", blocking=True),
+        schema_drift_spec("stock_universe"),
+    ],
 )
 def stock_universe(
     context: dg.AssetExecutionContext, config: UniverseConfig, kis: KISResource, database: DatabaseResource
@@ -141,7 +144,10 @@ def _symbol_asset(dataset: SymbolDataset, description: str) -> dg.AssetsDefiniti
         pool=KIS_POOL,
         kinds={"postgres"},
         deps=[stock_universe],
-        check_specs=[dg.AssetCheckSpec(SCHEMA_CHECK, asset=dataset.table, blocking=True)],
+        check_specs=[
+            dg.AssetCheckSpec(SCHEMA_CHECK, asset=dataset.table, blocking=True),
+            schema_drift_spec(dataset.table),
+        ],
         retry_policy=dg.RetryPolicy(max_retries=1, delay=30),
         metadata={"tr_id": dataset.tr_id, "table": dataset.table},
     )
@@ -210,7 +216,10 @@ short_selling = _symbol_asset(
     pool=KIS_POOL,
     kinds={"postgres"},
     deps=[stock_universe],
-    check_specs=[dg.AssetCheckSpec(SCHEMA_CHECK, asset="program_trading", blocking=True)],
+    check_specs=[
+        dg.AssetCheckSpec(SCHEMA_CHECK, asset="program_trading", blocking=True),
+        schema_drift_spec("program_trading"),
+    ],
     retry_policy=dg.RetryPolicy(max_retries=1, delay=30),
     metadata={"tr_id": "FHPPG04650201, FHPPG04600001", "table": "program_trading, program_trading_market"},
 )

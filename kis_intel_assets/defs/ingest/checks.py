@@ -5,7 +5,6 @@ the partition afterwards: every trading day has rows, the rows cover the followe
 key is unique and belongs to a known stock.
 """
 
-
 from datetime import date
 
 import dagster as dg

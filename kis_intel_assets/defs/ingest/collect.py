@@ -20,6 +20,7 @@ import pandas as pd
 import pandera.errors as pa_errors
 import pandera.pandas as pa
 
+from kis_intel_assets.defs.ingest.drift import schema_drift_result
 from kis_intel_assets.defs.resources import DatabaseResource
 from kis_intel_assets.kis import KISClient
 from kis_intel_assets.kis.errors import KISError, KISPayloadError
@@ -213,7 +214,10 @@ def materialize_result(
             "preview": dg.MetadataValue.md(frame.head(PREVIEW_ROWS).to_markdown(index=False)),
             **(extra or {}),
         },
-        check_results=[dg.AssetCheckResult(check_name=SCHEMA_CHECK, passed=True)],
+        check_results=[
+            dg.AssetCheckResult(check_name=SCHEMA_CHECK, passed=True),
+            schema_drift_result(client),
+        ],
     )
 
 

@@ -1,6 +1,5 @@
 """When ingestion runs: the universe before the open, the day's data once KRX has published it."""
 
-
 from datetime import datetime
 
 import dagster as dg
