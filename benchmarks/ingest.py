@@ -16,13 +16,18 @@ from __future__ import annotations
 
 import copy
 import math
+import multiprocessing
 import os
+import socket
 import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
+from multiprocessing.synchronize import Event
 from pathlib import Path
 
 import dagster as dg
@@ -62,37 +67,66 @@ def _load_universe(sim: Simulator, url: str) -> int:
     return int(master["symbol"].nunique())
 
 
+def _serve(config: SimulatorConfig, port: int, ready: Event, stop: Event) -> None:
+    with running_simulator(config, port=port):
+        ready.set()
+        stop.wait()
+
+
+@contextmanager
+def simulator_process(config: SimulatorConfig) -> Iterator[str]:
+    """The simulator in its own process, like the real KIS server: its CPU (JSON for 100-row pages) does
+    not compete with the client's threads for this process's GIL. Yields the base URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    context = multiprocessing.get_context("spawn")
+    ready, stop = context.Event(), context.Event()
+    process = context.Process(target=_serve, args=(config, port, ready, stop), daemon=True)
+    process.start()
+    try:
+        if not ready.wait(120):
+            raise RuntimeError("simulator process did not start")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop.set()
+        process.join(30)
+
+
 def daily_collection(n_symbols: int) -> list[dict]:
     # Every asset walks the whole universe, so an LRU smaller than it would regenerate each stock's
     # series on every request and make the simulator, not the 20/s budget, the bottleneck.
     config = SimulatorConfig(seed=3, n_symbols=n_symbols, start=SIM_START, end=SIM_END,
                              rate_limit_per_sec=LIMIT_PER_SEC, symbol_cache_size=n_symbols)
-    with scratch_database() as url, running_simulator(config) as sim:
-        symbols = _load_universe(sim, url)
-        resources = _resources(sim, url, LIMIT_PER_SEC, "bench-daily-key")
+    master = Simulator(config).truth.stock_master()
+    with scratch_database() as url, simulator_process(config) as base_url:
+        with connect(url) as conn:
+            upsert_frame(conn, "stock_master", master.assign(last_seen=SIM_END), ("symbol", "valid_from"))
+        database = DatabaseResource(url=url)
+        kis = KISResource(app_key="bench-daily-key", app_secret="bench-secret", database=database,
+                          base_url=base_url, master_base_url=f"{base_url}/common/master",
+                          rate_limit_per_sec=LIMIT_PER_SEC)
         started = time.monotonic()
-        result = dg.materialize(SYMBOL_ASSETS, resources=resources, partition_key=DAY,
-                                run_config=copy.deepcopy(QUIET))
+        result = dg.materialize(SYMBOL_ASSETS, resources={"database": database, "kis": kis},
+                                partition_key=DAY, run_config=copy.deepcopy(QUIET))
         elapsed = time.monotonic() - started
-        served = sim.stats.requests()
     assert result.success
-    requests = len(served)
-    refused = sum(record.msg_cd == "EGW00201" for record in served)
+    metadata = [event.step_materialization_data.materialization.metadata
+                for event in result.get_asset_materialization_events()]
+    requests = sum(int(m["requests"].value) for m in metadata)
+    fetching = sum(float(m["seconds"].value) for m in metadata)
+    refused = sum(int(m["retries_by_reason"].value.get("rate_limited", 0)) for m in metadata)
     floor = requests / LIMIT_PER_SEC
     paced = floor / KISConfig.rate_limit_safety
-    by_asset: dict[str, list[float]] = {}
-    for record in served:  # FHPPG04600001 (per market) belongs to the program_trading asset
-        by_asset.setdefault(SYMBOL_TRS.get(record.tr_id, "program_trading"), []).append(record.arrival)
-    within = sum(max(arrivals) - min(arrivals) for arrivals in by_asset.values())
     return [
-        {"benchmark": f"daily collection, {symbols} symbols × 4 datasets", "value": round(elapsed, 1),
-         "unit": "s", "ratio": round(elapsed / floor, 3),
+        {"benchmark": f"daily collection, {master['symbol'].nunique()} symbols × 4 datasets",
+         "value": round(elapsed, 1), "unit": "s", "ratio": round(elapsed / floor, 3),
          "note": f"4 asset runs, {requests} requests, floor {floor:.1f} s at 20/s (target ≤ 1.05); client "
-                 f"paces at 0.90, floor {paced:.1f} s: {elapsed / paced:.3f}; EGW00201: {refused}"},
-        {"benchmark": "  of which requesting (first → last, per asset)", "value": round(within, 1),
-         "unit": "s", "ratio": round(within / floor, 3),
-         "note": f"pacing alone: {within / paced:.3f} of the 0.90-paced floor; the rest is per-asset "
-                 "setup, validation and upserts"},
+                 f"paces at 0.90, floor {paced:.1f} s: {elapsed / paced:.3f}; EGW00201 retries: {refused}"},
+        {"benchmark": "  of which inside the asset bodies", "value": round(fetching, 1), "unit": "s",
+         "ratio": round(fetching / floor, 3),
+         "note": f"fetch + validate + upsert: {fetching / paced:.3f} of the 0.90-paced floor; the rest is "
+                 "Dagster run/step setup"},
     ]
 
 
