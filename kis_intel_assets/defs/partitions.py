@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from kis_intel_assets.krx_calendar import calendar_bounds, is_trading_day
+from kis_intel_assets.storage import ConfigurationError
 
 SEOUL = ZoneInfo("Asia/Seoul")
 PARTITION_START_ENV = "KIS_INTEL_PARTITION_START"
@@ -25,10 +26,12 @@ def partition_start() -> date:
     try:
         start = date.fromisoformat(raw)
     except ValueError:
-        raise ValueError(f"{PARTITION_START_ENV} must be a date like 2023-01-02, got {raw!r}") from None
+        raise ConfigurationError(
+            f"{PARTITION_START_ENV} must be a date like 2023-01-02, got {raw!r}"
+        ) from None
     first, _ = calendar_bounds()
     if start < first:
-        raise ValueError(f"{PARTITION_START_ENV}={raw} is before the KRX calendar starts ({first})")
+        raise ConfigurationError(f"{PARTITION_START_ENV}={raw} is before the KRX calendar starts ({first})")
     return start
 
 
@@ -57,6 +60,17 @@ trading_day_partitions = build_trading_day_partitions(partition_start())
 
 
 def partition_dates(context: dg.AssetExecutionContext) -> tuple[date, date]:
-    """First and last trading day of the run's partition, or of its range in a single-run backfill."""
+    """First and last trading day of the run's partition, or of its range in a single-run backfill.
+
+    Dagster rejects an unknown single partition key but takes range tags as given, so a range ending on
+    a weekend, a holiday or before the partition start is refused here, before anything is fetched.
+    """
     key_range = context.partition_key_range
+    for key in (key_range.start, key_range.end):
+        if not trading_day_partitions.has_partition_key(key):
+            raise dg.Failure(
+                description=f"partition range {key_range.start}...{key_range.end}: {key!r} is not a KRX "
+                f"trading-day partition (from {trading_day_partitions.start:%Y-%m-%d} on)",
+                allow_retries=False,
+            )
     return date.fromisoformat(key_range.start), date.fromisoformat(key_range.end)

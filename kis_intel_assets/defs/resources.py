@@ -5,7 +5,9 @@ and never its value.
 """
 
 
-from collections.abc import Iterator
+import math
+import os
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from functools import cached_property
 
@@ -16,7 +18,9 @@ from pydantic import Field as ConfigField
 from kis_intel_assets.kis import KISClient
 from kis_intel_assets.kis.config import MASTER_BASE_URL, KISConfig
 from kis_intel_assets.kis.pool import KISClientPool
-from kis_intel_assets.storage import connect, migrate, resolve_database_url
+from kis_intel_assets.storage import ConfigurationError, connect, migrate, resolve_database_url
+
+RATE_LIMIT_ENV = "KIS_RATE_LIMIT_PER_SEC"
 
 
 class DatabaseResource(dg.ConfigurableResource):
@@ -111,3 +115,20 @@ def _comma_list(text: str, name: str) -> list[str]:
     if blanks:
         raise ValueError(f"{name}: entry {', '.join(blanks)} of {len(items)} is blank")
     return items
+
+
+def rate_limit_from_env(environ: Mapping[str, str] | None = None) -> float | None:
+    """KIS_RATE_LIMIT_PER_SEC as a positive number, None when unset; a bad value is one line naming it."""
+    environ = os.environ if environ is None else environ
+    raw = environ.get(RATE_LIMIT_ENV, "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise ConfigurationError(
+            f"{RATE_LIMIT_ENV} must be a positive number of requests per second, got {raw!r}"
+        )
+    return value

@@ -28,6 +28,8 @@ from kis_intel_assets.storage import upsert_frame
 GROUP = "analytics"
 ROTATION = analytics.RotationConfig()
 CONCENTRATION = ConcentratedBuyingConfig()
+PRICE_COLUMNS = ["time", "symbol", "high", "low", "close", "volume", "trading_value"]
+FLOW_COLUMNS = ["time", "symbol", "foreign_net_value", "institution_net_value", "individual_net_value"]
 # Days after a designation the calendar must cover so the next-day ban date is known before prices arrive.
 BAN_CALENDAR_DAYS = 14
 
@@ -66,6 +68,19 @@ def require_history(frame: pd.DataFrame, table: str, upstream: str, first: date,
                 f"({first}..{end}; first missing {missing[0]}): materialize {upstream} for them first"
             )
         )
+
+
+def stock_panel_inputs(
+    database: DatabaseResource, first: date, end: date
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """stock_master, daily_prices and investor_trends for a window, every trading day of it present."""
+    with database.connection() as conn:
+        master = reads.stock_master(conn)
+        prices = reads.window(conn, "daily_prices", PRICE_COLUMNS, first, end)
+        flows = reads.window(conn, "investor_trends", FLOW_COLUMNS, first, end)
+    require_history(prices, "daily_prices", "daily_prices", first, end)
+    require_history(flows, "investor_trends", "investor_trends", first, end)
+    return master, prices, flows
 
 
 def write(database: DatabaseResource, table: str, frame: pd.DataFrame, keys: tuple[str, ...]) -> int:
@@ -138,24 +153,7 @@ def sector_money_flow(context: dg.AssetExecutionContext, database: DatabaseResou
     started = time.monotonic()
     start, end = partition_dates(context)
     first = read_start(context, "daily_prices")
-    with database.connection() as conn:
-        master = reads.stock_master(conn)
-        prices = reads.window(
-            conn,
-            "daily_prices",
-            ["time", "symbol", "high", "low", "close", "volume", "trading_value"],
-            first,
-            end,
-        )
-        flows = reads.window(
-            conn,
-            "investor_trends",
-            ["time", "symbol", "foreign_net_value", "institution_net_value", "individual_net_value"],
-            first,
-            end,
-        )
-    require_history(prices, "daily_prices", "daily_prices", first, end)
-    require_history(flows, "investor_trends", "investor_trends", first, end)
+    master, prices, flows = stock_panel_inputs(database, first, end)
     flow = in_partition(analytics.sector_money_flow(master, prices, flows), start, end)
     written = write(database, "sector_rotation", flow, ("sector_code", "time"))
     last_day = flow[flow["time"] == flow["time"].max()].assign(
@@ -352,24 +350,7 @@ def concentrated_buying(
     started = time.monotonic()
     start, end = partition_dates(context)
     first = read_start(context, "investor_trends")
-    with database.connection() as conn:
-        master = reads.stock_master(conn)
-        prices = reads.window(
-            conn,
-            "daily_prices",
-            ["time", "symbol", "high", "low", "close", "volume", "trading_value"],
-            first,
-            end,
-        )
-        flows = reads.window(
-            conn,
-            "investor_trends",
-            ["time", "symbol", "foreign_net_value", "institution_net_value", "individual_net_value"],
-            first,
-            end,
-        )
-    require_history(flows, "investor_trends", "investor_trends", first, end)
-    require_history(prices, "daily_prices", "daily_prices", first, end)
+    master, prices, flows = stock_panel_inputs(database, first, end)
     flagged = in_partition(analytics.concentrated_buying(master, prices, flows, CONCENTRATION), start, end)
     written = write(database, "concentrated_buying", flagged, ("symbol", "investor", "time"))
     return dg.MaterializeResult(

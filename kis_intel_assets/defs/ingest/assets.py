@@ -164,34 +164,10 @@ def _symbol_asset(dataset: SymbolDataset, description: str) -> dg.AssetsDefiniti
     return _asset
 
 
-DAILY_PRICES = SymbolDataset(
-    "daily_prices",
-    "FHKST03010100",
-    SYMBOL_KEY,
-    lambda c, s, a, b: c.daily_prices(s, a, b),
-    schemas.daily_prices,
-)
-INVESTOR_TRENDS = SymbolDataset(
-    "investor_trends",
-    "FHPTJ04160001",
-    SYMBOL_KEY,
-    lambda c, s, a, b: c.investor_trends(s, a, b),
-    schemas.investor_trends,
-)
-SHORT_SELLING = SymbolDataset(
-    "short_selling",
-    "FHPST04830000",
-    SYMBOL_KEY,
-    lambda c, s, a, b: c.short_selling(s, a, b),
-    schemas.short_selling,
-)
-PROGRAM_TRADING = SymbolDataset(
-    "program_trading",
-    "FHPPG04650201",
-    SYMBOL_KEY,
-    lambda c, s, a, b: c.program_trading(s, a, b),
-    schemas.program_trading,
-)
+DAILY_PRICES = SymbolDataset("daily_prices", "FHKST03010100", SYMBOL_KEY, schemas.daily_prices)
+INVESTOR_TRENDS = SymbolDataset("investor_trends", "FHPTJ04160001", SYMBOL_KEY, schemas.investor_trends)
+SHORT_SELLING = SymbolDataset("short_selling", "FHPST04830000", SYMBOL_KEY, schemas.short_selling)
+PROGRAM_TRADING = SymbolDataset("program_trading", "FHPPG04650201", SYMBOL_KEY, schemas.program_trading)
 
 daily_prices = _symbol_asset(
     DAILY_PRICES,

@@ -33,13 +33,18 @@ PREVIEW_ROWS = 10
 
 @dataclass(frozen=True)
 class SymbolDataset:
-    """One per-symbol KIS dataset: where it lands, how it is fetched and what a valid frame looks like."""
+    """One per-symbol KIS dataset: where it lands and what a valid frame looks like.
+
+    The client's fetcher for a dataset is named like its table (`client.short_selling(...)`).
+    """
 
     table: str
     tr_id: str
     key_columns: tuple[str, ...]
-    fetch: Callable[[KISClient, str, date, date], pd.DataFrame]
     schema: Callable[[date, date], pa.DataFrameSchema]
+
+    def fetch(self, client: KISClient, symbol: str, start: date, end: date) -> pd.DataFrame:
+        return getattr(client, self.table)(symbol, start, end)
 
 
 class RejectedData(Exception):
