@@ -22,7 +22,7 @@ from kis_intel_assets.defs.ingest.schedules import (
     universe_job,
     universe_schedule,
 )
-from kis_intel_assets.defs.resources import DatabaseResource, KISResource
+from kis_intel_assets.defs.resources import DatabaseResource, KISResource, rate_limit_from_env
 from kis_intel_assets.kis.config import MASTER_BASE_URL
 
 # Secrets go through EnvVar (resolved at launch, shown by name only); plain settings are read here.
@@ -49,9 +49,7 @@ defs = dg.Definitions(
             base_url=os.environ.get("KIS_BASE_URL", ""),
             master_base_url=os.environ.get("KIS_MASTER_BASE_URL", MASTER_BASE_URL),
             paper=os.environ.get("KIS_PAPER", "").lower() in {"1", "true", "yes"},
-            rate_limit_per_sec=float(os.environ["KIS_RATE_LIMIT_PER_SEC"])
-            if os.environ.get("KIS_RATE_LIMIT_PER_SEC")
-            else None,
+            rate_limit_per_sec=rate_limit_from_env(),
         ),
     },
 )

@@ -125,12 +125,17 @@ class BackfillOutcome:
         return len(self.runs) - 1
 
     def retries_by_reason(self) -> Counter[str]:
-        """Client retries reported in the materialization metadata of every run."""
+        """Client retries reported in the materialization metadata of every run.
+
+        A range run repeats one step's metadata on each partition's materialization; count each step once.
+        """
         total: Counter[str] = Counter()
         for run in self.runs:
+            seen: set[str] = set()
             for event in run.get_asset_materialization_events():
                 entry = event.materialization.metadata.get("retries_by_reason")
-                if entry is not None:
+                if entry is not None and event.step_key not in seen:
+                    seen.add(str(event.step_key))
                     total.update(entry.value)  # type: ignore[arg-type]
         return total
 

@@ -1,0 +1,114 @@
+"""Soak: consecutive backfill runs through Dagster while the simulator injects every transient fault kind
+(5xx, EGW00201 as HTTP 500 and as HTTP 200, malformed and truncated JSON, slow replies, timeouts, dropped
+connections, token expiry), then every stored row is compared with the simulator's ground truth.
+
+The CI test kis_intel_assets_tests/reliability/test_fault_backfill.py is the short version; this runs
+longer, at higher fault rates and with a larger universe, and reports the counts instead of asserting.
+Quick: 210 symbols × 20 trading days in one run. Full: 500 symbols × 60 trading days in three runs.
+Needs PostgreSQL: KIS_INTEL_BENCH_DATABASE_URL (see benchmarks/rate_limit.py).
+Run: .venv/bin/python -m benchmarks.soak [--quick]
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import Counter
+from datetime import date
+
+from benchmarks.rate_limit import scratch_database
+from kis_intel_assets.krx_calendar import trading_days
+from kis_intel_assets.simulator import FaultSpec, SimulatorConfig, running_simulator
+from kis_intel_assets_tests.reliability.harness import (
+    INGEST_ASSETS,
+    Comparison,
+    compare_ingest_tables,
+    compare_stock_master,
+    kis_resources,
+    load_universe,
+    materialize_with_one_rerun,
+    range_tags,
+)
+
+RATE = 400.0
+READ_TIMEOUT = 2.0
+APP_KEY = "soak-app-key"
+FAULT_MIX = (
+    "latency=0.02,timeout=0.005,http5xx=0.02,egw00201_500=0.015,egw00201_200=0.015,"
+    "malformed=0.015,truncated=0.015,drop=0.015,token_expiry=0.005"
+)
+
+
+def soak(symbols: int, windows: int, window_days: int = 20) -> list[dict]:
+    days = trading_days(date(2025, 3, 4), date(2025, 6, 30))[-windows * window_days :]
+    chunks = [days[i : i + window_days] for i in range(0, len(days), window_days)]
+    config = SimulatorConfig(
+        seed=41,
+        n_symbols=symbols,
+        start=days[0],  # served history is what the per-stock investor endpoint pays for
+        end=date(2025, 6, 30),
+        rate_limit_per_sec=RATE,
+        faults=FaultSpec.parse(FAULT_MIX, seed=17, latency_seconds=0.3, timeout_seconds=READ_TIMEOUT + 1),
+        symbol_cache_size=symbols + 10,
+        token_min_interval_seconds=0.0,  # an injected expiry must not park the client for KIS's minute
+    )
+    started = time.monotonic()
+    with scratch_database() as url, running_simulator(config) as sim:
+        resources = kis_resources(
+            sim, url, APP_KEY, rate_limit_per_sec=RATE, read_timeout_seconds=READ_TIMEOUT
+        )
+        outcomes = [load_universe(resources)]
+        outcomes += [
+            materialize_with_one_rerun(INGEST_ASSETS, resources, tags=range_tags(chunk)) for chunk in chunks
+        ]
+        elapsed = time.monotonic() - started
+        comparisons = [compare_stock_master(sim, url), *compare_ingest_tables(sim, url, days[0], days[-1])]
+        injected = sim.stats.fault_counts
+        requests = len(sim.stats.requests())
+        issuances = sim.stats.token_issuances(APP_KEY)
+    retries: Counter[str] = sum((o.retries_by_reason() for o in outcomes), Counter())
+    failed = [o for o in outcomes if not o.success]
+    label = f"{symbols} symbols × {len(days)} days, {len(chunks)} run(s)"
+    return [
+        _rows_row(comparisons, label),
+        {"benchmark": "soak: injected faults", "value": sum(injected.values()), "unit": "faults",
+         "ratio": None, "note": _counts(injected)},
+        {"benchmark": "soak: client retries (successful runs)", "value": sum(retries.values()),
+         "unit": "retries", "ratio": None, "note": _counts(retries)},
+        {"benchmark": "soak: re-runs / runs still failing", "value": sum(o.reruns for o in outcomes),
+         "unit": "runs", "ratio": None,
+         "note": f"{len(failed)} still failing" + (f": {failed[0].failures()[0][:120]}" if failed else "")},
+        {"benchmark": "soak: token issuances", "value": issuances, "unit": "tokens", "ratio": None,
+         "note": f"at most 1 + {injected.get('token_expiry', 0)} injected expiries"},
+        {"benchmark": "soak: wall time", "value": round(elapsed, 1), "unit": "s", "ratio": None,
+         "note": f"{requests} KIS requests, {requests / elapsed:.0f}/s, limit {RATE:.0f}/s"},
+    ]
+
+
+def _rows_row(comparisons: list[Comparison], label: str) -> dict:
+    kinds = {
+        "missing": sum(c.missing for c in comparisons),
+        "extra": sum(c.extra for c in comparisons),
+        "duplicated": sum(c.duplicated for c in comparisons),
+        "different": sum(c.different for c in comparisons),
+    }
+    compared = sum(c.truth_rows for c in comparisons)
+    return {"benchmark": "soak: rows not equal to ground truth", "value": sum(kinds.values()), "unit": "rows",
+            "ratio": None, "note": f"{compared:,} rows compared ({label}); {_counts(kinds)}"}
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{kind} {count}" for kind, count in sorted(counts.items())) or "none"
+
+
+def run(quick: bool) -> list[dict]:
+    return soak(210, 1) if quick else soak(500, 3)
+
+
+def main() -> None:
+    for row in run(quick="--quick" in sys.argv[1:]):
+        print(f"{row['benchmark']:<44} {row['value']:>10} {row['unit']:<7}  {row['note']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,176 @@
+"""Bad input at each boundary gets one clear line naming the bad value, and nothing is written.
+
+Covered here: CLI arguments, environment variables, partition keys and ranges outside the KRX calendar.
+Covered elsewhere (not repeated): API payloads — kis/test_client_faults.py
+(test_corrupted_field_is_an_error_never_a_number), kis/test_registry_parsing.py and, through Dagster,
+ingest/test_ingest_assets.py (test_a_bad_field_fails_the_blocking_check_and_writes_nothing); replay CSVs —
+simulator/test_faults_replay_cli.py (test_replay_errors_name_file_line_and_column); web query parameters —
+pages/test_http.py (test_a_bad_parameter_gets_a_one_line_400_naming_it).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import psycopg
+import pytest
+
+from kis_intel_assets.cli import main as kis_intel
+from kis_intel_assets.defs.ingest.assets import daily_prices
+from kis_intel_assets.defs.partitions import partition_start
+from kis_intel_assets.defs.resources import DatabaseResource, KISResource, rate_limit_from_env
+from kis_intel_assets.simulator.cli import run_simulator_cli
+from kis_intel_assets.storage import ConfigurationError
+
+pytestmark = pytest.mark.faults
+
+
+def error_line(captured: str) -> str:
+    """The one line a user reads; a traceback instead of it fails the test."""
+    assert "Traceback" not in captured, captured
+    lines = captured.strip().splitlines()
+    assert lines, "no error was printed"
+    return lines[-1]
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["demo", "--days", "0"], "--days: must be a positive whole number, got '0'"),
+        (["demo", "--symbols", "many"], "--symbols: must be a positive whole number, got 'many'"),
+        (["demo", "--rate-limit", "-3"], "--rate-limit: must be a positive number, got '-3'"),
+    ],
+)
+def test_kis_intel_arguments(argv: list[str], expected: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        kis_intel(argv)
+    assert exit_info.value.code == 2
+    assert expected in error_line(capsys.readouterr().err)
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--symbols", "2"], "got 2"),
+        (["--rate-limit", "0"], "rate_limit_per_sec must be positive, got 0.0"),
+        (["--port", "70000"], "--port must be within 0..65535, got 70000"),
+        (["--faults", "http5xx=2"], "'http5xx=2' must be within [0, 1]"),
+    ],
+)
+def test_simulator_arguments(argv: list[str], expected: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_simulator_cli(argv) == 2
+    line = error_line(capsys.readouterr().err)
+    assert line.startswith("kis-intel simulator: error:") and expected in line
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("mysql://admin:hunter2@db.example/kis", "KIS_INTEL_DATABASE_URL must be a postgresql:// URL"),
+        ("postgresql://postgres@127.0.0.1:1/nowhere", "cannot connect to the database named by"),
+    ],
+)
+def test_db_migrate_with_a_bad_database_url(
+    url: str, expected: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("KIS_INTEL_DATABASE_URL", url)
+    assert kis_intel(["db", "migrate"]) == 2
+    line = error_line(capsys.readouterr().err)
+    assert line.startswith("kis-intel: error:") and expected in line
+    assert "hunter2" not in line  # the password never shows, even in the error
+
+
+@pytest.mark.parametrize("raw", ["abc", "-5", "0", "inf", "nan"])
+def test_a_bad_rate_limit_variable_is_named(raw: str) -> None:
+    with pytest.raises(ConfigurationError, match=f"KIS_RATE_LIMIT_PER_SEC .* got '{raw}'"):
+        rate_limit_from_env({"KIS_RATE_LIMIT_PER_SEC": raw})
+    assert rate_limit_from_env({"KIS_RATE_LIMIT_PER_SEC": " 12.5 "}) == 12.5
+    assert rate_limit_from_env({}) is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("2023-13-01", "must be a date like 2023-01-02, got '2023-13-01'"), ("1999-01-04", "is before the KRX")],
+)
+def test_a_bad_partition_start_stops_the_demo_before_it_writes(
+    raw: str,
+    expected: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("KIS_INTEL_PARTITION_START", raw)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
+    monkeypatch.setenv("KIS_INTEL_DATABASE_URL", "postgresql://postgres@127.0.0.1:1/never-reached")
+    with pytest.raises(ConfigurationError, match="KIS_INTEL_PARTITION_START"):
+        partition_start()
+    assert kis_intel(["demo", "--days", "3"]) == 2
+    line = error_line(capsys.readouterr().err)
+    assert line.startswith("kis-intel: error: KIS_INTEL_PARTITION_START") and expected in line
+
+
+def test_bad_variables_read_when_definitions_load_are_named_in_the_last_line() -> None:
+    """The Dagster CLI and `dagster dev` import the definitions; Dagster prints the traceback, whose last
+    line must still say which variable holds which bad value."""
+    cases = {
+        "KIS_RATE_LIMIT_PER_SEC": ("fast", "KIS_RATE_LIMIT_PER_SEC must be a positive number"),
+        "KIS_INTEL_PARTITION_START": ("2023/01/02", "KIS_INTEL_PARTITION_START must be a date"),
+    }
+    processes = {
+        name: subprocess.Popen(
+            [sys.executable, "-W", "ignore", "-c", "import kis_intel_assets.definitions"],
+            env={**os.environ, name: value},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name, (value, _) in cases.items()
+    }
+    for name, process in processes.items():
+        _, err = process.communicate(timeout=120)
+        value, expected = cases[name]
+        assert process.returncode != 0
+        last = err.strip().splitlines()[-1]
+        assert "ConfigurationError" in last and expected in last and repr(value) in last, err[-2000:]
+
+
+@pytest.fixture
+def offline_resources(database_url: str) -> dict[str, object]:
+    """KIS points at a closed port: a refused partition must fail before any request or write."""
+    database = DatabaseResource(url=database_url)
+    kis = KISResource(app_key="k", app_secret="s", database=database, base_url="http://127.0.0.1:9")
+    return {"database": database, "kis": kis}
+
+
+@pytest.mark.parametrize("key", ["2025-06-07", "2022-12-30", "2025-06-06"])  # Saturday, before start, holiday
+def test_dagster_refuses_a_partition_key_outside_the_calendar(
+    key: str, offline_resources: dict[str, object]
+) -> None:
+    with pytest.raises(dg.DagsterUnknownPartitionError, match=f"`{key}`"):
+        dg.materialize([daily_prices], resources=offline_resources, partition_key=key)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "bad"),
+    [("2025-06-07", "2025-06-10", "2025-06-07"), ("2022-12-28", "2023-01-03", "2022-12-28")],
+)
+def test_a_range_ending_outside_the_calendar_fails_before_anything_is_fetched(
+    start: str, end: str, bad: str, offline_resources: dict[str, object], database_url: str
+) -> None:
+    result = dg.materialize(
+        [daily_prices],
+        resources=offline_resources,
+        tags={"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end},
+        raise_on_error=False,
+    )
+
+    assert not result.success
+    (failure,) = [event for event in result.all_events if event.is_step_failure]
+    message = failure.step_failure_data.error.message  # type: ignore[union-attr]
+    assert f"{bad!r} is not a KRX trading-day partition" in message
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT count(*) FROM daily_prices").fetchone() == (0,)
