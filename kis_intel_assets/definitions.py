@@ -16,6 +16,7 @@ from kis_intel_assets.defs.ingest.assets import (
     stock_universe,
 )
 from kis_intel_assets.defs.ingest.checks import table_checks
+from kis_intel_assets.defs.ingest.intraday import intraday_flows, intraday_job, intraday_schedule
 from kis_intel_assets.defs.ingest.schedules import (
     daily_market_data_job,
     daily_market_data_schedule,
@@ -29,10 +30,18 @@ from kis_intel_assets.kis.config import MASTER_BASE_URL
 database = DatabaseResource(url=os.environ.get("KIS_INTEL_DATABASE_URL", ""))
 
 defs = dg.Definitions(
-    assets=[stock_universe, daily_prices, investor_trends, short_selling, program_trading, *analytics_assets],
+    assets=[
+        stock_universe,
+        daily_prices,
+        investor_trends,
+        short_selling,
+        program_trading,
+        intraday_flows,
+        *analytics_assets,
+    ],
     asset_checks=table_checks,
-    jobs=[universe_job, daily_market_data_job],
-    schedules=[universe_schedule, daily_market_data_schedule],
+    jobs=[universe_job, daily_market_data_job, intraday_job],
+    schedules=[universe_schedule, daily_market_data_schedule, intraday_schedule],
     sensors=alert_sensors,
     resources={
         **alert_resources,

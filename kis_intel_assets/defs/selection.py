@@ -33,6 +33,7 @@ def materialize_selection(
     instance: dg.DagsterInstance | None = None,
     table_checks: bool = False,
     quiet: bool = False,
+    run_config: Mapping[str, Any] | None = None,
     **kwargs: Any,
 ) -> dg.ExecuteInProcessResult:
     """Materialize `keys` (with their in-asset checks; table-level checks only when asked) for `days`."""
@@ -52,7 +53,7 @@ def materialize_selection(
         resources=resources,
         instance=instance,
         tags=range_tags(days) if days else None,
-        run_config=copy.deepcopy(QUIET_CONSOLE) if quiet else None,
+        run_config={**(run_config or {}), **(copy.deepcopy(QUIET_CONSOLE) if quiet else {})},
         **kwargs,
     )
 

@@ -232,6 +232,7 @@ def _program_trading(
             ("program_trading", per_stock, SYMBOL_KEY),
             ("program_trading_market", per_market, ("market", "trade_type", "time")),
         ],
+        final_for=(start, end),
     )
     return materialize_result(
         per_stock,

@@ -19,6 +19,7 @@ import dagster as dg
 import pandas as pd
 import pandera.errors as pa_errors
 import pandera.pandas as pa
+from psycopg import sql
 
 from kis_intel_assets.defs.ingest.drift import schema_drift_result
 from kis_intel_assets.defs.resources import DatabaseResource
@@ -29,6 +30,11 @@ from kis_intel_assets.storage import upsert_frame
 SCHEMA_CHECK = "schema_valid"
 FAILURE_CASES_SHOWN = 20
 PREVIEW_ROWS = 10
+# Daily tables whose final rows supersede a table of provisional intraday snapshots.
+SUPERSEDED_BY = {
+    "program_trading": "intraday_program_trading",
+    "investor_trends": "intraday_investor_estimates",
+}
 
 
 @dataclass(frozen=True)
@@ -170,14 +176,27 @@ def write_frames(
     context: dg.AssetExecutionContext,
     database: DatabaseResource,
     writes: Sequence[tuple[str, pd.DataFrame, Sequence[str]]],
+    final_for: tuple[date, date] | None = None,
 ) -> int:
-    """Upsert several (table, frame, key) batches in one transaction: all land or none does."""
+    """Upsert several (table, frame, key) batches in one transaction: all land or none does.
+
+    `final_for` is the window these rows are final for: their provisional intraday counterparts are
+    marked superseded in the same transaction.
+    """
     total = 0
     with database.connection() as conn, conn.transaction():
         for table, frame, key_columns in writes:
             written = upsert_frame(conn, table, frame, key_columns)
             context.log.info(f"{table}: upserted {written} rows")
             total += written
+            if final_for and table in SUPERSEDED_BY:
+                conn.execute(
+                    sql.SQL(
+                        "UPDATE {} SET superseded = true WHERE NOT superseded "
+                        "AND (time AT TIME ZONE 'Asia/Seoul')::date BETWEEN %s AND %s"
+                    ).format(sql.Identifier(SUPERSEDED_BY[table])),
+                    final_for,
+                )
     return total
 
 
@@ -239,7 +258,7 @@ def ingest_symbol_dataset(
     """The whole life of a per-symbol asset run: fetch, validate, write, report."""
     started = time.monotonic()
     frame = fetch_dataset(client, dataset, symbols, start, end, workers)
-    written = write_frames(context, database, [(dataset.table, frame, dataset.key_columns)])
+    written = write_frames(context, database, [(dataset.table, frame, dataset.key_columns)], (start, end))
     return materialize_result(
         frame,
         rows_written=written,

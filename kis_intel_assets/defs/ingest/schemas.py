@@ -211,3 +211,24 @@ def stock_master() -> pa.DataFrameSchema:
         unique=["symbol", "valid_from"],
         strict=True,
     )
+
+
+def intraday_program_trading() -> pa.DataFrameSchema:
+    return pa.DataFrameSchema(
+        {
+            "time": pa.Column(None, nullable=False),  # tz-aware KST timestamps
+            "symbol": SYMBOL,
+            "price": _int(NON_NEGATIVE),
+            "volume": _int(NON_NEGATIVE),
+            **{
+                f"program_{side}_{unit}": _int(NON_NEGATIVE)
+                for side in ("buy", "sell")
+                for unit in ("qty", "value")
+            },
+            "program_net_qty": _int(),
+            "program_net_value": _int(),
+        },
+        checks=_buy_sell_net(["program_"]),
+        unique=["symbol", "time"],
+        strict=True,
+    )
