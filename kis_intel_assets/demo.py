@@ -23,14 +23,13 @@ from kis_intel_assets.defs.partitions import SEOUL, partition_start
 from kis_intel_assets.defs.selection import materialize_selection
 from kis_intel_assets.krx_calendar import trading_days
 from kis_intel_assets.simulator import SimulatorConfig, running_simulator
-from kis_intel_assets.storage import connect, migrate, redact_url, resolve_database_url
+from kis_intel_assets.storage import ConfigurationError, connect, migrate, redact_url, resolve_database_url
 from kis_intel_assets.storage.database import project_home
 
 INGEST = ["daily_prices", "investor_trends", "short_selling", "program_trading"]
 ROTATION = RotationConfig()
 DEMO_APP_KEY = "demo-app-key"
 DEMO_APP_SECRET = "demo-app-secret"
-HISTORY_CALENDAR_DAYS = 400
 SUMMARY_TABLES = (
     "stock_master",
     "daily_prices",
@@ -46,7 +45,7 @@ SUMMARY_TABLES = (
     "short_overheat",
     "concentrated_buying",
 )
-FINAL_HOUR_KST = 16  # the simulator's market starts this far back, enough for 60-day baselines
+FINAL_HOUR_KST = 16
 
 
 def ensure_dagster_home() -> Path:
@@ -71,7 +70,7 @@ def demo_window(days: int, last_day: date) -> list[date]:
     window = history[-days:]
     earliest = partition_start()
     if window[0] < earliest:
-        raise ValueError(
+        raise ConfigurationError(
             f"--days {days} reaches back to {window[0]}, before KIS_INTEL_PARTITION_START ({earliest})"
         )
     return window
@@ -105,7 +104,7 @@ def run_demo(*, symbols: int, days: int, seed: int, rate_limit: float) -> int:
     config = SimulatorConfig(
         seed=seed,
         n_symbols=symbols,
-        start=today - timedelta(days=HISTORY_CALENDAR_DAYS),
+        start=window[0] - timedelta(days=30),  # a little history before the first ingested day
         end=today,
         rate_limit_per_sec=rate_limit,
     )
