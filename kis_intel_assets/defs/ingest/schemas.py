@@ -214,21 +214,15 @@ def stock_master() -> pa.DataFrameSchema:
 
 
 def intraday_program_trading() -> pa.DataFrameSchema:
-    return pa.DataFrameSchema(
-        {
-            "time": pa.Column(None, nullable=False),  # tz-aware KST timestamps
-            "symbol": SYMBOL,
-            "price": _int(NON_NEGATIVE),
-            "volume": _int(NON_NEGATIVE),
-            **{
-                f"program_{side}_{unit}": _int(NON_NEGATIVE)
-                for side in ("buy", "sell")
-                for unit in ("qty", "value")
-            },
-            "program_net_qty": _int(),
-            "program_net_value": _int(),
-        },
-        checks=_buy_sell_net(["program_"]),
-        unique=["symbol", "time"],
-        strict=True,
+    """The per-stock programme schema, with the bar's KST timestamp for `time` plus price and volume."""
+    return (
+        program_trading(date.min, date.max)
+        .remove_columns(["time"])
+        .add_columns(
+            {
+                "time": pa.Column(None, nullable=False),
+                "price": _int(NON_NEGATIVE),
+                "volume": _int(NON_NEGATIVE),
+            }
+        )
     )
