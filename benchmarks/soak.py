@@ -17,6 +17,7 @@ from collections import Counter
 from datetime import date
 
 from benchmarks.rate_limit import scratch_database
+from kis_intel_assets.defs.selection import range_tags
 from kis_intel_assets.krx_calendar import trading_days
 from kis_intel_assets.simulator import FaultSpec, SimulatorConfig, running_simulator
 from kis_intel_assets_tests.reliability.harness import (
@@ -27,7 +28,6 @@ from kis_intel_assets_tests.reliability.harness import (
     kis_resources,
     load_universe,
     materialize_with_one_rerun,
-    range_tags,
 )
 
 RATE = 400.0

@@ -6,9 +6,11 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from datetime import date
+from typing import Any
 
 import pytest
 
+from kis_intel_assets.defs.resources import DatabaseResource, KISResource
 from kis_intel_assets.simulator import Simulator, SimulatorConfig, running_simulator
 
 SimulatorFactory = Callable[..., Simulator]
@@ -32,3 +34,19 @@ def simulator() -> Iterator[Simulator]:
     """A shared small simulator (40 symbols, 2024-01-02..2025-06-30) for read-only tests of one module."""
     with running_simulator(SimulatorConfig(**DEFAULT_TEST_CONFIG)) as sim:  # type: ignore[arg-type]
         yield sim
+
+
+def simulator_resources(
+    sim: Simulator, database_url: str, app_key: str, app_secret: str = "test-app-secret", **kis_settings: Any
+) -> dict[str, object]:
+    """The `database` and `kis` resources of a run against `sim` (KISResource settings as keywords)."""
+    database = DatabaseResource(url=database_url)
+    kis = KISResource(
+        app_key=app_key,
+        app_secret=app_secret,
+        database=database,
+        base_url=sim.base_url,
+        master_base_url=sim.master_base_url,
+        **kis_settings,
+    )
+    return {"database": database, "kis": kis}

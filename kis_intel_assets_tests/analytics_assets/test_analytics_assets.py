@@ -15,13 +15,13 @@ import pytest
 from kis_intel_assets import analytics
 from kis_intel_assets.defs.analytics import reads
 from kis_intel_assets.defs.ingest.assets import stock_universe
-from kis_intel_assets.defs.resources import DatabaseResource, KISResource
 from kis_intel_assets.defs.selection import materialize_selection
 from kis_intel_assets.krx_calendar import trading_days
 from kis_intel_assets.simulator import SimulatorConfig, running_simulator
 from kis_intel_assets.simulator.server import Simulator
 from kis_intel_assets.storage import connect, fetch_frame
 from kis_intel_assets_tests.conftest import create_database, drop_database
+from kis_intel_assets_tests.simulator_fixtures import simulator_resources
 
 RATE = 200.0
 SIGNALS_OF_DAY = "SELECT * FROM rotation_signal WHERE time = %s ORDER BY sector_code"
@@ -56,18 +56,9 @@ def database_url(postgres_server_url: str, migrated_template: str) -> Iterator[s
 
 @pytest.fixture(scope="module")
 def ingested(simulator: Simulator, database_url: str) -> dict[str, object]:
-    database = DatabaseResource(url=database_url)
-    resources = {
-        "database": database,
-        "kis": KISResource(
-            app_key="analytics-key",
-            app_secret="analytics-secret",
-            database=database,
-            base_url=simulator.base_url,
-            master_base_url=simulator.master_base_url,
-            rate_limit_per_sec=RATE,
-        ),
-    }
+    resources = simulator_resources(
+        simulator, database_url, "analytics-key", "analytics-secret", rate_limit_per_sec=RATE
+    )
     assert dg.materialize([stock_universe], resources=resources).success
     assert run(INGEST, resources, days=INGEST_DAYS).success
     assert run(["sector_money_flow"], resources, days=FLOW_DAYS).success

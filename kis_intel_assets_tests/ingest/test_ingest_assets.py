@@ -27,11 +27,11 @@ from kis_intel_assets.defs.ingest.assets import (
     stock_universe,
 )
 from kis_intel_assets.defs.ingest.checks import table_checks
-from kis_intel_assets.defs.resources import DatabaseResource, KISResource
 from kis_intel_assets.krx_calendar import trading_days
 from kis_intel_assets.simulator import FaultSpec, SimulatorConfig, running_simulator
 from kis_intel_assets.simulator.server import Simulator
 from kis_intel_assets.storage import connect, fetch_frame
+from kis_intel_assets_tests.simulator_fixtures import simulator_resources
 
 RATE = 200.0
 PARTITION = "2025-06-02"
@@ -49,19 +49,7 @@ def simulator() -> Iterator[Simulator]:
 
 
 def resources(sim: Simulator, database_url: str, app_key: str) -> dict[str, object]:
-    database = DatabaseResource(url=database_url)
-    return {
-        "database": database,
-        "kis": KISResource(
-            app_key=app_key,
-            app_secret="test-app-secret",
-            database=database,
-            base_url=sim.base_url,
-            master_base_url=sim.master_base_url,
-            rate_limit_per_sec=RATE,
-            fetch_workers=4,
-        ),
-    }
+    return simulator_resources(sim, database_url, app_key, rate_limit_per_sec=RATE, fetch_workers=4)
 
 
 def load_universe(sim: Simulator, database_url: str, app_key: str) -> None:

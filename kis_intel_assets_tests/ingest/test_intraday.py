@@ -10,11 +10,11 @@ import pytest
 from kis_intel_assets.defs.ingest.assets import stock_universe
 from kis_intel_assets.defs.ingest.intraday import intraday_schedule
 from kis_intel_assets.defs.partitions import SEOUL
-from kis_intel_assets.defs.resources import DatabaseResource, KISResource
 from kis_intel_assets.defs.selection import materialize_selection
 from kis_intel_assets.krx_calendar import is_trading_day
 from kis_intel_assets.simulator import SimulatorConfig, running_simulator
 from kis_intel_assets.storage import connect, fetch_frame
+from kis_intel_assets_tests.simulator_fixtures import simulator_resources
 
 TODAY = datetime.now(SEOUL).date()
 
@@ -25,13 +25,9 @@ def test_snapshots_are_provisional_until_the_daily_data_supersedes_them(database
     config = SimulatorConfig(seed=3, n_symbols=12, start=TODAY - timedelta(days=120), end=TODAY,
                              rate_limit_per_sec=200.0)  # fmt: skip
     with running_simulator(config) as sim:
-        database = DatabaseResource(url=database_url)
-        resources = {
-            "database": database,
-            "kis": KISResource(app_key="intraday-key", app_secret="intraday-secret", database=database,
-                               base_url=sim.base_url, master_base_url=sim.master_base_url,
-                               rate_limit_per_sec=200.0),
-        }  # fmt: skip
+        resources = simulator_resources(
+            sim, database_url, "intraday-key", "intraday-secret", rate_limit_per_sec=200.0
+        )
         assert dg.materialize([stock_universe], resources=resources).success
         watchlist = sim.truth.symbols()[:3]
         run_config = {"ops": {"intraday_flows": {"config": {"symbols": watchlist}}}}

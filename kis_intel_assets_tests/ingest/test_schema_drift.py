@@ -22,8 +22,9 @@ PRICES = ENDPOINTS["FHKST03010100"]
 
 @pytest.fixture(scope="module")
 def simulator() -> Iterator[Simulator]:
-    config = SimulatorConfig(seed=5, n_symbols=6, start=date(2025, 1, 2), end=date(2025, 6, 30),
-                             rate_limit_per_sec=200.0)
+    config = SimulatorConfig(
+        seed=5, n_symbols=6, start=date(2025, 1, 2), end=date(2025, 6, 30), rate_limit_per_sec=200.0
+    )
     with running_simulator(config) as sim:
         yield sim
 
@@ -45,9 +46,14 @@ def probe_asset(simulator: Simulator, baseline: dict | None) -> dg.AssetsDefinit
 
 def run_probe(simulator: Simulator, database_url: str, baseline: dict | None) -> dg.AssetCheckEvaluation:
     database = DatabaseResource(url=database_url)
-    kis = KISResource(app_key=f"drift-{uuid.uuid4().hex}", app_secret="drift-secret", database=database,
-                      base_url=simulator.base_url, master_base_url=simulator.master_base_url,
-                      rate_limit_per_sec=200.0)
+    kis = KISResource(
+        app_key=f"drift-{uuid.uuid4().hex}",
+        app_secret="drift-secret",
+        database=database,
+        base_url=simulator.base_url,
+        master_base_url=simulator.master_base_url,
+        rate_limit_per_sec=200.0,
+    )
     result = dg.materialize([probe_asset(simulator, baseline)], resources={"kis": kis})
     assert result.success
     (evaluation,) = result.get_asset_check_evaluations()

@@ -14,29 +14,20 @@ from kis_intel_assets.defs.ingest.assets import (
     short_selling,
     stock_universe,
 )
-from kis_intel_assets.defs.resources import DatabaseResource, KISResource
+from kis_intel_assets.defs.resources import DatabaseResource
 from kis_intel_assets.defs.selection import materialize_selection
 from kis_intel_assets.krx_calendar import trading_days
 from kis_intel_assets.simulator.server import Simulator
+from kis_intel_assets_tests.simulator_fixtures import simulator_resources
 
 RATE = 400.0
 
 
 def ingest(sim: Simulator, database_url: str, first: date, last: date) -> None:
     """stock_universe, then one range-backfill run of the daily ingestion assets."""
-    database = DatabaseResource(url=database_url)
-    resources = {
-        "database": database,
-        "kis": KISResource(
-            app_key="pages-test-key",
-            app_secret="pages-test-secret",
-            database=database,
-            base_url=sim.base_url,
-            master_base_url=sim.master_base_url,
-            rate_limit_per_sec=RATE,
-            fetch_workers=4,
-        ),
-    }
+    resources = simulator_resources(
+        sim, database_url, "pages-test-key", "pages-test-secret", rate_limit_per_sec=RATE, fetch_workers=4
+    )
     assert dg.materialize([stock_universe], resources=resources).success
     tags = {
         "dagster/asset_partition_range_start": first.isoformat(),

@@ -25,9 +25,9 @@ from kis_intel_assets.defs.ingest.assets import (
     short_selling,
     stock_universe,
 )
-from kis_intel_assets.defs.resources import DatabaseResource, KISResource
 from kis_intel_assets.simulator import Simulator
 from kis_intel_assets.storage import connect, fetch_frame
+from kis_intel_assets_tests.simulator_fixtures import simulator_resources
 
 INGEST_ASSETS = [daily_prices, investor_trends, short_selling, program_trading]
 SYMBOL_KEY = ["symbol", "time"]
@@ -88,28 +88,15 @@ def kis_resources(
     read_timeout_seconds: float = 15.0,
     fetch_workers: int = 8,
 ) -> dict[str, object]:
-    database = DatabaseResource(url=database_url)
-    return {
-        "database": database,
-        "kis": KISResource(
-            app_key=app_key,
-            app_secret=app_secret,
-            database=database,
-            base_url=sim.base_url,
-            master_base_url=sim.master_base_url,
-            rate_limit_per_sec=rate_limit_per_sec,
-            read_timeout_seconds=read_timeout_seconds,
-            fetch_workers=fetch_workers,
-        ),
-    }
-
-
-def range_tags(days: Sequence[date]) -> dict[str, str]:
-    """A single-run range backfill, as the Dagster UI launches one for a BackfillPolicy.single_run asset."""
-    return {
-        "dagster/asset_partition_range_start": days[0].isoformat(),
-        "dagster/asset_partition_range_end": days[-1].isoformat(),
-    }
+    return simulator_resources(
+        sim,
+        database_url,
+        app_key,
+        app_secret,
+        rate_limit_per_sec=rate_limit_per_sec,
+        read_timeout_seconds=read_timeout_seconds,
+        fetch_workers=fetch_workers,
+    )
 
 
 @dataclass
@@ -194,8 +181,7 @@ def compare_frames(table: str, stored: pd.DataFrame, truth: pd.DataFrame, keys: 
     both = merged[merged["_merge"] == "both"]
     value_columns = [column for column in truth.columns if column not in keys]
     different = sum(
-        not all(_same(row[f"{c}_truth"], row[f"{c}_db"]) for c in value_columns)
-        for _, row in both.iterrows()
+        not all(_same(row[f"{c}_truth"], row[f"{c}_db"]) for c in value_columns) for _, row in both.iterrows()
     )
     return Comparison(
         table=table,

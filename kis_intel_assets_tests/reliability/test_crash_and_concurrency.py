@@ -22,6 +22,7 @@ import psycopg
 import pytest
 
 from kis_intel_assets.defs.ingest.assets import investor_trends, program_trading, short_selling
+from kis_intel_assets.defs.selection import range_tags
 from kis_intel_assets.kis.ratelimit import PostgresRateLimiter
 from kis_intel_assets.kis.secrets import Secret
 from kis_intel_assets.kis.tokens import app_key_hash
@@ -35,7 +36,6 @@ from kis_intel_assets_tests.reliability.harness import (
     kis_resources,
     load_universe,
     materialize_with_one_rerun,
-    range_tags,
     table_frame,
 )
 from kis_intel_assets_tests.simulator_fixtures import SimulatorFactory

@@ -13,6 +13,7 @@ from datetime import date
 
 import pytest
 
+from kis_intel_assets.defs.selection import range_tags
 from kis_intel_assets.krx_calendar import trading_days
 from kis_intel_assets.simulator import FaultSpec
 from kis_intel_assets_tests.reliability.harness import (
@@ -23,7 +24,6 @@ from kis_intel_assets_tests.reliability.harness import (
     kis_resources,
     load_universe,
     materialize_with_one_rerun,
-    range_tags,
 )
 from kis_intel_assets_tests.simulator_fixtures import SimulatorFactory
 
