@@ -1,14 +1,14 @@
 """Ingestion speed against its floors, through the real Dagster assets and the KIS simulator:
 
 - daily collection of one trading day for a whole universe at 20 requests/s, as a ratio to the floor
-  (requests ÷ 20 s; target ≤ 1.05; the client paces at 0.90 of the limit on purpose, see
-  kis/ratelimit.py, so about 1.11 is the practical floor and the note gives the ratio to it);
+  (requests ÷ 20 s; target ≤ 1.05);
 - a one-year backfill's call count per endpoint vs ceil(days / 100) per symbol;
 - bulk upsert (COPY + one INSERT … ON CONFLICT) vs row-by-row INSERT … ON CONFLICT, rows/s;
 - `kis-intel demo` end to end in a temporary KIS_INTEL_HOME on a fresh database.
 
-Full mode collects the default 2,500-symbol universe (10,000 calls ≈ 9 min at 18/s); quick mode a few
-hundred symbols. Needs PostgreSQL: KIS_INTEL_BENCH_DATABASE_URL (see benchmarks/rate_limit.py).
+Full mode collects the default 2,500-symbol universe (10,000 calls ≈ 8.5 min at 20/s); quick mode 150
+symbols, where the fixed per-run cost weighs more. Needs PostgreSQL: KIS_INTEL_BENCH_DATABASE_URL (see
+benchmarks/rate_limit.py).
 Run: .venv/bin/python -m benchmarks.ingest [--quick]
 """
 
@@ -37,7 +37,6 @@ import pandas as pd
 from benchmarks.rate_limit import scratch_database
 from kis_intel_assets.defs.ingest.assets import daily_prices, investor_trends, program_trading, short_selling
 from kis_intel_assets.defs.resources import DatabaseResource, KISResource
-from kis_intel_assets.kis.config import KISConfig
 from kis_intel_assets.krx_calendar import trading_days
 from kis_intel_assets.simulator import Simulator, SimulatorConfig, running_simulator
 from kis_intel_assets.storage import connect, upsert_frame
@@ -117,16 +116,14 @@ def daily_collection(n_symbols: int) -> list[dict]:
     fetching = sum(float(m["seconds"].value) for m in metadata)
     refused = sum(int(m["retries_by_reason"].value.get("rate_limited", 0)) for m in metadata)
     floor = requests / LIMIT_PER_SEC
-    paced = floor / KISConfig.rate_limit_safety
     return [
         {"benchmark": f"daily collection, {master['symbol'].nunique()} symbols × 4 datasets",
          "value": round(elapsed, 1), "unit": "s", "ratio": round(elapsed / floor, 3),
-         "note": f"4 asset runs, {requests} requests, floor {floor:.1f} s at 20/s (target ≤ 1.05); client "
-                 f"paces at 0.90, floor {paced:.1f} s: {elapsed / paced:.3f}; EGW00201 retries: {refused}"},
+         "note": f"one run of 4 assets, {requests} requests, floor {floor:.1f} s at 20/s (target ≤ 1.05); "
+                 f"EGW00201 retries: {refused}"},
         {"benchmark": "  of which inside the asset bodies", "value": round(fetching, 1), "unit": "s",
          "ratio": round(fetching / floor, 3),
-         "note": f"fetch + validate + upsert: {fetching / paced:.3f} of the 0.90-paced floor; the rest is "
-                 "Dagster run/step setup"},
+         "note": "fetch + validate + upsert; the rest is Dagster run/step setup"},
     ]
 
 

@@ -40,9 +40,9 @@ class KISConfig:
     base_url: str = ""
     master_base_url: str = MASTER_BASE_URL
     rate_limit_per_sec: float | None = None
-    # Requests are spaced evenly at limit * safety so arrival jitter cannot push a 1-s server window over the
-    # limit (see ratelimit.py for why 0.90).
-    rate_limit_safety: float = 0.90
+    # A budget below the key's limit, e.g. 0.9 when another tool shares the key. Not needed against jitter:
+    # the limiter's slots keep every server window within the limit (ratelimit.py).
+    rate_limit_safety: float = 1.0
     connect_timeout_seconds: float = 5.0
     read_timeout_seconds: float = 15.0
     max_pages: int = 50

@@ -12,7 +12,8 @@ import datetime as dt
 import logging
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
@@ -59,13 +60,14 @@ class KISSession:
         self.metrics = ClientMetrics()
         self.schema_drift = SchemaDrift()
         self._limiter = PostgresRateLimiter(
-            config.database_url.reveal(), app_key_hash(config.app_key), config.effective_rate_per_sec
+            config.database_url.reveal(), app_key_hash(config.app_key), config.effective_rate_per_sec,
+            lease_seconds=config.connect_timeout_seconds + config.read_timeout_seconds + 1.0,
         )
         self._http = httpx.Client(
             timeout=httpx.Timeout(config.read_timeout_seconds, connect=config.connect_timeout_seconds),
             limits=httpx.Limits(max_connections=16, max_keepalive_connections=8),
         )
-        self._tokens = TokenProvider(config, self._http, self.metrics, pace=self._pace)
+        self._tokens = TokenProvider(config, self._http, self.metrics, paced=self._paced)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.config.base_url!r}, paper={self.config.paper})"
@@ -81,8 +83,12 @@ class KISSession:
         self._http.close()
         self._limiter.close()
 
-    def _pace(self) -> None:
-        self.metrics.count_wait(self._limiter.acquire())
+    @contextmanager
+    def _paced(self) -> Iterator[None]:
+        """One limiter turn around one HTTP request (see ratelimit.py)."""
+        with self._limiter.turn() as waited:
+            self.metrics.count_wait(waited)
+            yield
 
     def _backoff(self, attempt: int) -> None:
         retry = self.config.retry
@@ -134,10 +140,11 @@ class KISSession:
             "custtype": "P",
             "tr_cont": tr_cont,
         }
-        self._pace()
-        self.metrics.count_request()
         try:
-            response = self._http.get(self.config.base_url + endpoint.url_path, params=query, headers=headers)
+            with self._paced():
+                self.metrics.count_request()
+                response = self._http.get(self.config.base_url + endpoint.url_path, params=query,
+                                          headers=headers)
         except httpx.TimeoutException as exc:
             raise _Transient("timeout", type(exc).__name__) from None
         except httpx.TransportError as exc:

@@ -16,6 +16,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 import httpx
@@ -83,11 +84,11 @@ class TokenProvider:
     """Hands out the shared token; `refresh(stale)` replaces one that KIS called expired (EGW00123)."""
 
     def __init__(self, config: KISConfig, http: httpx.Client, metrics: ClientMetrics,
-                 pace: Callable[[], None]) -> None:
+                 paced: Callable[[], AbstractContextManager[None]]) -> None:
         self._config = config
         self._http = http
         self._metrics = metrics
-        self._pace = pace
+        self._paced = paced
         self._key_hash = app_key_hash(config.app_key)
         self._cipher = TokenCipher(config.app_secret, self._key_hash)
         self._lock = threading.Lock()
@@ -144,9 +145,9 @@ class TokenProvider:
             "appsecret": self._config.app_secret.reveal(),
         }
         for attempt in range(1, settings.issuance_max_attempts + 1):
-            self._pace()
             try:
-                response = self._http.post(self._config.base_url + TOKEN_PATH, json=body)
+                with self._paced():
+                    response = self._http.post(self._config.base_url + TOKEN_PATH, json=body)
             except httpx.TransportError as exc:
                 problem = f"transport error {type(exc).__name__}"
             else:

@@ -1,11 +1,12 @@
-"""Secrets stay redacted, stored tokens are unreadable without the app secret, and the shared GCRA
-limiter hands out evenly spaced slots to concurrent users of one PostgreSQL row."""
+"""Secrets stay redacted, stored tokens are unreadable without the app secret, and the shared limiter
+spaces concurrent users of one key evenly and never lets a 1-second window hold more than its slots."""
 
 from __future__ import annotations
 
 import itertools
 import logging
 import pickle
+import random
 import threading
 import time
 
@@ -41,8 +42,9 @@ def test_config_repr_and_errors_hide_credentials() -> None:
     text = repr(config) + str(config)
     for value in (APP_KEY, APP_SECRET, "dbpassw0rd"):
         assert value not in text
-    assert config.effective_rate_per_sec == pytest.approx(18.0)
-    paper = KISConfig(app_key=APP_KEY, app_secret=APP_SECRET, database_url=DB_URL, paper=True)
+    assert config.effective_rate_per_sec == pytest.approx(20.0)
+    paper = KISConfig(app_key=APP_KEY, app_secret=APP_SECRET, database_url=DB_URL, paper=True,
+                      rate_limit_safety=0.9)
     assert paper.effective_rate_per_sec == pytest.approx(1.8)
     with pytest.raises(ValueError, match="rate_limit_safety"):
         KISConfig(app_key=APP_KEY, app_secret=APP_SECRET, database_url=DB_URL, rate_limit_safety=1.5)
@@ -63,41 +65,99 @@ def test_token_cipher_round_trip_and_binding() -> None:
     assert "***" in repr(cipher)
 
 
-def test_limiter_spaces_concurrent_reservations_evenly(database_url: str) -> None:
-    """Two limiters (separate connections, as separate processes would have) share one row."""
+def test_limiter_spaces_concurrent_claims_evenly(database_url: str) -> None:
+    """Two limiters (separate connections, as separate processes would have) share one key's rows."""
     key_hash = app_key_hash(Secret(APP_KEY))
-    limiters = [PostgresRateLimiter(database_url, key_hash, rate_per_sec=50.0) for _ in range(2)]
-    slots: list[float] = []
+    limiters = [PostgresRateLimiter(database_url, key_hash, requests_per_window=50) for _ in range(2)]
+    starts: list[float] = []
     lock = threading.Lock()
 
-    def reserve_many(limiter: PostgresRateLimiter) -> None:
-        for _ in range(25):
-            reservation = limiter.reserve()
+    def claim_many(limiter: PostgresRateLimiter) -> None:
+        for _ in range(10):
+            claim = limiter.claim()
+            assert claim is not None
             with lock:
-                slots.append(reservation.slot)
+                starts.append(claim.start)
+            limiter.release(claim)
 
-    threads = [threading.Thread(target=reserve_many, args=(lim,)) for lim in limiters for _ in range(2)]
+    threads = [threading.Thread(target=claim_many, args=(lim,)) for lim in limiters for _ in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    slots.sort()
-    gaps = [b - a for a, b in itertools.pairwise(slots)]
-    assert len(slots) == 100
+    starts.sort()
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    assert len(starts) == 40  # fewer than the 50 slots, so the spacing alone decides
     assert min(gaps) == pytest.approx(0.02, abs=1e-6)  # exactly 1/50 s apart on the database clock
-    assert slots[-1] - slots[0] == pytest.approx(99 * 0.02, abs=1e-4)
+    assert starts[-1] - starts[0] == pytest.approx(39 * 0.02, abs=1e-4)
     with psycopg.connect(database_url) as conn:
-        rows = conn.execute("SELECT key_hash FROM kis_rate_limit").fetchall()
-    assert rows == [(key_hash,)]
+        assert conn.execute("SELECT key_hash FROM kis_rate_limit").fetchall() == [(key_hash,)]
+        assert conn.execute("SELECT count(*) FROM kis_rate_limit_slot").fetchone() == (50,)
     for limiter in limiters:
         limiter.close()
 
 
-def test_limiter_acquire_sleeps_until_slot_and_never_bursts_after_idle(database_url: str) -> None:
-    limiter = PostgresRateLimiter(database_url, app_key_hash(Secret(APP_KEY)), rate_per_sec=20.0)
+def test_no_window_can_hold_more_arrivals_than_slots_whatever_the_latency(database_url: str) -> None:
+    """Each turn's request may reach the server any time between its send and its reply. Check the worst
+    case: no N + 1 turns whose [send, reply] intervals all fit in one 1-second window."""
+    key_hash = app_key_hash(Secret(APP_KEY))
+    slots = 4
+    limiters = [PostgresRateLimiter(database_url, key_hash, requests_per_window=slots) for _ in range(2)]
+    turns: list[tuple[float, float]] = []
+    lock = threading.Lock()
+    rng = random.Random(7)
+
+    def request_many(limiter: PostgresRateLimiter) -> None:
+        for _ in range(5):
+            with limiter.turn():
+                sent = time.time()
+                time.sleep(rng.uniform(0.0, 0.15))  # a slow, jittery network and server
+                replied = time.time()
+            with lock:
+                turns.append((sent, replied))
+
+    threads = [threading.Thread(target=request_many, args=(lim,)) for lim in limiters for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(turns) == 30
+    for _, earliest_reply in turns:
+        fits = [t for t in turns if t[1] >= earliest_reply and t[0] < earliest_reply + 1.0]
+        assert len(fits) <= slots, sorted(fits)
+    first_send = min(sent for sent, _ in turns)
+    last_send = max(sent for sent, _ in turns)
+    # 30 requests through 4 slots: at least 6 full windows, and not much more than one turn per slot-second.
+    assert 6.0 <= last_send - first_send < 30 / slots * 1.15 + 1.0
+    for limiter in limiters:
+        limiter.close()
+
+
+def test_slot_of_a_dead_request_comes_back_after_its_lease(database_url: str) -> None:
+    limiter = PostgresRateLimiter(database_url, app_key_hash(Secret(APP_KEY)), requests_per_window=1,
+                                  lease_seconds=0.5)
+    stranded = limiter.claim()  # a process that claimed and died: never released
+    assert stranded is not None
+    assert limiter.claim() is None  # the only slot has a request in flight
+    time.sleep(0.6)
+    reclaimed = limiter.claim()
+    assert reclaimed is not None and reclaimed.slot == stranded.slot
+    limiter.release(stranded)  # a late release of the dead claim must not free the new one
+    assert limiter.claim() is None
+    limiter.release(reclaimed)
+    after_release = limiter.claim()
+    assert after_release is not None and after_release.wait >= 0.99  # one window after the release
+    limiter.close()
+
+
+def test_limiter_turn_sleeps_until_slot_and_never_bursts_after_idle(database_url: str) -> None:
+    limiter = PostgresRateLimiter(database_url, app_key_hash(Secret(APP_KEY)), requests_per_window=20)
     time.sleep(0.3)  # idle time must not bank a burst
     started = time.monotonic()
-    waits = [limiter.acquire() for _ in range(6)]
+    waits = []
+    for _ in range(6):
+        with limiter.turn() as waited:
+            waits.append(waited)
     elapsed = time.monotonic() - started
     assert waits[0] == pytest.approx(0.0, abs=0.005)
     assert elapsed >= 5 * 0.05 - 0.01

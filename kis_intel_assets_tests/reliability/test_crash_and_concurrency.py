@@ -161,7 +161,8 @@ def test_a_run_killed_mid_write_leaves_no_partial_partition_and_a_rerun_complete
     limiter = PostgresRateLimiter(database_url, app_key_hash(Secret(CRASH_KEY)), 50.0)
     try:
         started = time.monotonic()
-        assert limiter.acquire() < 1.0
+        with limiter.turn() as waited:
+            assert waited < 1.0
         assert time.monotonic() - started < 5.0  # the limiter row is not held by the dead run
     finally:
         limiter.close()
