@@ -25,7 +25,7 @@ from kis_intel_assets.simulator.handlers_base import (
     newest_first,
     service,
 )
-from kis_intel_assets.simulator.handlers_stock import position_at
+from kis_intel_assets.simulator.handlers_stock import daily_bar, last_price_head, position_at
 from kis_intel_assets.simulator.model import MarketModel
 from kis_intel_assets.simulator.sectors import SECTOR_INDEX
 
@@ -115,31 +115,16 @@ def investor_trade_by_stock_daily(model: MarketModel, query: Query) -> Reply:
     series = load_series(model, query)
     last = min(query.date("FID_INPUT_DATE_1", model.cutoff()), model.cutoff())
     items = newest_first(series, series.days[0], last)
-    pr = series.prices
     p = position_at(series, last)
     market = str(model.universe.markets[model.position(series.symbol)])
-    head = {
-        "output1": {
-            "stck_prpr": num(pr.close[p]),
-            **change_fields(int(pr.close[p]), int(pr.previous_close[p])),
-            "acml_vol": num(pr.volume[p]),
-            "prdy_vol": num(pr.volume[p - 1]) if p > 0 else "",
-            "rprs_mrkt_kor_name": market,
-        }
-    }
+    head = {"output1": {**last_price_head(series, p), "rprs_mrkt_kor_name": market}}
 
     def encode(positions: Sequence[int]) -> list[dict[str, str]]:
         idx = np.array(positions, dtype=np.int64)
         flows = group_flows(series, idx)
         return [
             {
-                "stck_bsop_date": ymd(series.days[i]),
-                "stck_clpr": num(pr.close[i]),
-                "stck_oprc": num(pr.open[i]),
-                "stck_hgpr": num(pr.high[i]),
-                "stck_lwpr": num(pr.low[i]),
-                "acml_vol": num(pr.volume[i]),
-                "acml_tr_pbmn": num(pr.value[i]),
+                **daily_bar(series, i),
                 **breakdown(flows, k, net_only=False),
                 "bold_yn": "N",
             }

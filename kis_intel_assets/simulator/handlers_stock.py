@@ -34,6 +34,31 @@ def position_at(series: SymbolSeries, day: np.datetime64) -> int:
     return position
 
 
+def daily_bar(series: SymbolSeries, i: int) -> dict[str, str]:
+    """Date and OHLCV of day i: every daily endpoint repeats this block under the same field names."""
+    pr = series.prices
+    return {
+        "stck_bsop_date": ymd(series.days[i]),
+        "stck_clpr": num(pr.close[i]),
+        "stck_oprc": num(pr.open[i]),
+        "stck_hgpr": num(pr.high[i]),
+        "stck_lwpr": num(pr.low[i]),
+        "acml_vol": num(pr.volume[i]),
+        "acml_tr_pbmn": num(pr.value[i]),
+    }
+
+
+def last_price_head(series: SymbolSeries, p: int) -> dict[str, str]:
+    """The output1 price block of the per-stock daily flow endpoints, as of day p."""
+    pr = series.prices
+    return {
+        "stck_prpr": num(pr.close[p]),
+        **change_fields(int(pr.close[p]), int(pr.previous_close[p])),
+        "acml_vol": num(pr.volume[p]),
+        "prdy_vol": num(pr.volume[p - 1]) if p > 0 else "",
+    }
+
+
 def fundamentals(model: MarketModel, symbol: str) -> dict[str, float]:
     """Static per-symbol PER/PBR/foreign ownership, seeded per symbol (request order never matters)."""
     index = model.position(symbol)
@@ -98,13 +123,7 @@ def daily_item_chart(model: MarketModel, query: Query) -> Reply:
         pr = series.prices
         return [
             {
-                "stck_bsop_date": ymd(series.days[i]),
-                "stck_oprc": num(pr.open[i]),
-                "stck_hgpr": num(pr.high[i]),
-                "stck_lwpr": num(pr.low[i]),
-                "stck_clpr": num(pr.close[i]),
-                "acml_vol": num(pr.volume[i]),
-                "acml_tr_pbmn": num(pr.value[i]),
+                **daily_bar(series, i),
                 **{
                     k: v
                     for k, v in change_fields(int(pr.close[i]), int(pr.previous_close[i])).items()
@@ -219,14 +238,7 @@ def daily_short_sale(model: MarketModel, query: Query) -> Reply:
     cum_short_value = np.cumsum(series.short_value[lo:])
     cum_volume, cum_value = np.cumsum(pr.volume[lo:]), np.cumsum(pr.value[lo:])
     p = position_at(series, last) if items else position_at(series, model.cutoff())
-    head = {
-        "output1": {
-            "stck_prpr": num(pr.close[p]),
-            **change_fields(int(pr.close[p]), int(pr.previous_close[p])),
-            "acml_vol": num(pr.volume[p]),
-            "prdy_vol": num(pr.volume[p - 1]) if p > 0 else "",
-        }
-    }
+    head = {"output1": last_price_head(series, p)}
 
     def encode(positions: Sequence[int]) -> list[dict[str, str]]:
         rows = []
@@ -235,13 +247,7 @@ def daily_short_sale(model: MarketModel, query: Query) -> Reply:
             short_qty, short_value = int(series.short_volume[i]), int(series.short_value[i])
             rows.append(
                 {
-                    "stck_bsop_date": ymd(series.days[i]),
-                    "stck_clpr": num(pr.close[i]),
-                    "stck_oprc": num(pr.open[i]),
-                    "stck_hgpr": num(pr.high[i]),
-                    "stck_lwpr": num(pr.low[i]),
-                    "acml_vol": num(pr.volume[i]),
-                    "acml_tr_pbmn": num(pr.value[i]),
+                    **daily_bar(series, i),
                     "ssts_cntg_qty": num(short_qty),
                     "ssts_vol_rlim": rate(percent(short_qty, pr.volume[i])),
                     "ssts_tr_pbmn": num(short_value),
