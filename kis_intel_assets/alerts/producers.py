@@ -29,6 +29,8 @@ _STOCK_NAME = """LEFT JOIN LATERAL (
         SELECT m.name FROM stock_master m WHERE m.symbol = src.symbol
          ORDER BY (m.valid_from <= src.time) DESC, m.valid_from DESC LIMIT 1) stock ON true"""
 
+# Only signal changes (INFLOW / OUTFLOW / NEUTRAL) alert: RRG quadrant hops near the chart's centre are
+# several a day across 44 sectors, which would bury the actionable ones; they stay on the rotation page.
 ROTATION_QUERY = """
 SELECT src.time, src.sector_code, src.kind, src.from_state, src.to_state,
        coalesce(flow.sector_name, sector.sector_name) AS sector_name,
@@ -39,8 +41,8 @@ SELECT src.time, src.sector_code, src.kind, src.from_state, src.to_state,
   LEFT JOIN LATERAL (
         SELECT m.sector_name FROM stock_master m WHERE m.sector_code = src.sector_code
          ORDER BY (m.valid_from <= src.time) DESC, m.valid_from DESC LIMIT 1) sector ON true
- WHERE src.time >= %(since)s
- ORDER BY src.time, src.sector_code, src.kind"""
+ WHERE src.time >= %(since)s AND src.kind = 'signal'
+ ORDER BY src.time, src.sector_code"""
 
 CONCENTRATED_QUERY = f"""
 SELECT src.time, src.symbol, stock.name, src.investor, src.net_value_5d, src.pct_of_market_cap, src.zscore,

@@ -45,7 +45,8 @@ def add_concentrated(url: str, day: date, symbol: str, investor: str = "foreign"
 
 
 def add_rotation(url: str, day: date, sector: str, *, with_flow_row: bool = True) -> None:
-    """A quadrant transition Improving → Leading with the day's signal (and sector_rotation row)."""
+    """Signal NEUTRAL → INFLOW and quadrant Improving → Leading on one day, with the day's signal (and
+    sector_rotation row)."""
     with connect(url) as conn:
         if with_flow_row:
             conn.execute(
@@ -61,6 +62,7 @@ def add_rotation(url: str, day: date, sector: str, *, with_flow_row: bool = True
         )
         conn.execute(
             """INSERT INTO rotation_transition (time, sector_code, kind, from_state, to_state)
-               VALUES (%s, %s, 'quadrant', 'Improving', 'Leading')""",
-            (day, sector),
+               VALUES (%(day)s, %(sector)s, 'quadrant', 'Improving', 'Leading'),
+                      (%(day)s, %(sector)s, 'signal', 'NEUTRAL', 'INFLOW')""",
+            {"day": day, "sector": sector},
         )

@@ -72,20 +72,20 @@ def test_stock_names_are_point_in_time(database_url: str) -> None:
     assert names == {D1: "다음카카오", D2: "카카오"}
 
 
-def test_rotation_alerts_carry_sector_name_and_the_new_signal(database_url: str) -> None:
+def test_rotation_alerts_are_signal_changes_with_sector_name_and_the_new_signal(database_url: str) -> None:
     add_stock(database_url, "000660", "SK하이닉스", sector="G25")
     add_stock(database_url, "035420", "NAVER", sector="G45")
     add_rotation(database_url, D2, "G25")
     add_rotation(database_url, D2, "G45", with_flow_row=False)  # name falls back to stock_master
-    assert collect_alerts(database_url) == 2
+    assert collect_alerts(database_url) == 2  # the quadrant hops on the same days do not alert
     payloads = {r[1]: (r[3], r[5]) for r in outbox(database_url)}
     detail, g25 = payloads["G25"]
-    assert detail == "quadrant"
+    assert detail == "signal"
     assert g25 == {
         "sector_code": "G25",
-        "kind": "quadrant",
-        "from_state": "Improving",
-        "to_state": "Leading",
+        "kind": "signal",
+        "from_state": "NEUTRAL",
+        "to_state": "INFLOW",
         "sector_name": "반도체 (flow)",
         "signal": "INFLOW",
         "score": 1.2345,

@@ -102,7 +102,7 @@ def test_table_sensors_alert_each_new_row_once_and_keep_a_day_watermark(
         assert len(outbox(database_url, alert_type)) == 1
     slack_titles = [r.json["blocks"][0]["text"]["text"] for r in receiver.requests(SLACK_PATH)]
     assert slack_titles[-2:] == [
-        "ℹ️ 섹터 RRG 사분면 전환 — 반도체 (flow) (G25): Improving → Leading",
+        "ℹ️ 섹터 로테이션 신호 전환 — 반도체 (flow) (G25): NEUTRAL → INFLOW",
         "ℹ️ 기관 집중 매수 — SK하이닉스 (000660)",
     ]
 

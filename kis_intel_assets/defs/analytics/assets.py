@@ -188,7 +188,7 @@ def sector_money_flow(context: dg.AssetExecutionContext, database: DatabaseResou
 def rotation_signal(context: dg.AssetExecutionContext, database: DatabaseResource) -> dg.MaterializeResult:
     """INFLOW / OUTFLOW / NEUTRAL per sector and day with a score and a reason, plus the Relative Rotation
     Graph state (RS-Ratio, RS-Momentum, quadrant) from causal rolling windows. Quadrant and signal
-    changes are stored as rotation_transition rows, which drive the rotation alerts."""
+    changes are stored as rotation_transition rows; the signal changes drive the rotation alerts."""
     started = time.monotonic()
     start, end = partition_dates(context)
     first = read_start(context, "sector_money_flow")
