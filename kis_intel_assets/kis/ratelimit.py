@@ -34,7 +34,7 @@ import psycopg
 SERVER_WINDOW_SECONDS = 1.0
 ALL_SLOTS_BUSY_POLL_SECONDS = 0.01
 
-_ENSURE_ROWS = """
+_ENSURE_KEY_ROW = """
 INSERT INTO kis_rate_limit (key_hash, tat) VALUES (%(key_hash)s, 0) ON CONFLICT (key_hash) DO NOTHING
 """
 _ENSURE_SLOTS = """
@@ -80,7 +80,7 @@ class PostgresRateLimiter:
         self._lease = lease_seconds
         self._lock = threading.Lock()
         self._conn: psycopg.Connection | None = None
-        self._execute(_ENSURE_ROWS, {"key_hash": key_hash})
+        self._execute(_ENSURE_KEY_ROW, {"key_hash": key_hash})
         self._execute(_ENSURE_SLOTS, {"key_hash": key_hash, "slots": self.slots})
 
     def __repr__(self) -> str:
