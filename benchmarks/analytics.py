@@ -6,13 +6,13 @@ per-symbol / per-row Python loop for stock MFI and sector aggregation, timed on 
 compared with the vectorised code on the same subset.
 
 Rows: {"benchmark", "value", "unit", "ratio", "note"}; `ratio` is value / target for targeted rows and the
-speed-up over the Python loop for the baseline row. Run: `.venv/bin/python -m benchmarks.analytics [--quick]`.
+speed-up over the Python loop for the baseline row.
+Run: `.venv/bin/python -m benchmarks --only analytics [--quick]`.
 """
 
 from __future__ import annotations
 
 import os
-import sys
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable
@@ -261,15 +261,3 @@ def run(quick: bool) -> list[dict]:
                  f"all {n_symbols} symbols by the loop ≈ {loop_s * n_symbols / loop_symbols:.0f} s"}
     )  # fmt: skip
     return rows
-
-
-def main() -> None:
-    rows = run(quick="--quick" in sys.argv[1:])
-    print(f"{'benchmark':<70} {'value':>9} {'unit':<4} {'ratio':>8}  note")
-    for row in rows:
-        ratio = "" if row["ratio"] is None else f"{row['ratio']:.2f}"
-        print(f"{row['benchmark']:<70} {row['value']:>9.3f} {row['unit']:<4} {ratio:>8}  {row['note']}")
-
-
-if __name__ == "__main__":
-    main()

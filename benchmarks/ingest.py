@@ -9,7 +9,7 @@
 Full mode collects the default 2,500-symbol universe (10,000 calls ≈ 8.5 min at 20/s); quick mode 150
 symbols, where the fixed per-run cost weighs more. Needs PostgreSQL: KIS_INTEL_BENCH_DATABASE_URL (see
 benchmarks/rate_limit.py).
-Run: .venv/bin/python -m benchmarks.ingest [--quick]
+Run: `.venv/bin/python -m benchmarks --only ingest [--quick]`
 """
 
 from __future__ import annotations
@@ -223,13 +223,3 @@ def run(quick: bool) -> list[dict]:
     rows += upsert_speed(20_000 if quick else 200_000, 2_000 if quick else 10_000)
     rows += demo_end_to_end(*((60, 20) if quick else (300, 60)))
     return rows
-
-
-def main() -> None:
-    for row in run(quick="--quick" in sys.argv[1:]):
-        ratio = "" if row["ratio"] is None else row["ratio"]
-        print(f"{row['benchmark']:<52} {row['value']:>10} {row['unit']:<7} {ratio:>7}  {row['note']}")
-
-
-if __name__ == "__main__":
-    main()

@@ -3,13 +3,12 @@ that admits 20 requests/s per key. Ideal throughput is keys × 20/s; the client 
 0.90 of the limit (kis/ratelimit.py), so 0.90 of ideal is the best reachable ratio.
 
 Needs PostgreSQL (token store + limiter): KIS_INTEL_BENCH_DATABASE_URL, see benchmarks/rate_limit.py.
-Run: .venv/bin/python -m benchmarks.multi_key [--quick]
+Run: `.venv/bin/python -m benchmarks --only multi_key [--quick]`
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -57,13 +56,3 @@ def run(quick: bool) -> list[dict]:
                         f"busiest key {busiest}/1 s (limit {LIMIT_PER_SEC:g})",
             })
     return rows
-
-
-def main() -> None:
-    rows = run(quick="--quick" in sys.argv[1:])
-    for row in rows:
-        print(f"{row['benchmark']:<34} {row['value']:>8} {row['unit']:<6} {row['ratio']:>6}  {row['note']}")
-
-
-if __name__ == "__main__":
-    main()

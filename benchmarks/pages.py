@@ -6,7 +6,7 @@ analytics assets would. The pages run on uvicorn on loopback; each page is reque
 then REPEAT times, and the median wall time per request is reported (server work + loopback HTTP).
 
 Rows: {"benchmark", "value", "unit", "ratio", "note"}; `ratio` is value / the 500 ms target per page.
-Run: `.venv/bin/python -m benchmarks.pages [--quick]` (quick: 400 symbols × 120 days). The database
+Run: `.venv/bin/python -m benchmarks --only pages [--quick]` (quick: 400 symbols × 120 days). The database
 server is KIS_INTEL_TEST_DATABASE_URL / KIS_INTEL_DATABASE_URL, else postgresql://postgres@127.0.0.1:5432.
 """
 
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import statistics
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -185,15 +184,3 @@ def run(quick: bool) -> list[dict]:
                      "note": f"median of {REPEAT}; {size / 1024:,.0f} KiB; load {os.getloadavg()[0]:.1f}"}
                 )  # fmt: skip
     return rows
-
-
-def main() -> None:
-    rows = run(quick="--quick" in sys.argv[1:])
-    print(f"{'benchmark':<52} {'value':>9} {'unit':<4} {'ratio':>6}  note")
-    for row in rows:
-        ratio = "" if row["ratio"] is None else f"{row['ratio']:.2f}"
-        print(f"{row['benchmark']:<52} {row['value']:>9.1f} {row['unit']:<4} {ratio:>6}  {row['note']}")
-
-
-if __name__ == "__main__":
-    main()

@@ -3,12 +3,12 @@ simulator (1 and 2 processes), and the limiter's own admission latency and burst
 that were evaluated (our PostgreSQL slots + spacing vs pyrate-limiter 4.5.1's PostgresBucket).
 
 Needs PostgreSQL: KIS_INTEL_BENCH_DATABASE_URL (server URL; default postgresql://postgres@127.0.0.1:5432/postgres).
-A scratch database is created, migrated and dropped. Run: .venv/bin/python benchmarks/rate_limit.py [--quick]
+A scratch database is created, migrated and dropped.
+Run: `.venv/bin/python -m benchmarks --only rate_limit [--quick]`
 """
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import itertools
 import multiprocessing
@@ -27,6 +27,7 @@ from psycopg import sql
 from kis_intel_assets.kis import KISClient, KISConfig, RetrySettings, Secret
 from kis_intel_assets.kis.ratelimit import PostgresRateLimiter
 from kis_intel_assets.kis.tokens import app_key_hash
+from kis_intel_assets.simulator.stats import max_in_window
 from kis_intel_assets.storage import migrate
 
 SERVER_URL_ENV = "KIS_INTEL_BENCH_DATABASE_URL"
@@ -85,16 +86,6 @@ def _latency_rows(name: str, samples: list[float], note: str) -> list[dict]:
         {"benchmark": f"{name} acquire p99", "value": round(p99, 3), "unit": "ms", "ratio": None,
          "note": note},
     ]
-
-
-def _max_in_window(stamps: list[float], window: float = 1.0) -> int:
-    stamps = sorted(stamps)
-    best, lo = 0, 0
-    for hi, stamp in enumerate(stamps):
-        while stamp - stamps[lo] >= window:
-            lo += 1
-        best = max(best, hi - lo + 1)
-    return best
 
 
 def limiter_latency(url: str, n: int) -> list[dict]:
@@ -165,8 +156,8 @@ def grant_shape(url: str, n: int) -> list[dict]:
              "note": f"{len(stamps)} grants"},
             {"benchmark": f"{name} 2-proc min grant gap", "value": round(min(gaps) * 1000, 2), "unit": "ms",
              "ratio": None, "note": "0 = bursts; 50 = even spacing at 20/s"},
-            {"benchmark": f"{name} 2-proc max grants per 1-s window", "value": _max_in_window(stamps),
-             "unit": "grants", "ratio": round(_max_in_window(stamps) / LIMIT_PER_SEC, 3),
+            {"benchmark": f"{name} 2-proc max grants per 1-s window", "value": max_in_window(stamps),
+             "unit": "grants", "ratio": round(max_in_window(stamps) / LIMIT_PER_SEC, 3),
              "note": "client side; network jitter is added on top"},
         ]
     return rows
@@ -223,17 +214,3 @@ def run(quick: bool) -> list[dict]:
         rows += grant_shape(url, 40 if quick else 100)
         rows += sustained_rate(url, 60 if quick else 200)
     return rows
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    rows = run(parser.parse_args().quick)
-    print(f"{'benchmark':<56} {'value':>10} {'unit':<9} {'ratio':>6}  note")
-    for row in rows:
-        ratio = "" if row["ratio"] is None else f"{row['ratio']:.3f}"
-        print(f"{row['benchmark']:<56} {row['value']:>10} {row['unit']:<9} {ratio:>6}  {row['note']}")
-
-
-if __name__ == "__main__":
-    main()

@@ -6,12 +6,11 @@ The CI test kis_intel_assets_tests/reliability/test_fault_backfill.py is the sho
 longer, at higher fault rates and with a larger universe, and reports the counts instead of asserting.
 Quick: 210 symbols × 20 trading days in one run. Full: 500 symbols × 60 trading days in three runs.
 Needs PostgreSQL: KIS_INTEL_BENCH_DATABASE_URL (see benchmarks/rate_limit.py).
-Run: .venv/bin/python -m benchmarks.soak [--quick]
+Run: `.venv/bin/python -m benchmarks --only soak [--quick]`
 """
 
 from __future__ import annotations
 
-import sys
 import time
 from collections import Counter
 from datetime import date
@@ -103,12 +102,3 @@ def _counts(counts: dict[str, int]) -> str:
 
 def run(quick: bool) -> list[dict]:
     return soak(210, 1) if quick else soak(500, 3)
-
-
-def main() -> None:
-    for row in run(quick="--quick" in sys.argv[1:]):
-        print(f"{row['benchmark']:<44} {row['value']:>10} {row['unit']:<7}  {row['note']}")
-
-
-if __name__ == "__main__":
-    main()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -76,10 +77,10 @@ class SimulatorStats:
         by_key: dict[str, list[float]] = {}
         for record in self.requests():
             by_key.setdefault(record.key, []).append(record.arrival)
-        return {key: _max_in_window(sorted(times), window_seconds) for key, times in by_key.items()}
+        return {key: max_in_window(times, window_seconds) for key, times in by_key.items()}
 
     def max_requests_in_window(self, app_key: str, window_seconds: float = 1.0) -> int:
-        return _max_in_window(sorted(r.arrival for r in self.requests(app_key)), window_seconds)
+        return max_in_window((r.arrival for r in self.requests(app_key)), window_seconds)
 
     def reset(self) -> None:
         with self._lock:
@@ -89,7 +90,9 @@ class SimulatorStats:
             self._faults.clear()
 
 
-def _max_in_window(times: list[float], window: float) -> int:
+def max_in_window(stamps: Iterable[float], window: float = 1.0) -> int:
+    """The most time stamps that fall within any half-open window of this length (the server's count)."""
+    times = sorted(stamps)
     best, lo = 0, 0
     for hi, t in enumerate(times):
         while t - times[lo] >= window:
