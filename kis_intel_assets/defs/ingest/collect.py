@@ -94,6 +94,19 @@ def fetch_symbols(
     return outcome
 
 
+def _rejected(table: str, tr_id: str, problem: str, metadata: dict[str, object]) -> RejectedData:
+    """The blocking schema check, failed: `problem` says what, the metadata shows which rows or symbols."""
+    return RejectedData(
+        dg.AssetCheckResult(
+            check_name=SCHEMA_CHECK,
+            passed=False,
+            severity=dg.AssetCheckSeverity.ERROR,
+            description=f"{tr_id} → {table}: {problem}; nothing was written",
+            metadata={"tr_id": tr_id, **metadata},
+        )
+    )
+
+
 def check_frame(frame: pd.DataFrame, schema: pa.DataFrameSchema, table: str, tr_id: str) -> None:
     """Raise RejectedData with the failure cases when the frame breaks its schema."""
     try:
@@ -101,49 +114,24 @@ def check_frame(frame: pd.DataFrame, schema: pa.DataFrameSchema, table: str, tr_
     except pa_errors.SchemaErrors as errors:
         cases = errors.failure_cases
         first = cases.iloc[0]
-        raise RejectedData(
-            dg.AssetCheckResult(
-                check_name=SCHEMA_CHECK,
-                passed=False,
-                severity=dg.AssetCheckSeverity.ERROR,
-                description=(
-                    f"{tr_id} → {table}: {len(cases)} schema failure(s), first: {first['check']} "
-                    f"on column {first['column']}; nothing was written"
-                ),
-                metadata={
-                    "tr_id": tr_id,
-                    "failure_count": len(cases),
-                    "failure_cases": dg.MetadataValue.md(
-                        cases.head(FAILURE_CASES_SHOWN).astype(str).to_markdown(index=False)
-                    ),
-                },
-            )
-        ) from None
+        problem = f"{len(cases)} schema failure(s), first: {first['check']} on column {first['column']}"
+        shown = cases.head(FAILURE_CASES_SHOWN).astype(str).to_markdown(index=False)
+        raise _rejected(table, tr_id, problem, {
+            "failure_count": len(cases),
+            "failure_cases": dg.MetadataValue.md(shown),
+        }) from None
 
 
 def raise_on_fetch_errors(
     table: str, tr_id: str, outcome: FetchOutcome, symbol_count: int, start: date, end: date
 ) -> None:
     if outcome.bad_payloads:
-        first_symbol = next(iter(outcome.bad_payloads))
-        raise RejectedData(
-            dg.AssetCheckResult(
-                check_name=SCHEMA_CHECK,
-                passed=False,
-                severity=dg.AssetCheckSeverity.ERROR,
-                description=(
-                    f"{tr_id} → {table}: bad payload for {len(outcome.bad_payloads)} symbol(s); "
-                    f"{outcome.bad_payloads[first_symbol]}; nothing was written"
-                ),
-                metadata={
-                    "tr_id": tr_id,
-                    "symbols": dg.MetadataValue.json(sorted(outcome.bad_payloads)),
-                    "errors": dg.MetadataValue.json(
-                        dict(list(outcome.bad_payloads.items())[:FAILURE_CASES_SHOWN])
-                    ),
-                },
-            )
-        )
+        first_error = next(iter(outcome.bad_payloads.values()))
+        problem = f"bad payload for {len(outcome.bad_payloads)} symbol(s); {first_error}"
+        raise _rejected(table, tr_id, problem, {
+            "symbols": dg.MetadataValue.json(sorted(outcome.bad_payloads)),
+            "errors": dg.MetadataValue.json(dict(list(outcome.bad_payloads.items())[:FAILURE_CASES_SHOWN])),
+        })
     if outcome.failed:
         raise dg.Failure(
             description=(
