@@ -7,7 +7,7 @@ History written below the watermark (a backfill of last year) deliberately does 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -66,48 +66,30 @@ def _plain(row: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v.isoformat() if isinstance(v, date) else v for k, v in row.items() if k != "time"}
 
 
-def _rotation_alert(row: Mapping[str, Any]) -> Alert:
-    return Alert(
-        AlertType.ROTATION_TRANSITION,
-        row["sector_code"],
-        row["time"],
-        Severity.INFO,
-        _plain(row),
-        detail=row["kind"],
-    )
-
-
-def _concentrated_alert(row: Mapping[str, Any]) -> Alert:
-    return Alert(
-        AlertType.CONCENTRATED_BUYING,
-        row["symbol"],
-        row["time"],
-        Severity.INFO,
-        _plain(row),
-        detail=row["investor"],
-    )
-
-
-def _overheat_alert(row: Mapping[str, Any]) -> Alert:
-    return Alert(AlertType.SHORT_OVERHEAT, row["symbol"], row["time"], Severity.WARNING, _plain(row))
-
-
 @dataclass(frozen=True)
 class TableSource:
-    """An analytics table whose new rows are alerts."""
+    """An analytics table whose new rows are alerts: one per row, about `entity_column` on the row's day,
+    told apart from other alerts of that entity and day by `detail_column`."""
 
     alert_type: AlertType
     table: str
     query: str
-    to_alert: Callable[[Mapping[str, Any]], Alert]
+    entity_column: str
+    severity: Severity
+    detail_column: str | None = None
+
+    def to_alert(self, row: Mapping[str, Any]) -> Alert:
+        detail = str(row[self.detail_column]) if self.detail_column else ""
+        entity = row[self.entity_column]
+        return Alert(self.alert_type, entity, row["time"], self.severity, _plain(row), detail)
 
 
 TABLE_SOURCES = (
-    TableSource(AlertType.ROTATION_TRANSITION, "rotation_transition", ROTATION_QUERY, _rotation_alert),
-    TableSource(
-        AlertType.CONCENTRATED_BUYING, "concentrated_buying", CONCENTRATED_QUERY, _concentrated_alert
-    ),
-    TableSource(AlertType.SHORT_OVERHEAT, "short_overheat", OVERHEAT_QUERY, _overheat_alert),
+    TableSource(AlertType.ROTATION_TRANSITION, "rotation_transition", ROTATION_QUERY, "sector_code",
+                Severity.INFO, detail_column="kind"),
+    TableSource(AlertType.CONCENTRATED_BUYING, "concentrated_buying", CONCENTRATED_QUERY, "symbol",
+                Severity.INFO, detail_column="investor"),
+    TableSource(AlertType.SHORT_OVERHEAT, "short_overheat", OVERHEAT_QUERY, "symbol", Severity.WARNING),
 )
 SOURCE_BY_TYPE = {source.alert_type: source for source in TABLE_SOURCES}
 
