@@ -12,6 +12,7 @@ from datetime import date
 
 import numpy as np
 
+from kis_intel_assets.investor_groups import INSTITUTION_SUBGROUPS, OTHER_SUBGROUPS
 from kis_intel_assets.simulator.sectors import MARKET_INDICES, SECTOR_INDEX, SECTORS
 
 REGIME_OPEN, REGIME_BAN, REGIME_INDEX_ONLY = 0, 1, 2
@@ -22,24 +23,10 @@ SHORT_REGIMES: tuple[tuple[date, date, int], ...] = (
     (date(2023, 11, 6), date(2025, 3, 30), REGIME_BAN),
 )
 
-# Investor leaf groups in the order used by every flow array. institution = the 7 sub-groups; other = the
-# last 2.
-LEAVES = (
-    "foreign",
-    "individual",
-    "securities",
-    "investment_trust",
-    "private_fund",
-    "bank",
-    "insurance",
-    "merchant_bank",
-    "pension_fund",
-    "other_corporation",
-    "other_organization",
-)
-INSTITUTION_LEAVES = LEAVES[2:9]
-OTHER_LEAVES = LEAVES[9:]
-FLOW_TILTED = np.array([leaf == "foreign" or leaf in INSTITUTION_LEAVES for leaf in LEAVES])
+# Investor leaf groups in the order used by every flow array: foreign, individual, the institution
+# sub-groups, then the "other" ones.
+LEAVES = ("foreign", "individual", *INSTITUTION_SUBGROUPS, *OTHER_SUBGROUPS)
+FLOW_TILTED = np.array([leaf == "foreign" or leaf in INSTITUTION_SUBGROUPS for leaf in LEAVES])
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kis_intel_assets.simulator.factors import INSTITUTION_LEAVES, LEAVES, OTHER_LEAVES
+from kis_intel_assets.investor_groups import INSTITUTION_SUBGROUPS, OTHER_SUBGROUPS
+from kis_intel_assets.simulator.factors import LEAVES
 from kis_intel_assets.simulator.series import SymbolSeries
 
 # DB group name -> KIS field prefix (kis_api.md §3.2), in the order fields are emitted.
@@ -62,8 +63,8 @@ def aggregate(
         )
 
     flows = {leaf: pick((leaf,)) for leaf in LEAVES}
-    flows["institution"] = pick(INSTITUTION_LEAVES)
-    flows["other"] = pick(OTHER_LEAVES)
+    flows["institution"] = pick(INSTITUTION_SUBGROUPS)
+    flows["other"] = pick(OTHER_SUBGROUPS)
     return {name: flows[name] for name in KIS_PREFIX}
 
 

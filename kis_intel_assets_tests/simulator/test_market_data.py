@@ -9,21 +9,13 @@ import numpy as np
 import pandas as pd
 
 from kis_intel_assets import krx_calendar
+from kis_intel_assets.investor_groups import INSTITUTION_SUBGROUPS
 from kis_intel_assets.simulator import Simulator
 from kis_intel_assets.simulator.ticks import is_on_tick
 from kis_intel_assets.simulator.truth import INVESTOR_GROUPS
 from kis_intel_assets_tests.simulator.kis_http import KisHttp
 
 Factory = Callable[..., Simulator]
-INSTITUTION_PARTS = (
-    "securities",
-    "investment_trust",
-    "private_fund",
-    "bank",
-    "insurance",
-    "merchant_bank",
-    "pension_fund",
-)
 
 
 def test_investor_groups_balance_exactly(simulator: Simulator) -> None:
@@ -39,7 +31,7 @@ def test_investor_groups_balance_exactly(simulator: Simulator) -> None:
                 flows[f"{group}_buy_{kind}"] - flows[f"{group}_sell_{kind}"] == flows[f"{group}_net_{kind}"]
             ).all()
         for side in ("buy", "sell", "net"):
-            parts = flows[[f"{g}_{side}_{kind}" for g in INSTITUTION_PARTS]].sum(axis=1)
+            parts = flows[[f"{g}_{side}_{kind}" for g in INSTITUTION_SUBGROUPS]].sum(axis=1)
             assert (parts == flows[f"institution_{side}_{kind}"]).all()
             other = flows[f"other_corporation_{side}_{kind}"] + flows[f"other_organization_{side}_{kind}"]
             assert (other == flows[f"other_{side}_{kind}"]).all()
