@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import sys
 from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any
@@ -50,3 +52,37 @@ def simulator_resources(
         **kis_settings,
     )
     return {"database": database, "kis": kis}
+
+
+def simulator_environment(
+    sim: Simulator, database_url: str, app_key: str, app_secret: str, rate_limit_per_sec: float
+) -> dict[str, str]:
+    """The environment of a Dagster subprocess run against `sim`: the same settings a user exports,
+    and no inherited DAGSTER_HOME (each test chooses its instance)."""
+    env = {
+        **os.environ,
+        "KIS_INTEL_DATABASE_URL": database_url,
+        "KIS_APP_KEY": app_key,
+        "KIS_APP_SECRET": app_secret,
+        "KIS_BASE_URL": sim.base_url,
+        "KIS_MASTER_BASE_URL": sim.master_base_url,
+        "KIS_RATE_LIMIT_PER_SEC": str(rate_limit_per_sec),
+    }
+    env.pop("DAGSTER_HOME", None)
+    return env
+
+
+def dagster_materialize_command(select: str, *partition_args: str) -> list[str]:
+    """`dagster asset materialize` of this project's definitions, in one process (the CLI as documented)."""
+    return [
+        os.path.join(os.path.dirname(sys.executable), "dagster"),
+        "asset",
+        "materialize",
+        "-m",
+        "kis_intel_assets.definitions",
+        "--select",
+        select,
+        *partition_args,
+        "--config-json",
+        '{"execution": {"config": {"in_process": {}}}}',
+    ]

@@ -8,9 +8,7 @@ without touching the table.
 from __future__ import annotations
 
 import math
-import os
 import subprocess
-import sys
 from collections import Counter
 from collections.abc import Iterator
 from datetime import date
@@ -31,7 +29,11 @@ from kis_intel_assets.krx_calendar import trading_days
 from kis_intel_assets.simulator import FaultSpec, SimulatorConfig, running_simulator
 from kis_intel_assets.simulator.server import Simulator
 from kis_intel_assets.storage import connect, fetch_frame
-from kis_intel_assets_tests.simulator_fixtures import simulator_resources
+from kis_intel_assets_tests.simulator_fixtures import (
+    dagster_materialize_command,
+    simulator_environment,
+    simulator_resources,
+)
 
 RATE = 200.0
 PARTITION = "2025-06-02"
@@ -172,30 +174,9 @@ def test_a_bad_field_fails_the_blocking_check_and_writes_nothing(
 
 def test_the_dagster_cli_materializes_one_partition(simulator: Simulator, database_url: str) -> None:
     load_universe(simulator, database_url, "cli-key")
-    env = {
-        **os.environ,
-        "KIS_INTEL_DATABASE_URL": database_url,
-        "KIS_APP_KEY": "cli-key",
-        "KIS_APP_SECRET": "test-app-secret",
-        "KIS_BASE_URL": simulator.base_url,
-        "KIS_MASTER_BASE_URL": simulator.master_base_url,
-        "KIS_RATE_LIMIT_PER_SEC": str(RATE),
-    }
-    env.pop("DAGSTER_HOME", None)
+    env = simulator_environment(simulator, database_url, "cli-key", "test-app-secret", RATE)
     completed = subprocess.run(
-        [
-            os.path.join(os.path.dirname(sys.executable), "dagster"),
-            "asset",
-            "materialize",
-            "-m",
-            "kis_intel_assets.definitions",
-            "--select",
-            "daily_prices",
-            "--partition",
-            PARTITION,
-            "--config-json",
-            '{"execution": {"config": {"in_process": {}}}}',
-        ],
+        dagster_materialize_command("daily_prices", "--partition", PARTITION),
         env=env,
         capture_output=True,
         text=True,

@@ -32,7 +32,7 @@ from kis_intel_assets.defs.ingest.assets import KIS_POOL, stock_universe
 from kis_intel_assets.defs.resources import DatabaseResource, KISResource
 from kis_intel_assets.simulator import Simulator
 from kis_intel_assets.storage import connect, fetch_frame
-from kis_intel_assets_tests.simulator_fixtures import SimulatorFactory
+from kis_intel_assets_tests.simulator_fixtures import SimulatorFactory, simulator_environment
 
 REPO = Path(__file__).resolve().parents[2]
 DAGSTER = Path(sys.executable).with_name("dagster")
@@ -142,15 +142,9 @@ def dagster_dev(
     home.mkdir()
     shutil.copy(REPO / "deploy" / "dagster.yaml", home / "dagster.yaml")
     env = {
-        **os.environ,
+        **simulator_environment(sim, database_url, APP_KEY, APP_SECRET, RATE),
         **dagster_storage_env(empty_database_url),
         "DAGSTER_HOME": str(home),
-        "KIS_APP_KEY": APP_KEY,
-        "KIS_APP_SECRET": APP_SECRET,
-        "KIS_BASE_URL": sim.base_url,
-        "KIS_MASTER_BASE_URL": sim.master_base_url,
-        "KIS_RATE_LIMIT_PER_SEC": str(RATE),
-        "KIS_INTEL_DATABASE_URL": database_url,
         "KIS_INTEL_PARTITION_START": "2025-01-02",
     }
     port = free_port()

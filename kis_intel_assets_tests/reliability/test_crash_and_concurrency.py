@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from datetime import date
@@ -38,7 +37,11 @@ from kis_intel_assets_tests.reliability.harness import (
     materialize_with_one_rerun,
     table_frame,
 )
-from kis_intel_assets_tests.simulator_fixtures import SimulatorFactory
+from kis_intel_assets_tests.simulator_fixtures import (
+    SimulatorFactory,
+    dagster_materialize_command,
+    simulator_environment,
+)
 
 pytestmark = pytest.mark.faults
 
@@ -51,29 +54,10 @@ WAIT_SECONDS = 120.0
 
 def dagster_materialize(sim: Simulator, database_url: str, select: str, days: list[date]) -> subprocess.Popen:
     """The Dagster CLI in its own process group, configured only through the environment."""
-    env = {
-        **os.environ,
-        "KIS_INTEL_DATABASE_URL": database_url,
-        "KIS_APP_KEY": CRASH_KEY,
-        "KIS_APP_SECRET": APP_SECRET,
-        "KIS_BASE_URL": sim.base_url,
-        "KIS_MASTER_BASE_URL": sim.master_base_url,
-        "KIS_RATE_LIMIT_PER_SEC": "200",
-    }
-    env.pop("DAGSTER_HOME", None)
-    command = [
-        os.path.join(os.path.dirname(sys.executable), "dagster"),
-        "asset",
-        "materialize",
-        "-m",
-        "kis_intel_assets.definitions",
-        "--select",
-        select,
-        "--partition-range",
-        f"{days[0].isoformat()}...{days[-1].isoformat()}",
-        "--config-json",
-        '{"execution": {"config": {"in_process": {}}}}',
-    ]
+    env = simulator_environment(sim, database_url, CRASH_KEY, APP_SECRET, 200)
+    command = dagster_materialize_command(
+        select, "--partition-range", f"{days[0].isoformat()}...{days[-1].isoformat()}"
+    )
     return subprocess.Popen(
         command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
     )
