@@ -50,6 +50,8 @@ BREAKDOWN_NET = {name for who in WHO for name in (_net_qty(who), f"{who}_ntby_tr
 }
 PROGRAM_SIDES = ("seln_vol", "shnu_vol", "ntby_qty", "seln_tr_pbmn", "shnu_tr_pbmn", "ntby_tr_pbmn")
 CHANGE = {"prdy_vrss", "prdy_vrss_sign", "prdy_ctrt"}
+# The date and OHLCV block of every daily endpoint
+DAILY_BAR = {"stck_bsop_date", "stck_oprc", "stck_hgpr", "stck_lwpr", "stck_clpr", "acml_vol", "acml_tr_pbmn"}
 
 # (tr_id, params, output key, exact names or None, names that must at least be present)
 CASES = [
@@ -62,21 +64,7 @@ CASES = [
             "FID_ORG_ADJ_PRC": "0",
         },
         "output2",
-        {
-            "stck_bsop_date",
-            "stck_oprc",
-            "stck_hgpr",
-            "stck_lwpr",
-            "stck_clpr",
-            "acml_vol",
-            "acml_tr_pbmn",
-            "prdy_vrss",
-            "prdy_vrss_sign",
-            "flng_cls_code",
-            "prtt_rate",
-            "mod_yn",
-            "revl_issu_reas",
-        },
+        DAILY_BAR | {"prdy_vrss", "prdy_vrss_sign", "flng_cls_code", "prtt_rate", "mod_yn", "revl_issu_reas"},
         set(),
     ),
     (
@@ -112,17 +100,7 @@ CASES = [
         "FHPTJ04160001",
         {"FID_INPUT_DATE_1": "20250630", "FID_ORG_ADJ_PRC": "", "FID_ETC_CLS_CODE": ""},
         "output2",
-        {
-            "stck_bsop_date",
-            "stck_clpr",
-            "stck_oprc",
-            "stck_hgpr",
-            "stck_lwpr",
-            "acml_vol",
-            "acml_tr_pbmn",
-            "bold_yn",
-        }
-        | BREAKDOWN_FULL,
+        DAILY_BAR | {"bold_yn"} | BREAKDOWN_FULL,
         set(),
     ),
     (
@@ -148,14 +126,8 @@ CASES = [
         "FHPST04830000",
         {"FID_INPUT_DATE_1": "20250401", "FID_INPUT_DATE_2": "20250630"},
         "output2",
-        {
-            "stck_bsop_date",
-            "stck_clpr",
-            "stck_oprc",
-            "stck_hgpr",
-            "stck_lwpr",
-            "acml_vol",
-            "acml_tr_pbmn",
+        DAILY_BAR
+        | {
             "ssts_cntg_qty",
             "ssts_vol_rlim",
             "ssts_tr_pbmn",
