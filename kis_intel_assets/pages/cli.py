@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import socket
 import sys
-import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import uvicorn
 
+from kis_intel_assets.background_server import serving_in_thread
 from kis_intel_assets.pages.app import create_app
 from kis_intel_assets.storage import ConfigurationError, redact_url, resolve_database_url
 
@@ -52,22 +51,7 @@ def run_serve_cli(argv: Sequence[str]) -> int:
 @contextmanager
 def serving(database_url: str) -> Iterator[str]:
     """Serve the pages on a free loopback port in a background thread; yields the base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(
-        create_app(database_url), log_level="warning", lifespan="off", timeout_graceful_shutdown=2
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        while not server.started:
-            if not thread.is_alive():
-                raise RuntimeError("the pages server stopped while starting")
-            threading.Event().wait(0.02)
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    config = uvicorn.Config(create_app(database_url), host="127.0.0.1", port=0, log_level="warning",
+                            lifespan="off", timeout_graceful_shutdown=2)
+    with serving_in_thread(config, "kis-intel pages") as port:
+        yield f"http://127.0.0.1:{port}"

@@ -4,22 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import threading
-import time
 from collections.abc import Iterator
 from datetime import datetime
 
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from kis_intel_assets.background_server import serving_in_thread
 from kis_intel_assets.simulator.app import SimulatorApp
 from kis_intel_assets.simulator.config import SimulatorConfig
 from kis_intel_assets.simulator.faults import FaultSpec
 from kis_intel_assets.simulator.model import MarketModel
 from kis_intel_assets.simulator.stats import SimulatorStats
 from kis_intel_assets.simulator.truth import GroundTruth
-
-STARTUP_TIMEOUT_SECONDS = 30.0
 
 
 class _Connections:
@@ -93,18 +90,6 @@ class Simulator:
 def running_simulator(config: SimulatorConfig, host: str = "127.0.0.1", port: int = 0) -> Iterator[Simulator]:
     """Serve a simulator on host:port (0 = a free port) for the duration of the block."""
     simulator = Simulator(config)
-    server = uvicorn.Server(simulator.uvicorn_config(host, port))
-    thread = threading.Thread(target=server.run, name="kis-simulator", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError(f"simulator failed to start on {host}:{port}")
-        time.sleep(0.01)
-    bound_port = server.servers[0].sockets[0].getsockname()[1]
-    simulator.base_url = f"http://{host}:{bound_port}"
-    try:
+    with serving_in_thread(simulator.uvicorn_config(host, port), "kis-simulator") as bound_port:
+        simulator.base_url = f"http://{host}:{bound_port}"
         yield simulator
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)

@@ -19,6 +19,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from kis_intel_assets.background_server import serving_in_thread
+
 
 @dataclass(frozen=True)
 class Reply:
@@ -91,17 +93,6 @@ def running_receiver() -> Iterator[WebhookReceiver]:
     config = uvicorn.Config(
         receiver.app, host="127.0.0.1", port=0, lifespan="off", log_level="warning", access_log=False
     )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="webhook-receiver", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("webhook receiver failed to start")
-        time.sleep(0.01)
-    receiver.base_url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-    try:
+    with serving_in_thread(config, "webhook receiver") as port:
+        receiver.base_url = f"http://127.0.0.1:{port}"
         yield receiver
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
