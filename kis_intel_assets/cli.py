@@ -73,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
         "discover", help="record KIS response schemas and diff them with the registry", add_help=False
     )
     commands.add_parser("serve", help="serve the sector map, overheat and rotation pages", add_help=False)
+    commands.add_parser(
+        "gateway", help="serve the KIS gateway: one token and one budget for every tool", add_help=False
+    )
     return parser
 
 
@@ -93,6 +96,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from kis_intel_assets.pages import run_serve_cli
 
         return run_serve_cli(argv[1:])
+    if argv[:1] == ["gateway"]:
+        from kis_intel_assets.gateway import run_gateway_cli
+
+        return run_gateway_cli(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)

@@ -1,0 +1,84 @@
+"""`kis-intel gateway`: serve the gateway in the foreground; SIGTERM/SIGINT drain before exiting.
+
+On a stop signal uvicorn stops accepting connections and lets every accepted request finish (up to the
+grace period) while the senders keep working: a client waiting on an answer gets it, a client that
+connects during the restart gets a connection error it can retry. The shared token survives in
+PostgreSQL, so the next process issues none.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from types import FrameType
+
+import uvicorn
+
+from kis_intel_assets.gateway.app import Gateway
+from kis_intel_assets.gateway.config import GatewaySettings, settings_from_environment
+from kis_intel_assets.storage import ConfigurationError, redact_url
+
+USAGE_ERROR = 2
+
+
+class _DrainingServer(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, gateway: Gateway) -> None:
+        super().__init__(config)
+        self._gateway = gateway
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if not self.should_exit:
+            print(
+                f"kis-intel gateway: stopping, {self._gateway.in_flight} request(s) in flight are answered "
+                "first",
+                flush=True,
+            )
+        super().handle_exit(sig, frame)
+
+
+def serve(settings: GatewaySettings, host: str, port: int) -> None:
+    gateway = Gateway(settings)
+    server = _DrainingServer(gateway.uvicorn_config(host, port), gateway)
+    print(
+        f"KIS gateway serving http://{host}:{port} -> {redact_url(settings.kis.base_url)} "
+        f"({len(settings.clients)} clients, {settings.upstream_concurrency} senders, "
+        f"{settings.kis.effective_rate_per_sec:g} req/s shared budget)",
+        flush=True,
+    )
+    server.run()
+    print(f"kis-intel gateway: stopped; accepted {gateway.accepted}, answered {gateway.answered}", flush=True)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kis-intel gateway", description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1", help="bind address (default loopback only)")
+    parser.add_argument("--port", type=int, default=8600)
+    parser.add_argument(
+        "--clients",
+        type=Path,
+        default=None,
+        help="TOML file of local client credentials (or KIS_GATEWAY_CLIENTS)",
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=0,
+        help="upstream requests in flight at most (default half the key's budget)",
+    )
+    return parser
+
+
+def run_gateway_cli(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if not 0 <= args.port <= 65535:
+            raise ConfigurationError(f"--port must be within 0..65535, got {args.port}")
+        if args.concurrency < 0:
+            raise ConfigurationError(f"--concurrency must be positive, got {args.concurrency}")
+        settings = settings_from_environment(args.clients, upstream_concurrency=args.concurrency)
+    except ConfigurationError as exc:
+        print(f"kis-intel gateway: error: {exc}", file=sys.stderr)
+        return USAGE_ERROR
+    serve(settings, args.host, args.port)
+    return 0
