@@ -2,6 +2,14 @@
 
 from kis_intel_assets.gateway.app import Gateway
 from kis_intel_assets.gateway.config import GatewaySettings, LocalClient, PriorityClass
-from kis_intel_assets.gateway.server import run_gateway_cli, serve
+from kis_intel_assets.gateway.server import run_gateway_cli, running_gateway, serve
 
-__all__ = ["Gateway", "GatewaySettings", "LocalClient", "PriorityClass", "run_gateway_cli", "serve"]
+__all__ = [
+    "Gateway",
+    "GatewaySettings",
+    "LocalClient",
+    "PriorityClass",
+    "run_gateway_cli",
+    "running_gateway",
+    "serve",
+]

@@ -85,6 +85,7 @@ class Gateway:
         )
         self.directory = ClientDirectory(settings.clients, settings.kis.app_secret)
         self.upstream = Upstream(settings, self.queue, self.metrics)
+        self.base_url = ""  # set once listening
         self.accepted = 0
         self.answered = 0
         self._counts = threading.Lock()

@@ -9,12 +9,15 @@ PostgreSQL, so the next process issues none.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
 
 import uvicorn
 
+from kis_intel_assets.background_server import serving_in_thread
 from kis_intel_assets.gateway.app import Gateway
 from kis_intel_assets.gateway.config import GatewaySettings, settings_from_environment
 from kis_intel_assets.storage import ConfigurationError, redact_url
@@ -35,6 +38,15 @@ class _DrainingServer(uvicorn.Server):
                 flush=True,
             )
         super().handle_exit(sig, frame)
+
+
+@contextlib.contextmanager
+def running_gateway(settings: GatewaySettings, host: str = "127.0.0.1", port: int = 0) -> Iterator[Gateway]:
+    """A gateway on a background thread for the block (tests, benchmarks); `base_url` is set on it."""
+    gateway = Gateway(settings)
+    with serving_in_thread(gateway.uvicorn_config(host, port), "kis-gateway") as bound_port:
+        gateway.base_url = f"http://{host}:{bound_port}"
+        yield gateway
 
 
 def serve(settings: GatewaySettings, host: str, port: int) -> None:
