@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import signal
+import socket
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -49,16 +51,37 @@ def running_gateway(settings: GatewaySettings, host: str = "127.0.0.1", port: in
         yield gateway
 
 
+def _shared_listener(host: str, port: int) -> socket.socket:
+    """A listening socket with SO_REUSEPORT: a new gateway process can bind the port while the old one
+    still drains, so a restart (start the new one, then stop the old one) has no gap."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if hasattr(socket, "SO_REUSEPORT"):
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        listener.bind((host, port))
+        listener.listen(2048)  # queued until uvicorn accepts, so "serving" below is already true
+    except OSError as exc:
+        listener.close()
+        raise ConfigurationError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    return listener
+
+
 def serve(settings: GatewaySettings, host: str, port: int) -> None:
     gateway = Gateway(settings)
     server = _DrainingServer(gateway.uvicorn_config(host, port), gateway)
+    listener = _shared_listener(host, port)
     print(
         f"KIS gateway serving http://{host}:{port} -> {redact_url(settings.kis.base_url)} "
         f"({len(settings.clients)} clients, {settings.upstream_concurrency} senders, "
         f"{settings.kis.effective_rate_per_sec:g} req/s shared budget)",
         flush=True,
     )
-    server.run()
+    # uvicorn re-raises the stop signal once drained; a no-op handler lets the summary below be printed
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop_signal, lambda *_: None)
+    server.run(sockets=[listener])
     print(f"kis-intel gateway: stopped; accepted {gateway.accepted}, answered {gateway.answered}", flush=True)
 
 
@@ -89,8 +112,8 @@ def run_gateway_cli(argv: list[str]) -> int:
         if args.concurrency < 0:
             raise ConfigurationError(f"--concurrency must be positive, got {args.concurrency}")
         settings = settings_from_environment(args.clients, upstream_concurrency=args.concurrency)
+        serve(settings, args.host, args.port)
     except ConfigurationError as exc:
         print(f"kis-intel gateway: error: {exc}", file=sys.stderr)
         return USAGE_ERROR
-    serve(settings, args.host, args.port)
     return 0
