@@ -6,9 +6,13 @@ import datetime as dt
 import threading
 from typing import Any
 
+import dagster as dg
 import httpx
 import pandas as pd
+import psycopg
 
+from kis_intel_assets.defs.ingest.assets import stock_universe
+from kis_intel_assets.defs.resources import DatabaseResource, KISResource
 from kis_intel_assets.gateway.fair_queue import FairQueue, LaneFull
 from kis_intel_assets.kis import KISClient, KISConfig
 from kis_intel_assets.simulator import Simulator
@@ -238,3 +242,28 @@ def test_fair_queue_round_robins_clients_and_serves_priority_classes_first() -> 
     assert order[:5] == ["bot-order", "flooder-0", "quiet-0", "flooder-1", "quiet-1"]
     assert order[5:] == [f"flooder-{n}" for n in range(2, 50)]
     assert queue.depth() == [0, 0]
+
+
+def test_a_dagster_run_can_go_through_the_gateway_with_local_credentials(
+    gateway_sim: Simulator, gateway_factory: GatewayFactory, real_key: str, database_url: str
+) -> None:
+    gateway = gateway_factory(gateway_sim)
+    key, secret = LOCAL_CLIENTS["bot"]
+    database = DatabaseResource(url=database_url)
+    kis = KISResource(
+        app_key=key,
+        app_secret=secret,
+        database=database,
+        base_url=gateway.base_url,
+        master_base_url=gateway_sim.master_base_url,
+    )
+    assert dg.materialize([stock_universe], resources={"database": database, "kis": kis}).success
+
+    with psycopg.connect(database_url) as conn:
+        listed = conn.execute("SELECT count(DISTINCT symbol) FROM stock_master").fetchone()[0]
+    info_calls = [r for r in gateway_sim.stats.requests(real_key) if r.tr_id == "CTPF1002R"]
+    assert listed == len(info_calls) > 0
+    assert gateway_sim.stats.requests(key) == []  # upstream only ever saw the real key
+    assert (
+        metric(gateway, 'kis_gateway_requests_total{client="bot",status="200",tr_id="CTPF1002R"}') == listed
+    )
