@@ -41,6 +41,7 @@ APPROVAL_PATH = "/oauth2/Approval"
 # Gateway choices (not KIS codes), for failures only the gateway can have:
 QUEUE_FULL = Refusal(500, "EGW00201", "초당 거래건수를 초과하였습니다 (this client's gateway queue is full)")
 UPSTREAM_UNREACHABLE = Refusal(502, "KGW00502", "KIS에 연결할 수 없습니다 (upstream unreachable)")
+BAD_TARGET = Refusal(400, "KGW00400", "요청 경로는 /로 시작해야 합니다 (request target must be a path)")
 TOKEN_UNAVAILABLE = Refusal(503, "KGW00503", "접근토큰을 발급받을 수 없습니다 (real token unavailable)")
 
 
@@ -205,13 +206,16 @@ class Gateway:
             self.metrics.refused.labels("unknown_client" if client is None else "token").inc()
             return _envelope(refusal, tr_id)
         assert client is not None
+        raw_path = request.scope.get("raw_path") or request.url.path.encode()
+        if not raw_path.startswith(b"/"):  # absolute-form or "@host" targets would leave the KIS host
+            self.metrics.refused.labels("bad_target").inc()
+            return _envelope(BAD_TARGET, tr_id)
         loop = asyncio.get_running_loop()
         answer: asyncio.Future[UpstreamReply | Exception] = loop.create_future()
 
         def deliver(result: UpstreamReply | Exception) -> None:
             loop.call_soon_threadsafe(lambda: answer.done() or answer.set_result(result))
 
-        raw_path = request.scope.get("raw_path") or request.url.path.encode()
         query = request.scope.get("query_string", b"")
         item = PendingRequest(
             client=client.name,

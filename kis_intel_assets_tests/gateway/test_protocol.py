@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import socket
 import threading
 from typing import Any
 
@@ -267,3 +268,22 @@ def test_a_dagster_run_can_go_through_the_gateway_with_local_credentials(
     assert (
         metric(gateway, 'kis_gateway_requests_total{client="bot",status="200",tr_id="CTPF1002R"}') == listed
     )
+
+
+def test_a_request_target_that_is_not_a_path_never_leaves_for_another_host(
+    gateway_sim: Simulator, gateway_factory: GatewayFactory
+) -> None:
+    """`base_url + "@evil/x"` would make the KIS host the userinfo of another host: never sent."""
+    gateway = gateway_factory(gateway_sim)
+    token = client_token(gateway.base_url, "bot")
+    before = len(gateway_sim.stats.requests())
+    host, port = gateway.base_url.removeprefix("http://").split(":")
+    headers = "".join(f"{name}: {value}\r\n" for name, value in kis_headers("bot", token).items())
+    for target in (f"@{host}:9/uapi/x", f"http://{host}:9/uapi/x"):
+        with socket.create_connection((host, int(port))) as sock:
+            sock.sendall(
+                f"GET {target} HTTP/1.1\r\nHost: {host}\r\n{headers}Connection: close\r\n\r\n".encode()
+            )
+            status_line = sock.makefile("rb").readline()
+        assert status_line.split()[1] in (b"400", b"404"), status_line
+    assert len(gateway_sim.stats.requests()) == before
