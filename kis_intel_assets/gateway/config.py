@@ -129,19 +129,6 @@ def load_clients_file(path: Path) -> tuple[tuple[LocalClient, ...], tuple[Priori
     return tuple(clients), tuple(PriorityClass(name, tuple(p)) for name, p in table.items())
 
 
-def _positive_rate(environ: Mapping[str, str]) -> float | None:
-    raw = environ.get("KIS_RATE_LIMIT_PER_SEC", "").strip()
-    if not raw:
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise ConfigurationError(f"KIS_RATE_LIMIT_PER_SEC must be a positive number, got {raw!r}")
-    return value
-
-
 def settings_from_environment(
     clients_file: Path | None, environ: Mapping[str, str] | None = None, **overrides: object
 ) -> GatewaySettings:
@@ -155,13 +142,19 @@ def settings_from_environment(
     if path is None:
         raise ConfigurationError(f"name the local clients file with --clients or {CLIENTS_FILE_ENV}")
     clients, priority = load_clients_file(path)
-    kis = KISConfig(
-        app_key=environ["KIS_APP_KEY"].strip(),
-        app_secret=environ["KIS_APP_SECRET"].strip(),
-        database_url=resolve_database_url(environ),
-        paper=environ.get("KIS_PAPER", "").strip().lower() in {"1", "true", "yes"},
-        base_url=environ.get("KIS_BASE_URL", "").strip(),
-        rate_limit_per_sec=_positive_rate(environ),
-    )
+    rate = environ.get("KIS_RATE_LIMIT_PER_SEC", "").strip()
+    try:
+        if rate and not math.isfinite(float(rate)):
+            raise ValueError("not a finite number")
+        kis = KISConfig(
+            app_key=environ["KIS_APP_KEY"].strip(),
+            app_secret=environ["KIS_APP_SECRET"].strip(),
+            database_url=resolve_database_url(environ),
+            paper=environ.get("KIS_PAPER", "").strip().lower() in {"1", "true", "yes"},
+            base_url=environ.get("KIS_BASE_URL", "").strip(),
+            rate_limit_per_sec=float(rate) if rate else None,
+        )
+    except ValueError as exc:
+        raise ConfigurationError(f"KIS_RATE_LIMIT_PER_SEC={rate!r}: {exc}") from None
     extra = {"priority": priority} if priority is not None else {}
     return GatewaySettings(kis=kis, clients=clients, **extra, **overrides)  # type: ignore[arg-type]

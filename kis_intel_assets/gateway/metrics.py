@@ -11,64 +11,45 @@ LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.
 class GatewayMetrics:
     def __init__(self, class_names: tuple[str, ...]) -> None:
         self.registry = CollectorRegistry()
-        registry = self.registry
-        self.requests = Counter(
-            "kis_gateway_requests",
-            "Requests answered, by client, TR ID and HTTP status",
-            ["client", "tr_id", "status"],
-            registry=registry,
+
+        def counter(name: str, text: str, *labels: str) -> Counter:
+            return Counter(f"kis_gateway_{name}", text, labels, registry=self.registry)
+
+        def histogram(name: str, text: str, buckets: tuple[float, ...]) -> Histogram:
+            return Histogram(
+                f"kis_gateway_{name}", text, ["client", "tr_id"], buckets=buckets, registry=self.registry
+            )
+
+        self.requests = counter(
+            "requests", "Requests answered, by client, TR ID and HTTP status", "client", "tr_id", "status"
         )
-        self.queue_wait = Histogram(
-            "kis_gateway_queue_wait_seconds",
+        self.queue_wait = histogram(
+            "queue_wait_seconds",
             "Time from arrival until sent upstream (fair queue + shared budget)",
-            ["client", "tr_id"],
-            buckets=WAIT_BUCKETS,
-            registry=registry,
+            WAIT_BUCKETS,
         )
-        self.upstream_latency = Histogram(
-            "kis_gateway_upstream_latency_seconds",
-            "Upstream round trip of one attempt",
-            ["client", "tr_id"],
-            buckets=LATENCY_BUCKETS,
-            registry=registry,
+        self.upstream_latency = histogram(
+            "upstream_latency_seconds", "Upstream round trip of one attempt", LATENCY_BUCKETS
         )
-        self.retries = Counter(
-            "kis_gateway_retries",
-            "Upstream attempts repeated inside the gateway",
-            ["client", "tr_id", "reason"],
-            registry=registry,
+        self.retries = counter(
+            "retries", "Upstream attempts repeated inside the gateway", "client", "tr_id", "reason"
         )
-        self.rate_limited = Counter(
-            "kis_gateway_egw00201",
-            "EGW00201 answers from upstream (retried, not shown to the client)",
-            ["client", "tr_id"],
-            registry=registry,
+        self.rate_limited = counter(
+            "egw00201", "EGW00201 answers from upstream (retried, not shown to clients)", "client", "tr_id"
         )
-        self.rate_limited_passed = Counter(
-            "kis_gateway_egw00201_passed_on",
-            "EGW00201 answers handed to a client after every retry",
-            ["client", "tr_id"],
-            registry=registry,
+        self.rate_limited_passed = counter(
+            "egw00201_passed_on", "EGW00201 answers handed to a client after every retry", "client", "tr_id"
         )
-        self.token_issuances = Counter(
-            "kis_gateway_token_issuances",
-            "Real access tokens issued by KIS for this gateway",
-            registry=registry,
+        self.token_issuances = counter("token_issuances", "Real access tokens issued by KIS for this gateway")
+        self.client_tokens = counter(
+            "client_tokens", "/oauth2/tokenP answered from the shared token store", "client"
         )
-        self.client_tokens = Counter(
-            "kis_gateway_client_tokens",
-            "/oauth2/tokenP answered from the shared token store",
-            ["client"],
-            registry=registry,
-        )
-        self.refused = Counter(
-            "kis_gateway_refused", "Requests refused without forwarding", ["reason"], registry=registry
-        )
+        self.refused = counter("refused", "Requests refused without forwarding", "reason")
         self.queued = Gauge(
-            "kis_gateway_queued", "Requests waiting per priority class", ["priority"], registry=registry
+            "kis_gateway_queued", "Requests waiting per priority class", ["priority"], registry=self.registry
         )
         self.in_flight = Gauge(
-            "kis_gateway_in_flight", "Client requests accepted and not yet answered", registry=registry
+            "kis_gateway_in_flight", "Client requests accepted and not yet answered", registry=self.registry
         )
         self._class_names = class_names
 

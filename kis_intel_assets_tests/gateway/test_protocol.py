@@ -258,7 +258,8 @@ def test_a_dagster_run_can_go_through_the_gateway_with_local_credentials(
         base_url=gateway.base_url,
         master_base_url=gateway_sim.master_base_url,
     )
-    assert dg.materialize([stock_universe], resources={"database": database, "kis": kis}).success
+    resources = {"database": database, "kis": kis}
+    assert dg.materialize([stock_universe], resources=resources).success
 
     with psycopg.connect(database_url) as conn:
         listed = conn.execute("SELECT count(DISTINCT symbol) FROM stock_master").fetchone()[0]
