@@ -1,6 +1,6 @@
 """Three kinds of KIS client, each run in its own spawned process by the load test (importable by name).
 
-Each keeps THREADS requests in flight until its deadline and reports what it saw: the wall-clock time of
+Each keeps THREADS requests in flight until `stop` is set and reports what it saw: the wall-clock time of
 every answered request, EGW00201 answers, other failures, and connection errors it retried (a gateway
 restart shows up as those, never as a lost answer).
 """
@@ -19,7 +19,7 @@ from kis_intel_assets.kis import KISClient, KISConfig, KISError, RetrySettings
 from kis_intel_assets_tests.gateway.conftest import LOCAL_CLIENTS, PRICE_PATH, kis_headers
 
 THREADS = 4
-STARTS_EVERY = 40  # the restarting client starts afresh (new connection, new token) every 40 requests
+STARTS_EVERY = 10  # the restarting client starts afresh (new connection, new token) every 10 requests
 # what a user sets so the client rides out a gateway restart of a few seconds
 RESTART_TOLERANT = RetrySettings(max_attempts=30, backoff_base_seconds=0.2, backoff_cap_seconds=1.0)
 
@@ -89,16 +89,15 @@ def _price(http: httpx.Client, name: str, token: str, symbol: str, tally: Tally)
         return
 
 
-def product_client(config: KISConfig, symbols: list[str], start: Any, seconds: float, results: Any) -> None:
+def product_client(config: KISConfig, symbols: list[str], start: Any, stop: Any, results: Any) -> None:
     """kis-intel's own KISClient with the gateway as its base URL and local credentials."""
     tally = Tally()
     with KISClient(config) as client:
         start.wait(timeout=120)
-        deadline = time.time() + seconds
 
         def work(offset: int) -> None:
             n = offset
-            while time.time() < deadline:
+            while not stop.is_set():
                 try:
                     client.current_price(symbols[n % len(symbols)])
                     tally.add("ok")
@@ -110,17 +109,16 @@ def product_client(config: KISConfig, symbols: list[str], start: Any, seconds: f
         results.put(("bot", tally.report(client_metrics=client.metrics.snapshot())))
 
 
-def httpx_loop(base_url: str, symbols: list[str], start: Any, seconds: float, results: Any) -> None:
+def httpx_loop(base_url: str, symbols: list[str], start: Any, stop: Any, results: Any) -> None:
     """A plain httpx loop: one token at start, then requests as fast as answers come."""
     tally = Tally()
     with httpx.Client(base_url=base_url) as http:
         token = _token(http, "notebook", tally)
         start.wait(timeout=120)
-        deadline = time.time() + seconds
 
         def work(offset: int) -> None:
             n = offset
-            while time.time() < deadline:
+            while not stop.is_set():
                 _price(http, "notebook", token, symbols[n % len(symbols)], tally)
                 n += THREADS
 
@@ -128,20 +126,19 @@ def httpx_loop(base_url: str, symbols: list[str], start: Any, seconds: float, re
     results.put(("notebook", tally.report()))
 
 
-def restarting_client(base_url: str, symbols: list[str], start: Any, seconds: float, results: Any) -> None:
+def restarting_client(base_url: str, symbols: list[str], start: Any, stop: Any, results: Any) -> None:
     """A tool that issues its own token on every start (the official samples do): a new connection and
     a new /oauth2/tokenP every STARTS_EVERY requests, per thread."""
     tally = Tally()
     start.wait(timeout=120)
-    deadline = time.time() + seconds
 
     def work(offset: int) -> None:
         n = offset
-        while time.time() < deadline:
+        while not stop.is_set():
             with httpx.Client(base_url=base_url) as http:
                 token = _token(http, "samples", tally)
                 for _ in range(STARTS_EVERY):
-                    if time.time() >= deadline:
+                    if stop.is_set():
                         break
                     _price(http, "samples", token, symbols[n % len(symbols)], tally)
                     n += THREADS

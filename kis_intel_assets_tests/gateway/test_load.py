@@ -27,8 +27,9 @@ from kis_intel_assets_tests.gateway.load_clients import (
 )
 from kis_intel_assets_tests.simulator_fixtures import dagster_materialize_command, simulator_environment
 
-LOAD_SECONDS = 32.0
-RESTART_AFTER_SECONDS = 18.0
+LOAD_SECONDS = 32.0  # at least; longer when a loaded machine makes the restart slow
+RESTART_AFTER_SECONDS = 12.0
+AFTER_RESTART_SECONDS = 6.0
 LIMIT = 20
 REAL_KEY = "PSgatewayLoadRealKey"
 
@@ -120,11 +121,11 @@ def test_three_clients_and_a_dagster_run_share_one_token_and_one_budget_across_a
         app_key=key, app_secret=secret, database_url=database_url, base_url=base_url, retry=RESTART_TOLERANT
     )
     ctx = multiprocessing.get_context("spawn")
-    start, results = ctx.Barrier(4), ctx.Queue()
+    start, stop, results = ctx.Barrier(4), ctx.Event(), ctx.Queue()
     workers = [
-        ctx.Process(target=product_client, args=(product_config, symbols, start, LOAD_SECONDS, results)),
-        ctx.Process(target=httpx_loop, args=(base_url, symbols, start, LOAD_SECONDS, results)),
-        ctx.Process(target=restarting_client, args=(base_url, symbols, start, LOAD_SECONDS, results)),
+        ctx.Process(target=product_client, args=(product_config, symbols, start, stop, results)),
+        ctx.Process(target=httpx_loop, args=(base_url, symbols, start, stop, results)),
+        ctx.Process(target=restarting_client, args=(base_url, symbols, start, stop, results)),
     ]
     for worker in workers:
         worker.start()
@@ -138,7 +139,10 @@ def test_three_clients_and_a_dagster_run_share_one_token_and_one_budget_across_a
     first_output = gateway.stop()
     stopped_at = time.time()
     gateway = successor
-    reports = dict(results.get(timeout=LOAD_SECONDS + 60) for _ in workers)
+    time.sleep(max(0.0, began + LOAD_SECONDS - time.time(), stopped_at + AFTER_RESTART_SECONDS - time.time()))
+    stop.set()
+    load_seconds = time.time() - began
+    reports = dict(results.get(timeout=120) for _ in workers)
     for worker in workers:
         worker.join(timeout=30)
         assert worker.exitcode == 0
@@ -166,7 +170,7 @@ def test_three_clients_and_a_dagster_run_share_one_token_and_one_budget_across_a
         f"EGW00201 upstream {sum(r.msg_cd == 'EGW00201' for r in served)}"
     )
     print(
-        f"answered per client over {LOAD_SECONDS:g} s: {per_client}; fair window "
+        f"answered per client over {load_seconds:.1f} s: {per_client}; fair window "
         f"{fair_window[1] - fair_window[0]:.1f} s: {shares} = {rates} req/s"
     )
     print(
@@ -194,5 +198,8 @@ def test_three_clients_and_a_dagster_run_share_one_token_and_one_budget_across_a
     in_flight = int(stopping_line.split("stopping, ")[1].split(" ")[0])
     accepted, answered = (int(part.split(" ")[-1]) for part in drained_line.split(";")[1].split(","))
     assert in_flight > 0 and accepted == answered > 0
-    assert all(window_counts(r["answered"], back_at, back_at + 8) > 0 for r in reports.values())
+    assert all(
+        window_counts(r["answered"], stopped_at, stopped_at + AFTER_RESTART_SECONDS) > 0
+        for r in reports.values()
+    )  # the successor serves everyone
     assert all(r.tr_id in (PRICE_TR, "CTPF1002R") for r in served)
