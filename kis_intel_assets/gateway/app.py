@@ -42,7 +42,9 @@ APPROVAL_PATH = "/oauth2/Approval"
 QUEUE_FULL = Refusal(500, "EGW00201", "초당 거래건수를 초과하였습니다 (this client's gateway queue is full)")
 UPSTREAM_UNREACHABLE = Refusal(502, "KGW00502", "KIS에 연결할 수 없습니다 (upstream unreachable)")
 BAD_TARGET = Refusal(400, "KGW00400", "요청 경로는 /로 시작해야 합니다 (request target must be a path)")
-TOKEN_UNAVAILABLE = Refusal(503, "KGW00503", "접근토큰을 발급받을 수 없습니다 (real token unavailable)")
+TOKEN_UNAVAILABLE = Refusal(
+    503, "KGW00503", "요청을 보낼 수 없습니다 (real token or shared budget unavailable)"
+)
 
 
 def _json_reply(status: int, body: dict[str, object], extra: list[tuple[bytes, bytes]] = ()) -> Response:
