@@ -167,8 +167,12 @@ def test_unknown_credentials_are_refused_and_nothing_is_forwarded(
     )
     assert forged.status_code == 500 and forged.json()["msg_cd"] == "EGW00121"
 
+    approval = {"grant_type": "client_credentials", "appkey": key, "secretkey": "wrong"}
+    refused = httpx.post(gateway.base_url + "/oauth2/Approval", json=approval)
+    assert refused.status_code == 403 and refused.json()["error_code"] == "EGW00103"
+
     assert len(gateway_sim.stats.requests()) == before  # nothing was forwarded
-    assert metric(gateway, 'kis_gateway_refused_total{reason="unknown_client"}') == 4
+    assert metric(gateway, 'kis_gateway_refused_total{reason="unknown_client"}') == 5
     assert metric(gateway, 'kis_gateway_refused_total{reason="token"}') == 1
 
 
