@@ -27,8 +27,8 @@ from kis_intel_assets_tests.gateway.load_clients import (
 )
 from kis_intel_assets_tests.simulator_fixtures import dagster_materialize_command, simulator_environment
 
-LOAD_SECONDS = 32.0  # at least; longer when a loaded machine makes the restart slow
-RESTART_AFTER_SECONDS = 12.0
+LOAD_SECONDS = 30.0  # at least; longer when a loaded machine makes the restart slow
+RESTART_AFTER_SECONDS = 11.0
 AFTER_RESTART_SECONDS = 6.0
 LIMIT = 20
 REAL_KEY = "PSgatewayLoadRealKey"
@@ -87,9 +87,9 @@ class GatewayProcess:
 
 @pytest.fixture
 def load_sim() -> Iterator[Simulator]:
-    """KIS as it behaves: 20 requests/s per key, one token issuance per minute; 120 stocks."""
+    """KIS as it behaves: 20 requests/s per key, one token issuance per minute; 60 stocks."""
     config = SimulatorConfig(
-        seed=11, n_symbols=120, start=dt.date(2025, 1, 2), end=dt.date(2025, 3, 31), rate_limit_per_sec=LIMIT
+        seed=11, n_symbols=60, start=dt.date(2025, 1, 2), end=dt.date(2025, 3, 31), rate_limit_per_sec=LIMIT
     )
     with running_simulator(config) as sim:
         yield sim
@@ -108,13 +108,6 @@ def test_three_clients_and_a_dagster_run_share_one_token_and_one_budget_across_a
     clients_file = clients_toml(tmp_path / "clients.toml")
     gateway = GatewayProcess(port, env, clients_file)
 
-    dagster = subprocess.Popen(
-        dagster_materialize_command("stock_universe"),
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
     symbols = load_sim.truth.symbols()
     key, secret = LOCAL_CLIENTS["bot"]
     product_config = KISConfig(
@@ -131,6 +124,11 @@ def test_three_clients_and_a_dagster_run_share_one_token_and_one_budget_across_a
         worker.start()
     start.wait(timeout=120)
     began, began_monotonic = time.time(), time.monotonic()
+    dagster_log = tmp_path / "dagster.log"
+    with dagster_log.open("w") as log:  # a file, not a pipe nobody reads while it runs
+        dagster = subprocess.Popen(
+            dagster_materialize_command("stock_universe"), env=env, stdout=log, stderr=subprocess.STDOUT
+        )
 
     time.sleep(RESTART_AFTER_SECONDS)
     restart_at = time.time()
@@ -140,6 +138,7 @@ def test_three_clients_and_a_dagster_run_share_one_token_and_one_budget_across_a
     stopped_at = time.time()
     gateway = successor
     time.sleep(max(0.0, began + LOAD_SECONDS - time.time(), stopped_at + AFTER_RESTART_SECONDS - time.time()))
+    dagster.wait(timeout=180)  # the clients keep hammering until the direct run is done too
     stop.set()
     load_seconds = time.time() - began
     reports = dict(results.get(timeout=120) for _ in workers)
@@ -147,15 +146,14 @@ def test_three_clients_and_a_dagster_run_share_one_token_and_one_budget_across_a
         worker.join(timeout=30)
         assert worker.exitcode == 0
     ended_monotonic = time.monotonic()
-    dagster_output, _ = dagster.communicate(timeout=180)
     gateway.stop()
 
-    # The Dagster run went direct, on the same key, during the load.
-    assert dagster.returncode == 0, dagster_output[-3000:]
+    # The Dagster run went direct, on the same key, entirely during the load.
+    assert dagster.returncode == 0, dagster_log.read_text()[-3000:]
     served = load_sim.stats.requests(REAL_KEY)
     direct = [r for r in served if r.tr_id == "CTPF1002R"]
     assert len(direct) == len(symbols)
-    assert any(began_monotonic < r.arrival < ended_monotonic for r in direct)
+    assert all(began_monotonic < r.arrival < ended_monotonic for r in direct)
 
     busiest = load_sim.stats.max_requests_in_window(REAL_KEY)
     per_client = {name: len(report["answered"]) for name, report in reports.items()}
@@ -192,7 +190,7 @@ def test_three_clients_and_a_dagster_run_share_one_token_and_one_budget_across_a
     assert reports["bot"]["client_metrics"]["retries"].get("rate_limited", 0) == 0
     assert reports["samples"]["counts"]["token_request"] >= 8  # it really issued its own tokens repeatedly
     assert min(shares.values()) >= 0.75 * max(shares.values()), shares
-    assert min(shares.values()) > 40
+    assert min(shares.values()) > 20
 
     # The restart: requests in flight when the stop came were answered before the process exited.
     in_flight = int(stopping_line.split("stopping, ")[1].split(" ")[0])
