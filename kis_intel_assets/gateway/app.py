@@ -18,6 +18,7 @@ import datetime as dt
 import json
 import logging
 import threading
+import time
 import uuid
 from collections.abc import AsyncIterator
 
@@ -38,6 +39,9 @@ log = logging.getLogger(__name__)
 
 KST = dt.timezone(dt.timedelta(hours=9))
 APPROVAL_PATH = "/oauth2/Approval"
+# KIS does not document how long an approval key lives (about a day by third-party reports: UNVERIFIED), so
+# the gateway asks again after half of that.
+APPROVAL_REUSE_SECONDS = 12 * 3600.0
 # Gateway choices (not KIS codes), for failures only the gateway can have:
 QUEUE_FULL = Refusal(500, "EGW00201", "초당 거래건수를 초과하였습니다 (this client's gateway queue is full)")
 UPSTREAM_UNREACHABLE = Refusal(502, "KGW00502", "KIS에 연결할 수 없습니다 (upstream unreachable)")
@@ -92,7 +96,7 @@ class Gateway:
         self.accepted = 0
         self.answered = 0
         self._counts = threading.Lock()
-        self._approval: dict[str, object] | None = None
+        self._approval: tuple[float, dict[str, object]] | None = None  # (asked at, KIS's answer)
         self._approval_lock = asyncio.Lock()
         self.asgi = Starlette(
             routes=[
@@ -181,12 +185,16 @@ class Gateway:
         if self._client_from_body(body, "secretkey") is None:
             return _oauth_error(UNKNOWN_CLIENT)
         async with self._approval_lock:
-            if self._approval is None:
-                reply = await asyncio.to_thread(self.upstream.approval_key)
-                if reply.status != 200:
-                    return _raw_reply(reply)
-                self._approval = json.loads(reply.body)
-        return _json_reply(200, self._approval)
+            if self._approval is None or time.monotonic() > self._approval[0] + APPROVAL_REUSE_SECONDS:
+                try:
+                    reply = await asyncio.to_thread(self.upstream.approval_key)
+                    if reply.status != 200:
+                        return _raw_reply(reply)
+                    self._approval = (time.monotonic(), json.loads(reply.body))
+                except (httpx.HTTPError, ValueError) as exc:
+                    log.warning("approval key unavailable: %s", type(exc).__name__)
+                    return _oauth_error(UPSTREAM_UNREACHABLE)
+        return _json_reply(200, self._approval[1])
 
     async def prometheus(self, _: Request) -> Response:
         self.metrics.set_queue_depth(self.queue.depth())

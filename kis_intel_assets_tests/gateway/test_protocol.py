@@ -92,6 +92,16 @@ def test_requests_and_replies_pass_through_unchanged(
         assert len(through.headers["gt_uid"]) == 32
         assert REAL_SECRET not in through.text and real_token not in through.text
     assert direct.status_code == 500 and direct.json()["msg_cd"] == "OPSQ2001"  # the error case really failed
+    # The simulator has no websocket approval endpoint: its answer to the gateway's request comes back as is.
+    approval = {"grant_type": "client_credentials", "appkey": real_key, "secretkey": REAL_SECRET}
+    direct = httpx.post(gateway_sim.base_url + "/oauth2/Approval", json=approval)
+    key, secret = LOCAL_CLIENTS["notebook"]
+    through = httpx.post(
+        gateway.base_url + "/oauth2/Approval", json={**approval, "appkey": key, "secretkey": secret}
+    )
+    assert (
+        (through.status_code, through.content) == (direct.status_code, direct.content) == (404, b"Not Found")
+    )
     # Local answers are spelled the way KIS spells them (the official samples skip capitalised names).
     assert [
         name
