@@ -100,7 +100,7 @@ class MarketFactors:
         """
         p, n = self.params, len(self.days)
         episodes = []
-        start = int(rng.integers(10, p.spacing_days))
+        start = int(rng.integers(min(10, p.spacing_days - 1), p.spacing_days))
         while start < n:
             duration = p.duration_days + int(rng.integers(-p.duration_jitter, p.duration_jitter + 1))
             lag = int(rng.integers(p.lag_min_days, p.lag_max_days + 1))

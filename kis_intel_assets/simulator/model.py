@@ -58,7 +58,7 @@ class MarketModel:
             self.universe = replay_universe(config.seed, list(self._replay.values()))
         # Episodes go only to sectors that have members (a replay may cover a few sectors).
         self.factors = MarketFactors(
-            config.seed, self.days, member_sectors=self.universe.initial_sector.tolist()
+            config.seed, self.days, config.episodes, member_sectors=self.universe.initial_sector.tolist()
         )
         self._cache: OrderedDict[str, SymbolSeries] = OrderedDict()
         self._lock = threading.Lock()
