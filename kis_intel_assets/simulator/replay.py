@@ -210,13 +210,19 @@ def _recorded_columns(
             recorded[column] = np.array([float(r.get(column, np.nan)) for r in records])
     limits = {"short_volume": volume, "short_value": value, "program_net_value": value}
     limits.update({column: value for column in INVESTOR_NET_COLUMNS})
-    for column, values in recorded.items():
-        over = np.flatnonzero(np.abs(np.nan_to_num(values)) > limits[column])
+    checks = [(column, np.abs(np.nan_to_num(values))) for column, values in recorded.items()]
+    nets = [np.nan_to_num(recorded[column]) for column in INVESTOR_NET_COLUMNS if column in recorded]
+    if len(nets) > 1:  # the recorded groups' buying (and selling) must fit in the day's trading value
+        bought, sold = sum(np.maximum(n, 0) for n in nets), sum(np.maximum(-n, 0) for n in nets)
+        checks.append(("/".join(c for c in INVESTOR_NET_COLUMNS if c in recorded), np.maximum(bought, sold)))
+        limits[checks[-1][0]] = value
+    for column, amount in checks:
+        over = np.flatnonzero(amount > limits[column])
         if len(over):
             record = records[int(over[0])]
             limit = "volume" if column == "short_volume" else "trading_value"
             raise ReplayDataError(
-                f"{path}:{record['line']}: column '{column}': {int(values[over[0]])} exceeds the day's "
+                f"{path}:{record['line']}: column '{column}': {int(amount[over[0]])} exceeds the day's "
                 f"{limit} {int(limits[column][over[0]])}"
             )
     return recorded
@@ -268,8 +274,10 @@ def serve_recorded_flows(series: SymbolSeries, recorded: ReplaySymbol) -> None:
     nets = {column: given[column] for column in INVESTOR_NET_COLUMNS if column in given}
     if nets:
         value_m = series.buy_value_m.sum(axis=1)
-        _serve_investor_nets(series.buy_value_m, series.sell_value_m, value_m, nets, KRW_PER_MILLION)
-        _serve_investor_nets(series.buy_qty, series.sell_qty, volume, nets, average_price)
+        _serve_investor_nets(
+            series.symbol, series.buy_value_m, series.sell_value_m, value_m, nets, KRW_PER_MILLION
+        )
+        _serve_investor_nets(series.symbol, series.buy_qty, series.sell_qty, volume, nets, average_price)
 
 
 def _where_given(given: np.ndarray, generated: np.ndarray) -> np.ndarray:
@@ -292,6 +300,7 @@ def _with_net(
 
 
 def _serve_investor_nets(
+    symbol: str,
     buy: np.ndarray,
     sell: np.ndarray,
     totals: np.ndarray,
@@ -317,10 +326,9 @@ def _serve_investor_nets(
     for side in (buy, sell):
         fixed = np.where(absorbing, 0, side).sum(axis=1)
         rest = totals - fixed
-        if (rest < 0).any():
+        if (rest < 0).any():  # load_replay checks the KRW values; this catches rounding to the unit
             raise ReplayDataError(
-                "recorded investor nets exceed the day's trading value on "
-                f"{int((rest < 0).sum())} day(s): they cannot be served with the groups adding up"
+                f"{symbol}: recorded investor nets exceed the day's total on {int((rest < 0).sum())} day(s)"
             )
         weights = np.where(absorbing, side + 1e-9, 0.0)
         side[:] = np.where(absorbing, allocate(rest, weights), side)

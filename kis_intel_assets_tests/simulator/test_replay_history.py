@@ -153,3 +153,15 @@ def test_a_recorded_value_above_the_days_total_names_line_and_column(tmp_path: P
         ReplayDataError, match=r"prices.csv:5: column 'short_volume': \d+ exceeds the day's volume"
     ):
         model_of(tmp_path, rows, "bad")
+
+
+def test_recorded_investor_nets_that_cannot_fit_the_days_value_are_refused(tmp_path: Path) -> None:
+    rows = replay_rows().query("symbol == '100010'").head(5).reset_index(drop=True)
+    rows["foreign_net_value"] = rows["trading_value"] // 10
+    rows["institution_net_value"] = rows["trading_value"] // 10
+    rows.loc[2, ["foreign_net_value", "institution_net_value"]] = rows.loc[2, "trading_value"] * 6 // 10
+
+    with pytest.raises(
+        ReplayDataError, match=r"prices.csv:4: column 'foreign_net_value/institution_net_value'"
+    ):
+        model_of(tmp_path, rows, "overfull")
