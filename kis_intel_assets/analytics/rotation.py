@@ -10,11 +10,19 @@ RRG on daily bars (krx_market.md §3.1, causal rolling normalisation as in RRG-L
   the 5-day (one week) percent change of RS-Ratio. z uses the sample std, includes T, needs a full window.
 - Quadrants: Leading (ratio ≥ 100, momentum ≥ 100), Weakening (≥, <), Lagging (<, <), Improving (<, ≥).
 
-Signal score = flow_weight · clip(mean(flow_z20, flow_z60), ±3) + (1 − flow_weight) · clip(mean(RS-Ratio −
-100, RS-Momentum − 100), ±3); flow_z60 is left out of the mean while it is not yet defined. INFLOW when the
-score ≥ threshold and flow_z20 ≥ confirmation; OUTFLOW symmetrically; NEUTRAL otherwise. The constants are
-fixed a priori (1σ thresholds, flows weighted above price because they are the leading input) and never
-fitted to the data the scorecard evaluates. Rows without enough history for a score get no signal row.
+Two signals per sector-day, both stored:
+- flow-weighted (method "flow"): score = flow_weight · clip(mean(flow_z20, flow_z60), ±3) + (1 −
+  flow_weight) · price_score; flow_z60 is left out of the mean while it is not yet defined. INFLOW when the
+  score ≥ threshold and flow_z20 ≥ confirmation; OUTFLOW symmetrically; NEUTRAL otherwise.
+- price-only (method "price", columns price_signal / price_score): price_score = clip(mean(RS-Ratio − 100,
+  RS-Momentum − 100), ±3). INFLOW when RS-Momentum ≥ 100 (Improving or Leading, the side a sector enters
+  Leading from) and price_score ≥ threshold; OUTFLOW when RS-Momentum < 100 (Weakening or Lagging) and
+  price_score ≤ −threshold. It needs prices only, so it runs when flows are missing or flat.
+RotationConfig.method picks the `signal` column: "auto" (default) takes the flow-weighted signal wherever
+flow_z20 is defined and the price-only one elsewhere; "flow" keeps only rows with flows; "price" uses the
+price-only signal everywhere. `signal_method` says which one each row holds. The constants are fixed a
+priori (1σ thresholds, flows weighted above price because they are the leading input) and never fitted to
+the data the scorecard evaluates. Rows without enough history for a score get no signal row.
 """
 
 from __future__ import annotations
@@ -34,10 +42,11 @@ from kis_intel_assets.analytics.sector_flow import SECTOR_FLOW_LOOKBACK_DAYS
 
 QUADRANTS = ("Leading", "Weakening", "Lagging", "Improving")
 SIGNALS = ("INFLOW", "OUTFLOW", "NEUTRAL")
+METHODS = ("auto", "flow", "price")
 RRG_COLUMNS = ("time", "sector_code", "market", "rs", "rs_ratio", "rs_momentum", "quadrant")
 SIGNAL_COLUMNS = (
     "time", "sector_code", "signal", "score", "reason", "rs_ratio", "rs_momentum", "quadrant",
-    "flow_z20", "flow_z60",
+    "flow_z20", "flow_z60", "signal_method", "price_signal", "price_score",
 )  # fmt: skip
 TRANSITION_COLUMNS = ("time", "sector_code", "kind", "from_state", "to_state")
 _Z_CLIP = 3.0
@@ -51,6 +60,11 @@ class RotationConfig:
     flow_weight: float = 0.6
     signal_threshold: float = 1.0
     flow_confirmation_z: float = 1.0
+    method: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ValueError(f"RotationConfig.method must be one of {METHODS}, got {self.method!r}")
 
     @property
     def lookback_days(self) -> int:
@@ -118,43 +132,62 @@ def _krw_eok(value: float) -> str:
 def _reasons(frame: pd.DataFrame, smart_flow: np.ndarray) -> list[str]:
     # Plain Python floats format several times faster than numpy scalars; this runs once per sector-day.
     columns = zip(
-        frame["signal"].tolist(), smart_flow.tolist(), frame["flow_z20"].tolist(), frame["flow_z60"].tolist(),
-        frame["rs_ratio"].tolist(), frame["rs_momentum"].tolist(), frame["quadrant"].tolist(), strict=True,
+        frame["signal"].tolist(), frame["signal_method"].tolist(), smart_flow.tolist(),
+        frame["flow_z20"].tolist(), frame["flow_z60"].tolist(), frame["rs_ratio"].tolist(),
+        frame["rs_momentum"].tolist(), frame["quadrant"].tolist(), strict=True,
     )  # fmt: skip
     return [
-        f"{signal}: foreign+institution net {_krw_eok(flow)} ({z20:+.1f}σ 20d, "
-        + ("n/a" if z60 != z60 else f"{z60:+.1f}σ")
-        + f" 60d); RS-Ratio {ratio:.1f}, RS-Momentum {momentum:.1f} ({quadrant})"
-        for signal, flow, z20, z60, ratio, momentum, quadrant in columns
+        (
+            f"{signal} (price only): "
+            if method == "price"
+            else f"{signal}: foreign+institution net {_krw_eok(flow)} ({z20:+.1f}σ 20d, "
+            + ("n/a" if z60 != z60 else f"{z60:+.1f}σ")
+            + " 60d); "
+        )
+        + f"RS-Ratio {ratio:.1f}, RS-Momentum {momentum:.1f} ({quadrant})"
+        for signal, method, flow, z20, z60, ratio, momentum, quadrant in columns
     ]
 
 
+def _labels(score: np.ndarray, confirm: np.ndarray, confirmation: float, threshold: float) -> np.ndarray:
+    """INFLOW / OUTFLOW where score passes ±threshold and `confirm` passes ±confirmation, else NEUTRAL."""
+    inflow = (score >= threshold) & (confirm >= confirmation)
+    outflow = (score <= -threshold) & (confirm <= -confirmation)
+    return np.select([inflow, outflow], SIGNALS[:2], default=SIGNALS[2])
+
+
 def rotation_signals(sector_flow: pd.DataFrame, config: RotationConfig | None = None) -> pd.DataFrame:
-    """Signal rows (SIGNAL_COLUMNS) for every sector-day with enough history for a score."""
+    """Signal rows (SIGNAL_COLUMNS) for every sector-day with enough history for the configured method."""
     config = config or RotationConfig()
     require_columns(sector_flow, ("flow_z20", "flow_z60", "foreign_flow", "institution_flow"), "sector_flow")
     rrg = relative_rotation(sector_flow, config)
     frame, _, _ = _sector_order(sector_flow)
-    z20, z60 = frame["flow_z20"].to_numpy(float), frame["flow_z60"].to_numpy(float)
+    z20 = frame["flow_z20"].astype("Float64").to_numpy(float, na_value=np.nan)
+    z60 = frame["flow_z60"].astype("Float64").to_numpy(float, na_value=np.nan)
     flow_part = np.clip(np.where(np.isnan(z60), z20, (z20 + z60) / 2.0), -_Z_CLIP, _Z_CLIP)
-    rs_part = np.clip(
+    price_score = np.clip(
         ((rrg["rs_ratio"] - 100.0) + (rrg["rs_momentum"] - 100.0)).to_numpy() / 2.0, -_Z_CLIP, _Z_CLIP
     )
-    score = config.flow_weight * flow_part + (1.0 - config.flow_weight) * rs_part
-    inflow = (score >= config.signal_threshold) & (z20 >= config.flow_confirmation_z)
-    outflow = (score <= -config.signal_threshold) & (z20 <= -config.flow_confirmation_z)
+    flow_score = config.flow_weight * flow_part + (1.0 - config.flow_weight) * price_score
+    flow_signal = _labels(flow_score, z20, config.flow_confirmation_z, config.signal_threshold)
+    momentum_side = np.where(rrg["rs_momentum"].to_numpy() >= 100.0, 1.0, -1.0)
+    price_signal = _labels(price_score, momentum_side, 1.0, config.signal_threshold)
+    use_flow = ~np.isnan(flow_score) if config.method != "price" else np.zeros(len(frame), dtype=bool)
     result = rrg.assign(
-        signal=np.select([inflow, outflow], SIGNALS[:2], default=SIGNALS[2]),
-        score=score,
+        signal=np.where(use_flow, flow_signal, price_signal),
+        score=np.where(use_flow, flow_score, price_score),
         flow_z20=z20,
         flow_z60=z60,
+        signal_method=np.where(use_flow, "flow", "price"),
+        price_signal=price_signal,
+        price_score=price_score,
     )
     foreign = frame["foreign_flow"].astype("Float64").to_numpy(float, na_value=np.nan)
     institution = frame["institution_flow"].astype("Float64").to_numpy(float, na_value=np.nan)
     smart_flow = np.where(
         np.isnan(foreign) & np.isnan(institution), np.nan, np.nan_to_num(foreign) + np.nan_to_num(institution)
     )
-    keep = ~np.isnan(score)
+    keep = ~np.isnan(price_score) & (use_flow | (config.method != "flow"))
     result = result.loc[keep].reset_index(drop=True)
     result["reason"] = _reasons(result, smart_flow[keep])
     return result.loc[:, list(SIGNAL_COLUMNS)]

@@ -1,4 +1,4 @@
-"""Out-of-sample scorecard of the rotation signal, next to a shuffled-date placebo and a momentum baseline.
+"""Out-of-sample scorecard of the rotation signals, next to a within-date placebo and a momentum baseline.
 
 Evaluation (krx_market.md §3.3):
 - Signals are known after the close of T, so the forward relative return is (sector close T+h / close T)
@@ -6,15 +6,24 @@ Evaluation (krx_market.md §3.3):
   rows: the first return that counts is T+1's.
 - Hit: INFLOW with a positive forward relative return, OUTFLOW with a negative one (0 is a miss). Signals
   whose horizon runs past the data are not counted. Wilson 95% interval on the hit rate; hit_rate, ci_low
-  and ci_high are percent.
+  and ci_high are percent. Wilson treats signals as independent, but a sector's signals on consecutive
+  days share most of their forward window, so the interval is too narrow for long runs of signals (the
+  price-only rule's especially); the IC t-stat below is the overlap-aware figure.
 - Rank IC: per date, Spearman correlation between score and forward relative return over all sectors with
   both (dates with fewer than MIN_IC_SECTORS are skipped); mean and std. Consecutive dates' h-day
   horizons overlap, so the ICs are autocorrelated: the t-stat uses a Newey-West (Bartlett, h − 1 lags)
   standard error instead of std / √dates, which would overstate it about √h-fold.
-- placebo: the signal frame with its dates permuted by a seeded RNG, scored against the true returns;
-  expected ~50% hit rate and ~0 IC, so it shows how much of the signal's figure is chance.
+- signal: the stored `signal` / `score` (flow-weighted where flows exist, price-only elsewhere);
+  price_only: the stored `price_signal` / `price_score` (RRG quadrant rule, prices only) on every row.
+- placebo: the signal frame with its sector labels permuted within each date by a seeded RNG, scored
+  against the true returns. Every date keeps its own signals, so no information from another date (and
+  none from inside a forward window) can leak in: expected ~50% hit rate and ~0 IC, so it shows how much
+  of the signal's figure is chance.
 - momentum: score = sector's 20-day relative return ending at T; INFLOW/OUTFLOW where its cross-sectional
   z-score that day is ≥ +1 / ≤ −1 (a fixed rule, like the signal's thresholds).
+- Sample size: a row with fewer than MIN_SIGNALS_TO_JUDGE counted signals is "too few signals to judge"
+  (`judged` false): at n = 30 the Wilson interval around a 50% hit rate is still ±17 points, so a smaller
+  n cannot tell a signal from a coin, however high its hit rate looks.
 Nothing is tuned on the evaluation window: the signal thresholds are RotationConfig's fixed constants.
 """
 
@@ -35,11 +44,13 @@ from kis_intel_assets.analytics.rotation import log_levels
 HORIZONS = (5, 20)
 MOMENTUM_DAYS = 20
 MIN_IC_SECTORS = 3
+MIN_SIGNALS_TO_JUDGE = 30
+METHODS = ("signal", "price_only", "placebo", "momentum")
 WILSON_Z = 1.959963984540054
 SCORECARD_COLUMNS = (
     "time", "method", "horizon", "period_start", "period_end", "n_signals", "n_inflow", "n_outflow",
     "hits", "hit_rate", "ci_low", "ci_high", "mean_signed_return_pct", "mean_ic", "ic_std", "ic_t_stat",
-    "n_ic_dates",
+    "n_ic_dates", "judged",
 )  # fmt: skip
 
 
@@ -107,11 +118,18 @@ def momentum_signals(forward: pd.DataFrame) -> pd.DataFrame:
 
 
 def placebo_signals(signals: pd.DataFrame, seed: int) -> pd.DataFrame:
-    """The same signals with whole dates reassigned by a seeded permutation."""
-    dates = np.sort(signals["time"].unique())
-    shuffled = np.random.default_rng(seed).permutation(dates)
-    mapping = pd.Series(shuffled, index=dates)
-    return signals.assign(time=mapping.loc[signals["time"].to_numpy()].to_numpy())
+    """The same signals with the sector labels permuted within each date by a seeded RNG.
+
+    Each date keeps its own signals (same count of INFLOW/OUTFLOW, same scores), so nothing from another
+    date can leak in; only the link between a signal and its sector's future is broken. Permuting whole
+    dates instead would move a signal computed on d+k onto d, where it already holds prices from inside
+    d's forward window: with persistent sector trends that "chance" row scores well above 50%.
+    """
+    frame = signals.sort_values(["time", "sector_code"], kind="stable").reset_index(drop=True)
+    day_codes = pd.factorize(frame["time"], sort=True)[0]
+    keys = np.random.default_rng(seed).random(len(frame))
+    order = np.lexsort((keys, day_codes))  # rows of the same date stay in that date's block
+    return frame.assign(sector_code=frame["sector_code"].to_numpy()[order])
 
 
 def newey_west_t_stat(values: np.ndarray, lags: int) -> float:
@@ -152,22 +170,24 @@ def _evaluate(signals: pd.DataFrame, forward: pd.DataFrame, horizon: int) -> dic
         "ic_std": ic_std,
         "ic_t_stat": newey_west_t_stat(ic, horizon - 1),
         "n_ic_dates": len(ic),
+        "judged": n >= MIN_SIGNALS_TO_JUDGE,
     }
 
 
 def rotation_scorecard(
     signals: pd.DataFrame, sector_flow: pd.DataFrame, horizons: tuple[int, ...] = HORIZONS, seed: int = 0
 ) -> pd.DataFrame:
-    """Rows (SCORECARD_COLUMNS) for methods signal / placebo / momentum × horizons over all history given."""
+    """Rows (SCORECARD_COLUMNS) for every method of METHODS × horizons over all history given."""
     require_columns(signals, ("time", "sector_code", "signal", "score"), "signals")
     if sector_flow.empty:
         raise ValueError("sector_flow is empty; there is nothing to evaluate")
     forward = forward_relative_returns(sector_flow, horizons)
-    methods = {
-        "signal": signals,
-        "placebo": placebo_signals(signals, seed),
-        "momentum": momentum_signals(forward),
-    }
+    methods = {"signal": signals}
+    if {"price_signal", "price_score"} <= set(signals.columns):
+        price = signals.dropna(subset=["price_signal", "price_score"])
+        methods["price_only"] = price.assign(signal=price["price_signal"], score=price["price_score"])
+    methods["placebo"] = placebo_signals(signals, seed)
+    methods["momentum"] = momentum_signals(forward)
     rows = []
     for method, frame in methods.items():
         for horizon in horizons:

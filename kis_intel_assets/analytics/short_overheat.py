@@ -25,8 +25,11 @@ Interpretations (each one a choice where the KRX page is silent):
   ratio, not an equal-weighted one. The reference names KOSPI constituents / KOSDAQ150 constituents; the
   input has no constituent flag, so every stock of the market counts unless `baseline_constituent` is
   given (then only True rows count). "Previous quarter" skips ban-emptied quarters: it is the latest earlier
-  calendar quarter with ≥ 20 non-ban days in the input (2025Q2 falls back to 2023Q4). Pass a precomputed
-  `quarter_ratios` (see quarterly_short_ratio) to evaluate a short window without the quarter's history.
+  calendar quarter with ≥ 20 non-ban days in the input (2025Q2 falls back to 2023Q4). History that starts
+  inside a full ban has no such quarter until one passes after the resumption: until then the threshold is
+  NaN and type ① cannot designate (the other types and the 40-day baselines do not need it). Pass a
+  precomputed `quarter_ratios` (see quarterly_short_ratio) to evaluate a short window without the
+  quarter's history.
 - One designation row per symbol-day with the highest-priority type (①>③,④; ②>③,④; ③>④).
 - Ban: the next market day; it extends one day at a time while the stock falls ≥ 5% on a ban day. One row
   per designation: ban_start, ban_date (the last ban day known) and ban_days. Without a later day in the
@@ -174,6 +177,8 @@ def _quarter_thresholds(frame: pd.DataFrame, quarter_ratios: pd.DataFrame) -> np
             QUARTER_CAP,
         )
         rows = (frame["market"] == market).to_numpy()
+        if not len(known_ids):  # e.g. history that starts inside a full ban: no quarter to refer to yet
+            continue
         previous = np.searchsorted(known_ids, row_quarters[rows], side="left") - 1
         threshold[rows] = np.where(previous >= 0, values[np.maximum(previous, 0)], np.nan)
     return threshold
@@ -182,9 +187,8 @@ def _quarter_thresholds(frame: pd.DataFrame, quarter_ratios: pd.DataFrame) -> np
 def _baselines(frame: pd.DataFrame, codes: np.ndarray, eligible_days: np.ndarray) -> dict[str, np.ndarray]:
     """40-day sums per row over the non-ban market days before it (NaN without a full window)."""
     day_slot = np.searchsorted(eligible_days, frame["day"].to_numpy())
-    in_calendar = (day_slot < len(eligible_days)) & (
-        eligible_days[np.minimum(day_slot, len(eligible_days) - 1)] == frame["day"].to_numpy()
-    )
+    padded = np.append(eligible_days, -1)  # a slot past the end (or an empty calendar) matches no day
+    in_calendar = padded[day_slot] == frame["day"].to_numpy()
     rows = np.flatnonzero(in_calendar)
     shape = (len(eligible_days) + 1, codes.max() + 1)
     columns = {

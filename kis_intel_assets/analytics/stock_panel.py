@@ -122,7 +122,7 @@ def build_stock_panel(
         rows = _flow_rows(investor_trends, daily_prices, order[member], symbols, keys[member])
         for column in FLOW_COLUMNS:
             flow = float_column(investor_trends, column, "investor_trends", nullable=True)
-            values[column] = np.where(rows >= 0, flow[np.maximum(rows, 0)], np.nan)
+            values[column] = np.append(flow, np.nan)[rows]  # row -1 (no flow row) reads the NaN
     return StockPanel(
         days=days[member],
         symbol_codes=codes[member],

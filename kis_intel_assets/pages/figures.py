@@ -14,6 +14,8 @@ from kis_intel_assets.pages.formatting import INVESTOR_LABELS, RULE_LABELS, bp, 
 FONT = "NanumGothic, 'Nanum Gothic', 'Noto Sans KR', sans-serif"
 # Korean market convention: red is buying / rising, blue is selling / falling.
 FLOW_COLORSCALE = [[0.0, "#1c4fa1"], [0.5, "#f4f4f4"], [1.0, "#c8102e"]]
+METHOD_COLORS = {"signal": "#c8102e", "price_only": "#e07b00"}
+RRG_BENCHMARK = "the sector's own market: KOSPI or KOSDAQ cap-weighted"
 QUADRANT_FILLS = {
     "Leading": ("#2ca02c", 1, 1),
     "Weakening": ("#ffbf00", 1, -1),
@@ -81,32 +83,85 @@ def sector_treemap(stocks: pd.DataFrame, sectors: pd.DataFrame, investor: str, d
     return _layout(fig, title, 720)
 
 
-def rotation_graph(tails: pd.DataFrame, names: dict[str, str], day: date) -> go.Figure:
+# The RRG labels at most this many sectors (the biggest movers first); the rest are named on hover.
+RRG_MAX_LABELS = 12
+RRG_HEIGHT = 680
+RRG_MIN_PLOT_WIDTH = 700  # px; a wider plot only spreads the labels further apart
+_LABEL_HEIGHT, _LABEL_GAP = 18.0, 6.0
+
+
+def _label_width(text: str) -> float:
+    """Rendered width in px at the 13px page font: Hangul is about twice as wide as Latin."""
+    return sum(13.5 if ord(ch) > 0x2000 else 7.8 for ch in text) + 6.0
+
+
+def _place_labels(
+    heads: dict[str, tuple[float, float]], names: dict[str, str], priority: list[str], half: float
+) -> dict[str, str]:
+    """textposition per sector whose label fits above or below its head without touching a placed one.
+
+    Greedy in priority order on a conservative px scale (the narrowest plot, the full-height axis), so
+    the labels the browser draws do not overlap; a sector that fits nowhere keeps its name on hover.
+    """
+    plot_height = RRG_HEIGHT - 100
+    x_scale, y_scale = RRG_MIN_PLOT_WIDTH / (2 * half), plot_height / (2 * half)
+    placed: list[tuple[float, float, float, float]] = []
+    positions: dict[str, str] = {}
+    for code in priority:
+        if code not in heads or len(positions) >= RRG_MAX_LABELS:
+            continue
+        x, y = heads[code][0] * x_scale, heads[code][1] * y_scale
+        width = _label_width(names.get(code, code))
+        for position, bottom in (
+            ("top center", y + _LABEL_GAP),
+            ("bottom center", y - _LABEL_GAP - _LABEL_HEIGHT),
+        ):
+            box = (x - width / 2, x + width / 2, bottom, bottom + _LABEL_HEIGHT)
+            if all(box[1] < o[0] or o[1] < box[0] or box[3] < o[2] or o[3] < box[2] for o in placed):
+                placed.append(box)
+                positions[code] = position
+                break
+    return positions
+
+
+def rotation_graph(
+    tails: pd.DataFrame, names: dict[str, str], day: date, priority: list[str] | None = None
+) -> go.Figure:
     """Relative Rotation Graph: one trace per sector, its tail ending at `day`, quadrants around 100/100.
 
-    Traces, shapes and annotations go into one Figure call: adding them one by one re-validates the
-    figure each time and costs ~10× more with the full universe's sectors.
+    Only the first sectors of `priority` (the day's biggest movers, or the filtered ones) whose labels fit
+    get a text label, so 40+ sectors stay readable; every trace names its sector on hover and in the
+    legend. Traces, shapes and annotations go into one Figure call: adding them one by one re-validates
+    the figure each time and costs ~10× more with the full universe's sectors.
     """
-    traces, span = [], 1.0
+    series, span = {}, 1.0
     for code, tail in tails.groupby("sector_code", sort=True):
         x, y = tail["rs_ratio"].to_numpy(float), tail["rs_momentum"].to_numpy(float)
         span = max(span, float(np.abs(x - 100).max()), float(np.abs(y - 100).max()))
-        name = names.get(str(code), str(code))
+        series[str(code)] = (tail, x, y)
+    half = span * 1.15 + 0.25
+    heads = {code: (x[-1], y[-1]) for code, (_, x, y) in series.items()}
+    label_at = _place_labels(heads, names, priority if priority is not None else sorted(series), half)
+    traces = []
+    for code, (tail, x, y) in series.items():
+        name = names.get(code, code)
+        labelled = code in label_at
         traces.append(
             go.Scatter(
                 x=x,
                 y=y,
-                mode="lines+markers+text",
+                mode="lines+markers+text" if labelled else "lines+markers",
                 name=name,
-                text=[""] * (len(tail) - 1) + [name],
-                textposition="top center",
+                text=[""] * (len(tail) - 1) + [name] if labelled else None,
+                textposition=label_at.get(code),
                 marker={"size": [5] * (len(tail) - 1) + [12]},
+                line={"width": 2 if labelled else 1},
+                opacity=1.0 if labelled else 0.55,
                 customdata=[[t.isoformat(), q] for t, q in zip(tail["time"], tail["quadrant"], strict=True)],
                 hovertemplate="<b>%{fullData.name}</b> %{customdata[0]}<br>RS-Ratio %{x:.2f}"
                 "<br>RS-Momentum %{y:.2f}<br>%{customdata[1]}<extra></extra>",
             )
         )
-    half = span * 1.15 + 0.25
     axis_lines = [
         {"type": "line", "x0": 100, "x1": 100, "y0": 100 - half, "y1": 100 + half, "line": {"color": "#888"}},
         {"type": "line", "x0": 100 - half, "x1": 100 + half, "y0": 100, "y1": 100, "line": {"color": "#888"}},
@@ -125,12 +180,12 @@ def rotation_graph(tails: pd.DataFrame, names: dict[str, str], day: date) -> go.
     layout = {
         "shapes": shapes + axis_lines,
         "annotations": annotations,
-        "xaxis": {**axis, "title": {"text": "RS-Ratio"}},
+        "xaxis": {**axis, "title": {"text": f"RS-Ratio (vs {RRG_BENCHMARK})"}},
         "yaxis": {**axis, "title": {"text": "RS-Momentum"}},
     }
     fig = go.Figure(data=traces, layout=layout)
     title = f"Relative Rotation Graph · {day.isoformat()} (꼬리: 최근 {_tail_days(tails)}거래일)"
-    return _layout(fig, title, 680)
+    return _layout(fig, title, RRG_HEIGHT)
 
 
 def _tail_days(tails: pd.DataFrame) -> int:
@@ -138,7 +193,9 @@ def _tail_days(tails: pd.DataFrame) -> int:
 
 
 def scorecard_chart(card: pd.DataFrame) -> go.Figure:
-    """Hit rate with its Wilson 95% interval per method and horizon; 50% is the coin flip."""
+    """Hit rate with its Wilson 95% interval per method and horizon; 50% is the coin flip. Rows with too
+    few signals to judge are drawn faint and say so."""
+    judged_rows = card["judged"].astype(bool).tolist()
     labels = [f"{m} {h}d" for m, h in zip(card["method"], card["horizon"], strict=True)]
     rate = card["hit_rate"].astype(float)
     fig = go.Figure(
@@ -151,8 +208,13 @@ def scorecard_chart(card: pd.DataFrame) -> go.Figure:
                 "array": (card["ci_high"].astype(float) - rate).tolist(),
                 "arrayminus": (rate - card["ci_low"].astype(float)).tolist(),
             },
-            marker={"color": ["#c8102e" if m == "signal" else "#999" for m in card["method"]]},
-            hovertemplate="%{x}: %{y:.1f}%<extra></extra>",
+            marker={
+                "color": [METHOD_COLORS.get(m, "#999") for m in card["method"]],
+                "opacity": [1.0 if judged else 0.3 for judged in judged_rows],
+            },
+            text=["" if judged else "too few" for judged in judged_rows],
+            textposition="outside",
+            hovertemplate="%{x}: %{y:.1f}% %{text}<extra></extra>",
         )
     )
     fig.add_hline(y=50, line={"dash": "dot", "color": "#555"})

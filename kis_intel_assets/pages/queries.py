@@ -240,7 +240,7 @@ def rotation_day(conn: psycopg.Connection, day: date) -> pd.DataFrame:
                              ORDER BY sm.valid_from DESC LIMIT 1),
                            r.sector_code) AS sector_name,
                   f.market, r.signal, r.score, r.reason, r.rs_ratio, r.rs_momentum, r.quadrant,
-                  r.flow_z20, r.flow_z60
+                  r.flow_z20, r.flow_z60, r.signal_method, r.price_signal, r.price_score
              FROM rotation_signal r
              LEFT JOIN sector_rotation f ON f.sector_code = r.sector_code AND f.time = r.time
             WHERE r.time = %(day)s

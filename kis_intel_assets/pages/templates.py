@@ -106,20 +106,37 @@ OVERHEAT_STOCK = """{% extends "base.html" %}{% block main %}<h1>{{ name }} ({{ 
 ({{ r.ban_days }}일)</td></tr>{% endfor %}</table>{% endif %}{% endblock %}"""
 
 ROTATION = """{% extends "base.html" %}{% block main %}<h1>업종 순환 · sector rotation {{ day }}</h1>
-{% with action="/rotation", keep={} %}{% include "picker.html" %}{% endwith %}
+{% with action="/rotation" %}{% include "picker.html" %}{% endwith %}
+<form class="picker" id="sector-filter" method="get" action="/rotation"
+ onsubmit="this.sector.value = Array.from(this.querySelector('select').selectedOptions, o => o.value).join(',')">
+<input type="hidden" name="date" value="{{ day }}"><input type="hidden" name="view" value="{{ view }}">
+<input type="hidden" name="sector" value="{{ selected|join(',') }}"><label>업종 (sectors) <select id="sector-select" multiple size="6">
+{% for s in sectors %}<option value="{{ s.sector_code }}"{% if s.sector_code in selected %} selected{% endif %}>{{ s.sector_name }} ({{ s.market }})</option>{% endfor %}
+</select></label> <button type="submit">필터</button>{% if selected %} <a id="sector-clear" href="/rotation?date={{ day }}&amp;view={{ view }}">전체 보기 (all {{ sectors|length }})</a>{% endif %}</form>
+<p class="switch" id="view-switch"><a data-view="signal" class="{{ 'on' if view == 'signal' else '' }}" href="{{ view_links.signal }}">신호 (flow-weighted where flows exist)</a><a data-view="price" class="{{ 'on' if view == 'price' else '' }}" href="{{ view_links.price }}">가격만 (price-only RRG)</a></p>
+<p class="note" id="benchmark">RS = 100 × sector index / benchmark. Benchmark: {% for market, text in benchmarks.items() %}{{ text }}{% if not loop.last %}; {% endif %}{% endfor %} — each sector against its own market. Labels: the biggest movers whose names fit; hover a line for any other sector.</p>
 {% if figures.rrg %}<div id="rrg" data-figure="rrg"></div>{% endif %}
-<h2>신호 (signals)</h2><table id="signals"><tr><th>업종</th><th>신호</th><th>점수</th><th>사분면</th>
+<h2>신호 (signals)</h2><table id="signals"><tr><th>업종</th><th>신호</th><th>방식</th><th>점수</th><th>사분면</th>
 <th>RS-Ratio</th><th>RS-Momentum</th><th>근거 (reason)</th></tr>
 {% for s in signals %}<tr data-sector="{{ s.sector_code }}"><td>{{ s.sector_name }}</td><td class="signal">{{ s.signal }}</td>
+<td class="method">{{ "price" if view == "price" else s.signal_method }}</td>
 <td class="num">{{ s.score|number(2) }}</td><td>{{ s.quadrant or "—" }}</td><td class="num">{{ s.rs_ratio|number }}</td>
 <td class="num">{{ s.rs_momentum|number }}</td><td class="note">{{ s.reason }}</td></tr>{% endfor %}</table>
 <h2>성과표 (scorecard)</h2>{% if scorecard %}<table id="scorecard"><tr><th>method</th><th>horizon</th><th>n</th>
 <th>hit rate</th><th>95% CI</th><th>mean IC</th><th>IC t-stat</th><th>IC dates</th><th>period</th></tr>
-{% for c in scorecard %}<tr><td>{{ c.method }}</td><td class="num">{{ c.horizon }}d</td><td class="num">{{ c.n_signals }}</td>
-<td class="num">{{ c.hit_rate|pct(1) }}</td><td class="num">{{ c.ci_low|pct(1) }} – {{ c.ci_high|pct(1) }}</td>
+{% for c in scorecard %}<tr data-method="{{ c.method }}" data-horizon="{{ c.horizon }}"><td>{{ c.method }}</td><td class="num">{{ c.horizon }}d</td><td class="num">{{ c.n_signals }}</td>
+{% if c.judged %}<td class="num hit">{{ c.hit_rate|pct(1) }}</td><td class="num">{{ c.ci_low|pct(1) }} – {{ c.ci_high|pct(1) }}</td>
+{% else %}<td class="hit too-few" colspan="2">too few signals to judge (n &lt; {{ min_signals }}{% if c.n_signals %}; {{ c.hit_rate|pct(0) }}, CI {{ c.ci_low|pct(0) }} – {{ c.ci_high|pct(0) }}{% endif %})</td>{% endif %}
 <td class="num">{{ c.mean_ic|number(3) }}</td><td class="num">{{ c.ic_t_stat|number }}</td>
 <td class="num">{{ c.n_ic_dates }}</td><td>{{ c.period_start|day }} .. {{ c.period_end|day }}</td></tr>{% endfor %}
-</table>{% if figures.scorecard %}<div id="scorecard-chart" data-figure="scorecard"></div>{% endif %}
+</table>
+<p class="note" id="scorecard-notes">signal: the stored signal (flow-weighted where flows exist, price-only elsewhere); price_only: the RRG
+rule alone (prices only); placebo: the same signals with the sector labels shuffled <em>within each date</em> (seeded), so each
+date keeps its own signals and nothing from another date can leak in — it shows what chance scores (≈ 50%, IC ≈ 0);
+momentum: the 20-day relative return, ±1σ across sectors. A row with fewer than {{ min_signals }} signals is not judged:
+at that n the 95% interval around 50% is still ±17 points. Consecutive days' signals share most of their forward
+window, so the interval is optimistic for long runs of signals; the IC t-stat (Newey-West) accounts for the overlap.</p>
+{% if figures.scorecard %}<div id="scorecard-chart" data-figure="scorecard"></div>{% endif %}
 {% else %}<p class="note">No scorecard evaluated on or before {{ day }}.</p>{% endif %}{% endblock %}"""
 
 

@@ -11,6 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import psycopg
 
+from kis_intel_assets.analytics.scorecard import MIN_SIGNALS_TO_JUDGE
 from kis_intel_assets.pages import figures, overheat, params, queries
 from kis_intel_assets.pages.formatting import INVESTOR_LABELS
 
@@ -24,6 +25,12 @@ NO_SIGNALS = (
     "days of history)"
 )
 TAIL_DAYS = 10
+ROTATION_VIEWS = ("signal", "price")
+# What RS is measured against (sector_flow.py: market_return_pct), named on the page.
+BENCHMARKS = {
+    "KOSPI": "KOSPI 시장 (cap-weighted index of every stored KOSPI stock, matched pairs)",
+    "KOSDAQ": "KOSDAQ 시장 (cap-weighted index of every stored KOSDAQ stock, matched pairs)",
+}
 STOCK_WINDOW_DAYS = 30
 
 
@@ -182,24 +189,59 @@ def overheat_stock(conn: psycopg.Connection, symbol: str, query: Mapping[str, st
 
 
 def rotation(conn: psycopg.Connection, query: Mapping[str, str]) -> Page:
+    """RRG, signals and scorecard of a day; `sector` (comma-separated codes) filters, `view` picks the
+    stored signal or the price-only one."""
     days = queries.stored_days(conn, "rotation_signal")
     if not days:
         return empty_page(NO_SIGNALS if queries.stored_days(conn, "daily_prices") else NO_DATA)
     day = params.trading_day(query, days)
+    view = params.choice(query, "view", ROTATION_VIEWS, ROTATION_VIEWS[0])
     index = days.index(day)
     table = queries.rotation_day(conn, day)
+    selected = _selected_sectors(query, table)
+    if view == "price":
+        table = table.assign(signal=table["price_signal"], score=table["price_score"])
+    shown = table[table["sector_code"].isin(selected)] if selected else table
     tails = queries.rotation_tails(conn, days[max(0, index - TAIL_DAYS + 1) : index + 1])
-    tails = tails[tails["sector_code"].isin(table["sector_code"])]
+    tails = tails[tails["sector_code"].isin(shown["sector_code"])]
     labels = table["sector_name"] + (" (" + table["market"] + ")").fillna("")
     names = dict(zip(table["sector_code"], labels, strict=True))
+    movers = shown.reindex(shown["score"].astype(float).abs().sort_values(ascending=False).index)
     card = queries.scorecard(conn, day)
+    keep = {"view": view, **({"sector": ",".join(selected)} if selected else {})}
     page = Page(
         "rotation.html",
         f"업종 순환 {day}",
-        {"day": day, "days": days, "signals": table.to_dict("records"), "scorecard": card.to_dict("records")},
+        {
+            "day": day,
+            "days": days,
+            "signals": shown.to_dict("records"),
+            "scorecard": card.to_dict("records"),
+            "sectors": table[["sector_code", "sector_name", "market"]].to_dict("records"),
+            "selected": selected,
+            "view": view,
+            "keep": keep,
+            "view_links": {
+                v: link("/rotation", date=day, view=v, sector=keep.get("sector")) for v in ROTATION_VIEWS
+            },
+            "min_signals": MIN_SIGNALS_TO_JUDGE,
+            "benchmarks": BENCHMARKS,
+        },
     )
     if not tails.empty:
-        page.figures["rrg"] = figures.rotation_graph(tails, names, day)
+        page.figures["rrg"] = figures.rotation_graph(
+            tails, names, day, priority=movers["sector_code"].tolist()
+        )
     if not card.empty:
         page.figures["scorecard"] = figures.scorecard_chart(card)
     return page
+
+
+def _selected_sectors(query: Mapping[str, str], table: pd.DataFrame) -> list[str]:
+    """The `sector` filter: comma-separated sector codes of the day, in the given order."""
+    raw = query.get("sector", "")
+    codes = [code.strip() for code in raw.split(",") if code.strip()]
+    unknown = [code for code in codes if code not in set(table["sector_code"])]
+    if unknown:
+        raise params.BadParameter("sector", raw, f"no signal for sector {unknown[0]} on this day")
+    return list(dict.fromkeys(codes))

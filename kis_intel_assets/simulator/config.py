@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
+from kis_intel_assets.simulator.factors import EpisodeParams
 from kis_intel_assets.simulator.faults import FaultSpec
 
 KST = timezone(timedelta(hours=9))
@@ -36,6 +37,7 @@ class SimulatorConfig:
     page_size: int = 100
     symbol_cache_size: int = 128
     expired_token_http_status: int = 500
+    episodes: EpisodeParams | None = None  # planted rotation episodes; None = EpisodeParams() defaults
 
     def __post_init__(self) -> None:
         if self.replay_dir is None and self.n_symbols < 4:

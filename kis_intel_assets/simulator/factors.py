@@ -7,6 +7,7 @@ These are small (days x sectors) arrays; per-symbol series (series.py) are built
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -14,6 +15,7 @@ import numpy as np
 
 from kis_intel_assets.investor_groups import INSTITUTION_SUBGROUPS, OTHER_SUBGROUPS
 from kis_intel_assets.simulator.sectors import MARKET_INDICES, SECTOR_INDEX, SECTORS
+from kis_intel_assets.simulator.streams import Streams
 
 REGIME_OPEN, REGIME_BAN, REGIME_INDEX_ONLY = 0, 1, 2
 # (first day, last day, regime) of the KRX short-selling regimes (krx_market.md §1.3); other days are open.
@@ -66,30 +68,43 @@ def short_regime(days: np.ndarray) -> np.ndarray:
 
 
 class MarketFactors:
-    def __init__(self, seed: int, days: np.ndarray, params: EpisodeParams | None = None) -> None:
+    """Every time-axis draw comes from its own stream (streams.py), so day d's factors depend only on days
+    up to d: a replay that gains later rows keeps its earlier market, sector and episode data."""
+
+    def __init__(
+        self,
+        seed: int,
+        days: np.ndarray,
+        params: EpisodeParams | None = None,
+        member_sectors: Sequence[int] | None = None,
+    ) -> None:
         self.seed = seed
         self.days = days
         self.params = params or EpisodeParams()
         n = len(days)
-        rng = np.random.default_rng(np.random.SeedSequence([seed, 1]))
-        kospi = 0.0003 + 0.010 * rng.standard_t(5, n) / np.sqrt(5 / 3)
-        kosdaq = 0.0001 + 0.9 * kospi + 0.007 * rng.standard_normal(n)
+        draws = Streams(seed, 1)
+        kospi = 0.0003 + 0.010 * draws(0).standard_t(5, n) / np.sqrt(5 / 3)
+        kosdaq = 0.0001 + 0.9 * kospi + 0.007 * draws(1).standard_normal(n)
         self.market_returns = {"KOSPI": kospi, "KOSDAQ": kosdaq}
-        self.sector_returns = 0.007 * rng.standard_normal((n, len(SECTORS)))
+        self.sector_returns = 0.007 * draws(2).standard_normal((n, len(SECTORS)))
         self.flow_tilt = np.zeros((n, len(SECTORS)))
-        self.episodes = self._plant_episodes(rng)
+        eligible = sorted(set(member_sectors)) if member_sectors is not None else list(range(len(SECTORS)))
+        self.episodes = self._plant_episodes(draws(3), eligible) if eligible else []
         self.regime = short_regime(days)
 
-    def _plant_episodes(self, rng: np.random.Generator) -> list[RotationEpisode]:
+    def _plant_episodes(self, rng: np.random.Generator, eligible: list[int]) -> list[RotationEpisode]:
+        """Episodes on sectors that have members, drawn in order until one would start after the data.
+
+        The last episodes may run past the last day: they are planted and listed up to it (their end
+        dates clipped), so a longer history plants the same episodes on the days both share.
+        """
         p, n = self.params, len(self.days)
         episodes = []
-        start = int(rng.integers(10, p.spacing_days))
-        while True:
+        start = int(rng.integers(min(10, p.spacing_days - 1), p.spacing_days))
+        while start < n:
             duration = p.duration_days + int(rng.integers(-p.duration_jitter, p.duration_jitter + 1))
             lag = int(rng.integers(p.lag_min_days, p.lag_max_days + 1))
-            if start + duration + lag > n:
-                break
-            sector = int(rng.integers(len(SECTORS)))
+            sector = eligible[int(rng.integers(len(eligible)))]
             direction = 1 if rng.random() < p.inflow_probability else -1
             self.flow_tilt[start : start + duration, sector] += direction * p.flow_tilt
             self.sector_returns[start + lag : start + lag + duration, sector] += direction * p.price_drift
@@ -112,7 +127,7 @@ class MarketFactors:
         return episodes
 
     def _day(self, index: int) -> date:
-        return self.days[index].astype(date)
+        return self.days[min(index, len(self.days) - 1)].astype(date)
 
     def index_returns(self, code: str) -> np.ndarray:
         """Daily log returns of a market index (0001/1001/2001) or a sector index (its members' common
@@ -127,16 +142,17 @@ class MarketFactors:
     @functools.lru_cache(maxsize=64)  # noqa: B019 - one MarketFactors per simulator, lives as long as it
     def index_ohlcv(self, code: str) -> dict[str, np.ndarray]:
         """Index OHLC (2-decimal floats), volume and trading value (KRW) per day."""
-        rng = np.random.default_rng(np.random.SeedSequence([self.seed, 2, int(code)]))
+        draws = Streams(self.seed, 2, int(code))
         base = {"0001": 2000.0, "1001": 680.0, "2001": 265.0}.get(code, 1000.0)
         returns = self.index_returns(code)
+        n = len(returns)
         close = base * np.exp(np.cumsum(returns))
         previous = np.concatenate([[base], close[:-1]])
-        open_ = previous * np.exp(0.3 * returns + 0.002 * rng.standard_normal(len(returns)))
-        spread = np.abs(0.004 * rng.standard_normal((2, len(returns))))
+        open_ = previous * np.exp(0.3 * returns + 0.002 * draws(0).standard_normal(n))
+        spread = np.abs(0.004 * draws(1).standard_normal((n, 2))).T
         high = np.maximum(open_, close) * np.exp(spread[0])
         low = np.minimum(open_, close) * np.exp(-spread[1])
-        volume = np.round(3e8 * np.exp(0.3 * rng.standard_normal(len(returns)) + 20 * np.abs(returns)))
+        volume = np.round(3e8 * np.exp(0.3 * draws(2).standard_normal(n) + 20 * np.abs(returns)))
         value = np.round(volume * close * 4000.0 / base)
         return {
             "open": np.round(open_, 2),
@@ -167,14 +183,16 @@ class MarketFactors:
     def market_program(self, market: str) -> np.ndarray:
         """Program trading per day: shape (days, 2 arbitrage/non-arbitrage, 2 entm/onsl, 4 buy/sell
         qty/value)."""
-        rng = np.random.default_rng(np.random.SeedSequence([self.seed, 4, 0 if market == "KOSPI" else 1]))
+        draws = Streams(self.seed, 4, 0 if market == "KOSPI" else 1)
         n = len(self.days)
         value_scale = 2.5e12 if market == "KOSPI" else 8e11
         avg_price = 40000.0 if market == "KOSPI" else 12000.0
         type_share = np.array([0.06, 0.94])[None, :, None]
         channel_share = np.array([0.55, 0.45])[None, None, :]
-        sides = value_scale * type_share * channel_share * np.exp(0.25 * rng.standard_normal((n, 2, 2, 2)))
+        sides = (
+            value_scale * type_share * channel_share * np.exp(0.25 * draws(0).standard_normal((n, 2, 2, 2)))
+        )
         buy_value, sell_value = np.round(sides[..., 0]), np.round(sides[..., 1])
-        price = avg_price * np.exp(0.05 * rng.standard_normal((n, 2, 2, 2)))
+        price = avg_price * np.exp(0.05 * draws(1).standard_normal((n, 2, 2, 2)))
         buy_qty, sell_qty = np.round(buy_value / price[..., 0]), np.round(sell_value / price[..., 1])
         return np.stack([buy_qty, sell_qty, buy_value, sell_value], axis=-1).astype(np.int64)

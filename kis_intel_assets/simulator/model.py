@@ -12,8 +12,7 @@ import numpy as np
 from kis_intel_assets import krx_calendar
 from kis_intel_assets.simulator.config import KST, SimulatorConfig
 from kis_intel_assets.simulator.factors import MarketFactors, short_regime
-from kis_intel_assets.simulator.replay import ReplaySymbol, load_replay
-from kis_intel_assets.simulator.sectors import SECTOR_INDEX, SECTORS, sectors_of
+from kis_intel_assets.simulator.replay import ReplaySymbol, load_replay, replay_universe, serve_recorded_flows
 from kis_intel_assets.simulator.series import (
     PriceBlock,
     SymbolSeries,
@@ -21,7 +20,8 @@ from kis_intel_assets.simulator.series import (
     model_prices,
     short_allowed,
 )
-from kis_intel_assets.simulator.universe import Universe, build_universe
+from kis_intel_assets.simulator.streams import Streams, symbol_key
+from kis_intel_assets.simulator.universe import build_universe
 
 MARKET_CLOSE_FINAL = time(15, 40)  # daily investor/short data become final after this (KST)
 # Non-stock lines in the master files (ETF/ETN), kept out of the stock universe's codes.
@@ -51,12 +51,15 @@ class MarketModel:
             )
             if len(self.days) == 0:
                 raise ValueError(f"no KRX trading days between {config.start} and {config.end_date}")
-        self.factors = MarketFactors(config.seed, self.days)
         reserved = {line[0] for line in NON_STOCK_MASTER_LINES}
         if self._replay is None:
             self.universe = build_universe(config.seed, config.n_symbols, len(self.days), reserved)
         else:
-            self.universe = _replay_universe(config.seed, list(self._replay.values()))
+            self.universe = replay_universe(config.seed, list(self._replay.values()))
+        # Episodes go only to sectors that have members (a replay may cover a few sectors).
+        self.factors = MarketFactors(
+            config.seed, self.days, config.episodes, member_sectors=self.universe.initial_sector.tolist()
+        )
         self._cache: OrderedDict[str, SymbolSeries] = OrderedDict()
         self._lock = threading.Lock()
         self.now: datetime | None = config.now
@@ -116,14 +119,14 @@ class MarketModel:
     def _build(self, index: int) -> SymbolSeries:
         u = self.universe
         symbol, market = str(u.symbols[index]), str(u.markets[index])
-        rng = np.random.default_rng(np.random.SeedSequence([self.config.seed, 10, index]))
+        draws = Streams(self.config.seed, 10, symbol_key(symbol))
         if self._replay is None:
             days = self.days
             positions = np.arange(len(days))
             sector_path = u.sector_path(index, len(days))
             regime = self.factors.regime
             prices = model_prices(
-                rng,
+                draws(0),
                 self.factors,
                 market,
                 sector_path,
@@ -139,9 +142,12 @@ class MarketModel:
             regime = short_regime(days)
             prices = _replay_prices(recorded)
         tilt = self.factors.flow_tilt[positions, sector_path]
-        return build_series(
-            rng, symbol, days, sector_path, market, prices, regime, tilt, bool(u.index_member[index])
+        series = build_series(
+            draws, symbol, days, sector_path, market, prices, regime, tilt, bool(u.index_member[index])
         )
+        if self._replay is not None:
+            serve_recorded_flows(series, self._replay[symbol])
+        return series
 
     def sector_at(self, symbol: str, day: np.datetime64) -> int:
         index = self.position(symbol)
@@ -163,36 +169,4 @@ def _replay_prices(recorded: ReplaySymbol) -> PriceBlock:
         recorded.value,
         returns,
         np.zeros(len(recorded.close), dtype=bool),
-    )
-
-
-def _replay_universe(seed: int, recorded: list[ReplaySymbol]) -> Universe:
-    """Universe for replayed symbols; missing sector/name come from the seed, shares from typical turnover."""
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 0, 1]))
-    sectors = np.empty(len(recorded), dtype=np.int16)
-    names = []
-    for i, r in enumerate(recorded):
-        options = sectors_of(r.market)
-        weights = np.array([SECTORS[j].weight for j in options])
-        drawn = int(rng.choice(options, p=weights / weights.sum()))
-        sectors[i] = SECTOR_INDEX[r.sector_code] if r.sector_code else drawn
-        names.append(r.name or f"리플레이{r.symbol}")
-    median_value = np.array([float(np.median(r.value)) for r in recorded])
-    shares = np.array([max(100_000, int(np.median(r.volume) / 0.004)) for r in recorded], dtype=np.int64)
-    markets = np.array([r.market for r in recorded])
-    member = np.zeros(len(recorded), dtype=bool)
-    for market, full_size, full_count in (("KOSPI", 950, 200), ("KOSDAQ", 1550, 150)):
-        members = np.flatnonzero(markets == market)
-        if len(members):
-            quota = max(1, round(len(members) * full_count / full_size))
-            member[members[np.argsort(-median_value[members], kind="stable")[:quota]]] = True
-    return Universe(
-        symbols=np.array([r.symbol for r in recorded]),
-        names=names,
-        markets=markets,
-        initial_sector=sectors,
-        listed_shares=shares,
-        base_price=np.array([float(r.close[0]) for r in recorded]),
-        index_member=member,
-        sector_changes=(),
     )

@@ -16,6 +16,7 @@ from kis_intel_assets.simulator.factors import (
     REGIME_OPEN,
     MarketFactors,
 )
+from kis_intel_assets.simulator.streams import Streams
 from kis_intel_assets.simulator.ticks import ceil_to_tick, floor_to_tick, round_to_tick
 
 MIN_PRICE, MAX_PRICE = 200.0, 2_000_000.0
@@ -126,7 +127,7 @@ def _trading_value(
 
 
 def build_series(
-    rng: np.random.Generator,
+    draws: Streams,
     symbol: str,
     days: np.ndarray,
     sector_path: np.ndarray,
@@ -136,35 +137,40 @@ def build_series(
     tilt: np.ndarray,
     index_member: bool,
 ) -> SymbolSeries:
-    """Investor flows, short selling and program trading consistent with one symbol's prices and volume."""
+    """Investor flows, short selling and program trading consistent with one symbol's prices and volume.
+
+    Day d's values depend only on days up to d (own stream per draw, a running volatility), so a replay
+    that gains later rows serves the same data for its earlier days.
+    """
     n = len(days)
     volume, value = prices.volume, prices.value
     average_price = np.where(volume > 0, value / np.maximum(volume, 1), prices.close)
 
-    sigma = max(float(np.std(prices.returns)), 1e-4)
+    sigma = np.maximum(np.sqrt(np.cumsum(prices.returns**2) / np.arange(1, n + 1)), 1e-4)
     lean = tilt + 0.05 * np.clip(prices.returns / sigma, -2.0, 2.0)
     lean = np.clip(lean, -0.8, 0.8)[:, None] * FLOW_TILTED
     base = _BASE_FLOW_SHARE[market]
-    noise = np.exp(0.25 * rng.standard_normal((2, n, len(LEAVES))))
-    buy_qty = allocate(volume, base * noise[0] * (1 + lean))
-    sell_qty = allocate(volume, base * noise[1] * (1 - lean))
+    buy_noise, sell_noise = (np.exp(0.25 * draws(k).standard_normal((n, len(LEAVES)))) for k in (1, 2))
+    buy_qty = allocate(volume, base * buy_noise * (1 + lean))
+    sell_qty = allocate(volume, base * sell_noise * (1 - lean))
     value_m = np.round(value / 1e6).astype(np.int64)
     buy_value_m = allocate(value_m, buy_qty + 1e-9)
     sell_value_m = allocate(value_m, sell_qty + 1e-9)
 
     allowed = short_allowed(regime, index_member)
-    base_ratio = rng.uniform(0.02, 0.06) if market == "KOSPI" else rng.uniform(0.01, 0.03)
-    ratio = base_ratio * np.exp(0.5 * rng.standard_normal(n)) * np.where(prices.attack, 8.0, 1.0)
+    constants = draws(3)  # per-symbol scalars only: never a draw of length n
+    base_ratio = constants.uniform(0.02, 0.06) if market == "KOSPI" else constants.uniform(0.01, 0.03)
+    ratio = base_ratio * np.exp(0.5 * draws(4).standard_normal(n)) * np.where(prices.attack, 8.0, 1.0)
     market_maker = (regime == REGIME_BAN) | ~allowed
     ratio = np.where(
         allowed,
         np.minimum(ratio, 0.6),
-        np.where(market_maker & (rng.random(n) < 0.25), MARKET_MAKER_SHORT_RATIO, 0.0),
+        np.where(market_maker & (draws(5).random(n) < 0.25), MARKET_MAKER_SHORT_RATIO, 0.0),
     )
     short_volume = np.minimum(np.round(volume * ratio).astype(np.int64), volume)
     short_value = np.minimum(np.round(short_volume * average_price).astype(np.int64), value)
 
-    program_share = (0.12 if market == "KOSPI" else 0.05) * np.exp(0.3 * rng.standard_normal((2, n)))
+    program_share = (0.12 if market == "KOSPI" else 0.05) * np.exp(0.3 * draws(6).standard_normal((n, 2)).T)
     program_qty = np.minimum(np.round(volume * np.minimum(program_share, 0.9)).astype(np.int64), volume)
     program_value = np.minimum(np.round(program_qty * average_price).astype(np.int64), value)
     program = np.stack([program_qty[0], program_qty[1], program_value[0], program_value[1]], axis=1)

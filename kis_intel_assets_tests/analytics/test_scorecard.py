@@ -12,7 +12,7 @@ from kis_intel_assets.analytics import (
     sector_money_flow,
     wilson_interval,
 )
-from kis_intel_assets.analytics.scorecard import forward_relative_returns, newey_west_t_stat, placebo_signals
+from kis_intel_assets.analytics.scorecard import forward_relative_returns, newey_west_t_stat
 from kis_intel_assets_tests.analytics.synthetic import Episode, synthetic_market
 
 N_DAYS, N_SECTORS = 600, 8
@@ -40,24 +40,32 @@ def test_planted_rotation_episodes_are_found_and_the_placebo_is_chance() -> None
 
     for horizon in (5, 20):
         signal, placebo = card.loc[("signal", horizon)], card.loc[("placebo", horizon)]
-        # Measured: 76.5% (5d) and 80.4% (20d) over ~320 signals; placebo 51-52%.
-        assert signal["n_signals"] > 250
+        momentum, price = card.loc[("momentum", horizon)], card.loc[("price_only", horizon)]
+        # Measured: 76.5% (5d) / 80.4% (20d) over ~320 signals; the within-date placebo 53.4% / 51.4%;
+        # momentum 63.8% / 61.2%; price-only 67.8% / 60.6%: margins of +23 / +29 points over the
+        # placebo and +12.7 / +19.3 over momentum.
+        assert signal["n_signals"] > 250 and signal["judged"]
         assert signal["ci_low"] > 70.0
         assert signal["mean_ic"] > 0.15 and signal["ic_t_stat"] > 3.0
         assert placebo["ci_low"] < 50.0 < placebo["ci_high"]
         assert abs(placebo["mean_ic"]) < 0.05
-        assert signal["hit_rate"] > card.loc[("momentum", horizon), "hit_rate"]
+        assert signal["ci_low"] > placebo["ci_high"]
+        assert signal["hit_rate"] > momentum["hit_rate"] + 10.0
+        assert signal["hit_rate"] > price["hit_rate"] > 55.0  # the RRG alone sees the price response
         assert signal["n_inflow"] + signal["n_outflow"] == signal["n_signals"]
 
 
 def test_without_planted_episodes_the_signal_is_chance() -> None:
     card = scorecard(())
 
-    for method in ("signal", "placebo", "momentum"):
+    for method in ("signal", "price_only", "placebo", "momentum"):
         for horizon in (5, 20):
             row = card.loc[(method, horizon)]
-            assert row["ci_low"] < 50.0 < row["ci_high"], (method, horizon)
-            assert abs(row["ic_t_stat"]) < 2.5
+            assert abs(row["ic_t_stat"]) < 2.5, (method, horizon)
+            # Wilson treats signals as independent; a sector's consecutive price-only signals share most
+            # of their 20-day window, so that row (55.8% here, 47-53% on other seeds) gets a wider band.
+            band = 7.0 if method == "price_only" else 0.0
+            assert row["ci_low"] - band < 50.0 < row["ci_high"] + band, (method, horizon)
 
 
 def test_forward_returns_start_the_day_after_the_signal() -> None:
@@ -84,21 +92,3 @@ def test_wilson_interval_and_newey_west_known_values() -> None:
     assert all(np.isnan(wilson_interval(0, 0)))
     constant_sign = np.array([0.1, 0.2] * 50)
     assert newey_west_t_stat(constant_sign, 0) == pytest.approx(0.15 / (0.05 / np.sqrt(100)))
-
-
-def test_placebo_permutes_whole_dates_reproducibly() -> None:
-    signals = pd.DataFrame(
-        {
-            "time": np.repeat(pd.bdate_range("2025-01-02", periods=30), 2),
-            "sector_code": ["A", "B"] * 30,
-            "signal": "INFLOW",
-            "score": np.arange(60.0),
-        }
-    )
-
-    first, second = placebo_signals(signals, seed=3), placebo_signals(signals, seed=3)
-
-    pd.testing.assert_frame_equal(first, second)
-    assert sorted(first["time"]) == sorted(signals["time"])
-    assert (first["time"] != signals["time"]).mean() > 0.8
-    assert (first.groupby("time")["score"].apply(lambda s: s.iloc[1] - s.iloc[0]) == 1.0).all()

@@ -14,6 +14,7 @@ import pytest
 
 from kis_intel_assets import analytics
 from kis_intel_assets.defs.analytics import reads
+from kis_intel_assets.defs.analytics.assets import FLOW_COLUMNS, PRICE_COLUMNS
 from kis_intel_assets.defs.ingest.assets import stock_universe
 from kis_intel_assets.defs.selection import materialize_selection
 from kis_intel_assets.krx_calendar import trading_days
@@ -109,6 +110,37 @@ def test_range_run_writes_what_the_pure_functions_compute(ingested: dict, databa
     assert designations["n"][0] >= 0
 
 
+def test_pipeline_signals_equal_the_pure_recompute_on_the_same_database(
+    ingested: dict, database_url: str
+) -> None:
+    """Issue 16, defect 3: flow_z20 stored as numeric(8, 2) turned z = 0.9964 into 1.00 and NEUTRAL into
+    INFLOW. The signals the pipeline stores must be what the pure functions give on the raw tables."""
+    assert run(["rotation_signal"], ingested, days=ANALYTICS_DAYS).success
+    with connect(database_url) as conn:
+        master = reads.stock_master(conn)
+        prices = reads.window(conn, "daily_prices", PRICE_COLUMNS, INGEST_DAYS[0], INGEST_DAYS[-1])
+        flows = reads.window(conn, "investor_trends", FLOW_COLUMNS, INGEST_DAYS[0], INGEST_DAYS[-1])
+        stored = fetch_frame(
+            conn,
+            "SELECT * FROM rotation_signal WHERE time >= %s ORDER BY sector_code, time",
+            (ANALYTICS_DAYS[0],),
+        )
+
+    flow = analytics.sector_money_flow(master, prices, flows)
+    first_read = INGEST_DAYS[INGEST_DAYS.index(ANALYTICS_DAYS[0]) - analytics.RotationConfig().lookback_days]
+    flow = flow[flow["time"] >= pd.Timestamp(first_read)]
+    expected = analytics.rotation_signals(flow)
+    expected = expected[expected["time"] >= pd.Timestamp(ANALYTICS_DAYS[0])].reset_index(drop=True)
+
+    assert len(stored) == len(expected) > 100
+    for column in ("sector_code", "signal", "signal_method", "price_signal", "quadrant", "reason"):
+        assert stored[column].tolist() == expected[column].tolist(), column
+    for column in ("score", "price_score", "rs_ratio", "rs_momentum", "flow_z20"):
+        assert stored[column].astype(float).tolist() == pytest.approx(
+            expected[column].tolist(), rel=1e-12, abs=1e-12, nan_ok=True
+        ), column
+
+
 def test_one_partition_alone_equals_the_same_day_inside_a_range(ingested: dict, database_url: str) -> None:
     day = ANALYTICS_DAYS[-1]
     assets = ["sector_money_flow", "rotation_signal"]
@@ -137,7 +169,8 @@ def test_scorecard_reports_every_method_and_horizon(ingested: dict, database_url
     with connect(database_url) as conn:
         card = fetch_frame(conn, "SELECT method, horizon, n_signals FROM rotation_scorecard ORDER BY 1, 2")
     assert list(zip(card["method"], card["horizon"], strict=True)) == [
-        ("momentum", 5), ("momentum", 20), ("placebo", 5), ("placebo", 20), ("signal", 5), ("signal", 20),
+        ("momentum", 5), ("momentum", 20), ("placebo", 5), ("placebo", 20), ("price_only", 5),
+        ("price_only", 20), ("signal", 5), ("signal", 20),
     ]  # fmt: skip
 
 
@@ -150,3 +183,23 @@ def test_missing_upstream_history_fails_naming_what_to_materialize(ingested: dic
     message = str(failure.step_failure_data.error.message)
     assert "no sector_rotation rows for" in message
     assert "materialize sector_money_flow for them first" in message
+
+
+def test_without_flows_the_price_only_signal_runs_and_is_scored(ingested: dict, database_url: str) -> None:
+    """Issue 16, defect 4: with no investor flows the pipeline used to stop ("rotation_signal is empty")."""
+    with connect(database_url) as conn:
+        conn.execute("DELETE FROM investor_trends")
+        conn.execute("DELETE FROM rotation_signal")
+        conn.commit()
+    assert run(["sector_money_flow"], ingested, days=FLOW_DAYS).success
+    assert run(["rotation_signal"], ingested, days=ANALYTICS_DAYS).success
+    assert run(["rotation_scorecard"], ingested).success
+
+    with connect(database_url) as conn:
+        signals = fetch_frame(conn, "SELECT signal_method, signal, price_signal, reason FROM rotation_signal")
+        card = fetch_frame(conn, "SELECT method, n_signals FROM rotation_scorecard WHERE horizon = 5")
+    assert len(signals) > 100 and set(signals["signal_method"]) == {"price"}
+    assert signals["signal"].tolist() == signals["price_signal"].tolist()
+    assert signals["reason"].str.contains("price only").all()
+    counts = dict(zip(card["method"], card["n_signals"], strict=True))
+    assert counts["signal"] == counts["price_only"]

@@ -6,6 +6,7 @@ and upserts only the rows of its own partition(s). Because the pure functions ar
 T are the same whether T is computed alone or inside a ten-year recompute.
 """
 
+import dataclasses
 import time
 from datetime import date, timedelta
 
@@ -32,6 +33,13 @@ PRICE_COLUMNS = ["time", "symbol", "high", "low", "close", "volume", "trading_va
 FLOW_COLUMNS = ["time", "symbol", "foreign_net_value", "institution_net_value", "individual_net_value"]
 # Days after a designation the calendar must cover so the next-day ban date is known before prices arrive.
 BAN_CALENDAR_DAYS = 14
+
+
+class RotationSignalConfig(dg.Config):
+    """Which rotation signal fills `signal`: "auto" (flow-weighted where flows exist, else price-only),
+    "flow" (flow-weighted only) or "price" (RRG price-only everywhere). Both are stored either way."""
+
+    method: str = ROTATION.method
 
 
 def trailing(asset: dg.AssetsDefinition, days: int) -> dg.AssetDep:
@@ -71,15 +79,20 @@ def require_history(frame: pd.DataFrame, table: str, upstream: str, first: date,
 
 
 def stock_panel_inputs(
-    database: DatabaseResource, first: date, end: date
+    database: DatabaseResource, first: date, end: date, flows_optional: bool = False
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """stock_master, daily_prices and investor_trends for a window, every trading day of it present."""
+    """stock_master, daily_prices and investor_trends for a window, every trading day of it present.
+
+    With flows_optional, a window without any investor_trends row passes (flows stay NaN, so the rotation
+    signal falls back to its price-only rule); a window with some flow days missing still fails.
+    """
     with database.connection() as conn:
         master = reads.stock_master(conn)
         prices = reads.window(conn, "daily_prices", PRICE_COLUMNS, first, end)
         flows = reads.window(conn, "investor_trends", FLOW_COLUMNS, first, end)
     require_history(prices, "daily_prices", "daily_prices", first, end)
-    require_history(flows, "investor_trends", "investor_trends", first, end)
+    if not (flows_optional and flows.empty):
+        require_history(flows, "investor_trends", "investor_trends", first, end)
     return master, prices, flows
 
 
@@ -153,7 +166,9 @@ def sector_money_flow(context: dg.AssetExecutionContext, database: DatabaseResou
     started = time.monotonic()
     start, end = partition_dates(context)
     first = read_start(context, "daily_prices")
-    master, prices, flows = stock_panel_inputs(database, first, end)
+    master, prices, flows = stock_panel_inputs(database, first, end, flows_optional=True)
+    if flows.empty:
+        context.log.warning(f"no investor_trends rows for {first}..{end}: sector flows stay empty (NaN)")
     flow = in_partition(analytics.sector_money_flow(master, prices, flows), start, end)
     written = write(database, "sector_rotation", flow, ("sector_code", "time"))
     last_day = flow[flow["time"] == flow["time"].max()].assign(
@@ -185,17 +200,22 @@ def sector_money_flow(context: dg.AssetExecutionContext, database: DatabaseResou
     deps=[trailing(sector_money_flow, ROTATION.lookback_days)],
     metadata={"table": "rotation_signal, rotation_transition"},
 )
-def rotation_signal(context: dg.AssetExecutionContext, database: DatabaseResource) -> dg.MaterializeResult:
+def rotation_signal(
+    context: dg.AssetExecutionContext, database: DatabaseResource, config: RotationSignalConfig
+) -> dg.MaterializeResult:
     """INFLOW / OUTFLOW / NEUTRAL per sector and day with a score and a reason, plus the Relative Rotation
-    Graph state (RS-Ratio, RS-Momentum, quadrant) from causal rolling windows. Quadrant and signal
-    changes are stored as rotation_transition rows; the signal changes drive the rotation alerts."""
+    Graph state (RS-Ratio, RS-Momentum, quadrant) from causal rolling windows. The flow-weighted signal
+    where flows exist, the price-only RRG rule where they are missing or flat (config `method` picks;
+    both are stored). Quadrant and signal changes are stored as rotation_transition rows; the signal
+    changes drive the rotation alerts."""
     started = time.monotonic()
     start, end = partition_dates(context)
     first = read_start(context, "sector_money_flow")
     with database.connection() as conn:
         flow = reads.sector_rotation(conn, first, end)
     require_history(flow, "sector_rotation", "sector_money_flow", first, end)
-    all_signals = analytics.rotation_signals(flow, ROTATION)
+    rotation = dataclasses.replace(ROTATION, method=config.method)
+    all_signals = analytics.rotation_signals(flow, rotation)
     transitions = in_partition(analytics.rotation_transitions(all_signals), start, end)
     signals = in_partition(all_signals, start, end)
     with database.connection() as conn, conn.transaction():
@@ -210,6 +230,7 @@ def rotation_signal(context: dg.AssetExecutionContext, database: DatabaseResourc
             "rows": written,
             "transitions": len(transitions),
             "signals": dg.MetadataValue.json(signals["signal"].value_counts().to_dict()),
+            "methods": dg.MetadataValue.json(signals["signal_method"].value_counts().to_dict()),
             "seconds": round(time.monotonic() - started, 2),
             "latest": table_md(
                 last_day.sort_values("score", ascending=False),
@@ -230,8 +251,9 @@ def rotation_signal(context: dg.AssetExecutionContext, database: DatabaseResourc
 def rotation_scorecard(context: dg.AssetExecutionContext, database: DatabaseResource) -> dg.MaterializeResult:
     """How well the rotation signal has predicted on all stored history: hit rate (with a Wilson 95% CI)
     of INFLOW / OUTFLOW against the sector's forward return relative to its market over 5 and 20 trading
-    days (from T+1, since signals are known after the close), mean rank IC and its t-statistic — beside a
-    shuffled-date placebo and a plain price-momentum baseline. Thresholds are fixed constants, never fitted
+    days (from T+1, since signals are known after the close), mean rank IC and its t-statistic — beside
+    the price-only signal, a placebo (sector labels permuted within each date) and a plain price-momentum
+    baseline; rows with too few signals say so (`judged`). Thresholds are fixed constants, never fitted
     on the window being scored."""
     with database.connection() as conn:
         flow = reads.sector_rotation(conn, None, date.max)
@@ -247,7 +269,7 @@ def rotation_scorecard(context: dg.AssetExecutionContext, database: DatabaseReso
             "rows": written,
             "scorecard": table_md(
                 card,
-                ["method", "horizon", "n_signals", "hit_rate", "ci_low", "ci_high", "mean_ic", "ic_t_stat"],
+                ["method", "horizon", "n_signals", "hit_rate", "ci_low", "ci_high", "mean_ic", "judged"],
                 rows=12,
             ),
             "rotation_view": dg.MetadataValue.url(page_url("rotation", card["time"].max())),
