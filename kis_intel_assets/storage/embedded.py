@@ -46,6 +46,23 @@ def open_server(pgdata: Path) -> PostgresServer:
     return server
 
 
+def release(pgdata: Path, timeout: float = 30.0) -> None:
+    """Give up this process's hold now (not at exit); when it was the last, wait until the server and the
+    watchdog are gone, so a caller that says "stopped" has stopped everything."""
+    server = PostgresServer._instances.get(pgdata.resolve())
+    if server is None:
+        return
+    with PostgresServer._lock:
+        living_holders(pgdata)
+    server.cleanup()
+    pidfile = watchdog_pidfile(pgdata)
+    deadline = time.monotonic() + timeout
+    with PostgresServer._lock:
+        last = not living_holders(pgdata)
+    while last and (server_pid(pgdata) or pidfile.exists()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
 def living_holders(pgdata: Path) -> list[int]:
     """The listed PIDs that are still alive; the dead ones are removed from the list (call under the lock)."""
     handles = DiskList(pgdata / HANDLE_FILE)
