@@ -59,14 +59,12 @@ class FetchCache:
         return self._conn
 
     def load(self, symbols: Iterable[str]) -> dict[str, pd.DataFrame]:
-        """The kept frames of these symbols (expired entries of the window are deleted first)."""
+        """The kept frames of these symbols (expired entries are deleted first)."""
         wanted = sorted(set(symbols))
         with self._lock:
             conn = self._connection()
-            conn.execute(
-                f"DELETE FROM kis_fetch_cache WHERE {_WINDOW} AND fetched_at < now() - %s",
-                (*self.key, self.max_age),
-            )
+            # Expired entries of every window go, so windows that are never re-run do not pile up.
+            conn.execute("DELETE FROM kis_fetch_cache WHERE fetched_at < now() - %s", (self.max_age,))
             rows = conn.execute(
                 f"SELECT symbol, frame FROM kis_fetch_cache WHERE {_WINDOW} AND symbol = ANY(%s)",
                 (*self.key, wanted),

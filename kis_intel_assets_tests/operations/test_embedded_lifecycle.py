@@ -16,11 +16,13 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import psutil
 import psycopg
 import pytest
 
 from kis_intel_assets.storage.embedded import HANDLE_FILE, server_pid, watchdog_pidfile
+from kis_intel_assets_tests.operations.test_dagster_dev_backfill import free_port
 
 HOLDER = (
     "import time; from kis_intel_assets.storage import resolve_database_url; "
@@ -102,3 +104,35 @@ def test_the_server_stops_after_its_last_holder_is_killed(
     assert restarted not in (None, postmaster)
     third.kill()
     wait_until("the restarted server to stop", lambda: not psutil.pid_exists(restarted))
+
+
+def test_kis_intel_serve_leaves_no_server_behind(tmp_path: Path) -> None:
+    port = free_port()
+    serve = subprocess.Popen(
+        [str(Path(sys.executable).with_name("kis-intel")), "serve", "--port", str(port)],
+        env=embedded_environment(tmp_path),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        wait_until("the pages to answer", lambda: _answers(f"http://127.0.0.1:{port}/sectors"), 60)
+        pgdata = tmp_path / "pgdata"
+        postmaster, watchdog = server_pid(pgdata), int(watchdog_pidfile(pgdata).read_text())
+        assert postmaster and psutil.pid_exists(watchdog)
+        serve.send_signal(signal.SIGTERM)
+        serve.wait(timeout=30)
+        wait_until(
+            "the postmaster and watchdog to exit",
+            lambda: not psutil.pid_exists(postmaster) and not psutil.pid_exists(watchdog),
+        )
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=10).status_code == 200
+    except httpx.TransportError:
+        return False

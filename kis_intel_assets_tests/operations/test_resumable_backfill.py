@@ -11,10 +11,11 @@ from the simulator's own request log (benchmarks/resume.py prints them on a larg
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import dagster as dg
+import pandas as pd
 import pytest
 
 from kis_intel_assets.defs.ingest.assets import DAILY_PRICES, stock_universe
@@ -23,7 +24,7 @@ from kis_intel_assets.defs.resources import KISResource
 from kis_intel_assets.krx_calendar import trading_days
 from kis_intel_assets.simulator import FaultSpec, Simulator
 from kis_intel_assets.storage import connect, fetch_frame
-from kis_intel_assets.storage.fetch_cache import kept_symbols
+from kis_intel_assets.storage.fetch_cache import FetchCache, kept_symbols
 from kis_intel_assets_tests.simulator_fixtures import SimulatorFactory, simulator_resources
 
 APP_KEY = "resume-app-key"
@@ -99,3 +100,21 @@ def test_a_rerun_after_a_failure_at_90_percent_asks_only_for_the_missing_symbols
     before = sim.stats.requests(APP_KEY, TR_ID)
     assert run_backfill(resources, symbols).metadata["symbols_from_earlier_run"] == 0
     assert answered(sim, len(before)).total() == pages * len(symbols)
+
+
+def test_kept_answers_expire_and_a_rejected_window_is_forgotten(database_url: str) -> None:
+    frame = pd.DataFrame({"time": [date(2025, 6, 2)], "symbol": ["005930"], "close": [pd.NA]}).astype(
+        {"close": "Int64"}
+    )
+    start, end = date(2025, 6, 2), date(2025, 6, 2)
+    with FetchCache(database_url, "daily_prices", start, end) as cache:
+        cache.store("005930", frame)
+        kept = cache.load(["005930", "000660"])
+        assert list(kept) == ["005930"]
+        pd.testing.assert_frame_equal(kept["005930"], frame)  # dtypes, dates and NULLs as parsed
+        cache.discard()
+        assert cache.load(["005930"]) == {}
+    with FetchCache(database_url, "daily_prices", start, end, max_age=timedelta(0)) as cache:
+        cache.store("005930", frame)
+        assert cache.load(["005930"]) == {}, "an expired answer must be fetched again"
+    assert kept_symbols(database_url, "daily_prices", start, end) == []
