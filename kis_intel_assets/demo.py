@@ -7,6 +7,7 @@ afterwards shows the same materializations, checks and lineage.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Iterator, Sequence
@@ -46,6 +47,7 @@ SUMMARY_TABLES = (
     "concentrated_buying",
 )
 FINAL_HOUR_KST = 16
+MARKET_FILE = "simulated-market.json"  # under KIS_INTEL_HOME
 DEFAULT_SYMBOLS, DEFAULT_DAYS, DEFAULT_SEED, DEFAULT_RATE_LIMIT = 300, 160, 7, 100.0
 
 
@@ -101,7 +103,9 @@ def run_demo(*, symbols: int, days: int, seed: int, rate_limit: float) -> int:
         url = resolve_database_url()
         migrate(url)
     graph = DemoGraph(dg.DagsterInstance.get())
-    with running_simulator(simulator_config(symbols, window, seed, rate_limit, today)) as simulator:
+    market = simulator_config(symbols, window, seed, rate_limit, today)
+    save_market(market)
+    with running_simulator(market) as simulator:
         print(f"  KIS simulator listening on {simulator.base_url}")
         graph.resources = demo_resources(url, simulator, rate_limit)
         with step("stock_universe (master files + 주식기본조회 per stock)"):
@@ -126,6 +130,40 @@ def simulator_config(
         n_symbols=symbols,
         start=window[0] - timedelta(days=30),  # a little history before the first ingested day
         end=today,
+        rate_limit_per_sec=rate_limit,
+    )
+
+
+def market_file() -> Path:
+    return project_home() / MARKET_FILE
+
+
+def save_market(config: SimulatorConfig) -> None:
+    """Record the simulated market the database was filled from, for `kis-intel dev` to serve again."""
+    market_file().parent.mkdir(parents=True, exist_ok=True)
+    market_file().write_text(
+        json.dumps(
+            {
+                "seed": config.seed,
+                "n_symbols": config.n_symbols,
+                "start": config.start.isoformat(),
+                "end": config.end_date.isoformat(),
+            }
+        )
+    )
+
+
+def load_market(rate_limit: float) -> SimulatorConfig | None:
+    """The recorded market, or None. Its universe and prices depend on its dates as well as its seed, so
+    a later day must serve the recorded dates, not a window recomputed from today."""
+    if not market_file().exists():
+        return None
+    market = json.loads(market_file().read_text())
+    return SimulatorConfig(
+        seed=market["seed"],
+        n_symbols=market["n_symbols"],
+        start=date.fromisoformat(market["start"]),
+        end=date.fromisoformat(market["end"]),
         rate_limit_per_sec=rate_limit,
     )
 

@@ -1,12 +1,13 @@
 """`kis-intel dev`: a living local system in one command, stopped by one Ctrl-C or SIGTERM.
 
-It serves the demo's simulated market (same seed, universe and days, so what the demo stored matches what
-the simulator answers), starts `dagster dev` with everything a run needs (absolute DAGSTER_HOME, app key,
-base URLs, database) and the pages, prints the three URLs and waits. Stopping takes the whole tree down:
-`dagster dev` runs in a session of its own (a background job of a non-interactive shell ignores SIGINT,
-and Dagster maps SIGTERM onto the same handler, so it must not inherit ours), gets SIGTERM, and whatever
-of its process group outlives a grace period is killed; then the pages, the simulator and this
-process's hold on the embedded PostgreSQL end, which stops the server when nothing else uses it.
+It serves the demo's simulated market (the seed, universe and dates the demo recorded in KIS_INTEL_HOME,
+so what the demo stored matches what the simulator answers, on any later day too), starts `dagster dev`
+with everything a run needs (absolute DAGSTER_HOME, app key, base URLs, database) and the pages, prints
+the three URLs and waits. Stopping takes the whole tree down: `dagster dev` runs in a session of its own
+(a background job of a non-interactive shell ignores SIGINT, and Dagster maps SIGTERM onto the same
+handler, so it must not inherit ours), gets SIGTERM, and whatever of its process group outlives a grace
+period is killed; then the pages, the simulator and this process's hold on the embedded PostgreSQL end,
+which stops the server when nothing else uses it.
 """
 
 from __future__ import annotations
@@ -39,10 +40,13 @@ from kis_intel_assets.demo import (
     demo_window,
     ensure_dagster_home,
     last_final_day,
+    load_market,
+    market_file,
+    save_market,
     simulator_config,
 )
 from kis_intel_assets.pages.app import create_app
-from kis_intel_assets.simulator import Simulator, running_simulator
+from kis_intel_assets.simulator import Simulator, SimulatorConfig, running_simulator
 from kis_intel_assets.storage import ConfigurationError, connect, migrate, resolve_database_url
 from kis_intel_assets.storage.database import DATABASE_URL_ENV, HOME_ENV, project_home
 from kis_intel_assets.storage.embedded import release
@@ -70,9 +74,7 @@ def run_dev(settings: DevSettings) -> int:
     stop = _stop_on_signals()
     dagster_home = ensure_dagster_home()
     embedded = not os.environ.get(DATABASE_URL_ENV, "").strip()
-    now = datetime.now(SEOUL)
-    window = demo_window(settings.days, last_final_day(now))
-    config = simulator_config(settings.symbols, window, settings.seed, settings.rate_limit, now.date())
+    config = _market(settings)
     try:
         url = resolve_database_url()
         migrate(url)
@@ -108,7 +110,7 @@ def run_dev(settings: DevSettings) -> int:
                     return 0
                 print(
                     f"kis-intel dev is up after {time.monotonic() - started:.1f}s "
-                    f"({settings.symbols} simulated stocks, days {window[0]}..{window[-1]}):\n"
+                    f"({config.n_symbols} simulated stocks, market {config.start}..{config.end_date}):\n"
                     f"  Dagster UI     {dagster_url}   (log: {log})\n"
                     f"  pages          {pages_url}\n"
                     f"  KIS simulator  {simulator.base_url}\n"
@@ -127,6 +129,24 @@ def run_dev(settings: DevSettings) -> int:
     if stopping is not None:
         print(f"stopped in {time.monotonic() - stopping:.1f}s", flush=True)
     return 0
+
+
+def _market(settings: DevSettings) -> SimulatorConfig:
+    """The market the demo recorded in KIS_INTEL_HOME (the data in the database came from it), else the
+    demo's market for today, recorded so that later starts serve the same one."""
+    market = load_market(settings.rate_limit)
+    if market is None:
+        now = datetime.now(SEOUL)
+        window = demo_window(settings.days, last_final_day(now))
+        market = simulator_config(settings.symbols, window, settings.seed, settings.rate_limit, now.date())
+        save_market(market)
+    elif (market.n_symbols, market.seed) != (settings.symbols, settings.seed):
+        raise ConfigurationError(
+            f"{market_file()} records the market of the data in this database (--symbols {market.n_symbols} "
+            f"--seed {market.seed}), not --symbols {settings.symbols} --seed {settings.seed}: start "
+            "`kis-intel dev` with the demo's options, or run `kis-intel demo` again with the new ones"
+        )
+    return market
 
 
 def _stop_on_signals() -> threading.Event:

@@ -151,6 +151,7 @@ def test_the_commands_after_the_demo_run_as_printed_and_stop_with_nothing_left(t
     )
     assert demo.returncode == 0, demo.stdout + demo.stderr
     printed = demo.stdout.rstrip().splitlines()[-1].strip()
+    partition = re.search(r"trading days \S+\.\.(\S+)", demo.stdout)[1]  # the demo's newest day
     assert printed == " ".join([readme_after_demo_command(), *DEMO_SIZE]), printed
 
     ports = {"--dagster-port": free_port(), "--pages-port": free_port(), "--simulator-port": free_port()}
@@ -167,7 +168,7 @@ def test_the_commands_after_the_demo_run_as_printed_and_stop_with_nothing_left(t
     )
     try:
         lines = Lines(dev)
-        up = lines.until(r"is up after .* days (\S+)\.\.(\S+)\)", UP_TIMEOUT_S)
+        lines.until(r"is up after", UP_TIMEOUT_S)
         up_seconds = time.monotonic() - started
         dagster_url = lines.until(r"Dagster UI\s+(\S+)", 5)[1]
         pages_url = lines.until(r"pages\s+(\S+)", 5)[1]
@@ -176,7 +177,6 @@ def test_the_commands_after_the_demo_run_as_printed_and_stop_with_nothing_left(t
         assert httpx.get(f"{pages_url}/sectors", timeout=30).status_code == 200
         assert httpx.get(f"{simulator_url}/common/master/kospi_code.mst.zip", timeout=10).status_code == 200
 
-        partition = up[2]
         key = {"path": [ASSET]}
         node = graphql(dagster_url, JOB_AND_CHECKS, {"key": key})["assetNodeOrError"]
         params = {
@@ -228,3 +228,9 @@ def test_the_commands_after_the_demo_run_as_printed_and_stop_with_nothing_left(t
     finally:
         if dev.poll() is None:
             os.killpg(dev.pid, signal.SIGKILL)
+
+    # Another market than the one the database was filled from is refused before anything starts.
+    other = subprocess.run(
+        [*command, "--symbols", "9"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert other.returncode == 2 and "--symbols 8 --seed 7" in other.stderr, other.stderr
