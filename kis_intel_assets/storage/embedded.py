@@ -22,6 +22,8 @@ from pathlib import Path
 
 import psutil
 
+# pgserver (pinned at 0.1.4) has no public API for its holder list, its inter-process lock or pg_ctl; these
+# are the module-level names it uses itself, so the pruning below takes the same lock as its own start/stop.
 with warnings.catch_warnings():
     # platformdirs warns when XDG_RUNTIME_DIR is unset (root shells, CI); pgserver then uses /tmp.
     warnings.simplefilter("ignore")
