@@ -1,4 +1,4 @@
-"""The `kis-intel` command: database migrations, the KIS simulator, the end-to-end demo."""
+"""The `kis-intel` command: database migrations, the KIS simulator, the end-to-end demo, `dev`."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import dagster as dg
 
+from kis_intel_assets.demo import DEFAULT_DAYS, DEFAULT_RATE_LIMIT, DEFAULT_SEED, DEFAULT_SYMBOLS
 from kis_intel_assets.krx_calendar import CalendarRangeError
 from kis_intel_assets.storage import ConfigurationError, migrate, redact_url, resolve_database_url
 from kis_intel_assets.storage.migrations import MigrationError
@@ -31,6 +32,46 @@ def _demo(args: argparse.Namespace) -> int:
     from kis_intel_assets.demo import run_demo
 
     return run_demo(symbols=args.symbols, days=args.days, seed=args.seed, rate_limit=args.rate_limit)
+
+
+def _dev(args: argparse.Namespace) -> int:
+    from kis_intel_assets.dev import DevSettings, run_dev
+
+    return run_dev(
+        DevSettings(
+            symbols=args.symbols,
+            days=args.days,
+            seed=args.seed,
+            rate_limit=args.rate_limit,
+            host=args.host,
+            dagster_port=args.dagster_port,
+            pages_port=args.pages_port,
+            simulator_port=args.simulator_port,
+        )
+    )
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise argparse.ArgumentTypeError(f"must be a TCP port 1-65535, got {text!r}")
+    return int(text)
+
+
+def _add_market_options(command: argparse.ArgumentParser) -> None:
+    """The simulated market's options, shared by `demo` and `dev` so both serve the same one."""
+    command.add_argument(
+        "--symbols", type=_positive_int, default=DEFAULT_SYMBOLS, help="simulated stocks (default 300)"
+    )
+    command.add_argument(
+        "--days", type=_positive_int, default=DEFAULT_DAYS, help="trading days to ingest (default 160)"
+    )
+    command.add_argument("--seed", type=int, default=DEFAULT_SEED, help="simulator seed (default 7)")
+    command.add_argument(
+        "--rate-limit",
+        type=_positive_float,
+        default=DEFAULT_RATE_LIMIT,
+        help="simulator requests/s per key (default 100)",
+    )
 
 
 def _positive_int(text: str) -> int:
@@ -60,13 +101,18 @@ def build_parser() -> argparse.ArgumentParser:
     ).set_defaults(handler=_db_migrate)
 
     demo = commands.add_parser("demo", help="run the whole pipeline against the local KIS simulator")
-    demo.add_argument("--symbols", type=_positive_int, default=300, help="simulated stocks (default 300)")
-    demo.add_argument("--days", type=_positive_int, default=160, help="trading days to ingest (default 160)")
-    demo.add_argument("--seed", type=int, default=7, help="simulator seed (default 7)")
-    demo.add_argument(
-        "--rate-limit", type=_positive_float, default=100.0, help="simulator requests/s per key (default 100)"
-    )
+    _add_market_options(demo)
     demo.set_defaults(handler=_demo)
+
+    dev = commands.add_parser(
+        "dev", help="Dagster UI + daemon, the pages and the demo's simulator, until Ctrl-C or SIGTERM"
+    )
+    _add_market_options(dev)
+    dev.add_argument("--host", default="127.0.0.1", help="interface for all three (default 127.0.0.1)")
+    dev.add_argument("--dagster-port", type=_port, default=3000, help="Dagster UI (default 3000)")
+    dev.add_argument("--pages-port", type=_port, default=8050, help="pages (default 8050)")
+    dev.add_argument("--simulator-port", type=_port, default=8900, help="KIS simulator (default 8900)")
+    dev.set_defaults(handler=_dev)
 
     commands.add_parser("simulator", help="run the local KIS-compatible simulator", add_help=False)
     commands.add_parser(

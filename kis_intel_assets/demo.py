@@ -7,6 +7,7 @@ afterwards shows the same materializations, checks and lineage.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Iterator, Sequence
@@ -22,7 +23,7 @@ from kis_intel_assets.analytics import SECTOR_FLOW_LOOKBACK_DAYS, RotationConfig
 from kis_intel_assets.defs.partitions import SEOUL, partition_start
 from kis_intel_assets.defs.selection import materialize_selection
 from kis_intel_assets.krx_calendar import trading_days
-from kis_intel_assets.simulator import SimulatorConfig, running_simulator
+from kis_intel_assets.simulator import Simulator, SimulatorConfig, running_simulator
 from kis_intel_assets.storage import ConfigurationError, connect, migrate, redact_url, resolve_database_url
 from kis_intel_assets.storage.database import project_home
 
@@ -46,6 +47,8 @@ SUMMARY_TABLES = (
     "concentrated_buying",
 )
 FINAL_HOUR_KST = 16
+MARKET_FILE = "simulated-market.json"  # under KIS_INTEL_HOME
+DEFAULT_SYMBOLS, DEFAULT_DAYS, DEFAULT_SEED, DEFAULT_RATE_LIMIT = 300, 160, 7, 100.0
 
 
 def ensure_dagster_home() -> Path:
@@ -90,10 +93,8 @@ def step(label: str) -> Iterator[None]:
 
 
 def run_demo(*, symbols: int, days: int, seed: int, rate_limit: float) -> int:
-    from kis_intel_assets.defs.resources import DatabaseResource, KISResource
-
     started = time.monotonic()
-    dagster_home = ensure_dagster_home()
+    ensure_dagster_home()
     today = datetime.now(SEOUL).date()
     window = demo_window(days, last_final_day(datetime.now(SEOUL)))
     print(f"kis-intel demo: {symbols} simulated stocks, {len(window)} trading days {window[0]}..{window[-1]}")
@@ -101,28 +102,12 @@ def run_demo(*, symbols: int, days: int, seed: int, rate_limit: float) -> int:
     with step("database"):
         url = resolve_database_url()
         migrate(url)
-    config = SimulatorConfig(
-        seed=seed,
-        n_symbols=symbols,
-        start=window[0] - timedelta(days=30),  # a little history before the first ingested day
-        end=today,
-        rate_limit_per_sec=rate_limit,
-    )
     graph = DemoGraph(dg.DagsterInstance.get())
-    with running_simulator(config) as simulator:
+    market = simulator_config(symbols, window, seed, rate_limit, today)
+    save_market(market)
+    with running_simulator(market) as simulator:
         print(f"  KIS simulator listening on {simulator.base_url}")
-        database = DatabaseResource(url=url)
-        graph.resources = {
-            "database": database,
-            "kis": KISResource(
-                app_key=DEMO_APP_KEY,
-                app_secret=DEMO_APP_SECRET,
-                database=database,
-                base_url=simulator.base_url,
-                master_base_url=simulator.master_base_url,
-                rate_limit_per_sec=rate_limit,
-            ),
-        }
+        graph.resources = demo_resources(url, simulator, rate_limit)
         with step("stock_universe (master files + 주식기본조회 per stock)"):
             graph.run(["stock_universe"])
         with step("daily_prices, investor_trends, short_selling, program_trading (one backfill run)"):
@@ -132,8 +117,85 @@ def run_demo(*, symbols: int, days: int, seed: int, rate_limit: float) -> int:
         with step("alerts (outbox, then the configured channels; console when none is)"):
             queued = collect_alerts(url)
             print(f"    {queued} alert(s) queued; {deliver_pending(url).summary()}")
-    _summary(url, dagster_home, requests, time.monotonic() - started)
+    _summary(url, requests, time.monotonic() - started, dev_command(symbols, days, seed, rate_limit))
     return 0
+
+
+def simulator_config(
+    symbols: int, window: Sequence[date], seed: int, rate_limit: float, today: date
+) -> SimulatorConfig:
+    """The demo's market; `kis-intel dev` serves the same one, so the stored universe and data match."""
+    return SimulatorConfig(
+        seed=seed,
+        n_symbols=symbols,
+        start=window[0] - timedelta(days=30),  # a little history before the first ingested day
+        end=today,
+        rate_limit_per_sec=rate_limit,
+    )
+
+
+def market_file() -> Path:
+    return project_home() / MARKET_FILE
+
+
+def save_market(config: SimulatorConfig) -> None:
+    """Record the simulated market the database was filled from, for `kis-intel dev` to serve again."""
+    market_file().parent.mkdir(parents=True, exist_ok=True)
+    market_file().write_text(
+        json.dumps(
+            {
+                "seed": config.seed,
+                "n_symbols": config.n_symbols,
+                "start": config.start.isoformat(),
+                "end": config.end_date.isoformat(),
+            }
+        )
+    )
+
+
+def load_market(rate_limit: float) -> SimulatorConfig | None:
+    """The recorded market, or None. Its universe and prices depend on its dates as well as its seed, so
+    a later day must serve the recorded dates, not a window recomputed from today."""
+    if not market_file().exists():
+        return None
+    market = json.loads(market_file().read_text())
+    return SimulatorConfig(
+        seed=market["seed"],
+        n_symbols=market["n_symbols"],
+        start=date.fromisoformat(market["start"]),
+        end=date.fromisoformat(market["end"]),
+        rate_limit_per_sec=rate_limit,
+    )
+
+
+def demo_resources(url: str, simulator: Simulator, rate_limit: float) -> dict[str, object]:
+    from kis_intel_assets.defs.resources import DatabaseResource, KISResource
+
+    database = DatabaseResource(url=url)
+    kis = KISResource(
+        app_key=DEMO_APP_KEY,
+        app_secret=DEMO_APP_SECRET,
+        database=database,
+        base_url=simulator.base_url,
+        master_base_url=simulator.master_base_url,
+        rate_limit_per_sec=rate_limit,
+    )
+    return {"database": database, "kis": kis}
+
+
+def dev_command(symbols: int, days: int, seed: int, rate_limit: float) -> str:
+    """`kis-intel dev` with this demo's market: the options that differ from the defaults."""
+    options = [
+        f"--{name} {value:g}" if isinstance(value, float) else f"--{name} {value}"
+        for name, value, default in (
+            ("symbols", symbols, DEFAULT_SYMBOLS),
+            ("days", days, DEFAULT_DAYS),
+            ("seed", seed, DEFAULT_SEED),
+            ("rate-limit", rate_limit, DEFAULT_RATE_LIMIT),
+        )
+        if value != default
+    ]
+    return " ".join([".venv/bin/kis-intel dev", *options])
 
 
 def run_analytics(graph: DemoGraph, window: list[date]) -> bool:
@@ -171,7 +233,7 @@ class DemoGraph:
                 print(f"    ! check {name} did not pass")
 
 
-def _summary(url: str, dagster_home: Path, requests: int, seconds: float) -> None:
+def _summary(url: str, requests: int, seconds: float, next_command: str) -> None:
     with connect(url) as conn:
         counts = {
             table: conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))).fetchone()[
@@ -183,7 +245,8 @@ def _summary(url: str, dagster_home: Path, requests: int, seconds: float) -> Non
     for table, count in counts.items():
         print(f"  {table:<24} {count:>9,}")
     print(
-        "\nNext:\n"
-        f"  DAGSTER_HOME={dagster_home} .venv/bin/dagster dev   # lineage, materializations, checks\n"
-        "  .venv/bin/kis-intel simulator --port 8900            # a simulator for dagster dev runs"
+        "\nNext: one command for the Dagster UI (lineage, materializations, checks; the daemon runs\n"
+        "schedules, sensors and backfills), the pages and a KIS simulator serving this demo's market,\n"
+        "so a partition materialized from the UI works at once; Ctrl-C stops all of it:\n"
+        f"  {next_command}"
     )

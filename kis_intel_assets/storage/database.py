@@ -55,16 +55,11 @@ def resolve_database_url(environ: Mapping[str, str] | None = None) -> str:
 
 
 def _embedded_database_url() -> str:
-    import warnings
-
-    with warnings.catch_warnings():
-        # platformdirs warns when XDG_RUNTIME_DIR is unset (root shells, CI); pgserver then uses /tmp.
-        warnings.simplefilter("ignore")
-        import pgserver  # lazily: only needed without a configured server
+    from kis_intel_assets.storage.embedded import open_server  # lazily: only needed without a server
 
     home = project_home()
     home.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(home / "pgdata", cleanup_mode="stop")
+    server = open_server(home / "pgdata")
     with psycopg.connect(server.get_uri(), autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (EMBEDDED_DATABASE,)).fetchone()
         if not exists:

@@ -33,6 +33,7 @@ from kis_intel_assets.defs.partitions import SEOUL, partition_dates, trading_day
 from kis_intel_assets.defs.resources import DatabaseResource, KISResource
 from kis_intel_assets.kis import KISClient
 from kis_intel_assets.krx_calendar import calendar_bounds
+from kis_intel_assets.storage.fetch_cache import FetchCache
 
 KIS_POOL = "kis_api"
 GROUP = "ingest"
@@ -220,20 +221,24 @@ def _program_trading(
     workers: int,
 ) -> dg.MaterializeResult:
     started = time.monotonic()
-    per_stock = fetch_dataset(client, PROGRAM_TRADING, symbols, start, end, workers)
-    per_market = pd.concat([client.program_trading_market(m, start, end) for m in MARKETS], ignore_index=True)
-    check_frame(
-        per_market, schemas.program_trading_market(start, end), "program_trading_market", "FHPPG04600001"
-    )
-    written = write_frames(
-        context,
-        database,
-        [
-            ("program_trading", per_stock, SYMBOL_KEY),
-            ("program_trading_market", per_market, ("market", "trade_type", "time")),
-        ],
-        final_for=(start, end),
-    )
+    with FetchCache(database.resolved_url, PROGRAM_TRADING.table, start, end) as cache:
+        per_stock = fetch_dataset(client, PROGRAM_TRADING, symbols, start, end, workers, cache)
+        per_market = pd.concat(
+            [client.program_trading_market(m, start, end) for m in MARKETS], ignore_index=True
+        )
+        check_frame(
+            per_market, schemas.program_trading_market(start, end), "program_trading_market", "FHPPG04600001"
+        )
+        written = write_frames(
+            context,
+            database,
+            [
+                ("program_trading", per_stock, SYMBOL_KEY),
+                ("program_trading_market", per_market, ("market", "trade_type", "time")),
+            ],
+            final_for=(start, end),
+            fetched=[cache],
+        )
     return materialize_result(
         per_stock,
         rows_written=written,
@@ -244,6 +249,7 @@ def _program_trading(
         end=end,
         extra={
             "market_rows": len(per_market),
+            "symbols_from_earlier_run": cache.reused,
             "market_preview": dg.MetadataValue.md(per_market.head(12).to_markdown(index=False)),
         },
     )

@@ -1,10 +1,12 @@
 """The shared path of every ingestion asset: fetch per symbol, validate, write all or nothing, report.
 
 A run writes every row of its window or none: a symbol that still fails after the client's retries
-fails the whole partition with the list of symbols, and a re-run fetches and upserts the window again,
-so there is never a half-written partition to reason about. Data that arrives but is wrong (a field
-that is not a number, buy − sell ≠ net, a date outside the partition) fails the blocking `schema_valid`
-check instead, naming the TR ID, symbol and field, and nothing is written.
+fails the whole partition with the list of symbols, so there is never a half-written partition to reason
+about. What did arrive is not thrown away: each symbol's parsed answer is kept in the fetch cache
+(storage/fetch_cache.py) as soon as it arrives, the re-run of the window asks KIS only for the missing
+symbols, and the transaction that writes the partition deletes the kept answers. Data that arrives but
+is wrong (a field that is not a number, buy − sell ≠ net, a date outside the partition) fails the
+blocking `schema_valid` check instead, naming the TR ID, symbol and field, and nothing is written.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from kis_intel_assets.defs.resources import DatabaseResource
 from kis_intel_assets.kis import KISClient
 from kis_intel_assets.kis.errors import KISError, KISPayloadError
 from kis_intel_assets.storage import upsert_frame
+from kis_intel_assets.storage.fetch_cache import FetchCache
 
 SCHEMA_CHECK = "schema_valid"
 FAILURE_CASES_SHOWN = 20
@@ -123,7 +126,13 @@ def check_frame(frame: pd.DataFrame, schema: pa.DataFrameSchema, table: str, tr_
 
 
 def raise_on_fetch_errors(
-    table: str, tr_id: str, outcome: FetchOutcome, symbol_count: int, start: date, end: date
+    table: str,
+    tr_id: str,
+    outcome: FetchOutcome,
+    symbol_count: int,
+    start: date,
+    end: date,
+    kept: FetchCache | None = None,
 ) -> None:
     if outcome.bad_payloads:
         first_error = next(iter(outcome.bad_payloads.values()))
@@ -133,10 +142,16 @@ def raise_on_fetch_errors(
             "errors": dg.MetadataValue.json(dict(list(outcome.bad_payloads.items())[:FAILURE_CASES_SHOWN])),
         })
     if outcome.failed:
+        rerun = (
+            f"re-run the partition: the {symbol_count - len(outcome.failed)} symbols fetched are kept and "
+            f"only the {len(outcome.failed)} missing are asked again"
+            if kept
+            else "re-run the partition"
+        )
         raise dg.Failure(
             description=(
                 f"{tr_id} → {table}: {len(outcome.failed)} of {symbol_count} symbols failed after retries, "
-                f"nothing was written for {start}..{end}; re-run the partition. "
+                f"nothing was written for {start}..{end}; {rerun}. "
                 f"First error: {next(iter(outcome.failed.values()))}"
             ),
             metadata={"failed_symbols": dg.MetadataValue.json(sorted(outcome.failed))},
@@ -144,19 +159,44 @@ def raise_on_fetch_errors(
 
 
 def fetch_dataset(
-    client: KISClient, dataset: SymbolDataset, symbols: Sequence[str], start: date, end: date, workers: int
+    client: KISClient,
+    dataset: SymbolDataset,
+    symbols: Sequence[str],
+    start: date,
+    end: date,
+    workers: int,
+    cache: FetchCache | None = None,
 ) -> pd.DataFrame:
-    """Every symbol's rows for the window, validated; raises instead of returning anything partial."""
-    outcome = fetch_symbols(client, symbols, lambda c, s: dataset.fetch(c, s, start, end), workers)
-    raise_on_fetch_errors(dataset.table, dataset.tr_id, outcome, len(symbols), start, end)
-    if not outcome.frames:
-        raise dg.Failure(
-            description=(
-                f"{dataset.tr_id} → {dataset.table}: no rows for {len(symbols)} symbols in {start}..{end}"
+    """Every symbol's rows for the window, validated; raises instead of returning anything partial.
+
+    With a `cache`, symbols an earlier run of the window already fetched are taken from it, each new
+    answer is kept as it arrives, and rejected data is forgotten (its re-run must ask KIS again).
+    """
+    kept = cache.load(symbols) if cache else {}
+
+    def fetch(c: KISClient, symbol: str) -> pd.DataFrame:
+        frame = dataset.fetch(c, symbol, start, end)
+        if cache:
+            cache.store(symbol, frame)
+        return frame
+
+    outcome = fetch_symbols(client, [s for s in symbols if s not in kept], fetch, workers)
+    outcome.frames[:0] = [frame for frame in kept.values() if not frame.empty]
+    # Symbols that failed or answered garbage are asked again by the re-run; the rest stay kept.
+    raise_on_fetch_errors(dataset.table, dataset.tr_id, outcome, len(symbols), start, end, cache)
+    try:
+        if not outcome.frames:
+            raise dg.Failure(
+                description=(
+                    f"{dataset.tr_id} → {dataset.table}: no rows for {len(symbols)} symbols in {start}..{end}"
+                )
             )
-        )
-    frame = pd.concat(outcome.frames, ignore_index=True)
-    check_frame(frame, dataset.schema(start, end), dataset.table, dataset.tr_id)
+        frame = pd.concat(outcome.frames, ignore_index=True)
+        check_frame(frame, dataset.schema(start, end), dataset.table, dataset.tr_id)
+    except (dg.Failure, RejectedData):
+        if cache:
+            cache.discard()  # every symbol answered and the whole is wrong: the re-run starts afresh
+        raise
     return frame
 
 
@@ -165,14 +205,18 @@ def write_frames(
     database: DatabaseResource,
     writes: Sequence[tuple[str, pd.DataFrame, Sequence[str]]],
     final_for: tuple[date, date] | None = None,
+    fetched: Sequence[FetchCache] = (),
 ) -> int:
     """Upsert several (table, frame, key) batches in one transaction: all land or none does.
 
     `final_for` is the window these rows are final for: their provisional intraday counterparts are
-    marked superseded in the same transaction.
+    marked superseded in the same transaction. The `fetched` caches the rows came from are emptied in
+    that transaction too: once the partition is written, a new run must ask KIS again.
     """
     total = 0
     with database.connection() as conn, conn.transaction():
+        for cache in fetched:
+            cache.clear(conn)
         for table, frame, key_columns in writes:
             written = upsert_frame(conn, table, frame, key_columns)
             context.log.info(f"{table}: upserted {written} rows")
@@ -245,8 +289,11 @@ def ingest_symbol_dataset(
 ) -> dg.MaterializeResult:
     """The whole life of a per-symbol asset run: fetch, validate, write, report."""
     started = time.monotonic()
-    frame = fetch_dataset(client, dataset, symbols, start, end, workers)
-    written = write_frames(context, database, [(dataset.table, frame, dataset.key_columns)], (start, end))
+    with FetchCache(database.resolved_url, dataset.table, start, end) as cache:
+        frame = fetch_dataset(client, dataset, symbols, start, end, workers, cache)
+        written = write_frames(
+            context, database, [(dataset.table, frame, dataset.key_columns)], (start, end), [cache]
+        )
     return materialize_result(
         frame,
         rows_written=written,
@@ -255,4 +302,5 @@ def ingest_symbol_dataset(
         started=started,
         start=start,
         end=end,
+        extra={"symbols_from_earlier_run": cache.reused},
     )
