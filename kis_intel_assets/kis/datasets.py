@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from kis_intel_assets.kis.endpoints import ENDPOINTS, TRADE_TYPES, Endpoint, Kind, Paging
+from kis_intel_assets.kis.endpoints import ENDPOINTS, TRADE_TYPES, Endpoint, Kind
 from kis_intel_assets.kis.errors import KISError, KISPayloadError
 from kis_intel_assets.kis.masters import COMMON_STOCK, MASTER_FILES, parse_master
 from kis_intel_assets.kis.parsing import Row
@@ -91,10 +91,7 @@ class KISClient(KISSession):
         if start > end:
             raise ValueError(f"start {start} is after end {end}")
         endpoint = ENDPOINTS[tr_id]
-        if endpoint.paging is Paging.DATE_2:
-            rows = self.fetch_by_date_2(endpoint, params, symbol=symbol, start=start, end=end)
-        else:
-            rows = self.fetch_rows(endpoint, params, symbol=symbol, start=start, end=end)
+        rows = self.fetch_range(endpoint, params, symbol=symbol, start=start, end=end)
         return endpoint, in_range(rows, start, end)
 
     def daily_prices(self, symbol: str, start: dt.date, end: dt.date) -> pd.DataFrame:

@@ -28,9 +28,8 @@ class Kind(Enum):
 
 
 class Paging(Enum):
-    NONE = "none"
+    NONE = "none"  # one call per cursor position
     TR_CONT = "tr_cont"  # response header tr_cont F/M = more; re-send the same params with tr_cont N
-    DATE_2 = "date_2"  # no tr_cont; move FID_INPUT_DATE_2 to (oldest date - 1 day)
 
 
 @dataclass(frozen=True)
@@ -53,6 +52,9 @@ class Endpoint:
     paging: Paging
     paper: bool
     fields: tuple[Field, ...] = field(repr=False)
+    # Date parameter(s) moved to (oldest row - 1 day) when the server stops before the range's start:
+    # the end date of DATE_1/DATE_2 ranges, or the anchor of TRs that answer ~30 sessions back from DATE_1.
+    cursor: tuple[str, ...] = ()
 
     @property
     def url_path(self) -> str:
@@ -126,6 +128,7 @@ _REGISTRY = (
         tr_id="FHPTJ04160001", name="종목별 투자자매매동향(일별)", path="investor-trade-by-stock-daily",
         params=_stock_params(FID_INPUT_DATE_1="", FID_ORG_ADJ_PRC="", FID_ETC_CLS_CODE=""),
         rows_key="output2", is_list=True, paging=Paging.TR_CONT, paper=False,
+        cursor=("FID_INPUT_DATE_1",),
         fields=(DAY, *investor_fields(ALL_GROUPS, net_only=False)),
     ),
     Endpoint(
@@ -152,12 +155,14 @@ _REGISTRY = (
             FID_INPUT_DATE_2="", FID_INPUT_ISCD_2="",
         ),
         rows_key="output", is_list=True, paging=Paging.TR_CONT, paper=False,
+        cursor=("FID_INPUT_DATE_1", "FID_INPUT_DATE_2"),
         fields=(DAY, *INDEX_FIELDS, *investor_fields(ALL_GROUPS, net_only=True)),
     ),
     Endpoint(
         tr_id="FHPST04830000", name="국내주식 공매도 일별추이", path="daily-short-sale",
         params=_stock_params(FID_INPUT_DATE_1="", FID_INPUT_DATE_2=""),
         rows_key="output2", is_list=True, paging=Paging.TR_CONT, paper=False,
+        cursor=("FID_INPUT_DATE_2",),
         fields=(
             DAY,
             Field("ssts_cntg_qty", "short_volume", required=True),
@@ -184,6 +189,7 @@ _REGISTRY = (
         tr_id="FHPPG04650201", name="종목별 프로그램매매추이(일별)", path="program-trade-by-stock-daily",
         params=_stock_params(FID_INPUT_DATE_1=""),
         rows_key="output", is_list=True, paging=Paging.TR_CONT, paper=False,
+        cursor=("FID_INPUT_DATE_1",),
         fields=(DAY, *_trade_fields("whol_smtn", "program_")),
     ),
     Endpoint(
@@ -192,6 +198,7 @@ _REGISTRY = (
             FID_COND_MRKT_DIV_CODE="J", FID_MRKT_CLS_CODE="", FID_INPUT_DATE_1="", FID_INPUT_DATE_2=""
         ),
         rows_key="output", is_list=True, paging=Paging.TR_CONT, paper=False,
+        cursor=("FID_INPUT_DATE_2",),
         fields=(DAY, *(f for code, t in TRADE_TYPES.items() for f in _trade_fields(f"{code}_smtn", f"{t}_"))),
     ),
     Endpoint(
@@ -216,7 +223,8 @@ _REGISTRY = (
         params=_stock_params(
             FID_INPUT_DATE_1="", FID_INPUT_DATE_2="", FID_PERIOD_DIV_CODE="D", FID_ORG_ADJ_PRC="0"
         ),
-        rows_key="output2", is_list=True, paging=Paging.DATE_2, paper=True,
+        rows_key="output2", is_list=True, paging=Paging.NONE, paper=True,
+        cursor=("FID_INPUT_DATE_2",),
         fields=(
             DAY,
             Field("stck_oprc", "open", required=True),
@@ -245,6 +253,7 @@ _REGISTRY = (
             FID_COND_MRKT_DIV_CODE="U", FID_INPUT_ISCD="", FID_INPUT_DATE_1="", FID_PERIOD_DIV_CODE="D"
         ),
         rows_key="output2", is_list=True, paging=Paging.TR_CONT, paper=False,
+        cursor=("FID_INPUT_DATE_1",),
         fields=(DAY, *INDEX_FIELDS, Field("acml_vol", "volume"), Field("acml_tr_pbmn", "trading_value")),
     ),
 )

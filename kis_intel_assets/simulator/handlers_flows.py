@@ -27,9 +27,9 @@ from kis_intel_assets.simulator.handlers_base import (
 )
 from kis_intel_assets.simulator.handlers_stock import daily_bar, last_price_head, position_at
 from kis_intel_assets.simulator.model import MarketModel
+from kis_intel_assets.simulator.paging import page_size
 from kis_intel_assets.simulator.sectors import SECTOR_INDEX
 
-INQUIRE_INVESTOR_DAYS = 30
 RANKING_ROWS = 30
 RANKING_CANDIDATES = 60  # the ranking is taken over the largest listed stocks of the scope, to bound cost
 
@@ -68,7 +68,7 @@ def inquire_investor(model: MarketModel, query: Query) -> Reply:
     pending = model.pending_today()
     finals = newest_first(series, series.days[0], model.cutoff())
     items = ([-1] if pending is not None else []) + finals
-    items = items[:INQUIRE_INVESTOR_DAYS]
+    items = items[: page_size("FHKST01010900", model.config.page_size, model.config.page_sizes)]
     pr = series.prices
     keys = ["stck_clpr", "prdy_vrss", "prdy_vrss_sign"] + [
         f"{p}_{suffix}"

@@ -18,11 +18,11 @@ from kis_intel_assets.simulator.handlers_base import (
     service,
 )
 from kis_intel_assets.simulator.model import MarketModel
+from kis_intel_assets.simulator.paging import page_size
 from kis_intel_assets.simulator.sectors import LARGE_CLASS, SECTORS
 from kis_intel_assets.simulator.series import SymbolSeries
 from kis_intel_assets.simulator.ticks import tick_size
 
-MAX_CANDLES = 100
 PAR_VALUE = 500
 
 
@@ -99,16 +99,53 @@ def quote_fields(model: MarketModel, series: SymbolSeries, p: int) -> dict[str, 
     }
 
 
+def period_bars(series: SymbolSeries, oldest_first: np.ndarray, period: str) -> list[dict[str, int | str]]:
+    """OHLCV bars of D/W/M/Y periods over the given day positions, newest first. A week runs Monday to
+    Sunday; a bar carries the last trading day of its period (simulator choice: KIS's label is
+    UNVERIFIED)."""
+    if len(oldest_first) == 0:
+        return []
+    days = series.days[oldest_first]
+    unit = {"D": "D", "M": "M", "Y": "Y"}.get(period)
+    keys = (
+        (days.astype("int64") - 4) // 7
+        if unit is None
+        else days.astype(f"datetime64[{unit}]").astype("int64")
+    )
+    edges = np.flatnonzero(np.diff(keys)) + 1
+    pr = series.prices
+    bars = []
+    for group in np.split(oldest_first, edges):
+        first, last = int(group[0]), int(group[-1])
+        bars.append(
+            {
+                "day": ymd(series.days[last]),
+                "open": int(pr.open[first]),
+                "high": int(pr.high[group].max()),
+                "low": int(pr.low[group].min()),
+                "close": int(pr.close[last]),
+                "volume": int(pr.volume[group].sum()),
+                "value": int(pr.value[group].sum()),
+                "previous": int(pr.previous_close[first]),
+            }
+        )
+    return bars[::-1]
+
+
 @service("FHKST03010100", "quotations/inquire-daily-itemchartprice", real_only=False)
 def daily_item_chart(model: MarketModel, query: Query) -> Reply:
+    """At most 100 bars per call (KIS spec), newest first; no tr_cont, the caller moves FID_INPUT_DATE_2."""
     query.choice("FID_COND_MRKT_DIV_CODE", MARKET_DIV_CODES)
-    query.choice("FID_PERIOD_DIV_CODE", ("D",), "D")
+    period = query.choice("FID_PERIOD_DIV_CODE", ("D", "W", "M", "Y"), "D")
     query.choice("FID_ORG_ADJ_PRC", ("0", "1"), "0")
     series = load_series(model, query)
     first, last = query.date("FID_INPUT_DATE_1"), query.date("FID_INPUT_DATE_2")
     if last < first:
         raise errors.bad_param("FID_INPUT_DATE_2", f"{ymd(last)} is before FID_INPUT_DATE_1 {ymd(first)}")
-    items = newest_first(series, first, min(last, model.cutoff()))[:MAX_CANDLES]
+    positions = np.array(newest_first(series, first, min(last, model.cutoff()))[::-1], dtype=np.int64)
+    bars = period_bars(series, positions, period)[
+        : page_size("FHKST03010100", model.config.page_size, model.config.page_sizes)
+    ]
     p = position_at(series, min(last, model.cutoff()))
     index = model.position(series.symbol)
     head = {
@@ -120,24 +157,30 @@ def daily_item_chart(model: MarketModel, query: Query) -> Reply:
     }
 
     def encode(positions: Sequence[int]) -> list[dict[str, str]]:
-        pr = series.prices
-        return [
-            {
-                **daily_bar(series, i),
-                **{
-                    k: v
-                    for k, v in change_fields(int(pr.close[i]), int(pr.previous_close[i])).items()
-                    if k != "prdy_ctrt"
-                },
-                "flng_cls_code": "00",
-                "prtt_rate": "0.00",
-                "mod_yn": "N",
-                "revl_issu_reas": "",
-            }
-            for i in positions
-        ]
+        rows = []
+        for k in positions:
+            bar = bars[k]
+            change = change_fields(int(bar["close"]), int(bar["previous"]))
+            rows.append(
+                {
+                    "stck_bsop_date": str(bar["day"]),
+                    "stck_clpr": num(bar["close"]),
+                    "stck_oprc": num(bar["open"]),
+                    "stck_hgpr": num(bar["high"]),
+                    "stck_lwpr": num(bar["low"]),
+                    "acml_vol": num(bar["volume"]),
+                    "acml_tr_pbmn": num(bar["value"]),
+                    "prdy_vrss": change["prdy_vrss"],
+                    "prdy_vrss_sign": change["prdy_vrss_sign"],
+                    "flng_cls_code": "00",
+                    "prtt_rate": "0.00",
+                    "mod_yn": "N",
+                    "revl_issu_reas": "",
+                }
+            )
+        return rows
 
-    return Reply(head, "output2", items, encode, paged=False, symbol=series.symbol)
+    return Reply(head, "output2", list(range(len(bars))), encode, paged=False, symbol=series.symbol)
 
 
 @service("FHKST01010100", "quotations/inquire-price", real_only=False)

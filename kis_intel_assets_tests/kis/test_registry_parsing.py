@@ -38,7 +38,8 @@ def test_registry_covers_every_product_endpoint_with_unique_fields() -> None:
         columns = [f.column for f in spec.fields]
         assert len(set(sources)) == len(sources), spec.tr_id
         assert len(set(columns)) == len(columns), spec.tr_id
-    assert ENDPOINTS["FHKST03010100"].paging is Paging.DATE_2
+    assert ENDPOINTS["FHKST03010100"].paging is Paging.NONE
+    assert ENDPOINTS["FHKST03010100"].cursor == ("FID_INPUT_DATE_2",)
     assert {t for t, e in ENDPOINTS.items() if e.paper} == {"FHKST01010900", "FHKST01010100", "FHKST03010100"}
 
 
