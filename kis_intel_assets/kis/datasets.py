@@ -96,8 +96,8 @@ class KISClient(KISSession):
 
     def daily_prices(self, symbol: str, start: dt.date, end: dt.date) -> pd.DataFrame:
         """daily_prices table rows (FHKST03010100, adjusted prices)."""
-        endpoint, rows = self._range("FHKST03010100", {"FID_INPUT_ISCD": symbol}, symbol=symbol, start=start,
-                                     end=end)
+        params = {"FID_INPUT_ISCD": symbol, "FID_INPUT_DATE_1": _day(start), "FID_INPUT_DATE_2": _day(end)}
+        endpoint, rows = self._range("FHKST03010100", params, symbol=symbol, start=start, end=end)
         return frame(rows, endpoint, {"symbol": symbol})
 
     def investor_trends(self, symbol: str, start: dt.date, end: dt.date) -> pd.DataFrame:

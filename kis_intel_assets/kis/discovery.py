@@ -67,7 +67,8 @@ def registry_drift(endpoint: Endpoint, body: Mapping[str, Any], recorded: Mappin
                    baseline: Mapping[str, Any]) -> dict[str, Any]:
     """How one response differs from the registry (missing/changed: breaking) and the baseline (new,
     removed: informational). `recorded` is the described response, `baseline` the TR ID's baseline."""
-    drift: dict[str, Any] = {"shape": None, "missing": [], "changed": [], "new": [], "removed": []}
+    drift: dict[str, Any] = {"shape": None, "missing": [], "changed": [], "new": [], "removed": [],
+                             "derived": []}
     expected_shape = "list" if endpoint.is_list else "object"
     rows_schema = recorded.get(endpoint.rows_key)
     if rows_schema is None or rows_schema["shape"] != expected_shape:
@@ -79,7 +80,11 @@ def registry_drift(endpoint: Endpoint, body: Mapping[str, Any], recorded: Mappin
             if isinstance(row, Mapping) and not is_unpublished(row, endpoint)]
     observed = rows_schema["fields"]
     for spec in endpoint.fields:
-        if any(spec.source not in row for row in rows):
+        absent = [row for row in rows if spec.source not in row]
+        if absent and spec.sum_of and all(part in row for row in absent for part in spec.sum_of):
+            drift["derived"].append(spec.source)  # an undocumented total, summed from its parts
+            continue
+        if absent:
             drift["missing"].append(spec.source)
             continue
         for row in rows:

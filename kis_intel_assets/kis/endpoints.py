@@ -39,6 +39,8 @@ class Field:
     kind: Kind = Kind.INT
     required: bool = False  # "" is an error instead of NULL (the DB column is NOT NULL)
     scale: int = 1
+    # When `source` is absent: the sum of these fields (an undocumented total KIS may stop sending)
+    sum_of: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -84,15 +86,17 @@ def investor_fields(groups: tuple[str, ...], *, net_only: bool) -> tuple[Field, 
     return tuple(fields)
 
 
-def _trade_fields(prefix: str, column_prefix: str) -> tuple[Field, ...]:
-    """Programme-trading blocks (`<prefix>_seln_vol` ...) that arrive in KRW as given."""
-    return (
-        Field(f"{prefix}_shnu_vol", f"{column_prefix}buy_qty", required=True),
-        Field(f"{prefix}_seln_vol", f"{column_prefix}sell_qty", required=True),
-        Field(f"{prefix}_ntby_qty", f"{column_prefix}net_qty", required=True),
-        Field(f"{prefix}_shnu_tr_pbmn", f"{column_prefix}buy_value", required=True),
-        Field(f"{prefix}_seln_tr_pbmn", f"{column_prefix}sell_value", required=True),
-        Field(f"{prefix}_ntby_tr_pbmn", f"{column_prefix}net_value", required=True),
+PROGRAM_SIDES = {"shnu_vol": "buy_qty", "seln_vol": "sell_qty", "ntby_qty": "net_qty",
+                 "shnu_tr_pbmn": "buy_value", "seln_tr_pbmn": "sell_value", "ntby_tr_pbmn": "net_value"}
+
+
+def _trade_fields(prefix: str, column_prefix: str, parts: tuple[str, ...] = ()) -> tuple[Field, ...]:
+    """Programme-trading blocks (`<prefix>_seln_vol` ...) that arrive in KRW as given; with `parts`, a
+    field that is absent is their sum (FHPPG04600001's whol_smtn_ntby_* are documented nowhere)."""
+    return tuple(
+        Field(f"{prefix}_{side}", f"{column_prefix}{column}", required=True,
+              sum_of=tuple(f"{part}_{side}" for part in parts))
+        for side, column in PROGRAM_SIDES.items()
     )
 
 
@@ -199,7 +203,10 @@ _REGISTRY = (
         ),
         rows_key="output", is_list=True, paging=Paging.TR_CONT, paper=False,
         cursor=("FID_INPUT_DATE_2",),
-        fields=(DAY, *(f for code, t in TRADE_TYPES.items() for f in _trade_fields(f"{code}_smtn", f"{t}_"))),
+        fields=(
+            DAY, *_trade_fields("arbt_smtn", "arbitrage_"), *_trade_fields("nabt_smtn", "non_arbitrage_"),
+            *_trade_fields("whol_smtn", "total_", parts=("arbt_smtn", "nabt_smtn")),
+        ),
     ),
     Endpoint(
         tr_id="FHKST01010100", name="주식현재가 시세", path="inquire-price",

@@ -7,7 +7,7 @@ import json
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
 from starlette.applications import Starlette
@@ -25,6 +25,7 @@ from kis_intel_assets.simulator import (  # the handler modules register their T
     paging,
 )
 from kis_intel_assets.simulator.config import KST, SimulatorConfig
+from kis_intel_assets.simulator.documented import DOCUMENTED
 from kis_intel_assets.simulator.errors import KisError
 from kis_intel_assets.simulator.faults import FaultInjector, FaultSpec
 from kis_intel_assets.simulator.handlers_base import REGISTRY, Query, Reply
@@ -192,6 +193,7 @@ class SimulatorApp:
         follow_up = reply.paged and style == "tr_cont" and headers.get("tr_cont") == "N"
         start = self._cursors.get(cursor_key, 0) if follow_up else 0
         body, page, more = self._page(reply, start, self._page_size(tr_id), style)
+        conform(body, DOCUMENTED.get(tr_id, {}))
         rescope(body, query.text("FID_COND_MRKT_DIV_CODE", "J"))
         response_tr_cont = "M" if more else "D"
         if fault == "token_expiry":
@@ -266,6 +268,16 @@ class SimulatorApp:
             headers=self._headers(tr_id, tr_cont),
             media_type="application/json; charset=utf-8",
         )
+
+
+def conform(body: dict[str, object], documented: Mapping[str, tuple[str, ...]]) -> None:
+    """Every row of each documented output carries exactly the documented names ("" where unmodelled)."""
+    for key, names in documented.items():
+        value = body.get(key)
+        if isinstance(value, list):
+            body[key] = [{name: row.get(name, "") for name in names} for row in value]
+        elif isinstance(value, dict):
+            body[key] = {name: value.get(name, "") for name in names}
 
 
 def _day_span(rows: object) -> dict[str, str | None]:

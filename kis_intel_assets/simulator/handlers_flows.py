@@ -160,11 +160,7 @@ def investor_daily_by_market(model: MarketModel, query: Query) -> Reply:
             {
                 "stck_bsop_date": ymd(model.days[i]),
                 "bstp_nmix_prpr": rate(index["close"][i]),
-                **{
-                    k: v
-                    for k, v in index_change_fields(index["close"][i], index["previous"][i]).items()
-                    if k != "prdy_vrss_sign"
-                },
+                **index_change_fields(index["close"][i], index["previous"][i]),
                 "bstp_nmix_oprc": rate(index["open"][i]),
                 "bstp_nmix_hgpr": rate(index["high"][i]),
                 "bstp_nmix_lwpr": rate(index["low"][i]),

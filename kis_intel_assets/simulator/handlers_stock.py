@@ -35,7 +35,7 @@ def position_at(series: SymbolSeries, day: np.datetime64) -> int:
 
 
 def daily_bar(series: SymbolSeries, i: int) -> dict[str, str]:
-    """Date and OHLCV of day i: every daily endpoint repeats this block under the same field names."""
+    """Date, OHLCV and change of day i: every daily endpoint repeats this block under the same names."""
     pr = series.prices
     return {
         "stck_bsop_date": ymd(series.days[i]),
@@ -45,6 +45,7 @@ def daily_bar(series: SymbolSeries, i: int) -> dict[str, str]:
         "stck_lwpr": num(pr.low[i]),
         "acml_vol": num(pr.volume[i]),
         "acml_tr_pbmn": num(pr.value[i]),
+        **change_fields(int(pr.close[i]), int(pr.previous_close[i])),
     }
 
 
@@ -183,6 +184,22 @@ def daily_item_chart(model: MarketModel, query: Query) -> Reply:
     return Reply(head, "output2", list(range(len(bars))), encode, paged=False, symbol=series.symbol)
 
 
+def extremes(
+    series: SymbolSeries, span: slice, p: int, *, high: str, low: str, suffix: str
+) -> dict[str, str]:
+    """Highest high / lowest low over `span` with their dates and the current price's distance to them.
+    KIS names the date and rate after the field without its `stck_` prefix (`dryy_hgpr_date`)."""
+    pr, close = series.prices, int(series.prices.close[p])
+    out = {}
+    for name, values, pick in ((high, pr.high, np.argmax), (low, pr.low, np.argmin)):
+        k = span.start + int(pick(values[span]))
+        stem = name.removeprefix("stck_")
+        out[name] = num(values[k])
+        out[f"{stem}_date"] = ymd(series.days[k])
+        out[f"{stem}{suffix}"] = rate(percent(close - int(values[k]), int(values[k])))
+    return out
+
+
 @service("FHKST01010100", "quotations/inquire-price", real_only=False)
 def inquire_price(model: MarketModel, query: Query) -> Reply:
     query.choice("FID_COND_MRKT_DIV_CODE", MARKET_DIV_CODES)
@@ -193,6 +210,7 @@ def inquire_price(model: MarketModel, query: Query) -> Reply:
     facts = fundamentals(model, series.symbol)
     shares = int(model.universe.listed_shares[index])
     window = slice(max(0, p - 249), p + 1)
+    year = slice(int(np.searchsorted(series.days, series.days[p].astype("datetime64[Y]"), "left")), p + 1)
     last_short = int(series.short_volume[p])
     market = str(model.universe.markets[index])
     output = {
@@ -211,8 +229,14 @@ def inquire_price(model: MarketModel, query: Query) -> Reply:
         "stck_fcam": num(PAR_VALUE),
         "aspr_unit": num(tick_size(np.array([pr.close[p]]))[0]),
         "bps": rate(facts["bps"]),
-        "w52_hgpr": num(pr.high[window].max()),
-        "w52_lwpr": num(pr.low[window].min()),
+        **extremes(series, window, p, high="d250_hgpr", low="d250_lwpr", suffix="_vrss_prpr_rate"),
+        **extremes(series, window, p, high="w52_hgpr", low="w52_lwpr", suffix="_vrss_prpr_ctrt"),
+        **extremes(series, year, p, high="stck_dryy_hgpr", low="stck_dryy_lwpr", suffix="_vrss_prpr_rate"),
+        "cpfn": num(round(shares * PAR_VALUE / 1e8)),  # 억원, like hts_avls
+        "stac_month": "12",
+        "crdt_able_yn": "Y",
+        "vi_cls_code": "N",
+        "ovtm_vi_cls_code": "N",
         "ssts_yn": "Y" if last_short > 0 else "N",
         "frgn_hldn_qty": num(round(shares * facts["foreign_share"])),
         "last_ssts_cntg_qty": num(last_short),

@@ -121,7 +121,10 @@ def test_served_rows_equal_ground_truth(simulator: Simulator, kis: KisHttp) -> N
         index="time", columns="trade_type", values="net_value"
     )
     assert (kosdaq["total"] == kosdaq["arbitrage"] + kosdaq["non_arbitrage"]).all()
-    served_total = [int(r["whol_smtn_ntby_tr_pbmn"]) for r in program["output"]]
+    # whol_smtn_ntby_tr_pbmn is documented nowhere and not served: the total is arbitrage + non-arbitrage
+    served_total = [
+        int(r["arbt_smtn_ntby_tr_pbmn"]) + int(r["nabt_smtn_ntby_tr_pbmn"]) for r in program["output"]
+    ]
     assert served_total == kosdaq["total"].iloc[::-1].tolist()
 
 
