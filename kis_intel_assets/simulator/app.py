@@ -18,9 +18,11 @@ from starlette.routing import Route
 from kis_intel_assets.simulator import (  # the handler modules register their TR IDs on import
     errors,
     fault_effects,
+    handlers_calendar,  # noqa: F401
     handlers_flows,  # noqa: F401
     handlers_index,  # noqa: F401
     handlers_program,  # noqa: F401
+    handlers_quotes,  # noqa: F401
     handlers_stock,  # noqa: F401
     paging,
 )

@@ -32,6 +32,13 @@ from kis_intel_assets.simulator.sectors import SECTOR_INDEX
 
 RANKING_ROWS = 30
 RANKING_CANDIDATES = 60  # the ranking is taken over the largest listed stocks of the scope, to bound cost
+TIME_BY_MARKET_CODES = {
+    "999": "KOSPI",
+    "KSP": "KOSPI",
+    "0001": "KOSPI",
+    "KSQ": "KOSDAQ",
+    "1001": "KOSDAQ",
+}
 
 
 def _net_qty_key(prefix: str) -> str:
@@ -240,3 +247,27 @@ def foreign_institution_total(model: MarketModel, query: Query) -> Reply:
         return out
 
     return Reply({}, "output", list(range(min(RANKING_ROWS, len(rows)))), encode, paged=False)
+
+
+@service("FHPTJ04030000", "quotations/inquire-investor-time-by-market", real_only=True)
+def investor_time_by_market(model: MarketModel, query: Query) -> Reply:
+    """Today's (the latest day's) cumulative market flows per investor group. FID_INPUT_ISCD is the market
+    (KSP/0001 KOSPI, KSQ/1001 KOSDAQ; the official example's 999 = KOSPI), FID_INPUT_ISCD_2 the 업종 (not
+    split further here: simulator choice, the code tables are UNVERIFIED)."""
+    code = query.text("FID_INPUT_ISCD", "999")
+    if code not in TIME_BY_MARKET_CODES:
+        raise errors.bad_param("FID_INPUT_ISCD", f"unknown market code {code!r}")
+    query.text("FID_INPUT_ISCD_2", "S001")
+    qty, value = model.factors.market_flows(TIME_BY_MARKET_CODES[code])
+    day = np.array([int(np.searchsorted(model.days, model.latest_day(), "right")) - 1])
+    flows = aggregate(
+        np.maximum(qty[day], 0),
+        np.maximum(-qty[day], 0),
+        np.maximum(value[day], 0),
+        np.maximum(-value[day], 0),
+    )
+
+    def encode(rows: Sequence[int]) -> list[dict[str, str]]:
+        return [breakdown(flows, k, net_only=False) for k in rows]
+
+    return Reply({}, "output", [0], encode)

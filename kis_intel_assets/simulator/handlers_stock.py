@@ -100,34 +100,48 @@ def quote_fields(model: MarketModel, series: SymbolSeries, p: int) -> dict[str, 
     }
 
 
-def period_bars(series: SymbolSeries, oldest_first: np.ndarray, period: str) -> list[dict[str, int | str]]:
+def stock_ohlcv(series: SymbolSeries) -> dict[str, np.ndarray]:
+    """A stock's daily arrays under the names index_ohlcv uses, for period_bars."""
+    pr = series.prices
+    return {
+        "open": pr.open,
+        "high": pr.high,
+        "low": pr.low,
+        "close": pr.close,
+        "volume": pr.volume,
+        "value": pr.value,
+        "previous": pr.previous_close,
+    }
+
+
+def period_bars(
+    days: np.ndarray, ohlcv: dict[str, np.ndarray], oldest_first: np.ndarray, period: str
+) -> list[dict[str, float | str]]:
     """OHLCV bars of D/W/M/Y periods over the given day positions, newest first. A week runs Monday to
     Sunday; a bar carries the last trading day of its period (simulator choice: KIS's label is
     UNVERIFIED)."""
     if len(oldest_first) == 0:
         return []
-    days = series.days[oldest_first]
+    chosen = days[oldest_first]
     unit = {"D": "D", "M": "M", "Y": "Y"}.get(period)
     keys = (
-        (days.astype("int64") - 4) // 7
+        (chosen.astype("int64") - 4) // 7
         if unit is None
-        else days.astype(f"datetime64[{unit}]").astype("int64")
+        else chosen.astype(f"datetime64[{unit}]").astype("int64")
     )
-    edges = np.flatnonzero(np.diff(keys)) + 1
-    pr = series.prices
     bars = []
-    for group in np.split(oldest_first, edges):
+    for group in np.split(oldest_first, np.flatnonzero(np.diff(keys)) + 1):
         first, last = int(group[0]), int(group[-1])
         bars.append(
             {
-                "day": ymd(series.days[last]),
-                "open": int(pr.open[first]),
-                "high": int(pr.high[group].max()),
-                "low": int(pr.low[group].min()),
-                "close": int(pr.close[last]),
-                "volume": int(pr.volume[group].sum()),
-                "value": int(pr.value[group].sum()),
-                "previous": int(pr.previous_close[first]),
+                "day": ymd(days[last]),
+                "open": ohlcv["open"][first],
+                "high": ohlcv["high"][group].max(),
+                "low": ohlcv["low"][group].min(),
+                "close": ohlcv["close"][last],
+                "volume": ohlcv["volume"][group].sum(),
+                "value": ohlcv["value"][group].sum(),
+                "previous": ohlcv["previous"][first],
             }
         )
     return bars[::-1]
@@ -144,7 +158,7 @@ def daily_item_chart(model: MarketModel, query: Query) -> Reply:
     if last < first:
         raise errors.bad_param("FID_INPUT_DATE_2", f"{ymd(last)} is before FID_INPUT_DATE_1 {ymd(first)}")
     positions = np.array(newest_first(series, first, min(last, model.cutoff()))[::-1], dtype=np.int64)
-    bars = period_bars(series, positions, period)[
+    bars = period_bars(series.days, stock_ohlcv(series), positions, period)[
         : page_size("FHKST03010100", model.config.page_size, model.config.page_sizes)
     ]
     p = position_at(series, min(last, model.cutoff()))

@@ -11,6 +11,7 @@ from kis_intel_assets.simulator import Simulator
 from kis_intel_assets.simulator.documented import DOCUMENTED
 from kis_intel_assets.simulator.handlers_base import REGISTRY
 from kis_intel_assets_tests.simulator.kis_http import KisHttp
+from kis_intel_assets_tests.simulator_fixtures import SimulatorFactory
 
 WHO = [
     "frgn",
@@ -391,12 +392,44 @@ SERVED_PARAMS: dict[str, dict[str, str]] = {
         "FID_INPUT_DATE_1": "20250630",
         "FID_PERIOD_DIV_CODE": "D",
     },
+    "CTPF1604R": {"PRDT_TYPE_CD": "300"},
+    "FHKST01010400": {"FID_COND_MRKT_DIV_CODE": "J", "FID_PERIOD_DIV_CODE": "D", "FID_ORG_ADJ_PRC": "1"},
+    "FHKST03010200": {
+        "FID_COND_MRKT_DIV_CODE": "J",
+        "FID_INPUT_HOUR_1": "100000",
+        "FID_PW_DATA_INCU_YN": "Y",
+    },
+    "FHKST03010230": {
+        "FID_COND_MRKT_DIV_CODE": "J",
+        "FID_INPUT_HOUR_1": "130000",
+        "FID_INPUT_DATE_1": "20250620",
+    },
+    "FHKST01010200": {"FID_COND_MRKT_DIV_CODE": "J"},
+    "FHKST01010300": {"FID_COND_MRKT_DIV_CODE": "J"},
+    "FHKUP03500100": {
+        "FID_COND_MRKT_DIV_CODE": "U",
+        "FID_INPUT_ISCD": "0001",
+        "FID_INPUT_DATE_1": "20250101",
+        "FID_INPUT_DATE_2": "20250630",
+        "FID_PERIOD_DIV_CODE": "D",
+    },
+    "FHPTJ04030000": {"FID_INPUT_ISCD": "999", "FID_INPUT_ISCD_2": "S001"},
+    "FHPST01710000": {
+        "FID_COND_MRKT_DIV_CODE": "J",
+        "FID_COND_SCR_DIV_CODE": "20171",
+        "FID_INPUT_ISCD": "0000",
+        "FID_DIV_CLS_CODE": "0",
+        "FID_BLNG_CLS_CODE": "0",
+    },
+    "CTCA0903R": {"BASS_DT": "20250601", "CTX_AREA_FK": "", "CTX_AREA_NK": ""},
 }
 
 
-def test_every_endpoint_serves_exactly_its_documented_fields(simulator: Simulator, kis: KisHttp) -> None:
+def test_every_endpoint_serves_exactly_its_documented_fields(simulator_factory: SimulatorFactory) -> None:
     """The official samples' column mappings (simulator/documented.py), documented fields left out
     before included (82 for 주식현재가 시세, 67 for CTPF1002R)."""
+    simulator = simulator_factory(n_symbols=6, rate_limit_per_sec=500)
+    kis = KisHttp(simulator, app_key="fields-documented").login()
     assert set(SERVED_PARAMS) == set(REGISTRY) == set(DOCUMENTED)
     symbol = simulator.truth.symbols()[0]
     for tr_id, params in SERVED_PARAMS.items():
