@@ -263,6 +263,24 @@ _REGISTRY = (
         cursor=("FID_INPUT_DATE_1",),
         fields=(DAY, *INDEX_FIELDS, Field("acml_vol", "volume"), Field("acml_tr_pbmn", "trading_value")),
     ),
+    Endpoint(
+        tr_id="FHKUP03500100", name="국내주식업종기간별시세(일/주/월/년)",
+        path="inquire-daily-indexchartprice",
+        params=_params(
+            FID_COND_MRKT_DIV_CODE="U", FID_INPUT_ISCD="", FID_INPUT_DATE_1="", FID_INPUT_DATE_2="",
+            FID_PERIOD_DIV_CODE="D",
+        ),
+        rows_key="output2", is_list=True, paging=Paging.NONE, paper=True,
+        cursor=("FID_INPUT_DATE_2",),
+        fields=(DAY, *INDEX_FIELDS[:4], Field("acml_vol", "volume"), Field("acml_tr_pbmn", "trading_value")),
+    ),
+    Endpoint(
+        tr_id="CTCA0903R", name="국내휴장일조회", path="chk-holiday",
+        params=_params(BASS_DT="", CTX_AREA_FK="", CTX_AREA_NK=""), rows_key="output", is_list=True,
+        paging=Paging.TR_CONT, paper=False,
+        fields=(Field("bass_dt", "time", Kind.DATE, required=True),
+                Field("opnd_yn", "open", Kind.TEXT, required=True)),
+    ),
 )
 ENDPOINTS: Mapping[str, Endpoint] = MappingProxyType({e.tr_id: e for e in _REGISTRY})
 

@@ -20,7 +20,7 @@ from typing import Any, Self
 
 import httpx
 
-from kis_intel_assets.kis.config import KISConfig
+from kis_intel_assets.kis.config import MARKET_DIVISIONS, KISConfig
 from kis_intel_assets.kis.drift import SchemaDrift
 from kis_intel_assets.kis.endpoints import Endpoint, Paging
 from kis_intel_assets.kis.errors import KISAPIError, KISError, KISPayloadError, KISTransientError
@@ -36,6 +36,7 @@ TOKEN_EXPIRED = {"EGW00123", "EGW00121"}
 MORE_PAGES = {"F", "M"}
 GATEWAY_ERRORS = {502, 503, 504}
 ONE_DAY = dt.timedelta(days=1)
+MARKET_DIVISION = "FID_COND_MRKT_DIV_CODE"
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,8 @@ class KISSession:
             raise KISError(f"parameters not in the registry: {sorted(unknown)}", tr_id=endpoint.tr_id,
                            symbol=symbol)
         query = {**endpoint.params, **params}
+        if endpoint.params.get(MARKET_DIVISION) in MARKET_DIVISIONS and MARKET_DIVISION not in params:
+            query[MARKET_DIVISION] = self.config.market_division
         refreshed = False
         failures = 0
         while True:
