@@ -41,7 +41,6 @@ from kis_intel_assets.defs.ingest.assets import daily_prices, investor_trends, p
 from kis_intel_assets.defs.resources import DatabaseResource, KISResource
 from kis_intel_assets.krx_calendar import trading_days
 from kis_intel_assets.simulator import Simulator, SimulatorConfig, running_simulator
-from kis_intel_assets.simulator.paging import page_size
 from kis_intel_assets.storage import connect, upsert_frame
 
 LIMIT_PER_SEC = 20.0
@@ -145,7 +144,7 @@ def backfill_calls(n_symbols: int, paging_style: str = "known") -> list[dict]:
     assert result.success
     rows = []
     for tr_id, table in (*SYMBOL_TRS.items(), ("FHPPG04600001", "program_trading_market")):
-        per_call = page_size(tr_id, config.page_size, config.page_sizes)
+        per_call = config.rows_per_call(tr_id)
         units = 2 if tr_id == "FHPPG04600001" else symbols
         floor = math.ceil(days / per_call) * units
         rows.append({

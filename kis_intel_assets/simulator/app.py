@@ -194,7 +194,7 @@ class SimulatorApp:
         cursor_key = (token, tr_id, query.normalised())
         follow_up = reply.paged and style == "tr_cont" and headers.get("tr_cont") == "N"
         start = self._cursors.get(cursor_key, 0) if follow_up else 0
-        body, page, more = self._page(reply, start, self._page_size(tr_id), style)
+        body, page, more = self._page(reply, start, self.config.rows_per_call(tr_id), style)
         conform(body, DOCUMENTED.get(tr_id, {}))
         rescope(body, query.text("FID_COND_MRKT_DIV_CODE", "J"))
         response_tr_cont = "M" if more else "D"
@@ -233,9 +233,6 @@ class SimulatorApp:
             await asyncio.sleep(0.01)  # let the transport report the loss so nothing more is written
             return Response(b"", 500)
         return fault_effects.error_response(self.injector, fault)
-
-    def _page_size(self, tr_id: str) -> int:
-        return paging.page_size(tr_id, self.config.page_size, self.config.page_sizes)
 
     @staticmethod
     def _page(reply: Reply, start: int, size: int, style: str) -> tuple[dict[str, object], list[int], bool]:

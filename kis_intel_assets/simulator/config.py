@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from kis_intel_assets.simulator.faults import FaultSpec
-from kis_intel_assets.simulator.paging import PAGING_STYLES
+from kis_intel_assets.simulator.paging import PAGING_STYLES, page_size
 
 KST = timezone(timedelta(hours=9))
 RATE_LIMIT_STYLES = ("500", "200")
@@ -55,6 +55,10 @@ class SimulatorConfig:
             raise ValueError(f"page sizes must be >= 1, got {self.page_size} and {dict(self.page_sizes)}")
         if self.paging_style not in PAGING_STYLES:
             raise ValueError(f"paging_style must be one of {PAGING_STYLES}, got {self.paging_style!r}")
+
+    def rows_per_call(self, tr_id: str) -> int:
+        """Rows one call (or one tr_cont page) of this TR answers at most (paging.py)."""
+        return page_size(tr_id, self.page_size, self.page_sizes)
 
     @property
     def end_date(self) -> date:

@@ -14,7 +14,6 @@ import numpy as np
 from kis_intel_assets import krx_calendar
 from kis_intel_assets.simulator.handlers_base import Query, Reply, service
 from kis_intel_assets.simulator.model import MarketModel
-from kis_intel_assets.simulator.paging import page_size
 
 # KIS's wday_dvsn_cd: 01 Sunday ... 07 Saturday
 WEEKDAY_CODES = ("02", "03", "04", "05", "06", "07", "01")
@@ -30,7 +29,7 @@ def is_open(model: MarketModel, day: np.datetime64) -> bool:
 @service("CTCA0903R", "quotations/chk-holiday", real_only=True)
 def chk_holiday(model: MarketModel, query: Query) -> Reply:
     first = query.date("BASS_DT")
-    count = page_size("CTCA0903R", model.config.page_size, model.config.page_sizes)
+    count = model.config.rows_per_call("CTCA0903R")
     days = [first + np.timedelta64(k, "D") for k in range(count)]
 
     def encode(rows: Sequence[int]) -> list[dict[str, str]]:

@@ -27,7 +27,6 @@ from kis_intel_assets.simulator.handlers_base import (
 )
 from kis_intel_assets.simulator.handlers_stock import daily_bar, last_price_head, position_at
 from kis_intel_assets.simulator.model import MarketModel
-from kis_intel_assets.simulator.paging import page_size
 from kis_intel_assets.simulator.sectors import SECTOR_INDEX
 
 RANKING_ROWS = 30
@@ -75,7 +74,7 @@ def inquire_investor(model: MarketModel, query: Query) -> Reply:
     pending = model.pending_today()
     finals = newest_first(series, series.days[0], model.cutoff())
     items = ([-1] if pending is not None else []) + finals
-    items = items[: page_size("FHKST01010900", model.config.page_size, model.config.page_sizes)]
+    items = items[: model.config.rows_per_call("FHKST01010900")]
     pr = series.prices
     keys = ["stck_clpr", "prdy_vrss", "prdy_vrss_sign"] + [
         f"{p}_{suffix}"

@@ -12,7 +12,6 @@ from kis_intel_assets.simulator.encode import index_change_fields, num, rate, ym
 from kis_intel_assets.simulator.handlers_base import Query, Reply, service
 from kis_intel_assets.simulator.handlers_stock import period_bars
 from kis_intel_assets.simulator.model import MarketModel
-from kis_intel_assets.simulator.paging import page_size
 from kis_intel_assets.simulator.sectors import MARKET_INDICES, SECTOR_INDEX, SECTORS
 
 
@@ -58,7 +57,7 @@ def daily_index_chart(model: MarketModel, query: Query) -> Reply:
     first, last = query.date("FID_INPUT_DATE_1"), min(query.date("FID_INPUT_DATE_2"), model.cutoff())
     lo, hi = int(np.searchsorted(model.days, first, "left")), int(np.searchsorted(model.days, last, "right"))
     index = model.factors.index_ohlcv(code)
-    size = page_size("FHKUP03500100", model.config.page_size, model.config.page_sizes)
+    size = model.config.rows_per_call("FHKUP03500100")
     bars = period_bars(model.days, index, np.arange(lo, hi), period)[:size]
     p = max(hi - 1, 0)
     head = {

@@ -22,7 +22,6 @@ from kis_intel_assets.simulator.handlers_base import MARKET_DIV_CODES, Query, Re
 from kis_intel_assets.simulator.handlers_flows import RANKING_CANDIDATES
 from kis_intel_assets.simulator.handlers_stock import fundamentals, period_bars, position_at, stock_ohlcv
 from kis_intel_assets.simulator.model import MarketModel
-from kis_intel_assets.simulator.paging import page_size
 from kis_intel_assets.simulator.series import SymbolSeries
 from kis_intel_assets.simulator.ticks import round_to_tick, tick_size
 from kis_intel_assets.simulator.universe import isin_for
@@ -214,7 +213,7 @@ def inquire_daily_price(model: MarketModel, query: Query) -> Reply:
     series = load_series(model, query)
     last = position_at(series, model.latest_day())
     bars = period_bars(series.days, stock_ohlcv(series), np.arange(0, last + 1), period)
-    bars = bars[: page_size("FHKST01010400", model.config.page_size, model.config.page_sizes)]
+    bars = bars[: model.config.rows_per_call("FHKST01010400")]
     foreign_share = fundamentals(model, series.symbol)["foreign_share"]
 
     def encode(rows: Sequence[int]) -> list[dict[str, str]]:

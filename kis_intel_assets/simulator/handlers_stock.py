@@ -18,7 +18,6 @@ from kis_intel_assets.simulator.handlers_base import (
     service,
 )
 from kis_intel_assets.simulator.model import MarketModel
-from kis_intel_assets.simulator.paging import page_size
 from kis_intel_assets.simulator.sectors import LARGE_CLASS, SECTORS
 from kis_intel_assets.simulator.series import SymbolSeries
 from kis_intel_assets.simulator.ticks import tick_size
@@ -159,7 +158,7 @@ def daily_item_chart(model: MarketModel, query: Query) -> Reply:
         raise errors.bad_param("FID_INPUT_DATE_2", f"{ymd(last)} is before FID_INPUT_DATE_1 {ymd(first)}")
     positions = np.array(newest_first(series, first, min(last, model.cutoff()))[::-1], dtype=np.int64)
     bars = period_bars(series.days, stock_ohlcv(series), positions, period)[
-        : page_size("FHKST03010100", model.config.page_size, model.config.page_sizes)
+        : model.config.rows_per_call("FHKST03010100")
     ]
     p = position_at(series, min(last, model.cutoff()))
     index = model.position(series.symbol)
