@@ -15,6 +15,30 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+# 당일분봉 FHKST03010200 and 일별분봉 FHKST03010230 map the same fields
+_MINUTE_CHART = {
+    "output1": (
+        "prdy_vrss",
+        "prdy_vrss_sign",
+        "prdy_ctrt",
+        "stck_prdy_clpr",
+        "acml_vol",
+        "acml_tr_pbmn",
+        "hts_kor_isnm",
+        "stck_prpr",
+    ),
+    "output2": (
+        "stck_bsop_date",
+        "stck_cntg_hour",
+        "stck_prpr",
+        "stck_oprc",
+        "stck_hgpr",
+        "stck_lwpr",
+        "cntg_vol",
+        "acml_tr_pbmn",
+    ),
+}
+
 DOCUMENTED: Mapping[str, Mapping[str, tuple[str, ...]]] = {
     "FHKST01010900": {
         "output": (
@@ -652,50 +676,8 @@ DOCUMENTED: Mapping[str, Mapping[str, tuple[str, ...]]] = {
             "acml_prtt_rate",
         ),
     },
-    "FHKST03010200": {
-        "output1": (
-            "prdy_vrss",
-            "prdy_vrss_sign",
-            "prdy_ctrt",
-            "stck_prdy_clpr",
-            "acml_vol",
-            "acml_tr_pbmn",
-            "hts_kor_isnm",
-            "stck_prpr",
-        ),
-        "output2": (
-            "stck_bsop_date",
-            "stck_cntg_hour",
-            "stck_prpr",
-            "stck_oprc",
-            "stck_hgpr",
-            "stck_lwpr",
-            "cntg_vol",
-            "acml_tr_pbmn",
-        ),
-    },
-    "FHKST03010230": {
-        "output1": (
-            "prdy_vrss",
-            "prdy_vrss_sign",
-            "prdy_ctrt",
-            "stck_prdy_clpr",
-            "acml_vol",
-            "acml_tr_pbmn",
-            "hts_kor_isnm",
-            "stck_prpr",
-        ),
-        "output2": (
-            "stck_bsop_date",
-            "stck_cntg_hour",
-            "stck_prpr",
-            "stck_oprc",
-            "stck_hgpr",
-            "stck_lwpr",
-            "cntg_vol",
-            "acml_tr_pbmn",
-        ),
-    },
+    "FHKST03010200": _MINUTE_CHART,
+    "FHKST03010230": _MINUTE_CHART,
     "FHKST01010200": {
         "output1": (
             "aspr_acpt_hour",

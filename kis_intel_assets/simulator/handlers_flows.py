@@ -28,6 +28,7 @@ from kis_intel_assets.simulator.handlers_base import (
 from kis_intel_assets.simulator.handlers_stock import daily_bar, last_price_head, position_at
 from kis_intel_assets.simulator.model import MarketModel
 from kis_intel_assets.simulator.sectors import SECTOR_INDEX
+from kis_intel_assets.simulator.series import SymbolSeries
 
 RANKING_ROWS = 30
 RANKING_CANDIDATES = 60  # the ranking is taken over the largest listed stocks of the scope, to bound cost
@@ -38,6 +39,20 @@ TIME_BY_MARKET_CODES = {
     "KSQ": "KOSDAQ",
     "1001": "KOSDAQ",
 }
+
+
+def largest_with_data(model: MarketModel, members: np.ndarray) -> list[tuple[str, SymbolSeries, int]]:
+    """(symbol, series, position of the latest day) of the RANKING_CANDIDATES largest `members` by initial
+    market cap that have traded by the latest day: rankings are taken over them to bound their cost."""
+    u = model.universe
+    candidates = members[np.argsort(-(u.listed_shares[members] * u.base_price[members]), kind="stable")]
+    found = []
+    for index in candidates[:RANKING_CANDIDATES]:
+        series = model.series(str(u.symbols[index]))
+        p = int(np.searchsorted(series.days, model.latest_day(), "right")) - 1
+        if p >= 0:
+            found.append((series.symbol, series, p))
+    return found
 
 
 def _net_qty_key(prefix: str) -> str:
@@ -197,21 +212,15 @@ def foreign_institution_total(model: MarketModel, query: Query) -> Reply:
         members = np.flatnonzero(u.initial_sector == SECTOR_INDEX[scope])
     else:
         raise errors.bad_param("FID_INPUT_ISCD", f"unknown market/업종 code {scope!r}")
-    candidates = members[np.argsort(-(u.listed_shares[members] * u.base_price[members]), kind="stable")]
-    day = model.latest_day()
     rows = []
-    for index in candidates[:RANKING_CANDIDATES]:
-        series = model.series(str(u.symbols[index]))
-        p = int(np.searchsorted(series.days, day, "right")) - 1
-        if p < 0:
-            continue
+    for symbol, series, p in largest_with_data(model, members):
         flows = group_flows(series, np.array([p]))
         chosen = {"0": ("foreign", "institution"), "1": ("foreign",), "2": ("institution",), "3": ("other",)}[
             who
         ]
         key_qty = sum(int(flows[g].net_qty[0]) for g in chosen)
         key_value = sum(int(flows[g].net_value_m[0]) for g in chosen)
-        rows.append(((key_value if by_value else key_qty), key_qty, str(u.symbols[index]), p, flows))
+        rows.append(((key_value if by_value else key_qty), key_qty, symbol, p, flows))
     rows.sort(key=lambda r: (r[0], r[2]) if sell_side else (-r[0], r[2]))
 
     def encode(positions: Sequence[int]) -> list[dict[str, str]]:

@@ -19,8 +19,14 @@ import numpy as np
 from kis_intel_assets.simulator import errors
 from kis_intel_assets.simulator.encode import change_fields, num, percent, rate, ymd
 from kis_intel_assets.simulator.handlers_base import MARKET_DIV_CODES, Query, Reply, load_series, service
-from kis_intel_assets.simulator.handlers_flows import RANKING_CANDIDATES
-from kis_intel_assets.simulator.handlers_stock import fundamentals, period_bars, position_at, stock_ohlcv
+from kis_intel_assets.simulator.handlers_flows import largest_with_data
+from kis_intel_assets.simulator.handlers_stock import (
+    bar_fields,
+    fundamentals,
+    period_bars,
+    position_at,
+    stock_ohlcv,
+)
 from kis_intel_assets.simulator.model import MarketModel
 from kis_intel_assets.simulator.series import SymbolSeries
 from kis_intel_assets.simulator.ticks import round_to_tick, tick_size
@@ -223,12 +229,7 @@ def inquire_daily_price(model: MarketModel, query: Query) -> Reply:
             volume_before = int(bars[k + 1]["volume"]) if k + 1 < len(bars) else 0
             out.append(
                 {
-                    "stck_bsop_date": str(bar["day"]),
-                    "stck_oprc": num(bar["open"]),
-                    "stck_hgpr": num(bar["high"]),
-                    "stck_lwpr": num(bar["low"]),
-                    "stck_clpr": num(bar["close"]),
-                    "acml_vol": num(bar["volume"]),
+                    **bar_fields(bar),
                     "prdy_vrss_vol_rate": rate(percent(int(bar["volume"]), volume_before)),
                     **change_fields(int(bar["close"]), int(bar["previous"])),
                     "hts_frgn_ehrt": rate(foreign_share * 100),
@@ -268,15 +269,11 @@ def volume_rank(model: MarketModel, query: Query) -> Reply:
     members = np.arange(len(u))
     if scope != "0000":
         members = np.flatnonzero(u.markets == ("KOSPI" if scope == "0001" else "KOSDAQ"))
-    candidates = members[np.argsort(-(u.listed_shares[members] * u.base_price[members]), kind="stable")]
-    day = model.latest_day()
-    ranked = []
-    for index in candidates[:RANKING_CANDIDATES]:
-        series = model.series(str(u.symbols[index]))
-        p = int(np.searchsorted(series.days, day, "right")) - 1
-        if p >= 1:
-            ranked.append((-int(series.prices.volume[p]), str(u.symbols[index]), p))
-    ranked.sort()
+    ranked = sorted(
+        (-int(series.prices.volume[p]), symbol, p)
+        for symbol, series, p in largest_with_data(model, members)
+        if p
+    )
 
     def encode(rows: Sequence[int]) -> list[dict[str, str]]:
         out = []

@@ -113,6 +113,19 @@ def stock_ohlcv(series: SymbolSeries) -> dict[str, np.ndarray]:
     }
 
 
+def bar_fields(bar: dict[str, float | str]) -> dict[str, str]:
+    """A period bar under the daily endpoints' names (the stock chart TRs)."""
+    return {
+        "stck_bsop_date": str(bar["day"]),
+        "stck_oprc": num(bar["open"]),
+        "stck_hgpr": num(bar["high"]),
+        "stck_lwpr": num(bar["low"]),
+        "stck_clpr": num(bar["close"]),
+        "acml_vol": num(bar["volume"]),
+        "acml_tr_pbmn": num(bar["value"]),
+    }
+
+
 def period_bars(
     days: np.ndarray, ohlcv: dict[str, np.ndarray], oldest_first: np.ndarray, period: str
 ) -> list[dict[str, float | str]]:
@@ -177,13 +190,7 @@ def daily_item_chart(model: MarketModel, query: Query) -> Reply:
             change = change_fields(int(bar["close"]), int(bar["previous"]))
             rows.append(
                 {
-                    "stck_bsop_date": str(bar["day"]),
-                    "stck_clpr": num(bar["close"]),
-                    "stck_oprc": num(bar["open"]),
-                    "stck_hgpr": num(bar["high"]),
-                    "stck_lwpr": num(bar["low"]),
-                    "acml_vol": num(bar["volume"]),
-                    "acml_tr_pbmn": num(bar["value"]),
+                    **bar_fields(bar),
                     "prdy_vrss": change["prdy_vrss"],
                     "prdy_vrss_sign": change["prdy_vrss_sign"],
                     "flng_cls_code": "00",
