@@ -61,8 +61,9 @@ class KISConfig:
         object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
         object.__setattr__(self, "master_base_url", self.master_base_url.rstrip("/"))
         if self.market_division not in MARKET_DIVISIONS:
-            raise ValueError(f"market_division must be one of {MARKET_DIVISIONS}, got "
-                             f"{self.market_division!r}")
+            raise ValueError(
+                f"market_division must be one of {MARKET_DIVISIONS}, got {self.market_division!r}"
+            )
         if not 0 < self.rate_limit_safety <= 1:
             raise ValueError(f"rate_limit_safety must be in (0, 1], got {self.rate_limit_safety}")
         if self.rate_limit_per_sec is not None and self.rate_limit_per_sec <= 0:

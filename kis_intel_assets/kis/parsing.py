@@ -75,8 +75,9 @@ def _sum_of_parts(raw: Mapping[str, Any], spec: Field, *, tr_id: str, symbol: st
     total = 0
     for part in spec.sum_of:
         if part not in raw:
-            raise KISPayloadError(tr_id=tr_id, symbol=symbol, field=part,
-                                  problem=f"missing (and so is {spec.source})")
+            raise KISPayloadError(
+                tr_id=tr_id, symbol=symbol, field=part, problem=f"missing (and so is {spec.source})"
+            )
         value = parse_value(raw[part], replace(spec, source=part), tr_id=tr_id, symbol=symbol)
         if value is None:
             return None
