@@ -37,6 +37,7 @@ MORE_PAGES = {"F", "M"}
 GATEWAY_ERRORS = {502, 503, 504}
 ONE_DAY = dt.timedelta(days=1)
 MARKET_DIVISION = "FID_COND_MRKT_DIV_CODE"
+NO_DATA = {"KIOK0560"}  # 조회할 자료가 없습니다
 
 
 @dataclass(frozen=True)
@@ -204,11 +205,16 @@ class KISSession:
         calls = 0
         while True:
             page_rows: list[Row] = []
-            for page_rows in self._tr_cont_pages(endpoint, query, symbol, (start, end)):
-                calls += 1
-                rows += page_rows
-                if not page_rows or oldest_day(page_rows) <= start:
-                    return rows
+            try:
+                for page_rows in self._tr_cont_pages(endpoint, query, symbol, (start, end)):
+                    calls += 1
+                    rows += page_rows
+                    if not page_rows or oldest_day(page_rows) <= start:
+                        return rows
+            except KISAPIError as exc:
+                if previous_oldest is None or exc.msg_cd not in NO_DATA:
+                    raise
+                return rows  # the cursor moved before the first day KIS has (a full last page)
             oldest = oldest_day(page_rows)
             if previous_oldest is not None and oldest >= previous_oldest:
                 raise KISError(f"moved {'/'.join(endpoint.cursor)} back to {previous_oldest - ONE_DAY} but "

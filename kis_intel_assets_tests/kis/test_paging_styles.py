@@ -67,3 +67,18 @@ def test_a_repeated_more_page_is_an_error_after_two_calls(make_config: Callable[
         assert calls(sim, kis.config, "FHPST04830000") == 2
     message = str(raised.value)
     assert "FHPST04830000" in message and symbol in message and "repeated" in message
+
+
+def test_a_full_last_page_then_no_data_ends_the_range(make_config: Callable[..., KISConfig]) -> None:
+    """302 sessions in two one-page answers of 151: the anchor then moves before the first day and KIS
+    answers "no data" (KIOK0560), which ends the range instead of failing it."""
+    from kis_intel_assets.simulator import running_simulator
+
+    config = sim_config(paging_style="short", page_sizes={"FHPTJ04160001": 151})
+    with running_simulator(config) as sim:
+        symbol = sim.truth.symbols()[2]
+        with KISClient(make_config(sim)) as kis:
+            flows = kis.investor_trends(symbol, dt.date(2023, 6, 1), END)
+        assert_same(flows, sim.truth.investor_trends(dt.date(2023, 6, 1), END, [symbol]), ["time"])
+        served = sim.stats.requests(kis.config.app_key.reveal(), "FHPTJ04160001")
+    assert len(flows) == 302 and [r.msg_cd for r in served] == ["MCA00000", "MCA00000", "KIOK0560"]
