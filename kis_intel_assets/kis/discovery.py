@@ -288,8 +288,19 @@ def summary_lines(document: Mapping[str, Any]) -> list[str]:
     lines.append(f"KRX calendar vs CTCA0903R: {calendar['status']}")
     lines += [f"{'':<15}{m['day']}: KIS open={m['kis_open']}, calendar open={m['calendar_open']}"
               for m in calendar.get("mismatches", [])]
-    for tr_id, facts in document["live_behaviour"]["paging"].items():
+    live = document["live_behaviour"]
+    for tr_id, facts in live["paging"].items():
         lines.append(f"paging {tr_id}: {facts['style']}, {facts.get('page_size', '?')} rows per call")
+    for tr_id, ages in live.get("history", {}).items():
+        for age, answer in ages.items():
+            found = f"{answer['rows']} rows" if "rows" in answer else answer.get("error", "")
+            lines.append(f"history {tr_id} {age.replace('_', ' ')}: {answer['status']}, {found}")
+    publication = live.get("publication", {})
+    for tr_id in ("FHPTJ04160001", "FHKST01010900"):
+        if tr_id in publication:
+            answer = publication[tr_id]
+            found = answer["today_row"] if answer["status"] == "ok" else f"refused ({answer['error']})"
+            lines.append(f"today's {tr_id} asked at {publication['asked_at_kst']}: {found}")
     return lines
 
 
