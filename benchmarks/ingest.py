@@ -2,7 +2,9 @@
 
 - daily collection of one trading day for a whole universe at 20 requests/s, as a ratio to the floor
   (requests ÷ 20 s; target ≤ 1.05);
-- a one-year backfill's call count per endpoint vs ceil(days / 100) per symbol;
+- a one-year backfill's call count per endpoint vs ceil(days / rows per call) per symbol, at the page sizes
+  known from live KIS (simulator/paging.py: 100 candles, 30 sessions for FHPTJ04160001/FHPPG04650201,
+  100 where unknown), under each paging style the simulator can switch to;
 - bulk upsert (COPY + one INSERT … ON CONFLICT) vs row-by-row INSERT … ON CONFLICT, rows/s;
 - `kis-intel demo` end to end in a temporary KIS_INTEL_HOME on a fresh database.
 
@@ -44,7 +46,6 @@ from kis_intel_assets.storage import connect, upsert_frame
 LIMIT_PER_SEC = 20.0
 SIM_START, SIM_END = date(2024, 5, 2), date(2025, 6, 30)
 DAY = "2025-06-27"
-ROWS_PER_CALL = 100  # the simulator's documented page size (protocol.md); used only for the floor
 SYMBOL_ASSETS = [daily_prices, investor_trends, short_selling, program_trading]
 SYMBOL_TRS = {"FHKST03010100": "daily_prices", "FHPTJ04160001": "investor_trends",
               "FHPST04830000": "short_selling", "FHPPG04650201": "program_trading"}
@@ -127,12 +128,12 @@ def daily_collection(n_symbols: int) -> list[dict]:
     ]
 
 
-def backfill_calls(n_symbols: int) -> list[dict]:
+def backfill_calls(n_symbols: int, paging_style: str = "known") -> list[dict]:
     """One single-run backfill over the last 250 trading days; calls counted per TR ID."""
     window = trading_days(SIM_END - timedelta(days=400), SIM_END)[-250:]
     days = len(window)
     config = SimulatorConfig(seed=4, n_symbols=n_symbols, start=SIM_START, end=SIM_END,
-                             rate_limit_per_sec=400)
+                             rate_limit_per_sec=400, paging_style=paging_style)
     tags = {"dagster/asset_partition_range_start": window[0].isoformat(),
             "dagster/asset_partition_range_end": window[-1].isoformat()}
     with scratch_database() as url, running_simulator(config) as sim:
@@ -141,21 +142,17 @@ def backfill_calls(n_symbols: int) -> list[dict]:
                                 tags=tags, run_config=copy.deepcopy(QUIET))
         calls = Counter(record.tr_id for record in sim.stats.requests() if record.msg_cd != "EGW00201")
     assert result.success
-    floor = math.ceil(days / ROWS_PER_CALL) * symbols
     rows = []
-    for tr_id, table in SYMBOL_TRS.items():
+    for tr_id, table in (*SYMBOL_TRS.items(), ("FHPPG04600001", "program_trading_market")):
+        per_call = config.rows_per_call(tr_id)
+        units = 2 if tr_id == "FHPPG04600001" else symbols
+        floor = math.ceil(days / per_call) * units
         rows.append({
-            "benchmark": f"1-year backfill calls, {table}", "value": calls[tr_id], "unit": "calls",
-            "ratio": round(calls[tr_id] / floor, 3),
-            "note": f"{days} trading days × {symbols} symbols; floor ceil({days}/{ROWS_PER_CALL}) × "
-                    f"{symbols} = {floor}",
+            "benchmark": f"1-year backfill calls, {table} ({paging_style} paging)", "value": calls[tr_id],
+            "unit": "calls", "ratio": round(calls[tr_id] / floor, 3),
+            "note": f"{tr_id}: {days} trading days × {units} {'markets' if units == 2 else 'symbols'}; "
+                    f"floor ceil({days}/{per_call}) × {units} = {floor}",
         })
-    market_floor = math.ceil(days / ROWS_PER_CALL) * 2
-    rows.append({
-        "benchmark": "1-year backfill calls, program_trading_market", "value": calls["FHPPG04600001"],
-        "unit": "calls", "ratio": round(calls["FHPPG04600001"] / market_floor, 3),
-        "note": f"2 markets; floor {market_floor}",
-    })
     return rows
 
 
@@ -219,7 +216,8 @@ def demo_end_to_end(symbols: int, days: int) -> list[dict]:
 
 def run(quick: bool) -> list[dict]:
     rows = daily_collection(150 if quick else 2_500)
-    rows += backfill_calls(10 if quick else 100)
+    for style in ("known", "tr_cont", "short"):
+        rows += backfill_calls(10 if quick else 100, style)
     rows += upsert_speed(20_000 if quick else 200_000, 2_000 if quick else 10_000)
     rows += demo_end_to_end(*((60, 20) if quick else (300, 60)))
     return rows

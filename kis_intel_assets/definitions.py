@@ -58,6 +58,7 @@ defs = dg.Definitions(
             base_url=os.environ.get("KIS_BASE_URL", ""),
             master_base_url=os.environ.get("KIS_MASTER_BASE_URL", MASTER_BASE_URL),
             paper=os.environ.get("KIS_PAPER", "").lower() in {"1", "true", "yes"},
+            market_division=os.environ.get("KIS_MARKET_DIVISION", "J"),
             rate_limit_per_sec=rate_limit_from_env(),
         ),
     },

@@ -61,6 +61,9 @@ class KISResource(dg.ConfigurableResource):
     base_url: str = ConfigField(default="", description="empty = the real KIS domain for `paper`")
     master_base_url: str = MASTER_BASE_URL
     paper: bool = False
+    market_division: str = ConfigField(
+        default="J", description="FID_COND_MRKT_DIV_CODE: J = KRX (the product scope), NX = NXT, UN = both"
+    )
     rate_limit_per_sec: float | None = ConfigField(
         default=None, description="per-key budget; default 20/s real, 2/s paper"
     )
@@ -91,6 +94,7 @@ class KISResource(dg.ConfigurableResource):
                 app_secret=secret,
                 database_url=self.database.resolved_url,
                 paper=self.paper,
+                market_division=self.market_division,
                 base_url=self.base_url,
                 master_base_url=self.master_base_url,
                 rate_limit_per_sec=self.rate_limit_per_sec,

@@ -11,6 +11,7 @@ PAPER_BASE_URL = "https://openapivts.koreainvestment.com:29443"
 MASTER_BASE_URL = "https://new.real.download.dws.co.kr/common/master"
 REAL_RATE_LIMIT_PER_SEC = 20.0
 PAPER_RATE_LIMIT_PER_SEC = 2.0
+MARKET_DIVISIONS = ("J", "NX", "UN")
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,9 @@ class KISConfig:
     connect_timeout_seconds: float = 5.0
     read_timeout_seconds: float = 15.0
     max_pages: int = 50
+    # FID_COND_MRKT_DIV_CODE of the per-stock quotation TRs: J = KRX (the product's scope: KRX statistics
+    # and overheat rules are J), NX = Nextrade, UN = both; UN changes volumes and foreign net buying.
+    market_division: str = "J"
     retry: RetrySettings = field(default_factory=RetrySettings)
     token: TokenSettings = field(default_factory=TokenSettings)
 
@@ -56,6 +60,10 @@ class KISConfig:
             object.__setattr__(self, "base_url", PAPER_BASE_URL if self.paper else REAL_BASE_URL)
         object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
         object.__setattr__(self, "master_base_url", self.master_base_url.rstrip("/"))
+        if self.market_division not in MARKET_DIVISIONS:
+            raise ValueError(
+                f"market_division must be one of {MARKET_DIVISIONS}, got {self.market_division!r}"
+            )
         if not 0 < self.rate_limit_safety <= 1:
             raise ValueError(f"rate_limit_safety must be in (0, 1], got {self.rate_limit_safety}")
         if self.rate_limit_per_sec is not None and self.rate_limit_per_sec <= 0:

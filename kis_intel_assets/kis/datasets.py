@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from kis_intel_assets.kis.endpoints import ENDPOINTS, TRADE_TYPES, Endpoint, Kind, Paging
+from kis_intel_assets.kis.endpoints import ENDPOINTS, TRADE_TYPES, Endpoint, Kind
 from kis_intel_assets.kis.errors import KISError, KISPayloadError
 from kis_intel_assets.kis.masters import COMMON_STOCK, MASTER_FILES, parse_master
 from kis_intel_assets.kis.parsing import Row
@@ -91,16 +91,13 @@ class KISClient(KISSession):
         if start > end:
             raise ValueError(f"start {start} is after end {end}")
         endpoint = ENDPOINTS[tr_id]
-        if endpoint.paging is Paging.DATE_2:
-            rows = self.fetch_by_date_2(endpoint, params, symbol=symbol, start=start, end=end)
-        else:
-            rows = self.fetch_rows(endpoint, params, symbol=symbol, start=start, end=end)
+        rows = self.fetch_range(endpoint, params, symbol=symbol, start=start, end=end)
         return endpoint, in_range(rows, start, end)
 
     def daily_prices(self, symbol: str, start: dt.date, end: dt.date) -> pd.DataFrame:
         """daily_prices table rows (FHKST03010100, adjusted prices)."""
-        endpoint, rows = self._range("FHKST03010100", {"FID_INPUT_ISCD": symbol}, symbol=symbol, start=start,
-                                     end=end)
+        params = {"FID_INPUT_ISCD": symbol, "FID_INPUT_DATE_1": _day(start), "FID_INPUT_DATE_2": _day(end)}
+        endpoint, rows = self._range("FHKST03010100", params, symbol=symbol, start=start, end=end)
         return frame(rows, endpoint, {"symbol": symbol})
 
     def investor_trends(self, symbol: str, start: dt.date, end: dt.date) -> pd.DataFrame:
@@ -141,6 +138,37 @@ class KISClient(KISSession):
         params = {"FID_INPUT_ISCD": code, "FID_INPUT_DATE_1": _day(end)}
         endpoint, rows = self._range("FHPUP02120000", params, symbol=code, start=start, end=end)
         return frame(rows, endpoint, {"sector_code": code})
+
+    def sector_index_history(self, code: str, start: dt.date, end: dt.date) -> pd.DataFrame:
+        """Daily 업종 index bars (FHKUP03500100, paper accounts too): the benchmark series of a sector or
+        market index (0001 KOSPI, 1001 KOSDAQ) for relative-rotation views; 100-ish bars per call."""
+        params = {"FID_INPUT_ISCD": code, "FID_INPUT_DATE_1": _day(start), "FID_INPUT_DATE_2": _day(end)}
+        endpoint, rows = self._range("FHKUP03500100", params, symbol=code, start=start, end=end)
+        return frame(rows, endpoint, {"sector_code": code})
+
+    def market_days(self, start: dt.date, end: dt.date) -> pd.DataFrame:
+        """KIS's own opening days (CTCA0903R 국내휴장일조회): columns time, open (bool), one row per calendar
+        day. KIS answers from BASS_DT forward, so the base date moves past the newest row until `end`."""
+        if start > end:
+            raise ValueError(f"start {start} is after end {end}")
+        endpoint = ENDPOINTS["CTCA0903R"]
+        by_day: dict[object, bool] = {}
+        cursor = start
+        while cursor <= end:
+            rows = self.fetch_rows(endpoint, {"BASS_DT": _day(cursor)}, symbol=None)
+            newest = max((row["time"] for row in rows), default=None)
+            if not isinstance(newest, dt.date) or newest < cursor:
+                raise KISPayloadError(tr_id=endpoint.tr_id, symbol=None, field="bass_dt",
+                                      problem=f"no day on or after BASS_DT {cursor}")
+            for row in rows:
+                if row["open"] not in ("Y", "N"):
+                    raise KISPayloadError(tr_id=endpoint.tr_id, symbol=None, field="opnd_yn",
+                                          problem=f"expected Y or N, got {row['open']!r}")
+                by_day.setdefault(row["time"], row["open"] == "Y")
+            cursor = newest + dt.timedelta(days=1)
+        days = sorted(day for day in by_day if start <= day <= end)  # type: ignore[operator]
+        return pd.DataFrame({"time": pd.Series(days, dtype="object"),
+                             "open": pd.Series([by_day[day] for day in days], dtype="bool")})
 
     def market_investor_daily(self, market: str, start: dt.date, end: dt.date) -> pd.DataFrame:
         """Per-market daily investor net flows (FHPTJ04040000) with the market index OHLC."""

@@ -23,13 +23,14 @@ from kis_intel_assets.kis.datasets import MARKETS, KISClient
 from kis_intel_assets.kis.endpoints import ENDPOINTS, Endpoint
 from kis_intel_assets.kis.errors import KISError
 from kis_intel_assets.kis.masters import COMMON_STOCK, MASTER_FILES, parse_master
-from kis_intel_assets.kis.parsing import is_unpublished, parse_value
+from kis_intel_assets.kis.parsing import extract_rows, is_unpublished, parse_value
 from kis_intel_assets.kis.schema import load_baseline, response_schema
-from kis_intel_assets.kis.session import KISSession
-from kis_intel_assets.krx_calendar import previous_trading_day
+from kis_intel_assets.kis.session import MORE_PAGES, KISSession, Page
+from kis_intel_assets.krx_calendar import is_trading_day, previous_trading_day
 from kis_intel_assets.storage import ConfigurationError, migrate, resolve_database_url
 
 APP_KEY_ENV, APP_SECRET_ENV = "KIS_APP_KEY", "KIS_APP_SECRET"
+KST = dt.timezone(dt.timedelta(hours=9))
 RANGE_DAYS = 30  # ranged endpoints are asked for about a month, so lists have rows to type
 KOSPI = MARKETS["KOSPI"]
 Params = Callable[[str, dt.date], dict[str, str]]
@@ -60,14 +61,20 @@ SAMPLE_PARAMS: Mapping[str, Params] = {
     "FHKST03010100": lambda symbol, day: {**_month_to(day), "FID_INPUT_ISCD": symbol},
     "CTPF1002R": lambda symbol, day: {"PDNO": symbol},
     "FHPUP02120000": lambda symbol, day: {"FID_INPUT_ISCD": KOSPI.index_code, "FID_INPUT_DATE_1": _ymd(day)},
+    "FHKUP03500100": lambda symbol, day: {**_month_to(day), "FID_INPUT_ISCD": KOSPI.index_code},
+    "CTCA0903R": lambda symbol, day: {"BASS_DT": _ymd(day - dt.timedelta(days=RANGE_DAYS))},
 }
+PAGING_PROBE_DAYS = 400  # asked of every date-ranged TR: more than any one page holds
+HISTORY_PROBES = {"FHPPG04600001": (240, 270, 400)}  # days back; spec: "8개월 이상 과거 조회 불가"
+CALENDAR_CHECK_DAYS = 60
 
 
 def registry_drift(endpoint: Endpoint, body: Mapping[str, Any], recorded: Mapping[str, Any],
                    baseline: Mapping[str, Any]) -> dict[str, Any]:
     """How one response differs from the registry (missing/changed: breaking) and the baseline (new,
     removed: informational). `recorded` is the described response, `baseline` the TR ID's baseline."""
-    drift: dict[str, Any] = {"shape": None, "missing": [], "changed": [], "new": [], "removed": []}
+    drift: dict[str, Any] = {"shape": None, "missing": [], "changed": [], "new": [], "removed": [],
+                             "derived": []}
     expected_shape = "list" if endpoint.is_list else "object"
     rows_schema = recorded.get(endpoint.rows_key)
     if rows_schema is None or rows_schema["shape"] != expected_shape:
@@ -79,7 +86,11 @@ def registry_drift(endpoint: Endpoint, body: Mapping[str, Any], recorded: Mappin
             if isinstance(row, Mapping) and not is_unpublished(row, endpoint)]
     observed = rows_schema["fields"]
     for spec in endpoint.fields:
-        if any(spec.source not in row for row in rows):
+        absent = [row for row in rows if spec.source not in row]
+        if absent and spec.sum_of and all(part in row for row in absent for part in spec.sum_of):
+            drift["derived"].append(spec.source)  # an undocumented total, summed from its parts
+            continue
+        if absent:
             drift["missing"].append(spec.source)
             continue
         for row in rows:
@@ -138,12 +149,111 @@ def discover_masters(session: KISSession) -> dict[str, Any]:
     return found
 
 
-def discover(session: KISSession, symbol: str, day: dt.date,
+def _long_range(endpoint: Endpoint, symbol: str, day: dt.date) -> dict[str, str]:
+    params = SAMPLE_PARAMS[endpoint.tr_id](symbol, day)
+    if endpoint.cursor == ("FID_INPUT_DATE_2",):  # a start/end range; the others take an anchor date
+        params["FID_INPUT_DATE_1"] = _ymd(day - dt.timedelta(days=PAGING_PROBE_DAYS))
+    return params
+
+
+def _page_facts(page: Page, endpoint: Endpoint, symbol: str) -> dict[str, Any]:
+    rows = [row for row in extract_rows(page.body, endpoint, symbol=symbol) if isinstance(row, Mapping)]
+    days = sorted(str(row.get("stck_bsop_date", "")) for row in rows if row.get("stck_bsop_date"))
+    return {"rows": len(rows), "tr_cont": page.tr_cont, "newest": days[-1] if days else None,
+            "oldest": days[0] if days else None}
+
+
+def probe_paging(session: KISSession, endpoint: Endpoint, symbol: str, day: dt.date) -> dict[str, Any]:
+    """How one date-ranged TR pages a range longer than a page: rows per call, tr_cont, and whether a
+    follow-up with tr_cont "N" advances ("tr_cont"), repeats the page ("repeat"), or is not offered
+    ("one page": the client moves its cursor date back)."""
+    params = _long_range(endpoint, symbol, day)
+    try:
+        first = session.request(endpoint, params, symbol=symbol)
+        facts = {"params": params, "first_page": _page_facts(first, endpoint, symbol)}
+        if first.tr_cont not in MORE_PAGES:
+            return {**facts, "style": "one page", "page_size": facts["first_page"]["rows"]}
+        follow = session.request(endpoint, params, symbol=symbol, tr_cont="N")
+    except KISError as exc:
+        return {"params": params, "style": "error", "error": str(exc)}
+    second, first_facts = _page_facts(follow, endpoint, symbol), facts["first_page"]
+    repeated = (second["newest"], second["rows"]) == (first_facts["newest"], first_facts["rows"])
+    return {**facts, "second_page": second, "style": "repeat" if repeated else "tr_cont",
+            "page_size": facts["first_page"]["rows"]}
+
+
+def probe_history(session: KISSession, symbol: str, day: dt.date) -> dict[str, Any]:
+    """Whether KIS serves old windows of the TRs with a documented history limit (rows, or its refusal)."""
+    found: dict[str, Any] = {}
+    for tr_id, ages in HISTORY_PROBES.items():
+        endpoint = ENDPOINTS[tr_id]
+        for age in ages:
+            old = day - dt.timedelta(days=age)
+            params = {**SAMPLE_PARAMS[tr_id](symbol, old)}
+            try:
+                page = session.request(endpoint, params, symbol=symbol)
+                answer: dict[str, Any] = {"status": "ok", **_page_facts(page, endpoint, symbol)}
+            except KISError as exc:
+                answer = {"status": "refused", "error": str(exc)}
+            found.setdefault(tr_id, {})[f"{age}_days_back"] = {"window_end": old.isoformat(), **answer}
+    return found
+
+
+def probe_publication(session: KISSession, symbol: str) -> dict[str, Any]:
+    """Today's investor rows as KIS answers them at this moment (KST): FHPTJ04160001 is reported to refuse
+    (OPSQ2001 "TIME LIMIT") until 15:41 and FHKST01010900 to leave today's row blank until the close."""
+    now = dt.datetime.now(KST)
+    today = now.date()
+    found: dict[str, Any] = {"asked_at_kst": now.isoformat(timespec="seconds")}
+    for tr_id, params in (("FHPTJ04160001", {"FID_INPUT_ISCD": symbol, "FID_INPUT_DATE_1": _ymd(today)}),
+                          ("FHKST01010900", {"FID_INPUT_ISCD": symbol})):
+        endpoint = ENDPOINTS[tr_id]
+        try:
+            page = session.request(endpoint, params, symbol=symbol)
+        except KISError as exc:
+            found[tr_id] = {"status": "refused", "error": str(exc)}
+            continue
+        rows = [row for row in extract_rows(page.body, endpoint, symbol=symbol) if isinstance(row, Mapping)]
+        todays = [row for row in rows if row.get("stck_bsop_date") == _ymd(today)]
+        found[tr_id] = {"status": "ok", "today_row": "absent" if not todays else
+                        "blank" if is_unpublished(todays[0], endpoint) else "filled"}
+    return found
+
+
+def check_calendar(client: KISClient, day: dt.date) -> dict[str, Any]:
+    """KIS's opening days (CTCA0903R) against the product's KRX calendar over the weeks before `day`."""
+    start = day - dt.timedelta(days=CALENDAR_CHECK_DAYS)
+    try:
+        days = client.market_days(start, day)
+    except KISError as exc:
+        return {"status": "error", "error": str(exc)}
+    mismatches = [{"day": d.isoformat(), "kis_open": bool(is_open), "calendar_open": is_trading_day(d)}
+                  for d, is_open in zip(days["time"], days["open"], strict=True)
+                  if bool(is_open) != is_trading_day(d)]
+    return {"status": "ok" if not mismatches else "mismatch", "checked": len(days), "from": start.isoformat(),
+            "to": day.isoformat(), "mismatches": mismatches}
+
+
+def live_behaviour(client: KISClient, symbol: str, day: dt.date) -> dict[str, Any]:
+    """What kis_api.md §9 leaves unknown about live KIS, as this key sees it: paging style and page size per
+    date-ranged TR, history limits, and publication time of today's investor rows."""
+    paging = {tr_id: probe_paging(client, endpoint, symbol, day) for tr_id, endpoint in ENDPOINTS.items()
+              if endpoint.cursor and not (client.config.paper and not endpoint.paper)}
+    if client.config.paper:
+        return {"paging": paging}
+    return {"paging": paging, "history": probe_history(client, symbol, day),
+            "publication": probe_publication(client, symbol)}
+
+
+def discover(session: KISClient, symbol: str, day: dt.date,
              baseline: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-    """The whole document: one entry per registered endpoint plus the master files."""
+    """The whole document: one entry per registered endpoint, the master files, the KIS calendar check and
+    the live behaviour the client has to survive."""
     endpoints = {tr_id: discover_endpoint(session, endpoint, symbol, day, baseline.get(tr_id, {}))
                  for tr_id, endpoint in ENDPOINTS.items()}
     masters = discover_masters(session)
+    calendar = {"status": "skipped", "reason": "real-account only (paper mode)"} if session.config.paper \
+        else check_calendar(session, day)
     breaking = [tr_id for tr_id, entry in endpoints.items() if is_breaking(entry)]
     breaking += [name for name, entry in masters.items() if entry["status"] == "error"]
     return {
@@ -154,6 +264,8 @@ def discover(session: KISSession, symbol: str, day: dt.date,
         "date": day.isoformat(),
         "endpoints": endpoints,
         "masters": masters,
+        "calendar": calendar,
+        "live_behaviour": live_behaviour(session, symbol, day),
         "breaking": breaking,
     }
 
@@ -172,6 +284,23 @@ def summary_lines(document: Mapping[str, Any]) -> list[str]:
     for name, entry in document["masters"].items():
         lines.append(f"{name:<23} {entry['status']}: {entry.get('common_stocks', 0)} common stocks"
                      + (f" ({entry['error']})" if "error" in entry else ""))
+    calendar = document["calendar"]
+    lines.append(f"KRX calendar vs CTCA0903R: {calendar['status']}")
+    lines += [f"{'':<15}{m['day']}: KIS open={m['kis_open']}, calendar open={m['calendar_open']}"
+              for m in calendar.get("mismatches", [])]
+    live = document["live_behaviour"]
+    for tr_id, facts in live["paging"].items():
+        lines.append(f"paging {tr_id}: {facts['style']}, {facts.get('page_size', '?')} rows per call")
+    for tr_id, ages in live.get("history", {}).items():
+        for age, answer in ages.items():
+            found = f"{answer['rows']} rows" if "rows" in answer else answer.get("error", "")
+            lines.append(f"history {tr_id} {age.replace('_', ' ')}: {answer['status']}, {found}")
+    publication = live.get("publication", {})
+    for tr_id in ("FHPTJ04160001", "FHKST01010900"):
+        if tr_id in publication:
+            answer = publication[tr_id]
+            found = answer["today_row"] if answer["status"] == "ok" else f"refused ({answer['error']})"
+            lines.append(f"today's {tr_id} asked at {publication['asked_at_kst']}: {found}")
     return lines
 
 

@@ -44,7 +44,7 @@ class SchemaDrift:
         known = self._known.get(endpoint.tr_id)
         if known is None:
             known = self._known.setdefault(endpoint.tr_id, known_fields(self._baseline, endpoint.tr_id))
-        registered = {spec.source for spec in endpoint.fields}
+        registered = {spec.source for spec in endpoint.fields if not spec.sum_of}  # those may be absent
         with self._lock:
             seen = self._seen.setdefault(endpoint.tr_id, _Seen())
             for row in raw_rows:

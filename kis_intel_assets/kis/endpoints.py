@@ -28,9 +28,8 @@ class Kind(Enum):
 
 
 class Paging(Enum):
-    NONE = "none"
+    NONE = "none"  # one call per cursor position
     TR_CONT = "tr_cont"  # response header tr_cont F/M = more; re-send the same params with tr_cont N
-    DATE_2 = "date_2"  # no tr_cont; move FID_INPUT_DATE_2 to (oldest date - 1 day)
 
 
 @dataclass(frozen=True)
@@ -40,6 +39,8 @@ class Field:
     kind: Kind = Kind.INT
     required: bool = False  # "" is an error instead of NULL (the DB column is NOT NULL)
     scale: int = 1
+    # When `source` is absent: the sum of these fields (an undocumented total KIS may stop sending)
+    sum_of: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,9 @@ class Endpoint:
     paging: Paging
     paper: bool
     fields: tuple[Field, ...] = field(repr=False)
+    # Date parameter(s) moved to (oldest row - 1 day) when the server stops before the range's start:
+    # the end date of DATE_1/DATE_2 ranges, or the anchor of TRs that answer ~30 sessions back from DATE_1.
+    cursor: tuple[str, ...] = ()
 
     @property
     def url_path(self) -> str:
@@ -82,15 +86,17 @@ def investor_fields(groups: tuple[str, ...], *, net_only: bool) -> tuple[Field, 
     return tuple(fields)
 
 
-def _trade_fields(prefix: str, column_prefix: str) -> tuple[Field, ...]:
-    """Programme-trading blocks (`<prefix>_seln_vol` ...) that arrive in KRW as given."""
-    return (
-        Field(f"{prefix}_shnu_vol", f"{column_prefix}buy_qty", required=True),
-        Field(f"{prefix}_seln_vol", f"{column_prefix}sell_qty", required=True),
-        Field(f"{prefix}_ntby_qty", f"{column_prefix}net_qty", required=True),
-        Field(f"{prefix}_shnu_tr_pbmn", f"{column_prefix}buy_value", required=True),
-        Field(f"{prefix}_seln_tr_pbmn", f"{column_prefix}sell_value", required=True),
-        Field(f"{prefix}_ntby_tr_pbmn", f"{column_prefix}net_value", required=True),
+PROGRAM_SIDES = {"shnu_vol": "buy_qty", "seln_vol": "sell_qty", "ntby_qty": "net_qty",
+                 "shnu_tr_pbmn": "buy_value", "seln_tr_pbmn": "sell_value", "ntby_tr_pbmn": "net_value"}
+
+
+def _trade_fields(prefix: str, column_prefix: str, parts: tuple[str, ...] = ()) -> tuple[Field, ...]:
+    """Programme-trading blocks (`<prefix>_seln_vol` ...) that arrive in KRW as given; with `parts`, a
+    field that is absent is their sum (FHPPG04600001's whol_smtn_ntby_* are documented nowhere)."""
+    return tuple(
+        Field(f"{prefix}_{side}", f"{column_prefix}{column}", required=True,
+              sum_of=tuple(f"{part}_{side}" for part in parts))
+        for side, column in PROGRAM_SIDES.items()
     )
 
 
@@ -126,6 +132,7 @@ _REGISTRY = (
         tr_id="FHPTJ04160001", name="종목별 투자자매매동향(일별)", path="investor-trade-by-stock-daily",
         params=_stock_params(FID_INPUT_DATE_1="", FID_ORG_ADJ_PRC="", FID_ETC_CLS_CODE=""),
         rows_key="output2", is_list=True, paging=Paging.TR_CONT, paper=False,
+        cursor=("FID_INPUT_DATE_1",),
         fields=(DAY, *investor_fields(ALL_GROUPS, net_only=False)),
     ),
     Endpoint(
@@ -152,12 +159,14 @@ _REGISTRY = (
             FID_INPUT_DATE_2="", FID_INPUT_ISCD_2="",
         ),
         rows_key="output", is_list=True, paging=Paging.TR_CONT, paper=False,
+        cursor=("FID_INPUT_DATE_1", "FID_INPUT_DATE_2"),
         fields=(DAY, *INDEX_FIELDS, *investor_fields(ALL_GROUPS, net_only=True)),
     ),
     Endpoint(
         tr_id="FHPST04830000", name="국내주식 공매도 일별추이", path="daily-short-sale",
         params=_stock_params(FID_INPUT_DATE_1="", FID_INPUT_DATE_2=""),
         rows_key="output2", is_list=True, paging=Paging.TR_CONT, paper=False,
+        cursor=("FID_INPUT_DATE_2",),
         fields=(
             DAY,
             Field("ssts_cntg_qty", "short_volume", required=True),
@@ -184,6 +193,7 @@ _REGISTRY = (
         tr_id="FHPPG04650201", name="종목별 프로그램매매추이(일별)", path="program-trade-by-stock-daily",
         params=_stock_params(FID_INPUT_DATE_1=""),
         rows_key="output", is_list=True, paging=Paging.TR_CONT, paper=False,
+        cursor=("FID_INPUT_DATE_1",),
         fields=(DAY, *_trade_fields("whol_smtn", "program_")),
     ),
     Endpoint(
@@ -192,7 +202,11 @@ _REGISTRY = (
             FID_COND_MRKT_DIV_CODE="J", FID_MRKT_CLS_CODE="", FID_INPUT_DATE_1="", FID_INPUT_DATE_2=""
         ),
         rows_key="output", is_list=True, paging=Paging.TR_CONT, paper=False,
-        fields=(DAY, *(f for code, t in TRADE_TYPES.items() for f in _trade_fields(f"{code}_smtn", f"{t}_"))),
+        cursor=("FID_INPUT_DATE_2",),
+        fields=(
+            DAY, *_trade_fields("arbt_smtn", "arbitrage_"), *_trade_fields("nabt_smtn", "non_arbitrage_"),
+            *_trade_fields("whol_smtn", "total_", parts=("arbt_smtn", "nabt_smtn")),
+        ),
     ),
     Endpoint(
         tr_id="FHKST01010100", name="주식현재가 시세", path="inquire-price",
@@ -216,7 +230,8 @@ _REGISTRY = (
         params=_stock_params(
             FID_INPUT_DATE_1="", FID_INPUT_DATE_2="", FID_PERIOD_DIV_CODE="D", FID_ORG_ADJ_PRC="0"
         ),
-        rows_key="output2", is_list=True, paging=Paging.DATE_2, paper=True,
+        rows_key="output2", is_list=True, paging=Paging.NONE, paper=True,
+        cursor=("FID_INPUT_DATE_2",),
         fields=(
             DAY,
             Field("stck_oprc", "open", required=True),
@@ -245,7 +260,26 @@ _REGISTRY = (
             FID_COND_MRKT_DIV_CODE="U", FID_INPUT_ISCD="", FID_INPUT_DATE_1="", FID_PERIOD_DIV_CODE="D"
         ),
         rows_key="output2", is_list=True, paging=Paging.TR_CONT, paper=False,
+        cursor=("FID_INPUT_DATE_1",),
         fields=(DAY, *INDEX_FIELDS, Field("acml_vol", "volume"), Field("acml_tr_pbmn", "trading_value")),
+    ),
+    Endpoint(
+        tr_id="FHKUP03500100", name="국내주식업종기간별시세(일/주/월/년)",
+        path="inquire-daily-indexchartprice",
+        params=_params(
+            FID_COND_MRKT_DIV_CODE="U", FID_INPUT_ISCD="", FID_INPUT_DATE_1="", FID_INPUT_DATE_2="",
+            FID_PERIOD_DIV_CODE="D",
+        ),
+        rows_key="output2", is_list=True, paging=Paging.NONE, paper=True,
+        cursor=("FID_INPUT_DATE_2",),
+        fields=(DAY, *INDEX_FIELDS[:4], Field("acml_vol", "volume"), Field("acml_tr_pbmn", "trading_value")),
+    ),
+    Endpoint(
+        tr_id="CTCA0903R", name="국내휴장일조회", path="chk-holiday",
+        params=_params(BASS_DT="", CTX_AREA_FK="", CTX_AREA_NK=""), rows_key="output", is_list=True,
+        paging=Paging.TR_CONT, paper=False,
+        fields=(Field("bass_dt", "time", Kind.DATE, required=True),
+                Field("opnd_yn", "open", Kind.TEXT, required=True)),
     ),
 )
 ENDPOINTS: Mapping[str, Endpoint] = MappingProxyType({e.tr_id: e for e in _REGISTRY})

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from kis_intel_assets.kis.endpoints import Endpoint, Field, Kind
@@ -60,10 +61,28 @@ def parse_row(raw: object, endpoint: Endpoint, *, symbol: str | None) -> Row:
         )
     row: Row = {}
     for spec in endpoint.fields:
-        if spec.source not in raw:
+        if spec.source in raw:
+            row[spec.column] = parse_value(raw[spec.source], spec, tr_id=endpoint.tr_id, symbol=symbol)
+        elif spec.sum_of:
+            row[spec.column] = _sum_of_parts(raw, spec, tr_id=endpoint.tr_id, symbol=symbol)
+        else:
             raise KISPayloadError(tr_id=endpoint.tr_id, symbol=symbol, field=spec.source, problem="missing")
-        row[spec.column] = parse_value(raw[spec.source], spec, tr_id=endpoint.tr_id, symbol=symbol)
     return row
+
+
+def _sum_of_parts(raw: Mapping[str, Any], spec: Field, *, tr_id: str, symbol: str | None) -> Value:
+    """An absent total as the sum of its parts; a missing part names the total it was needed for."""
+    total = 0
+    for part in spec.sum_of:
+        if part not in raw:
+            raise KISPayloadError(
+                tr_id=tr_id, symbol=symbol, field=part, problem=f"missing (and so is {spec.source})"
+            )
+        value = parse_value(raw[part], replace(spec, source=part), tr_id=tr_id, symbol=symbol)
+        if value is None:
+            return None
+        total += value  # type: ignore[operator]
+    return total
 
 
 def is_unpublished(raw: object, endpoint: Endpoint) -> bool:

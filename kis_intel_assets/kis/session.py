@@ -20,7 +20,7 @@ from typing import Any, Self
 
 import httpx
 
-from kis_intel_assets.kis.config import KISConfig
+from kis_intel_assets.kis.config import MARKET_DIVISIONS, KISConfig
 from kis_intel_assets.kis.drift import SchemaDrift
 from kis_intel_assets.kis.endpoints import Endpoint, Paging
 from kis_intel_assets.kis.errors import KISAPIError, KISError, KISPayloadError, KISTransientError
@@ -35,6 +35,9 @@ RATE_LIMITED = "EGW00201"
 TOKEN_EXPIRED = {"EGW00123", "EGW00121"}
 MORE_PAGES = {"F", "M"}
 GATEWAY_ERRORS = {502, 503, 504}
+ONE_DAY = dt.timedelta(days=1)
+MARKET_DIVISION = "FID_COND_MRKT_DIV_CODE"
+NO_DATA = {"KIOK0560"}  # 조회할 자료가 없습니다
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,7 @@ class KISSession:
             limits=httpx.Limits(max_connections=16, max_keepalive_connections=8),
         )
         self._tokens = TokenProvider(config, self._http, self.metrics, paced=self._paced)
+        self._longest_page: dict[str, int] = {}  # TR ID -> most rows one page has held (its page size)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.config.base_url!r}, paper={self.config.paper})"
@@ -106,6 +110,8 @@ class KISSession:
             raise KISError(f"parameters not in the registry: {sorted(unknown)}", tr_id=endpoint.tr_id,
                            symbol=symbol)
         query = {**endpoint.params, **params}
+        if endpoint.params.get(MARKET_DIVISION) in MARKET_DIVISIONS and MARKET_DIVISION not in params:
+            query[MARKET_DIVISION] = self.config.market_division
         refreshed = False
         failures = 0
         while True:
@@ -175,49 +181,72 @@ class KISSession:
                 self._backoff(attempt)
         raise KISError(f"download failed: {problem}", tr_id=f"master:{label}", symbol=None)
 
-    def fetch_rows(self, endpoint: Endpoint, params: Mapping[str, str], *, symbol: str | None,
-                   start: dt.date | None = None, end: dt.date | None = None) -> list[Row]:
-        """All rows of a call; tr_cont endpoints page until the last page or until `start` is covered.
-
-        With both `start` and `end`, rows outside them come back with their date only (see parse_rows).
-        """
-        window = (start, end) if start is not None and end is not None else None
+    def fetch_rows(self, endpoint: Endpoint, params: Mapping[str, str], *, symbol: str | None) -> list[Row]:
+        """All rows of a call that takes no date range (tr_cont pages followed where registered)."""
         rows: list[Row] = []
-        tr_cont = ""
+        for page_rows in self._tr_cont_pages(endpoint, params, symbol, None):
+            rows += page_rows
+        return rows
+
+    def fetch_range(self, endpoint: Endpoint, params: Mapping[str, str], *, symbol: str | None,
+                    start: dt.date, end: dt.date) -> list[Row]:
+        """Rows back to `start`, newest first, under every paging style KIS may use (kis_api.md §9).
+
+        Follows tr_cont "F"/"M" pages; when the server stops (tr_cont "D", or a TR that never pages)
+        before `start` is covered, moves the endpoint's cursor date(s) to the day before the oldest row
+        and asks again. Stops once `start` is covered, on an empty page, when only weekend days are left,
+        or on a page shorter than the longest this TR has answered (the server ran out of rows). A server
+        that says "more" but repeats a page, or ignores a moved cursor, is an error at once. Rows outside
+        [start, end] come back with their date only (see parse_rows).
+        """
+        rows: list[Row] = []
+        query = dict(params)
+        previous_oldest: dt.date | None = None
+        calls = 0
+        while True:
+            page_rows: list[Row] = []
+            try:
+                for page_rows in self._tr_cont_pages(endpoint, query, symbol, (start, end)):
+                    calls += 1
+                    rows += page_rows
+                    if not page_rows or oldest_day(page_rows) <= start:
+                        return rows
+            except KISAPIError as exc:
+                if previous_oldest is None or exc.msg_cd not in NO_DATA:
+                    raise
+                return rows  # the cursor moved before the first day KIS has (a full last page)
+            oldest = oldest_day(page_rows)
+            if previous_oldest is not None and oldest >= previous_oldest:
+                raise KISError(f"moved {'/'.join(endpoint.cursor)} back to {previous_oldest - ONE_DAY} but "
+                               f"the server answered from {oldest} again", tr_id=endpoint.tr_id,
+                               symbol=symbol)
+            if (not endpoint.cursor or len(page_rows) < self._longest_page.get(endpoint.tr_id, 0)
+                    or not _has_weekday(start, oldest)):
+                return rows
+            if calls >= self.config.max_pages:
+                raise KISError(f"more than {self.config.max_pages} pages", tr_id=endpoint.tr_id,
+                               symbol=symbol)
+            previous_oldest = oldest
+            query.update(dict.fromkeys(endpoint.cursor, f"{oldest - ONE_DAY:%Y%m%d}"))
+
+    def _tr_cont_pages(self, endpoint: Endpoint, params: Mapping[str, str], symbol: str | None,
+                       window: tuple[dt.date, dt.date] | None) -> Iterator[list[Row]]:
+        """Each page of one tr_cont chain; raises when a "more" page repeats the previous one (a server
+        stuck on its first page would otherwise cost max_pages identical calls)."""
+        tr_cont, promised, previous = "", "", None
         for _ in range(self.config.max_pages):
             page = self.request(endpoint, params, symbol=symbol, tr_cont=tr_cont)
             self.metrics.count_page()
             page_rows = self._parse_page(page, endpoint, symbol, window)
-            rows += page_rows
-            covered = start is not None and page_rows and oldest_day(page_rows) <= start
-            if endpoint.paging is not Paging.TR_CONT or page.tr_cont not in MORE_PAGES or covered:
-                return rows
-            tr_cont = "N"
-        raise KISError(f"more than {self.config.max_pages} pages", tr_id=endpoint.tr_id, symbol=symbol)
-
-    def fetch_by_date_2(self, endpoint: Endpoint, params: Mapping[str, str], *, symbol: str | None,
-                        start: dt.date, end: dt.date) -> list[Row]:
-        """Pages a DATE_1/DATE_2 range newest-first by moving DATE_2 to (oldest row - 1 day).
-
-        Stops on an empty page, once `start` is covered, when only weekend days are left before the
-        oldest row, or when a page comes back shorter than an earlier one (the server ran out of rows),
-        so 250 trading days cost 3 calls at 100 rows per call.
-        """
-        rows: list[Row] = []
-        cursor, largest_page = end, 0
-        for _ in range(self.config.max_pages):
-            query = {**params, "FID_INPUT_DATE_1": f"{start:%Y%m%d}", "FID_INPUT_DATE_2": f"{cursor:%Y%m%d}"}
-            page = self.request(endpoint, query, symbol=symbol)
-            self.metrics.count_page()
-            page_rows = self._parse_page(page, endpoint, symbol, (start, end))
-            if not page_rows:
-                return rows
-            rows += page_rows
-            oldest = oldest_day(page_rows)
-            largest_page = max(largest_page, len(page_rows))
-            if oldest <= start or len(page_rows) < largest_page or not _has_weekday(start, oldest):
-                return rows
-            cursor = oldest - dt.timedelta(days=1)
+            longest = self._longest_page.get(endpoint.tr_id, 0)
+            self._longest_page[endpoint.tr_id] = max(longest, len(page_rows))
+            if previous is not None and page_rows and page_rows == previous:
+                raise KISError(f'tr_cont "{promised}" promised another page but the next page repeated the '
+                               f"previous {len(page_rows)} rows", tr_id=endpoint.tr_id, symbol=symbol)
+            yield page_rows
+            if endpoint.paging is not Paging.TR_CONT or page.tr_cont not in MORE_PAGES:
+                return
+            previous, tr_cont, promised = page_rows, "N", page.tr_cont
         raise KISError(f"more than {self.config.max_pages} pages", tr_id=endpoint.tr_id, symbol=symbol)
 
 

@@ -27,7 +27,8 @@ Documented behaviour where protocol.md / kis_api.md leave a choice (simulator de
 - Rate limit: per app key, at most int(rate) admitted quotation requests in any sliding 1-second
   window; refused requests (EGW00201, HTTP 500 or 200 per `rate_limit_style`) do not count.
   Header checks come first, then the limit, then the token.
-- Paging: 100 rows per page (`page_size`). A cursor is keyed by (token, tr_id, all query
+- Paging: per TR as paging.py says (`paging_style`, `page_sizes`; `page_size` 100 where unknown).
+  Fields: exactly documented.py's set per output. A cursor is keyed by (token, tr_id, all query
   params); tr_cont "N" with no live cursor (e.g. after a token change) restarts at the first
   page. A cursor advances only when the page was delivered intact (no fault, or
   latency/token_expiry), so retrying after any other fault repeats the page.
@@ -41,7 +42,8 @@ Documented behaviour where protocol.md / kis_api.md leave a choice (simulator de
   are generated per market from shared factors, not summed from the per-stock series. Sector
   indices follow the members' common (market + sector) return component. FHPTJ04400000 ranks the
   largest 60 stocks of the scope by final figures.
-- FHKST03010100 hts_avls is in 억원 (KRW 100 million). FID_PERIOD_DIV_CODE supports D only.
+- FHKST03010100 hts_avls is in 억원 (KRW 100 million). FID_PERIOD_DIV_CODE D/W/M/Y (a bar is dated
+  by the last trading day of its period); FID_INPUT_DATE_1 "00000101" = from the first day.
 - Short regimes (krx_market.md §1.3): full bans 2020-03-16..2021-05-02 and
   2023-11-06..2025-03-30 with only market-maker prints (~0.03% of volume on a quarter of days);
   2021-05-03..2023-11-05 only KOSPI200/KOSDAQ150 members (top 200/950 and 150/1550 of each

@@ -7,7 +7,7 @@ import json
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
 from starlette.applications import Starlette
@@ -18,17 +18,22 @@ from starlette.routing import Route
 from kis_intel_assets.simulator import (  # the handler modules register their TR IDs on import
     errors,
     fault_effects,
+    handlers_calendar,  # noqa: F401
     handlers_flows,  # noqa: F401
     handlers_index,  # noqa: F401
     handlers_program,  # noqa: F401
+    handlers_quotes,  # noqa: F401
     handlers_stock,  # noqa: F401
+    paging,
 )
 from kis_intel_assets.simulator.config import KST, SimulatorConfig
+from kis_intel_assets.simulator.documented import DOCUMENTED
 from kis_intel_assets.simulator.errors import KisError
 from kis_intel_assets.simulator.faults import FaultInjector, FaultSpec
 from kis_intel_assets.simulator.handlers_base import REGISTRY, Query, Reply
 from kis_intel_assets.simulator.masters import MASTER_FILES, master_zip
 from kis_intel_assets.simulator.model import MarketModel
+from kis_intel_assets.simulator.scope import rescope
 from kis_intel_assets.simulator.stats import RequestRecord, SimulatorStats, fingerprint
 from kis_intel_assets.simulator.tokens import (
     SlidingWindowLimiter,
@@ -36,6 +41,7 @@ from kis_intel_assets.simulator.tokens import (
     TokenStore,
     TokenThrottledError,
 )
+from kis_intel_assets.simulator.wire import KisWire
 
 QUOTATION_PREFIX = "/uapi/domestic-stock/v1/"
 REQUIRED_HEADERS = ("authorization", "appkey", "appsecret", "tr_id")
@@ -66,12 +72,14 @@ class SimulatorApp:
         self._cursors: OrderedDict[tuple, int] = OrderedDict()
         self._drop = drop_connection
         self._masters: dict[str, bytes] = {}
-        self.asgi = Starlette(
-            routes=[
-                Route("/oauth2/tokenP", self.token, methods=["POST"]),
-                Route(QUOTATION_PREFIX + "{name:path}", self.quotation, methods=["GET"]),
-                Route("/common/master/{file}", self.master, methods=["GET"]),
-            ]
+        self.asgi = KisWire(
+            Starlette(
+                routes=[
+                    Route("/oauth2/tokenP", self.token, methods=["POST"]),
+                    Route(QUOTATION_PREFIX + "{name:path}", self.quotation, methods=["GET"]),
+                    Route("/common/master/{file}", self.master, methods=["GET"]),
+                ]
+            )
         )
 
     def set_faults(self, spec: FaultSpec | None) -> None:
@@ -182,9 +190,13 @@ class SimulatorApp:
                 record["msg_cd"] = "EGW00201" if fault.startswith("egw") else ""
                 return replaced
         reply = service.handler(self.model, query)
+        style = paging.style_of(tr_id, self.config.paging_style)
         cursor_key = (token, tr_id, query.normalised())
-        start = self._cursors.get(cursor_key, 0) if reply.paged and headers.get("tr_cont") == "N" else 0
-        body, page, more = self._page(reply, start)
+        follow_up = reply.paged and style == "tr_cont" and headers.get("tr_cont") == "N"
+        start = self._cursors.get(cursor_key, 0) if follow_up else 0
+        body, page, more = self._page(reply, start, self.config.rows_per_call(tr_id), style)
+        conform(body, DOCUMENTED.get(tr_id, {}))
+        rescope(body, query.text("FID_COND_MRKT_DIV_CODE", "J"))
         response_tr_cont = "M" if more else "D"
         if fault == "token_expiry":
             self.tokens.expire(app_key)
@@ -222,11 +234,12 @@ class SimulatorApp:
             return Response(b"", 500)
         return fault_effects.error_response(self.injector, fault)
 
-    def _page(self, reply: Reply, start: int) -> tuple[dict[str, object], list[int], bool]:
+    @staticmethod
+    def _page(reply: Reply, start: int, size: int, style: str) -> tuple[dict[str, object], list[int], bool]:
         items = list(reply.items)
         if reply.paged:
-            page = items[start : start + self.config.page_size]
-            more = start + self.config.page_size < len(items)
+            page = items[start : start + size]
+            more = style in ("tr_cont", "repeat") and start + size < len(items)
         else:
             page, more = items, False
         body: dict[str, object] = {**OK, **reply.head}
@@ -254,6 +267,16 @@ class SimulatorApp:
             headers=self._headers(tr_id, tr_cont),
             media_type="application/json; charset=utf-8",
         )
+
+
+def conform(body: dict[str, object], documented: Mapping[str, tuple[str, ...]]) -> None:
+    """Every row of each documented output carries exactly the documented names ("" where unmodelled)."""
+    for key, names in documented.items():
+        value = body.get(key)
+        if isinstance(value, list):
+            body[key] = [{name: row.get(name, "") for name in names} for row in value]
+        elif isinstance(value, dict):
+            body[key] = {name: value.get(name, "") for name in names}
 
 
 def _day_span(rows: object) -> dict[str, str | None]:

@@ -7,8 +7,9 @@ import sys
 import time
 from pathlib import Path
 
-from kis_intel_assets.simulator.config import SimulatorConfig
+from kis_intel_assets.simulator.config import RATE_LIMIT_STYLES, SimulatorConfig
 from kis_intel_assets.simulator.faults import FaultSpec
+from kis_intel_assets.simulator.paging import PAGING_STYLES
 from kis_intel_assets.simulator.replay import ReplayDataError
 from kis_intel_assets.simulator.server import running_simulator
 
@@ -37,6 +38,18 @@ def _parser() -> argparse.ArgumentParser:
         "--paper", action="store_true", help="paper-account mode (2/s, real-only TRs refused)"
     )
     parser.add_argument("--replay", type=Path, default=None, help="directory with prices.csv to replay")
+    parser.add_argument(
+        "--rate-limit-style",
+        choices=RATE_LIMIT_STYLES,
+        default="500",
+        help="HTTP status of an EGW00201 answer (KIS clients see both)",
+    )
+    parser.add_argument(
+        "--paging",
+        choices=PAGING_STYLES,
+        default="known",
+        help="paging of the date-ranged TRs whose live behaviour is unknown",
+    )
     return parser
 
 
@@ -53,6 +66,8 @@ def run_simulator_cli(argv: list[str]) -> int:
             paper=args.paper,
             faults=faults,
             replay_dir=args.replay,
+            rate_limit_style=args.rate_limit_style,
+            paging_style=args.paging,
         )
     except (_ArgumentError, ValueError) as error:
         print(f"kis-intel simulator: error: {error}", file=sys.stderr)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from kis_intel_assets.simulator.factors import EpisodeParams
 from kis_intel_assets.simulator.faults import FaultSpec
+from kis_intel_assets.simulator.paging import PAGING_STYLES, page_size
 
 KST = timezone(timedelta(hours=9))
 RATE_LIMIT_STYLES = ("500", "200")
@@ -34,7 +35,9 @@ class SimulatorConfig:
     allowed_keys: Mapping[str, str] | Collection[str] | None = None
     replay_dir: Path | str | None = None
     now: datetime | None = None  # simulated clock; naive values are KST; None = after the close of `end`
-    page_size: int = 100
+    page_size: int = 100  # rows per tr_cont page where KIS's page size is unknown (paging.py)
+    page_sizes: Mapping[str, int] = field(default_factory=dict)  # TR ID -> rows per call (paging.py)
+    paging_style: str = "known"  # paging.PAGING_STYLES
     symbol_cache_size: int = 128
     expired_token_http_status: int = 500
     episodes: EpisodeParams | None = None  # planted rotation episodes; None = EpisodeParams() defaults
@@ -50,8 +53,14 @@ class SimulatorConfig:
             raise ValueError(
                 f"rate_limit_style must be one of {RATE_LIMIT_STYLES}, got {self.rate_limit_style!r}"
             )
-        if self.page_size < 1:
-            raise ValueError(f"page_size must be >= 1, got {self.page_size}")
+        if self.page_size < 1 or any(size < 1 for size in self.page_sizes.values()):
+            raise ValueError(f"page sizes must be >= 1, got {self.page_size} and {dict(self.page_sizes)}")
+        if self.paging_style not in PAGING_STYLES:
+            raise ValueError(f"paging_style must be one of {PAGING_STYLES}, got {self.paging_style!r}")
+
+    def rows_per_call(self, tr_id: str) -> int:
+        """Rows one call (or one tr_cont page) of this TR answers at most (paging.py)."""
+        return page_size(tr_id, self.page_size, self.page_sizes)
 
     @property
     def end_date(self) -> date:

@@ -13,6 +13,8 @@ from kis_intel_assets.simulator.model import MarketModel, UnknownSymbolError
 from kis_intel_assets.simulator.series import SymbolSeries
 
 MARKET_DIV_CODES = ("J", "NX", "UN")
+FROM_THE_EARLIEST = "00000101"  # python-kis sends it as a start date meaning "from the first day"
+EARLIEST = np.datetime64("1900-01-01", "D")
 
 
 class Query:
@@ -41,6 +43,8 @@ class Query:
             if blank is None:
                 raise errors.bad_param(name, "is required (YYYYMMDD)")
             return blank
+        if raw == FROM_THE_EARLIEST:
+            return EARLIEST
         try:
             return np.datetime64(datetime.strptime(raw, "%Y%m%d").date(), "D")
         except ValueError:

@@ -28,10 +28,31 @@ from kis_intel_assets.simulator.handlers_base import (
 from kis_intel_assets.simulator.handlers_stock import daily_bar, last_price_head, position_at
 from kis_intel_assets.simulator.model import MarketModel
 from kis_intel_assets.simulator.sectors import SECTOR_INDEX
+from kis_intel_assets.simulator.series import SymbolSeries
 
-INQUIRE_INVESTOR_DAYS = 30
 RANKING_ROWS = 30
 RANKING_CANDIDATES = 60  # the ranking is taken over the largest listed stocks of the scope, to bound cost
+TIME_BY_MARKET_CODES = {
+    "999": "KOSPI",
+    "KSP": "KOSPI",
+    "0001": "KOSPI",
+    "KSQ": "KOSDAQ",
+    "1001": "KOSDAQ",
+}
+
+
+def largest_with_data(model: MarketModel, members: np.ndarray) -> list[tuple[str, SymbolSeries, int]]:
+    """(symbol, series, position of the latest day) of the RANKING_CANDIDATES largest `members` by initial
+    market cap that have traded by the latest day: rankings are taken over them to bound their cost."""
+    u = model.universe
+    candidates = members[np.argsort(-(u.listed_shares[members] * u.base_price[members]), kind="stable")]
+    found = []
+    for index in candidates[:RANKING_CANDIDATES]:
+        series = model.series(str(u.symbols[index]))
+        p = int(np.searchsorted(series.days, model.latest_day(), "right")) - 1
+        if p >= 0:
+            found.append((series.symbol, series, p))
+    return found
 
 
 def _net_qty_key(prefix: str) -> str:
@@ -68,7 +89,7 @@ def inquire_investor(model: MarketModel, query: Query) -> Reply:
     pending = model.pending_today()
     finals = newest_first(series, series.days[0], model.cutoff())
     items = ([-1] if pending is not None else []) + finals
-    items = items[:INQUIRE_INVESTOR_DAYS]
+    items = items[: model.config.rows_per_call("FHKST01010900")]
     pr = series.prices
     keys = ["stck_clpr", "prdy_vrss", "prdy_vrss_sign"] + [
         f"{p}_{suffix}"
@@ -160,11 +181,7 @@ def investor_daily_by_market(model: MarketModel, query: Query) -> Reply:
             {
                 "stck_bsop_date": ymd(model.days[i]),
                 "bstp_nmix_prpr": rate(index["close"][i]),
-                **{
-                    k: v
-                    for k, v in index_change_fields(index["close"][i], index["previous"][i]).items()
-                    if k != "prdy_vrss_sign"
-                },
+                **index_change_fields(index["close"][i], index["previous"][i]),
                 "bstp_nmix_oprc": rate(index["open"][i]),
                 "bstp_nmix_hgpr": rate(index["high"][i]),
                 "bstp_nmix_lwpr": rate(index["low"][i]),
@@ -195,21 +212,15 @@ def foreign_institution_total(model: MarketModel, query: Query) -> Reply:
         members = np.flatnonzero(u.initial_sector == SECTOR_INDEX[scope])
     else:
         raise errors.bad_param("FID_INPUT_ISCD", f"unknown market/업종 code {scope!r}")
-    candidates = members[np.argsort(-(u.listed_shares[members] * u.base_price[members]), kind="stable")]
-    day = model.latest_day()
     rows = []
-    for index in candidates[:RANKING_CANDIDATES]:
-        series = model.series(str(u.symbols[index]))
-        p = int(np.searchsorted(series.days, day, "right")) - 1
-        if p < 0:
-            continue
+    for symbol, series, p in largest_with_data(model, members):
         flows = group_flows(series, np.array([p]))
         chosen = {"0": ("foreign", "institution"), "1": ("foreign",), "2": ("institution",), "3": ("other",)}[
             who
         ]
         key_qty = sum(int(flows[g].net_qty[0]) for g in chosen)
         key_value = sum(int(flows[g].net_value_m[0]) for g in chosen)
-        rows.append(((key_value if by_value else key_qty), key_qty, str(u.symbols[index]), p, flows))
+        rows.append(((key_value if by_value else key_qty), key_qty, symbol, p, flows))
     rows.sort(key=lambda r: (r[0], r[2]) if sell_side else (-r[0], r[2]))
 
     def encode(positions: Sequence[int]) -> list[dict[str, str]]:
@@ -244,3 +255,27 @@ def foreign_institution_total(model: MarketModel, query: Query) -> Reply:
         return out
 
     return Reply({}, "output", list(range(min(RANKING_ROWS, len(rows)))), encode, paged=False)
+
+
+@service("FHPTJ04030000", "quotations/inquire-investor-time-by-market", real_only=True)
+def investor_time_by_market(model: MarketModel, query: Query) -> Reply:
+    """Today's (the latest day's) cumulative market flows per investor group. FID_INPUT_ISCD is the market
+    (KSP/0001 KOSPI, KSQ/1001 KOSDAQ; the official example's 999 = KOSPI), FID_INPUT_ISCD_2 the 업종 (not
+    split further here: simulator choice, the code tables are UNVERIFIED)."""
+    code = query.text("FID_INPUT_ISCD", "999")
+    if code not in TIME_BY_MARKET_CODES:
+        raise errors.bad_param("FID_INPUT_ISCD", f"unknown market code {code!r}")
+    query.text("FID_INPUT_ISCD_2", "S001")
+    qty, value = model.factors.market_flows(TIME_BY_MARKET_CODES[code])
+    day = np.array([int(np.searchsorted(model.days, model.latest_day(), "right")) - 1])
+    flows = aggregate(
+        np.maximum(qty[day], 0),
+        np.maximum(-qty[day], 0),
+        np.maximum(value[day], 0),
+        np.maximum(-value[day], 0),
+    )
+
+    def encode(rows: Sequence[int]) -> list[dict[str, str]]:
+        return [breakdown(flows, k, net_only=False) for k in rows]
+
+    return Reply({}, "output", [0], encode)

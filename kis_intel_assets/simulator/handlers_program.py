@@ -8,7 +8,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from kis_intel_assets.simulator import errors
-from kis_intel_assets.simulator.encode import change_fields, num, ymd
+from kis_intel_assets.simulator.documented import DOCUMENTED
+from kis_intel_assets.simulator.encode import change_fields, num, percent, rate, ymd
 from kis_intel_assets.simulator.handlers_base import (
     MARKET_DIV_CODES,
     Query,
@@ -26,6 +27,18 @@ INTRADAY_SLOTS = tuple(
     f"{h:02d}{m:02d}00" for h in range(9, 16) for m in (0, 30) if (9, 30) <= (h, m) <= (15, 30)
 )
 SIDES = ("seln_vol", "shnu_vol", "ntby_qty", "seln_tr_pbmn", "shnu_tr_pbmn", "ntby_tr_pbmn")
+RATE_FIELDS = tuple(name for name in DOCUMENTED["FHPPG04600001"]["output"] if name.endswith("_rate"))
+MARKET_INDEX = {"KOSPI": "0001", "KOSDAQ": "1001"}
+
+
+def rate_source(rate_field: str) -> tuple[str, bool]:
+    """The value a FHPPG04600001 `_rate` (share of the market's volume or value, simulator choice) is
+    taken from, undoing KIS's spellings (`smtm`, `shun`, `whol_seln_vol_rate` without a channel), and
+    whether it is a share of volume."""
+    parts = rate_field.removesuffix("_rate").replace("smtm", "smtn").replace("shun", "shnu").split("_")
+    if parts[1] not in ("entm", "onsl", "smtn"):
+        parts.insert(1, "smtn")
+    return "_".join(parts), parts[-1] in ("vol", "qty")
 
 
 def program_sides(
@@ -82,7 +95,7 @@ def program_trade_by_stock_daily(model: MarketModel, query: Query) -> Reply:
     last = min(query.date("FID_INPUT_DATE_1", model.cutoff()), model.cutoff())
     items = newest_first(series, series.days[0], last)
     pr, program = series.prices, series.program
-    net_value = program[:, 2] - program[:, 3]
+    net_qty, net_value = program[:, 0] - program[:, 1], program[:, 2] - program[:, 3]
 
     def encode(positions: Sequence[int]) -> list[dict[str, str]]:
         return [
@@ -91,7 +104,9 @@ def program_trade_by_stock_daily(model: MarketModel, query: Query) -> Reply:
                 "stck_clpr": num(pr.close[i]),
                 "acml_vol": num(pr.volume[i]),
                 "acml_tr_pbmn": num(pr.value[i]),
+                **change_fields(int(pr.close[i]), int(pr.previous_close[i])),
                 **program_sides(*(int(v) for v in program[i]), prefix="whol_smtn"),
+                "whol_ntby_vol_icdc": num(net_qty[i] - (net_qty[i - 1] if i else 0)),
                 "whol_ntby_tr_pbmn_icdc2": num(net_value[i] - (net_value[i - 1] if i else 0)),
             }
             for i in positions
@@ -112,6 +127,7 @@ def comp_program_trade_daily(model: MarketModel, query: Query) -> Reply:
         raise errors.bad_param("FID_INPUT_DATE_2", f"{ymd(last)} is before FID_INPUT_DATE_1 {ymd(first)}")
     lo, hi = int(np.searchsorted(model.days, first, "left")), int(np.searchsorted(model.days, last, "right"))
     data = market_program_components(model, market)
+    totals = model.factors.index_ohlcv(MARKET_INDEX[market])
 
     def encode(positions: Sequence[int]) -> list[dict[str, str]]:
         rows = []
@@ -122,6 +138,10 @@ def comp_program_trade_daily(model: MarketModel, query: Query) -> Reply:
                     row.update(
                         program_sides(*(int(v) for v in data[kind][channel][i]), prefix=f"{kind}_{channel}")
                     )
+            for name in RATE_FIELDS:
+                source, per_volume = rate_source(name)
+                market_total = totals["volume"][i] if per_volume else totals["value"][i]
+                row[name] = rate(percent(int(row[source]), market_total))
             rows.append(row)
         return rows
 

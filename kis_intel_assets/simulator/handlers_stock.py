@@ -22,7 +22,6 @@ from kis_intel_assets.simulator.sectors import LARGE_CLASS, SECTORS
 from kis_intel_assets.simulator.series import SymbolSeries
 from kis_intel_assets.simulator.ticks import tick_size
 
-MAX_CANDLES = 100
 PAR_VALUE = 500
 
 
@@ -35,7 +34,7 @@ def position_at(series: SymbolSeries, day: np.datetime64) -> int:
 
 
 def daily_bar(series: SymbolSeries, i: int) -> dict[str, str]:
-    """Date and OHLCV of day i: every daily endpoint repeats this block under the same field names."""
+    """Date, OHLCV and change of day i: every daily endpoint repeats this block under the same names."""
     pr = series.prices
     return {
         "stck_bsop_date": ymd(series.days[i]),
@@ -45,6 +44,7 @@ def daily_bar(series: SymbolSeries, i: int) -> dict[str, str]:
         "stck_lwpr": num(pr.low[i]),
         "acml_vol": num(pr.volume[i]),
         "acml_tr_pbmn": num(pr.value[i]),
+        **change_fields(int(pr.close[i]), int(pr.previous_close[i])),
     }
 
 
@@ -99,16 +99,80 @@ def quote_fields(model: MarketModel, series: SymbolSeries, p: int) -> dict[str, 
     }
 
 
+def stock_ohlcv(series: SymbolSeries) -> dict[str, np.ndarray]:
+    """A stock's daily arrays under the names index_ohlcv uses, for period_bars."""
+    pr = series.prices
+    return {
+        "open": pr.open,
+        "high": pr.high,
+        "low": pr.low,
+        "close": pr.close,
+        "volume": pr.volume,
+        "value": pr.value,
+        "previous": pr.previous_close,
+    }
+
+
+def bar_fields(bar: dict[str, float | str]) -> dict[str, str]:
+    """A period bar under the daily endpoints' names (the stock chart TRs)."""
+    return {
+        "stck_bsop_date": str(bar["day"]),
+        "stck_oprc": num(bar["open"]),
+        "stck_hgpr": num(bar["high"]),
+        "stck_lwpr": num(bar["low"]),
+        "stck_clpr": num(bar["close"]),
+        "acml_vol": num(bar["volume"]),
+        "acml_tr_pbmn": num(bar["value"]),
+    }
+
+
+def period_bars(
+    days: np.ndarray, ohlcv: dict[str, np.ndarray], oldest_first: np.ndarray, period: str
+) -> list[dict[str, float | str]]:
+    """OHLCV bars of D/W/M/Y periods over the given day positions, newest first. A week runs Monday to
+    Sunday; a bar carries the last trading day of its period (simulator choice: KIS's label is
+    UNVERIFIED)."""
+    if len(oldest_first) == 0:
+        return []
+    chosen = days[oldest_first]
+    unit = {"D": "D", "M": "M", "Y": "Y"}.get(period)
+    keys = (
+        (chosen.astype("int64") - 4) // 7
+        if unit is None
+        else chosen.astype(f"datetime64[{unit}]").astype("int64")
+    )
+    bars = []
+    for group in np.split(oldest_first, np.flatnonzero(np.diff(keys)) + 1):
+        first, last = int(group[0]), int(group[-1])
+        bars.append(
+            {
+                "day": ymd(days[last]),
+                "open": ohlcv["open"][first],
+                "high": ohlcv["high"][group].max(),
+                "low": ohlcv["low"][group].min(),
+                "close": ohlcv["close"][last],
+                "volume": ohlcv["volume"][group].sum(),
+                "value": ohlcv["value"][group].sum(),
+                "previous": ohlcv["previous"][first],
+            }
+        )
+    return bars[::-1]
+
+
 @service("FHKST03010100", "quotations/inquire-daily-itemchartprice", real_only=False)
 def daily_item_chart(model: MarketModel, query: Query) -> Reply:
+    """At most 100 bars per call (KIS spec), newest first; no tr_cont, the caller moves FID_INPUT_DATE_2."""
     query.choice("FID_COND_MRKT_DIV_CODE", MARKET_DIV_CODES)
-    query.choice("FID_PERIOD_DIV_CODE", ("D",), "D")
+    period = query.choice("FID_PERIOD_DIV_CODE", ("D", "W", "M", "Y"), "D")
     query.choice("FID_ORG_ADJ_PRC", ("0", "1"), "0")
     series = load_series(model, query)
     first, last = query.date("FID_INPUT_DATE_1"), query.date("FID_INPUT_DATE_2")
     if last < first:
         raise errors.bad_param("FID_INPUT_DATE_2", f"{ymd(last)} is before FID_INPUT_DATE_1 {ymd(first)}")
-    items = newest_first(series, first, min(last, model.cutoff()))[:MAX_CANDLES]
+    positions = np.array(newest_first(series, first, min(last, model.cutoff()))[::-1], dtype=np.int64)
+    bars = period_bars(series.days, stock_ohlcv(series), positions, period)[
+        : model.config.rows_per_call("FHKST03010100")
+    ]
     p = position_at(series, min(last, model.cutoff()))
     index = model.position(series.symbol)
     head = {
@@ -120,24 +184,40 @@ def daily_item_chart(model: MarketModel, query: Query) -> Reply:
     }
 
     def encode(positions: Sequence[int]) -> list[dict[str, str]]:
-        pr = series.prices
-        return [
-            {
-                **daily_bar(series, i),
-                **{
-                    k: v
-                    for k, v in change_fields(int(pr.close[i]), int(pr.previous_close[i])).items()
-                    if k != "prdy_ctrt"
-                },
-                "flng_cls_code": "00",
-                "prtt_rate": "0.00",
-                "mod_yn": "N",
-                "revl_issu_reas": "",
-            }
-            for i in positions
-        ]
+        rows = []
+        for k in positions:
+            bar = bars[k]
+            change = change_fields(int(bar["close"]), int(bar["previous"]))
+            rows.append(
+                {
+                    **bar_fields(bar),
+                    "prdy_vrss": change["prdy_vrss"],
+                    "prdy_vrss_sign": change["prdy_vrss_sign"],
+                    "flng_cls_code": "00",
+                    "prtt_rate": "0.00",
+                    "mod_yn": "N",
+                    "revl_issu_reas": "",
+                }
+            )
+        return rows
 
-    return Reply(head, "output2", items, encode, paged=False, symbol=series.symbol)
+    return Reply(head, "output2", list(range(len(bars))), encode, paged=False, symbol=series.symbol)
+
+
+def extremes(
+    series: SymbolSeries, span: slice, p: int, *, high: str, low: str, suffix: str
+) -> dict[str, str]:
+    """Highest high / lowest low over `span` with their dates and the current price's distance to them.
+    KIS names the date and rate after the field without its `stck_` prefix (`dryy_hgpr_date`)."""
+    pr, close = series.prices, int(series.prices.close[p])
+    out = {}
+    for name, values, pick in ((high, pr.high, np.argmax), (low, pr.low, np.argmin)):
+        k = span.start + int(pick(values[span]))
+        stem = name.removeprefix("stck_")
+        out[name] = num(values[k])
+        out[f"{stem}_date"] = ymd(series.days[k])
+        out[f"{stem}{suffix}"] = rate(percent(close - int(values[k]), int(values[k])))
+    return out
 
 
 @service("FHKST01010100", "quotations/inquire-price", real_only=False)
@@ -150,6 +230,7 @@ def inquire_price(model: MarketModel, query: Query) -> Reply:
     facts = fundamentals(model, series.symbol)
     shares = int(model.universe.listed_shares[index])
     window = slice(max(0, p - 249), p + 1)
+    year = slice(int(np.searchsorted(series.days, series.days[p].astype("datetime64[Y]"), "left")), p + 1)
     last_short = int(series.short_volume[p])
     market = str(model.universe.markets[index])
     output = {
@@ -168,8 +249,14 @@ def inquire_price(model: MarketModel, query: Query) -> Reply:
         "stck_fcam": num(PAR_VALUE),
         "aspr_unit": num(tick_size(np.array([pr.close[p]]))[0]),
         "bps": rate(facts["bps"]),
-        "w52_hgpr": num(pr.high[window].max()),
-        "w52_lwpr": num(pr.low[window].min()),
+        **extremes(series, window, p, high="d250_hgpr", low="d250_lwpr", suffix="_vrss_prpr_rate"),
+        **extremes(series, window, p, high="w52_hgpr", low="w52_lwpr", suffix="_vrss_prpr_ctrt"),
+        **extremes(series, year, p, high="stck_dryy_hgpr", low="stck_dryy_lwpr", suffix="_vrss_prpr_rate"),
+        "cpfn": num(round(shares * PAR_VALUE / 1e8)),  # 억원, like hts_avls
+        "stac_month": "12",
+        "crdt_able_yn": "Y",
+        "vi_cls_code": "N",
+        "ovtm_vi_cls_code": "N",
         "ssts_yn": "Y" if last_short > 0 else "N",
         "frgn_hldn_qty": num(round(shares * facts["foreign_share"])),
         "last_ssts_cntg_qty": num(last_short),

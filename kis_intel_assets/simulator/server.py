@@ -83,6 +83,8 @@ class Simulator:
             lifespan="off",
             log_level="warning",
             access_log=False,
+            server_header=False,
+            date_header=False,  # wire.KisWire sends `Date` in KIS's casing
         )
 
 

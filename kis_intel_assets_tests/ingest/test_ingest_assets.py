@@ -133,14 +133,12 @@ def test_a_backfill_costs_range_paged_calls_not_one_per_day(simulator: Simulator
     assert result.success
     calls = Counter(r.tr_id for r in simulator.stats.requests()[before:])
     symbols = len(simulator.truth.symbols())
-    pages = math.ceil(len(days) / 100)  # the simulator serves 100 rows per page / per candle call
-    assert calls == {
-        "FHKST03010100": symbols * pages,
-        "FHPTJ04160001": symbols * pages,
-        "FHPST04830000": symbols * pages,
-        "FHPPG04650201": symbols * pages,
-        "FHPPG04600001": 2 * pages,
+    pages = {  # rows per call as KIS is known to answer (simulator/paging.py): 100, or 30 sessions back
+        tr_id: math.ceil(len(days) / simulator.config.rows_per_call(tr_id))
+        for tr_id in ("FHKST03010100", "FHPTJ04160001", "FHPST04830000", "FHPPG04650201", "FHPPG04600001")
     }
+    assert pages["FHPTJ04160001"] > pages["FHKST03010100"] > 1
+    assert calls == {tr_id: (2 if tr_id == "FHPPG04600001" else symbols) * n for tr_id, n in pages.items()}
     stored = table(database_url, "investor_trends", "symbol, time")
     assert_same_rows(stored, simulator.truth.investor_trends(days[0], days[-1]), ["symbol", "time"])
 
@@ -154,7 +152,8 @@ def test_a_bad_field_fails_the_blocking_check_and_writes_nothing(
     assert dg.materialize([short_selling], resources=res, partition_key="2025-05-30").success
     before = table(database_url, "short_selling", "symbol, time")
 
-    simulator.set_faults(FaultSpec.parse(f"bad_field@FHPST04830000:{target}=1", seed=3))
+    # seed 0 corrupts the registered ssts_vol_rlim (of the 21 documented fields) in the first row
+    simulator.set_faults(FaultSpec.parse(f"bad_field@FHPST04830000:{target}=1", seed=0))
     try:
         result = dg.materialize([short_selling], resources=res, partition_key=PARTITION, raise_on_error=False)
     finally:

@@ -33,7 +33,8 @@ def client(sim: Any, make_config: Callable[..., KISConfig]) -> Any:
         yield kis
 
 
-def test_250_trading_days_of_candles_and_flows_take_three_calls_each(sim: Any, client: KISClient) -> None:
+def test_250_trading_days_cost_the_floor_at_known_page_sizes(sim: Any, client: KISClient) -> None:
+    """100 candles per call; FHPTJ04160001 answers 30 sessions back from its anchor in one page."""
     symbol = sim.truth.symbols()[0]
     days = sorted(sim.truth.daily_prices(dt.date(2024, 1, 1), END, [symbol])["time"])
     start = days[-250]
@@ -45,7 +46,7 @@ def test_250_trading_days_of_candles_and_flows_take_three_calls_each(sim: Any, c
     assert calls(sim, client.config, "FHKST03010100") == 3
     flows = client.investor_trends(symbol, start, END)
     assert_same(flows, sim.truth.investor_trends(start, END, [symbol]), ["time"])
-    assert calls(sim, client.config, "FHPTJ04160001") == 3
+    assert calls(sim, client.config, "FHPTJ04160001") == 9  # ceil(250 / 30)
     # A Saturday start still needs only 3 calls: the short last page shows the server ran out of rows.
     saturday = start - dt.timedelta(days=(start.weekday() - 5) % 7)
     assert len(client.daily_prices(symbol, saturday, END)) >= 250
@@ -65,8 +66,9 @@ def test_short_selling_and_program_trading_match_truth(sim: Any, client: KISClie
     truth_market = sim.truth.program_trading_market(RECENT, END)
     assert_same(market, truth_market[truth_market["market"] == "KOSDAQ"], ["time", "trade_type"])
     assert set(market["trade_type"]) == {"arbitrage", "non_arbitrage", "total"}
-    for tr_id in ("FHPST04830000", "FHPPG04650201", "FHPPG04600001"):
+    for tr_id in ("FHPST04830000", "FHPPG04600001"):
         assert calls(sim, client.config, tr_id) == 1
+    assert calls(sim, client.config, "FHPPG04650201") == -(-len(program) // 30)  # 30 business days per call
 
 
 def test_stock_info_master_files_and_current_price(sim: Any, client: KISClient) -> None:

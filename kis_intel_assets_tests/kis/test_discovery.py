@@ -72,8 +72,13 @@ def test_the_simulator_matches_the_registry_and_the_baseline(
         assert entry["status"] == "ok", (tr_id, entry)
         rows = entry["outputs"][endpoint.rows_key]
         assert rows["shape"] == ("list" if endpoint.is_list else "object"), tr_id
-        assert {spec.source for spec in endpoint.fields} <= set(rows["fields"]), tr_id
-        assert entry["drift"] == {"shape": None, "missing": [], "changed": [], "new": [], "removed": []}
+        derived = [spec.source for spec in endpoint.fields if spec.source not in rows["fields"]]
+        assert all(spec.sum_of for spec in endpoint.fields if spec.source in derived), tr_id
+        assert entry["drift"] == {"shape": None, "missing": [], "changed": [], "new": [], "removed": [],
+                                  "derived": derived}
+    # Documented nowhere, so not served: the client adds arbitrage and non-arbitrage (kis_api.md §9)
+    program_drift = document["endpoints"]["FHPPG04600001"]["drift"]
+    assert program_drift["derived"] == ["whol_smtn_ntby_qty", "whol_smtn_ntby_tr_pbmn"]
     prices = document["endpoints"]["FHKST03010100"]["outputs"]
     assert prices["output2"]["fields"]["stck_bsop_date"] == "date"
     assert prices["output2"]["fields"]["stck_clpr"] == "int"
@@ -88,12 +93,13 @@ def test_the_simulator_matches_the_registry_and_the_baseline(
 def test_a_missing_registered_field_is_breaking_drift_that_names_it(
     database_url: str, credentials: str, tmp_path: Path
 ) -> None:
-    # seed 3 makes the simulator drop the registered acml_tr_pbmn from the first row
-    faults = FaultSpec.parse("bad_field@FHPST04830000=1", seed=3)
+    # seed 7 makes the simulator drop the registered acml_tr_pbmn from the first row
+    faults = FaultSpec.parse("bad_field@FHPST04830000=1", seed=7)
     with running_simulator(sim_config(faults=faults), host="127.0.0.1", port=0) as server:
         output = tmp_path / "schema.json"
         assert discover(server, database_url, output) == 1
-        (record,) = [r for r in server.stats.requests(credentials, "FHPST04830000") if r.fault]
+        # the first call is the schema sample; the paging probe's calls follow it
+        record = next(r for r in server.stats.requests(credentials, "FHPST04830000") if r.fault)
 
     field, effect = str(record.fault_detail).split(":")
     assert effect == "missing" and field in {spec.source for spec in ENDPOINTS["FHPST04830000"].fields}
@@ -150,3 +156,26 @@ def test_missing_credentials_are_a_usage_error(
     assert run_discover_cli(["--output", str(tmp_path / "schema.json")]) == 2
     assert "KIS_APP_KEY" in capsys.readouterr().err
     assert not (tmp_path / "schema.json").exists()
+
+
+@pytest.mark.parametrize(("style", "expected"), [("short", "one page"), ("repeat", "repeat")])
+def test_discover_records_the_paging_kis_uses(
+    database_url: str, credentials: str, tmp_path: Path, style: str, expected: str
+) -> None:
+    """What is unknown about live KIS is recorded when a user runs discover with real keys: paging style
+    and page size per date-ranged TR, history limits, publication time, and KIS's calendar vs ours."""
+    with running_simulator(sim_config(paging_style=style, rate_limit_per_sec=200)) as server:
+        output = tmp_path / "schema.json"
+        assert discover(server, database_url, output) == 0
+    document = json.loads(output.read_text(encoding="utf-8"))
+    paging = document["live_behaviour"]["paging"]
+    assert set(paging) == {tr_id for tr_id, endpoint in ENDPOINTS.items() if endpoint.cursor}
+    assert paging["FHPST04830000"]["style"] == expected and paging["FHPST04830000"]["page_size"] == 100
+    assert paging["FHKST03010100"]["style"] == "one page"  # never pages: the client moves DATE_2
+    assert paging["FHPTJ04160001"]["first_page"]["newest"] == DAY.replace("-", "")
+    history = document["live_behaviour"]["history"]["FHPPG04600001"]
+    assert set(history) == {"240_days_back", "270_days_back", "400_days_back"}
+    assert all(entry["status"] in ("ok", "refused") for entry in history.values())
+    publication = document["live_behaviour"]["publication"]
+    assert publication["asked_at_kst"].endswith("+09:00") and publication["FHPTJ04160001"]["status"] == "ok"
+    assert document["calendar"]["status"] == "ok" and document["calendar"]["checked"] == 61

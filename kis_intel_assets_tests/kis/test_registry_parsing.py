@@ -19,6 +19,7 @@ SQL = (Path(__file__).resolve().parents[2] / "sql" / "001_core_tables.sql").read
 PRODUCT_TR_IDS = {
     "FHKST01010900", "FHPTJ04160001", "FHPTJ04400000", "FHPTJ04040000", "FHPST04830000", "FHPPG04650101",
     "FHPPG04650201", "FHPPG04600001", "FHKST01010100", "FHKST03010100", "CTPF1002R", "FHPUP02120000",
+    "FHKUP03500100", "CTCA0903R",  # sector index history (rotation benchmark) and KIS's holiday check
 }
 
 
@@ -38,8 +39,10 @@ def test_registry_covers_every_product_endpoint_with_unique_fields() -> None:
         columns = [f.column for f in spec.fields]
         assert len(set(sources)) == len(sources), spec.tr_id
         assert len(set(columns)) == len(columns), spec.tr_id
-    assert ENDPOINTS["FHKST03010100"].paging is Paging.DATE_2
-    assert {t for t, e in ENDPOINTS.items() if e.paper} == {"FHKST01010900", "FHKST01010100", "FHKST03010100"}
+    assert ENDPOINTS["FHKST03010100"].paging is Paging.NONE
+    assert ENDPOINTS["FHKST03010100"].cursor == ("FID_INPUT_DATE_2",)
+    assert {t for t, e in ENDPOINTS.items() if e.paper} == {
+        "FHKST01010900", "FHKST01010100", "FHKST03010100", "FHKUP03500100"}
 
 
 @pytest.mark.parametrize(("tr_id", "table", "keys"), [

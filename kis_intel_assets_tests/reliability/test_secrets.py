@@ -120,7 +120,7 @@ def test_no_secret_appears_in_anything_the_pipeline_produces(
         assert materialize_selection(ANALYTICS, resources, days=ANALYTICS_DAYS, instance=instance).success
         target = sim.truth.symbols()[0]
         # Alone and seeded, the corruption hits a field the client parses (as in the ingest tests).
-        sim.set_faults(FaultSpec.parse(f"bad_field@FHPST04830000:{target}=1", seed=3))
+        sim.set_faults(FaultSpec.parse(f"bad_field@FHPST04830000:{target}=1", seed=0))
         failed = materialize_selection(
             ["short_selling"], resources, days=ANALYTICS_DAYS[-1:], instance=instance, raise_on_error=False
         )

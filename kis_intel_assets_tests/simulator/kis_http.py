@@ -21,6 +21,16 @@ PATHS = {
     "FHKST03010100": "quotations/inquire-daily-itemchartprice",
     "CTPF1002R": "quotations/search-stock-info",
     "FHPUP02120000": "quotations/inquire-index-daily-price",
+    "CTPF1604R": "quotations/search-info",
+    "FHKST01010400": "quotations/inquire-daily-price",
+    "FHKST03010200": "quotations/inquire-time-itemchartprice",
+    "FHKST03010230": "quotations/inquire-time-dailychartprice",
+    "FHKST01010200": "quotations/inquire-asking-price-exp-ccn",
+    "FHKST01010300": "quotations/inquire-ccnl",
+    "FHKUP03500100": "quotations/inquire-daily-indexchartprice",
+    "FHPTJ04030000": "quotations/inquire-investor-time-by-market",
+    "FHPST01710000": "quotations/volume-rank",
+    "CTCA0903R": "quotations/chk-holiday",
 }
 
 

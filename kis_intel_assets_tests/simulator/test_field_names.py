@@ -1,11 +1,17 @@
-"""Response field names per endpoint, transcribed by hand from shared/reference/kis_api.md §3.x."""
+"""Response field names per endpoint: transcribed by hand from shared/reference/kis_api.md §3.x, and
+exactly the official samples' documented sets (simulator/documented.py)."""
 
 from __future__ import annotations
 
 import pytest
 
+from kis_intel_assets.kis import ENDPOINTS
+from kis_intel_assets.kis.schema import load_baseline
 from kis_intel_assets.simulator import Simulator
+from kis_intel_assets.simulator.documented import DOCUMENTED
+from kis_intel_assets.simulator.handlers_base import REGISTRY
 from kis_intel_assets_tests.simulator.kis_http import KisHttp
+from kis_intel_assets_tests.simulator_fixtures import SimulatorFactory
 
 WHO = [
     "frgn",
@@ -100,7 +106,7 @@ CASES = [
         "FHPTJ04160001",
         {"FID_INPUT_DATE_1": "20250630", "FID_ORG_ADJ_PRC": "", "FID_ETC_CLS_CODE": ""},
         "output2",
-        DAILY_BAR | {"bold_yn"} | BREAKDOWN_FULL,
+        DAILY_BAR | CHANGE | {"bold_yn"} | BREAKDOWN_FULL,
         set(),
     ),
     (
@@ -127,6 +133,7 @@ CASES = [
         {"FID_INPUT_DATE_1": "20250401", "FID_INPUT_DATE_2": "20250630"},
         "output2",
         DAILY_BAR
+        | CHANGE
         | {
             "ssts_cntg_qty",
             "ssts_vol_rlim",
@@ -155,7 +162,15 @@ CASES = [
         "FHPPG04650201",
         {"FID_INPUT_DATE_1": ""},
         "output",
-        {"stck_bsop_date", "stck_clpr", "acml_vol", "acml_tr_pbmn", "whol_ntby_tr_pbmn_icdc2"}
+        {
+            "stck_bsop_date",
+            "stck_clpr",
+            "acml_vol",
+            "acml_tr_pbmn",
+            "whol_ntby_vol_icdc",
+            "whol_ntby_tr_pbmn_icdc2",
+        }
+        | CHANGE
         | {f"whol_smtn_{s}" for s in PROGRAM_SIDES},
         set(),
     ),
@@ -216,13 +231,13 @@ def test_market_endpoint_fields(simulator: Simulator) -> None:
             "FID_INPUT_DATE_2": "20250630",
         },
     )
-    expected = {"stck_bsop_date"} | {
-        f"{k}_{c}_{s}"
-        for k in ("arbt", "nabt", "whol")
-        for c in ("entm", "onsl", "smtn")
-        for s in PROGRAM_SIDES
-    }
-    assert set(body["output"][0]) == expected
+    names = set(body["output"][0])
+    read = {f"{k}_smtn_{s}" for k in ("arbt", "nabt", "whol") for s in PROGRAM_SIDES}
+    assert read - names == {"whol_smtn_ntby_qty", "whol_smtn_ntby_tr_pbmn"}  # documented nowhere (§9)
+    # KIS's mapping spells arbt_smtm_ntby_qty; the spec sheet's smtn is served, smtm/shun stay in _rate keys
+    assert (
+        "arbt_smtm_ntby_qty" not in names and {"arbt_smtm_ntby_tr_pbmn_rate", "whol_shun_vol_rate"} <= names
+    )
 
     body, _ = kis.ok(
         "FHPTJ04040000",
@@ -244,6 +259,7 @@ def test_market_endpoint_fields(simulator: Simulator) -> None:
         "bstp_nmix_hgpr",
         "bstp_nmix_lwpr",
         "stck_prdy_clpr",
+        "prdy_vrss_sign",
     } | BREAKDOWN_NET
     assert set(body["output"][0]) == expected
 
@@ -326,3 +342,109 @@ def test_token_response_fields(simulator: Simulator) -> None:
     body = response.json()
     assert set(body) == {"access_token", "token_type", "expires_in", "access_token_token_expired"}
     assert body["token_type"] == "Bearer" and body["expires_in"] == 86400
+
+
+# Sample parameters of every served TR (FID_INPUT_ISCD / PDNO default to a universe symbol)
+SERVED_PARAMS: dict[str, dict[str, str]] = {
+    "FHKST01010900": {"FID_COND_MRKT_DIV_CODE": "J"},
+    "FHPTJ04160001": {"FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_DATE_1": "20250630"},
+    "FHPTJ04400000": {
+        "FID_COND_MRKT_DIV_CODE": "V",
+        "FID_COND_SCR_DIV_CODE": "16449",
+        "FID_INPUT_ISCD": "0000",
+        "FID_DIV_CLS_CODE": "0",
+        "FID_RANK_SORT_CLS_CODE": "0",
+        "FID_ETC_CLS_CODE": "0",
+    },
+    "FHPTJ04040000": {
+        "FID_COND_MRKT_DIV_CODE": "U",
+        "FID_INPUT_ISCD": "0001",
+        "FID_INPUT_DATE_1": "20250630",
+        "FID_INPUT_ISCD_1": "KSP",
+        "FID_INPUT_DATE_2": "20250630",
+        "FID_INPUT_ISCD_2": "0001",
+    },
+    "FHPST04830000": {
+        "FID_COND_MRKT_DIV_CODE": "J",
+        "FID_INPUT_DATE_1": "20250501",
+        "FID_INPUT_DATE_2": "20250630",
+    },
+    "FHPPG04650101": {"FID_COND_MRKT_DIV_CODE": "J"},
+    "FHPPG04650201": {"FID_COND_MRKT_DIV_CODE": "J", "FID_INPUT_DATE_1": "20250630"},
+    "FHPPG04600001": {
+        "FID_COND_MRKT_DIV_CODE": "J",
+        "FID_MRKT_CLS_CODE": "K",
+        "FID_INPUT_DATE_1": "20250501",
+        "FID_INPUT_DATE_2": "20250630",
+    },
+    "FHKST01010100": {"FID_COND_MRKT_DIV_CODE": "J"},
+    "FHKST03010100": {
+        "FID_COND_MRKT_DIV_CODE": "J",
+        "FID_INPUT_DATE_1": "20250501",
+        "FID_INPUT_DATE_2": "20250630",
+        "FID_PERIOD_DIV_CODE": "D",
+        "FID_ORG_ADJ_PRC": "0",
+    },
+    "CTPF1002R": {"PRDT_TYPE_CD": "300"},
+    "FHPUP02120000": {
+        "FID_COND_MRKT_DIV_CODE": "U",
+        "FID_INPUT_ISCD": "0001",
+        "FID_INPUT_DATE_1": "20250630",
+        "FID_PERIOD_DIV_CODE": "D",
+    },
+    "CTPF1604R": {"PRDT_TYPE_CD": "300"},
+    "FHKST01010400": {"FID_COND_MRKT_DIV_CODE": "J", "FID_PERIOD_DIV_CODE": "D", "FID_ORG_ADJ_PRC": "1"},
+    "FHKST03010200": {
+        "FID_COND_MRKT_DIV_CODE": "J",
+        "FID_INPUT_HOUR_1": "100000",
+        "FID_PW_DATA_INCU_YN": "Y",
+    },
+    "FHKST03010230": {
+        "FID_COND_MRKT_DIV_CODE": "J",
+        "FID_INPUT_HOUR_1": "130000",
+        "FID_INPUT_DATE_1": "20250620",
+    },
+    "FHKST01010200": {"FID_COND_MRKT_DIV_CODE": "J"},
+    "FHKST01010300": {"FID_COND_MRKT_DIV_CODE": "J"},
+    "FHKUP03500100": {
+        "FID_COND_MRKT_DIV_CODE": "U",
+        "FID_INPUT_ISCD": "0001",
+        "FID_INPUT_DATE_1": "20250101",
+        "FID_INPUT_DATE_2": "20250630",
+        "FID_PERIOD_DIV_CODE": "D",
+    },
+    "FHPTJ04030000": {"FID_INPUT_ISCD": "999", "FID_INPUT_ISCD_2": "S001"},
+    "FHPST01710000": {
+        "FID_COND_MRKT_DIV_CODE": "J",
+        "FID_COND_SCR_DIV_CODE": "20171",
+        "FID_INPUT_ISCD": "0000",
+        "FID_DIV_CLS_CODE": "0",
+        "FID_BLNG_CLS_CODE": "0",
+    },
+    "CTCA0903R": {"BASS_DT": "20250601", "CTX_AREA_FK": "", "CTX_AREA_NK": ""},
+}
+
+
+def test_every_endpoint_serves_exactly_its_documented_fields(simulator_factory: SimulatorFactory) -> None:
+    """The official samples' column mappings (simulator/documented.py), documented fields left out
+    before included (82 for 주식현재가 시세, 67 for CTPF1002R)."""
+    simulator = simulator_factory(n_symbols=6, rate_limit_per_sec=500)
+    kis = KisHttp(simulator, app_key="fields-documented").login()
+    assert set(SERVED_PARAMS) == set(REGISTRY) == set(DOCUMENTED)
+    symbol = simulator.truth.symbols()[0]
+    for tr_id, params in SERVED_PARAMS.items():
+        query = {"FID_INPUT_ISCD": symbol, "PDNO": symbol, **params}
+        body, _ = kis.ok(tr_id, query)
+        for key, names in DOCUMENTED[tr_id].items():
+            rows = body[key] if isinstance(body[key], list) else [body[key]]
+            assert rows and all(list(row) == list(names) for row in rows), (tr_id, key)
+    assert len(DOCUMENTED["FHKST01010100"]["output"]) == 82 and len(DOCUMENTED["CTPF1002R"]["output"]) == 67
+
+
+def test_the_shipped_baseline_holds_exactly_the_documented_fields() -> None:
+    baseline = load_baseline()
+    assert set(baseline) == set(ENDPOINTS)
+    for tr_id, outputs in baseline.items():
+        assert {key: set(o["fields"]) for key, o in outputs.items()} == {
+            key: set(names) for key, names in DOCUMENTED[tr_id].items()
+        }, tr_id

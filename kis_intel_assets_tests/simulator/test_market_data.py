@@ -99,8 +99,10 @@ def test_served_rows_equal_ground_truth(simulator: Simulator, kis: KisHttp) -> N
         "FHPTJ04160001",
         {**base, "FID_INPUT_DATE_1": "20250630", "FID_ORG_ADJ_PRC": "", "FID_ETC_CLS_CODE": ""},
     )
+    served = investor["output2"]  # one page of 30 sessions back from the anchor (paging.py)
     truth = simulator.truth.investor_trends(start, end, [symbol]).iloc[::-1].reset_index(drop=True)
-    served = investor["output2"][: len(truth)]
+    assert len(served) == 30 and len(truth) > 30
+    truth = truth.iloc[:30]
     assert [int(r["frgn_ntby_tr_pbmn"]) * 1_000_000 for r in served] == truth["foreign_net_value"].tolist()
     assert [int(r["pe_fund_ntby_vol"]) for r in served] == truth["private_fund_net_qty"].tolist()
     assert [int(r["etc_shnu_vol"]) for r in served] == truth["other_buy_qty"].tolist()
@@ -119,7 +121,10 @@ def test_served_rows_equal_ground_truth(simulator: Simulator, kis: KisHttp) -> N
         index="time", columns="trade_type", values="net_value"
     )
     assert (kosdaq["total"] == kosdaq["arbitrage"] + kosdaq["non_arbitrage"]).all()
-    served_total = [int(r["whol_smtn_ntby_tr_pbmn"]) for r in program["output"]]
+    # whol_smtn_ntby_tr_pbmn is documented nowhere and not served: the total is arbitrage + non-arbitrage
+    served_total = [
+        int(r["arbt_smtn_ntby_tr_pbmn"]) + int(r["nabt_smtn_ntby_tr_pbmn"]) for r in program["output"]
+    ]
     assert served_total == kosdaq["total"].iloc[::-1].tolist()
 
 

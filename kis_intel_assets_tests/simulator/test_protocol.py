@@ -6,11 +6,10 @@ import io
 import time
 import zipfile
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import datetime
 
 import httpx
 
-from kis_intel_assets import krx_calendar
 from kis_intel_assets.simulator import Simulator
 from kis_intel_assets_tests.simulator.kis_http import KisHttp
 
@@ -130,23 +129,6 @@ def test_daily_chart_caps_at_100_rows_newest_first(simulator: Simulator, kis: Ki
     dates = [row["stck_bsop_date"] for row in body["output2"]]
     assert tr_cont == "D" and len(dates) == 100 and dates == sorted(dates, reverse=True)
     assert dates[0] == "20250630"
-
-
-def test_investor_paging_continues_to_the_first_day(simulator: Simulator, kis: KisHttp) -> None:
-    symbol = simulator.truth.symbols()[3]
-    params = {
-        "FID_COND_MRKT_DIV_CODE": "J",
-        "FID_INPUT_ISCD": symbol,
-        "FID_INPUT_DATE_1": "20250630",
-        "FID_ORG_ADJ_PRC": "",
-        "FID_ETC_CLS_CODE": "",
-    }
-    rows = kis.all_pages("FHPTJ04160001", params, "output2")
-    dates = [row["stck_bsop_date"] for row in rows]
-    expected = [d.strftime("%Y%m%d") for d in krx_calendar.trading_days(date(2024, 1, 2), date(2025, 6, 30))]
-    assert dates == expected[::-1]
-    served = simulator.stats.requests(kis.app_key, "FHPTJ04160001")
-    assert [r.tr_cont for r in served][-4:] == ["M", "M", "M", "D"] and all(r.rows <= 100 for r in served)
 
 
 def test_simulated_clock_hides_today_until_the_close(simulator_factory: Factory) -> None:
