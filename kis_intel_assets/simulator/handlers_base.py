@@ -102,3 +102,20 @@ def newest_first(series: SymbolSeries, first: np.datetime64, last: np.datetime64
 
 def earliest(model: MarketModel) -> np.datetime64:
     return model.days[0]
+
+
+# How a stock answers a range it has no day in (before its listing, after its delisting), as seen live.
+_ZERO_PRICE_HEAD = {"stck_prpr": "0", "prdy_vrss": "0", "prdy_vrss_sign": "3", "prdy_ctrt": "0.00", "acml_vol": "0"}
+
+
+def no_rows(model: MarketModel, symbol: str, list_key: str, *, has_head: bool) -> Reply:
+    """The configured no-data answer: rt_cd "7" KIOK0560, an empty `{}` row, or output1 stck_prpr "0"
+    with no rows (an endpoint without output1 answers an empty list for the last form)."""
+    form = model.config.no_data_form
+    if form == "rt7":
+        raise errors.no_data(f"{symbol} has no trading day in the requested range")
+    if form == "empty_row":
+        head: dict[str, object] = {"output1": {}} if has_head else {}
+        return Reply(head, list_key, [0], lambda _: [{}], paged=False, symbol=symbol)
+    head = {"output1": dict(_ZERO_PRICE_HEAD)} if has_head else {}
+    return Reply(head, list_key, [], lambda _: [], paged=False, symbol=symbol)

@@ -23,12 +23,14 @@ from kis_intel_assets.simulator.handlers_base import (
     Reply,
     load_series,
     newest_first,
+    no_rows,
     service,
 )
 from kis_intel_assets.simulator.handlers_stock import daily_bar, last_price_head, position_at
 from kis_intel_assets.simulator.model import MarketModel
 from kis_intel_assets.simulator.sectors import SECTOR_INDEX
 
+INVESTOR_DAILY = "FHPTJ04160001"
 INQUIRE_INVESTOR_DAYS = 30
 RANKING_ROWS = 30
 RANKING_CANDIDATES = 60  # the ranking is taken over the largest listed stocks of the scope, to bound cost
@@ -65,8 +67,8 @@ def breakdown(flows: dict[str, GroupFlows], k: int, net_only: bool) -> dict[str,
 def inquire_investor(model: MarketModel, query: Query) -> Reply:
     query.choice("FID_COND_MRKT_DIV_CODE", MARKET_DIV_CODES)
     series = load_series(model, query)
-    pending = model.pending_today()
-    finals = newest_first(series, series.days[0], model.cutoff())
+    pending = model.pending_today("FHKST01010900")
+    finals = newest_first(series, series.days[0], model.cutoff("FHKST01010900"))
     items = ([-1] if pending is not None else []) + finals
     items = items[:INQUIRE_INVESTOR_DAYS]
     pr = series.prices
@@ -113,8 +115,16 @@ def inquire_investor(model: MarketModel, query: Query) -> Reply:
 def investor_trade_by_stock_daily(model: MarketModel, query: Query) -> Reply:
     query.choice("FID_COND_MRKT_DIV_CODE", MARKET_DIV_CODES)
     series = load_series(model, query)
-    last = min(query.date("FID_INPUT_DATE_1", model.cutoff()), model.cutoff())
+    pending = model.pending_today(INVESTOR_DAILY)
+    if pending is not None:
+        anchor = query.date("FID_INPUT_DATE_1", np.datetime64(pending, "D"))
+        if model.config.time_limit_scope == "all" or anchor >= np.datetime64(pending, "D"):
+            raise errors.time_limit()
+    cutoff = model.cutoff(INVESTOR_DAILY)
+    last = min(query.date("FID_INPUT_DATE_1", cutoff), cutoff)
     items = newest_first(series, series.days[0], last)
+    if not items:
+        return no_rows(model, series.symbol, "output2", has_head=True)
     p = position_at(series, last)
     market = str(model.universe.markets[model.position(series.symbol)])
     head = {"output1": {**last_price_head(series, p), "rprs_mrkt_kor_name": market}}

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from kis_intel_assets.krx_calendar import months_before
 from kis_intel_assets.simulator import errors
 from kis_intel_assets.simulator.encode import change_fields, num, ymd
 from kis_intel_assets.simulator.handlers_base import (
@@ -16,6 +17,7 @@ from kis_intel_assets.simulator.handlers_base import (
     earliest,
     load_series,
     newest_first,
+    no_rows,
     service,
 )
 from kis_intel_assets.simulator.handlers_stock import position_at
@@ -25,6 +27,7 @@ from kis_intel_assets.simulator.ticks import round_to_tick
 INTRADAY_SLOTS = tuple(
     f"{h:02d}{m:02d}00" for h in range(9, 16) for m in (0, 30) if (9, 30) <= (h, m) <= (15, 30)
 )
+MARKET_HISTORY_MONTHS = 8  # FHPPG04600001 spec: "8개월 이상 과거 조회 불가"
 SIDES = ("seln_vol", "shnu_vol", "ntby_qty", "seln_tr_pbmn", "shnu_tr_pbmn", "ntby_tr_pbmn")
 
 
@@ -79,8 +82,11 @@ def program_trade_by_stock(model: MarketModel, query: Query) -> Reply:
 def program_trade_by_stock_daily(model: MarketModel, query: Query) -> Reply:
     query.choice("FID_COND_MRKT_DIV_CODE", MARKET_DIV_CODES)
     series = load_series(model, query)
-    last = min(query.date("FID_INPUT_DATE_1", model.cutoff()), model.cutoff())
+    cutoff = model.cutoff("FHPPG04650201")
+    last = min(query.date("FID_INPUT_DATE_1", cutoff), cutoff)
     items = newest_first(series, series.days[0], last)
+    if not items:
+        return no_rows(model, series.symbol, "output", has_head=False)
     pr, program = series.prices, series.program
     net_value = program[:, 2] - program[:, 3]
 
@@ -107,9 +113,15 @@ def comp_program_trade_daily(model: MarketModel, query: Query) -> Reply:
     query.choice("FID_COND_MRKT_DIV_CODE", MARKET_DIV_CODES)
     market = {"K": "KOSPI", "Q": "KOSDAQ"}[query.choice("FID_MRKT_CLS_CODE", ("K", "Q"))]
     first = query.date("FID_INPUT_DATE_1", earliest(model))
-    last = min(query.date("FID_INPUT_DATE_2", model.cutoff()), model.cutoff())
+    cutoff = model.cutoff("FHPPG04600001")
+    last = min(query.date("FID_INPUT_DATE_2", cutoff), cutoff)
     if last < first:
         raise errors.bad_param("FID_INPUT_DATE_2", f"{ymd(last)} is before FID_INPUT_DATE_1 {ymd(first)}")
+    floor = np.datetime64(months_before(model.now_kst().date(), MARKET_HISTORY_MONTHS), "D")
+    if first <= floor:
+        if model.config.history_limit_form == "refuse":
+            raise errors.history_limit(f"FID_INPUT_DATE_1 {ymd(first)}")
+        first = floor + np.timedelta64(1, "D")
     lo, hi = int(np.searchsorted(model.days, first, "left")), int(np.searchsorted(model.days, last, "right"))
     data = market_program_components(model, market)
 

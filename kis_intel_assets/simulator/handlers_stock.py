@@ -15,15 +15,41 @@ from kis_intel_assets.simulator.handlers_base import (
     earliest,
     load_series,
     newest_first,
+    no_rows,
     service,
 )
 from kis_intel_assets.simulator.model import MarketModel
 from kis_intel_assets.simulator.sectors import LARGE_CLASS, SECTORS
 from kis_intel_assets.simulator.series import SymbolSeries
-from kis_intel_assets.simulator.ticks import tick_size
+from kis_intel_assets.simulator.ticks import round_to_tick, tick_size
 
 MAX_CANDLES = 100
 PAR_VALUE = 500
+DAILY_CHART = "FHKST03010100"
+
+
+def _growing_day(model: MarketModel, series: SymbolSeries, first: np.datetime64, last: np.datetime64) -> int | None:
+    """Position of today's still-growing candle when the clock is inside today's session, else None."""
+    today = model.pending_today(DAILY_CHART)
+    if today is None or model.session_fraction() <= 0 or not first <= np.datetime64(today, "D") <= last:
+        return None
+    lo, hi = series.span(np.datetime64(today, "D"), np.datetime64(today, "D"))
+    return lo if hi > lo else None
+
+
+def _partial_bar(series: SymbolSeries, i: int, fraction: float) -> dict[str, str]:
+    """Day i as seen `fraction` into the session: the close walks from the open, volume accrues."""
+    pr = series.prices
+    close = float(round_to_tick(np.array([pr.open[i] + (pr.close[i] - pr.open[i]) * fraction]))[0])
+    close = min(max(close, float(pr.low[i])), float(pr.high[i]))
+    return {
+        **daily_bar(series, i),
+        "stck_clpr": num(close),
+        "stck_hgpr": num(max(pr.open[i], close)),
+        "stck_lwpr": num(min(pr.open[i], close)),
+        "acml_vol": num(round(pr.volume[i] * fraction)),
+        "acml_tr_pbmn": num(round(pr.value[i] * fraction)),
+    }
 
 
 def position_at(series: SymbolSeries, day: np.datetime64) -> int:
@@ -108,8 +134,15 @@ def daily_item_chart(model: MarketModel, query: Query) -> Reply:
     first, last = query.date("FID_INPUT_DATE_1"), query.date("FID_INPUT_DATE_2")
     if last < first:
         raise errors.bad_param("FID_INPUT_DATE_2", f"{ymd(last)} is before FID_INPUT_DATE_1 {ymd(first)}")
-    items = newest_first(series, first, min(last, model.cutoff()))[:MAX_CANDLES]
-    p = position_at(series, min(last, model.cutoff()))
+    cutoff = model.cutoff(DAILY_CHART)
+    items = newest_first(series, first, min(last, cutoff))
+    growing = _growing_day(model, series, first, last)  # today's candle during the session
+    if growing is not None:
+        items = [growing, *items]
+    items = items[:MAX_CANDLES]
+    if not items:
+        return no_rows(model, series.symbol, "output2", has_head=True)
+    p = items[1] if growing is not None and len(items) > 1 else items[0]  # newest final day for the quote
     index = model.position(series.symbol)
     head = {
         "output1": {
@@ -118,24 +151,28 @@ def daily_item_chart(model: MarketModel, query: Query) -> Reply:
             **quote_fields(model, series, p),
         }
     }
+    fraction = model.session_fraction()
 
     def encode(positions: Sequence[int]) -> list[dict[str, str]]:
         pr = series.prices
-        return [
-            {
-                **daily_bar(series, i),
-                **{
-                    k: v
-                    for k, v in change_fields(int(pr.close[i]), int(pr.previous_close[i])).items()
-                    if k != "prdy_ctrt"
-                },
-                "flng_cls_code": "00",
-                "prtt_rate": "0.00",
-                "mod_yn": "N",
-                "revl_issu_reas": "",
-            }
-            for i in positions
-        ]
+        rows = []
+        for i in positions:
+            bar = daily_bar(series, i) if i != growing else _partial_bar(series, i, fraction)
+            rows.append(
+                {
+                    **bar,
+                    **{
+                        k: v
+                        for k, v in change_fields(int(bar["stck_clpr"]), int(pr.previous_close[i])).items()
+                        if k != "prdy_ctrt"
+                    },
+                    "flng_cls_code": "00",
+                    "prtt_rate": "0.00",
+                    "mod_yn": "N",
+                    "revl_issu_reas": "",
+                }
+            )
+        return rows
 
     return Reply(head, "output2", items, encode, paged=False, symbol=series.symbol)
 
@@ -230,15 +267,17 @@ def daily_short_sale(model: MarketModel, query: Query) -> Reply:
     query.choice("FID_COND_MRKT_DIV_CODE", MARKET_DIV_CODES)
     series = load_series(model, query)
     first = query.date("FID_INPUT_DATE_1", earliest(model))
-    last = min(query.date("FID_INPUT_DATE_2", model.cutoff()), model.cutoff())
+    cutoff = model.cutoff("FHPST04830000")
+    last = min(query.date("FID_INPUT_DATE_2", cutoff), cutoff)
     items = newest_first(series, first, last)
-    lo = items[-1] if items else 0
+    if not items:
+        return no_rows(model, series.symbol, "output2", has_head=True)
+    lo = items[-1]
     pr = series.prices
     cum_short_qty = np.cumsum(series.short_volume[lo:])
     cum_short_value = np.cumsum(series.short_value[lo:])
     cum_volume, cum_value = np.cumsum(pr.volume[lo:]), np.cumsum(pr.value[lo:])
-    p = position_at(series, last) if items else position_at(series, model.cutoff())
-    head = {"output1": last_price_head(series, p)}
+    head = {"output1": last_price_head(series, position_at(series, last))}
 
     def encode(positions: Sequence[int]) -> list[dict[str, str]]:
         rows = []

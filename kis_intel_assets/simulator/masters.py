@@ -30,7 +30,7 @@ def master_zip(model: MarketModel, market: str) -> bytes:
     latest = model.latest_day()
     lines = []
     for i, symbol in enumerate(u.symbols):
-        if u.markets[i] != market:
+        if u.markets[i] != market or not model.is_listed(str(symbol), latest):
             continue
         sector = SECTORS[model.sector_at(str(symbol), latest)]
         size = "1" if u.index_member[i] else "3"

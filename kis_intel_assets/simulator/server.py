@@ -72,7 +72,7 @@ class Simulator:
 
     def set_now(self, now: datetime | None) -> None:
         """Move the simulated clock (naive = KST); None = every configured day is final."""
-        self.model.now = now
+        self.model.clock.set(now)
 
     def uvicorn_config(self, host: str, port: int) -> uvicorn.Config:
         return uvicorn.Config(
@@ -81,6 +81,7 @@ class Simulator:
             port=port,
             http=self._connections.protocol_class(),
             lifespan="off",
+            date_header=False,  # the app sends its own Date, from the simulated clock
             log_level="warning",
             access_log=False,
         )

@@ -44,10 +44,12 @@ def master_updates(
     return merged[MASTER_COLUMNS].reset_index(drop=True)
 
 
-def listed_symbols(conn: psycopg.Connection) -> list[str]:
-    """Stocks listed in the newest universe refresh (the ones ingestion fetches)."""
+def listed_symbols(conn: psycopg.Connection, since: date | None = None) -> list[str]:
+    """Stocks to fetch: those of the newest universe refresh, plus, for a window starting `since`, those
+    a refresh saw on or after that day (a stock delisted since keeps its history up to its last day)."""
     rows = conn.execute(
         """SELECT DISTINCT symbol FROM stock_master
-            WHERE last_seen = (SELECT max(last_seen) FROM stock_master) ORDER BY symbol"""
+            WHERE last_seen >= least(%s, (SELECT max(last_seen) FROM stock_master)) ORDER BY symbol""",
+        (since,),
     ).fetchall()
     return [row[0] for row in rows]
