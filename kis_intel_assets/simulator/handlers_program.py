@@ -114,9 +114,10 @@ def comp_program_trade_daily(model: MarketModel, query: Query) -> Reply:
     market = {"K": "KOSPI", "Q": "KOSDAQ"}[query.choice("FID_MRKT_CLS_CODE", ("K", "Q"))]
     first = query.date("FID_INPUT_DATE_1", earliest(model))
     cutoff = model.cutoff("FHPPG04600001")
-    last = min(query.date("FID_INPUT_DATE_2", cutoff), cutoff)
-    if last < first:
-        raise errors.bad_param("FID_INPUT_DATE_2", f"{ymd(last)} is before FID_INPUT_DATE_1 {ymd(first)}")
+    asked = query.date("FID_INPUT_DATE_2", cutoff)
+    if asked < first:
+        raise errors.bad_param("FID_INPUT_DATE_2", f"{ymd(asked)} is before FID_INPUT_DATE_1 {ymd(first)}")
+    last = min(asked, cutoff)  # a day not published yet is absent
     floor = np.datetime64(months_before(model.now_kst().date(), MARKET_HISTORY_MONTHS), "D")
     if first <= floor:
         if model.config.history_limit_form == "refuse":

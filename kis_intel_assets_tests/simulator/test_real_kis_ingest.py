@@ -1,0 +1,120 @@
+"""Acceptance: the Dagster ingest assets (dagster.materialize, real PostgreSQL) against a simulator that
+behaves like live KIS — a clock with publication times, and a universe that lists, halts and delists.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import dagster as dg
+import pytest
+
+from kis_intel_assets.defs.ingest.checks import table_checks
+from kis_intel_assets.defs.selection import range_tags
+from kis_intel_assets.krx_calendar import trading_days
+from kis_intel_assets.simulator import SimulatorConfig, running_simulator
+from kis_intel_assets.storage import connect, fetch_frame
+from kis_intel_assets_tests.reliability.harness import (
+    INGEST_ASSETS,
+    QUIET,
+    compare_ingest_tables,
+    kis_resources,
+    load_universe,
+)
+
+RATE = 200.0
+TODAY = date(2025, 6, 30)
+
+
+def materialize(resources: dict[str, object], days: list[date]) -> dg.ExecuteInProcessResult:
+    return dg.materialize(
+        [*INGEST_ASSETS, *table_checks],
+        resources=resources,
+        tags=range_tags(days),
+        raise_on_error=False,
+        run_config=QUIET,
+    )
+
+
+def unavailable(database_url: str) -> list[tuple[str, date, str, str]]:
+    with connect(database_url) as conn:
+        return conn.execute(
+            "SELECT table_name, day, kind, reason FROM ingest_unavailable ORDER BY table_name, day"
+        ).fetchall()
+
+
+def check_results(run: dg.ExecuteInProcessResult, name: str) -> dict[str, bool]:
+    return {
+        e.asset_key.to_user_string(): e.passed for e in run.get_asset_check_evaluations() if e.check_name == name
+    }
+
+
+def test_a_1500_run_for_today_succeeds_and_the_1640_run_completes_the_day(database_url: str) -> None:
+    config = SimulatorConfig(
+        seed=5, n_symbols=8, start=date(2025, 1, 2), end=TODAY, rate_limit_per_sec=RATE,
+        now=datetime(2025, 6, 30, 15, 0),
+    )  # fmt: skip
+    with running_simulator(config) as sim:
+        resources = kis_resources(sim, database_url, "PSpublication", rate_limit_per_sec=RATE)
+        assert load_universe(resources).success
+        early = materialize(resources, [TODAY])
+        assert early.success, early.all_events
+        gaps = unavailable(database_url)
+        assert {table for table, *_ in gaps} == {
+            "daily_prices", "investor_trends", "short_selling", "program_trading", "program_trading_market"
+        }  # fmt: skip
+        investor = next(reason for table, _, _, reason in gaps if table == "investor_trends")
+        assert "TIME LIMIT 00:00 ~ 15:40" in investor and "15:41" in investor
+        metadata = [
+            m.metadata["unavailable_days"].value
+            for m in (e.materialization for e in early.get_asset_materialization_events())
+            if m.asset_key.to_user_string() == "investor_trends"
+        ]
+        assert metadata and "2025-06-30" in metadata[0]["investor_trends"]
+        assert not any(check_results(early, "served_by_kis").values())  # WARN: today is not served yet
+        assert all(check_results(early, "partition_not_empty").values())  # ...which is not a gap
+        for table in ("daily_prices", "investor_trends", "short_selling", "program_trading"):
+            with connect(database_url) as conn:
+                assert fetch_frame(conn, f"SELECT * FROM {table}").empty, table  # no running candle stored
+
+        sim.set_now(datetime(2025, 6, 30, 16, 40))
+        late = materialize(resources, [TODAY])
+        assert late.success
+        assert unavailable(database_url) == []
+        assert all(check_results(late, "served_by_kis").values())
+        for comparison in compare_ingest_tables(sim, database_url, TODAY, TODAY):
+            assert comparison.exact, comparison
+
+
+@pytest.mark.parametrize("form", ["rt7", "empty_row", "zero_price"])
+def test_a_backfill_across_a_listing_a_halt_and_a_delisting_equals_ground_truth(
+    database_url: str, form: str
+) -> None:
+    start, end = date(2025, 3, 3), TODAY
+    config = SimulatorConfig(
+        seed=3, n_symbols=10, start=start, end=end, rate_limit_per_sec=RATE, no_data_form=form,
+        listings_per_year=2500, delistings_per_year=2500, halts_per_year=2500,
+    )  # fmt: skip
+    with running_simulator(config) as sim:
+        events = sim.truth.listing_events()
+        assert set(events["kind"]) == {"listing", "delisting", "halt"}
+        # The universe is refreshed while every delisted stock was still listed and again at the end, as
+        # the daily refresh would have seen it.
+        sim.set_now(datetime.combine(min(events.loc[events["kind"] == "delisting", "last"]), datetime.min.time()))
+        resources = kis_resources(sim, database_url, f"PSuniverse{form}", rate_limit_per_sec=RATE)
+        assert load_universe(resources).success
+        sim.set_now(None)
+        assert load_universe(resources).success
+        run = materialize(resources, trading_days(start, end))
+        assert run.success, [e.message for e in run.all_events if e.is_step_failure]
+        comparisons = compare_ingest_tables(sim, database_url, start, end)
+        for comparison in comparisons:
+            assert comparison.exact, comparison
+        assert all(check_results(run, "coverage_vs_universe").values())  # unlisted days are not missing
+        halted = events[events["kind"] == "halt"].iloc[0]
+        with connect(database_url) as conn:
+            volumes = conn.execute(
+                "SELECT volume FROM daily_prices WHERE symbol = %s AND time BETWEEN %s AND %s",
+                (halted["symbol"], halted["first"], halted["last"]),
+            ).fetchall()
+        assert volumes and all(v == 0 for (v,) in volumes)
