@@ -137,8 +137,8 @@ class KISClient(KISSession):
         pending = [d for d in trading_days(start, end) if not is_final(tr_id, d, now)]
         if not pending:
             return rows
-        self.unavailable.record(tr_id, pending, UNPUBLISHED,
-                                f"{tr_id}: the day is final only after the close (KIS time {now:%Y-%m-%d %H:%M} KST)")
+        reason = f"{tr_id}: the day is final only after the close (KIS time {now:%Y-%m-%d %H:%M} KST)"
+        self.unavailable.record(tr_id, pending, UNPUBLISHED, reason)
         return [row for row in rows if row["time"] not in pending]
 
     def daily_prices(self, symbol: str, start: dt.date, end: dt.date) -> pd.DataFrame:
@@ -187,7 +187,8 @@ class KISClient(KISSession):
             asked = _after_floor(tr_id, self.server_clock.now(), start)
         rows: list[Row] = []
         if asked <= end:
-            params = {"FID_MRKT_CLS_CODE": code, "FID_INPUT_DATE_1": _day(asked), "FID_INPUT_DATE_2": _day(end)}
+            params = {"FID_MRKT_CLS_CODE": code, "FID_INPUT_DATE_1": _day(asked),
+                      "FID_INPUT_DATE_2": _day(end)}
             try:
                 _, rows = self._range(tr_id, params, symbol=market, start=asked, end=end)
             except KISAPIError:

@@ -60,5 +60,6 @@ class KISNotPublishedError(KISError):
     def __init__(self, *, tr_id: str, symbol: str | None, detail: str, available_after: str) -> None:
         self.detail = detail
         self.available_after = available_after
-        super().__init__(f"not published yet ({detail}); available after {available_after} KST", tr_id=tr_id,
-                         symbol=symbol)
+        super().__init__(
+            f"not published yet ({detail}); available after {available_after} KST", tr_id=tr_id, symbol=symbol
+        )

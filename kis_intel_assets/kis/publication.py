@@ -25,14 +25,16 @@ from types import MappingProxyType
 from kis_intel_assets.krx_calendar import months_before
 
 KST = timezone(timedelta(hours=9))
-FINAL_AFTER: Mapping[str, time] = MappingProxyType({
-    "FHPTJ04160001": time(15, 41),
-    "FHKST01010900": time(15, 40),
-    "FHKST03010100": time(15, 30),
-    "FHPST04830000": time(15, 40),
-    "FHPPG04650201": time(15, 40),
-    "FHPPG04600001": time(15, 40),
-})
+FINAL_AFTER: Mapping[str, time] = MappingProxyType(
+    {
+        "FHPTJ04160001": time(15, 41),
+        "FHKST01010900": time(15, 40),
+        "FHKST03010100": time(15, 30),
+        "FHPST04830000": time(15, 40),
+        "FHPPG04650201": time(15, 40),
+        "FHPPG04600001": time(15, 40),
+    }
+)
 HISTORY_MONTHS: Mapping[str, int] = MappingProxyType({"FHPPG04600001": 8})
 UNPUBLISHED = "unpublished"
 BEYOND_HISTORY = "beyond_history"

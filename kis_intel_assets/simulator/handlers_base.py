@@ -105,7 +105,13 @@ def earliest(model: MarketModel) -> np.datetime64:
 
 
 # How a stock answers a range it has no day in (before its listing, after its delisting), as seen live.
-_ZERO_PRICE_HEAD = {"stck_prpr": "0", "prdy_vrss": "0", "prdy_vrss_sign": "3", "prdy_ctrt": "0.00", "acml_vol": "0"}
+_ZERO_PRICE_HEAD = {
+    "stck_prpr": "0",
+    "prdy_vrss": "0",
+    "prdy_vrss_sign": "3",
+    "prdy_ctrt": "0.00",
+    "acml_vol": "0",
+}
 
 
 def no_rows(model: MarketModel, symbol: str, list_key: str, *, has_head: bool) -> Reply:

@@ -28,7 +28,9 @@ PAR_VALUE = 500
 DAILY_CHART = "FHKST03010100"
 
 
-def _growing_day(model: MarketModel, series: SymbolSeries, first: np.datetime64, last: np.datetime64) -> int | None:
+def _growing_day(
+    model: MarketModel, series: SymbolSeries, first: np.datetime64, last: np.datetime64
+) -> int | None:
     """Position of today's still-growing candle when the clock is inside today's session, else None."""
     today = model.pending_today(DAILY_CHART)
     if today is None or model.session_fraction() <= 0 or not first <= np.datetime64(today, "D") <= last:

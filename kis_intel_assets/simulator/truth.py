@@ -48,10 +48,18 @@ class GroundTruth:
             if lo > 0:
                 rows.append({"symbol": str(symbol), "kind": "listing", "first": days[lo], "last": days[lo]})
             if hi < len(days):
-                rows.append({"symbol": str(symbol), "kind": "delisting", "first": days[hi - 1], "last": days[hi - 1]})
+                rows.append(
+                    {"symbol": str(symbol), "kind": "delisting", "first": days[hi - 1], "last": days[hi - 1]}
+                )
         for halt in u.changes.halts if u.changes else ():
-            rows.append({"symbol": str(u.symbols[halt.symbol_index]), "kind": "halt",
-                         "first": days[halt.first_day], "last": days[halt.last_day]})
+            rows.append(
+                {
+                    "symbol": str(u.symbols[halt.symbol_index]),
+                    "kind": "halt",
+                    "first": days[halt.first_day],
+                    "last": days[halt.last_day],
+                }
+            )
         frame = pd.DataFrame(rows, columns=["symbol", "kind", "first", "last"])
         for column in ("first", "last"):
             frame[column] = [np.datetime64(d, "D").astype(date) for d in frame[column]]

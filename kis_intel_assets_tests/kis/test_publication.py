@@ -31,8 +31,11 @@ def test_investor_trends_before_1541_raise_nothing_and_record_today(
         with KISClient(make_config(sim)) as client:
             frame = client.investor_trends(symbol, dt.date(2025, 3, 24), TODAY)
             unavailable = client.unavailable.days("FHPTJ04160001")
-        refused = [r for r in sim.stats.requests(make_config(sim).app_key.reveal(), "FHPTJ04160001")
-                   if r.msg_cd == "OPSQ2001"]
+        refused = [
+            r
+            for r in sim.stats.requests(make_config(sim).app_key.reveal(), "FHPTJ04160001")
+            if r.msg_cd == "OPSQ2001"
+        ]
     assert refused, "the simulator must refuse before 15:41"
     assert TODAY in unavailable and unavailable[TODAY][0] == UNPUBLISHED
     assert "TIME LIMIT 00:00 ~ 15:40" in unavailable[TODAY][1]
@@ -55,9 +58,11 @@ def test_the_running_candle_is_not_a_day_until_the_close(make_config: Callable[.
         symbol = sim.truth.symbols()[1]
         with KISClient(make_config(sim)) as client:
             during = client.daily_prices(symbol, dt.date(2025, 3, 24), TODAY)
-            served = client.request(client_endpoint("FHKST03010100"), {
-                "FID_INPUT_ISCD": symbol, "FID_INPUT_DATE_1": "20250331", "FID_INPUT_DATE_2": "20250331"},
-                symbol=symbol).body["output2"]
+            served = client.request(
+                client_endpoint("FHKST03010100"),
+                {"FID_INPUT_ISCD": symbol, "FID_INPUT_DATE_1": "20250331", "FID_INPUT_DATE_2": "20250331"},
+                symbol=symbol,
+            ).body["output2"]
             assert TODAY in client.unavailable.days("FHKST03010100")
             sim.set_now(dt.datetime(2025, 3, 31, 16, 40))
             after = client.daily_prices(symbol, dt.date(2025, 3, 24), TODAY)
@@ -85,8 +90,10 @@ def test_market_programme_older_than_eight_months_is_recorded_not_failed(
     truth = sim.truth.program_trading_market(dt.date(2024, 8, 1), end)
     truth = truth[truth["market"] == "KOSPI"]
     assert sorted(set(frame["time"])) == sorted(set(truth["time"]))
-    assert frame.sort_values(["time", "trade_type"])["net_value"].tolist() == truth.sort_values(
-        ["time", "trade_type"])["net_value"].tolist()
+    assert (
+        frame.sort_values(["time", "trade_type"])["net_value"].tolist()
+        == truth.sort_values(["time", "trade_type"])["net_value"].tolist()
+    )
     assert set(unavailable) == set(truth_days(start, dt.date(2024, 7, 31)))
     assert {kind for kind, _ in unavailable.values()} == {BEYOND_HISTORY}
     assert "8개월 이상 과거 조회 불가" in next(iter(unavailable.values()))[1]

@@ -45,7 +45,9 @@ def unavailable(database_url: str) -> list[tuple[str, date, str, str]]:
 
 def check_results(run: dg.ExecuteInProcessResult, name: str) -> dict[str, bool]:
     return {
-        e.asset_key.to_user_string(): e.passed for e in run.get_asset_check_evaluations() if e.check_name == name
+        e.asset_key.to_user_string(): e.passed
+        for e in run.get_asset_check_evaluations()
+        if e.check_name == name
     }
 
 
@@ -100,7 +102,9 @@ def test_a_backfill_across_a_listing_a_halt_and_a_delisting_equals_ground_truth(
         assert set(events["kind"]) == {"listing", "delisting", "halt"}
         # The universe is refreshed while every delisted stock was still listed and again at the end, as
         # the daily refresh would have seen it.
-        sim.set_now(datetime.combine(min(events.loc[events["kind"] == "delisting", "last"]), datetime.min.time()))
+        sim.set_now(
+            datetime.combine(min(events.loc[events["kind"] == "delisting", "last"]), datetime.min.time())
+        )
         resources = kis_resources(sim, database_url, f"PSuniverse{form}", rate_limit_per_sec=RATE)
         assert load_universe(resources).success
         sim.set_now(None)

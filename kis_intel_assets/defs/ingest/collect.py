@@ -229,7 +229,9 @@ def write_frames(
     return total
 
 
-def _replace_unavailable(conn: psycopg.Connection, table: str, window: tuple[date, date], days: Unavailable) -> None:
+def _replace_unavailable(
+    conn: psycopg.Connection, table: str, window: tuple[date, date], days: Unavailable
+) -> None:
     conn.execute(
         "DELETE FROM ingest_unavailable WHERE table_name = %s AND day BETWEEN %s AND %s", (table, *window)
     )
