@@ -13,7 +13,7 @@ import pandas as pd
 
 from kis_intel_assets.kis.endpoints import ENDPOINTS, TRADE_TYPES, Endpoint, Kind, Paging
 from kis_intel_assets.kis.errors import KISAPIError, KISError, KISNotPublishedError, KISPayloadError
-from kis_intel_assets.kis.masters import COMMON_STOCK, MASTER_FILES, parse_master
+from kis_intel_assets.kis.masters import COMMON_STOCK, MASTER_FILES, parse_master, sector_index_code
 from kis_intel_assets.kis.parsing import Row
 from kis_intel_assets.kis.publication import BEYOND_HISTORY, UNPUBLISHED, history_floor, is_final
 from kis_intel_assets.kis.session import KISSession
@@ -37,9 +37,10 @@ class StockInfo:
     symbol: str
     name: str
     market: str
-    sector_code: str
+    sector_code: str  # the unique 4-digit 업종 index code (market digit + KIS code)
     sector_name: str
     listed_shares: int
+    sector_kis_code: str  # KIS's own 3-digit code, as served
 
 
 def _day(value: dt.date) -> str:
@@ -252,9 +253,15 @@ class KISClient(KISSession):
         if market_id not in MARKET_IDS:
             raise KISPayloadError(tr_id=endpoint.tr_id, symbol=symbol, field="mket_id_cd",
                                   problem=f"unknown market id {market_id!r}")
-        return StockInfo(symbol=symbol, name=str(row["name"]), market=MARKET_IDS[market_id],
-                         sector_code=str(row["sector_code"]), sector_name=str(row["sector_name"]),
-                         listed_shares=int(row["listed_shares"]))  # type: ignore[arg-type]
+        market = MARKET_IDS[market_id]
+        index_code = sector_index_code(market, str(row["sector_code"]))
+        if index_code is None:
+            raise KISPayloadError(tr_id=endpoint.tr_id, symbol=symbol, field="idx_bztp_mcls_cd",
+                                  problem=f"not a 3-digit 업종 code: {str(row['sector_code'])[:12]!r}")
+        return StockInfo(symbol=symbol, name=str(row["name"]), market=market, sector_code=index_code,
+                         sector_name=str(row["sector_name"]),
+                         listed_shares=int(row["listed_shares"]),  # type: ignore[arg-type]
+                         sector_kis_code=str(row["sector_code"]))
 
     def list_common_stocks(self) -> pd.DataFrame:
         """Common stocks (group "ST") of both master files: columns symbol, name, market."""

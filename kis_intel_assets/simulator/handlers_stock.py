@@ -19,7 +19,7 @@ from kis_intel_assets.simulator.handlers_base import (
     service,
 )
 from kis_intel_assets.simulator.model import MarketModel
-from kis_intel_assets.simulator.sectors import LARGE_CLASS, SECTORS
+from kis_intel_assets.simulator.sectors import SECTORS, SIZE_CLASS
 from kis_intel_assets.simulator.series import SymbolSeries
 from kis_intel_assets.simulator.ticks import round_to_tick, tick_size
 
@@ -229,11 +229,11 @@ def search_stock_info(model: MarketModel, query: Query) -> Reply:
     p = position_at(series, model.latest_day())
     sector = SECTORS[int(series.sector[p])]
     market = str(model.universe.markets[index])
-    large_code, large_name = LARGE_CLASS[market]
+    large_code, large_name = SIZE_CLASS[bool(model.universe.index_member[index])]
     shares = int(model.universe.listed_shares[index])
     name = model.universe.names[index]
     output = {
-        "pdno": series.symbol,
+        "pdno": f"00000A{series.symbol}",  # KIS's documented example: "00000A000660"
         "prdt_type_cd": "300",
         "prdt_name": name,
         "prdt_abrv_name": name,
@@ -253,7 +253,7 @@ def search_stock_info(model: MarketModel, query: Query) -> Reply:
         "lstg_abol_dt": "",
         "idx_bztp_lcls_cd": large_code,
         "idx_bztp_lcls_cd_name": large_name,
-        "idx_bztp_mcls_cd": sector.code,
+        "idx_bztp_mcls_cd": sector.kis_code,
         "idx_bztp_mcls_cd_name": sector.name,
         "idx_bztp_scls_cd": "",
         "idx_bztp_scls_cd_name": "",

@@ -82,6 +82,7 @@ class GroundTruth:
                         "name": u.names[i],
                         "market": str(u.markets[i]),
                         "sector_code": sector.code,
+                        "sector_kis_code": sector.kis_code,
                         "sector_name": sector.name,
                         "listed_shares": int(u.listed_shares[i]),
                     }

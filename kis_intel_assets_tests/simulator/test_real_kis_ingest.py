@@ -10,7 +10,7 @@ import dagster as dg
 import pytest
 
 from kis_intel_assets.defs.ingest.checks import table_checks
-from kis_intel_assets.defs.selection import range_tags
+from kis_intel_assets.defs.selection import materialize_selection, range_tags
 from kis_intel_assets.krx_calendar import trading_days
 from kis_intel_assets.simulator import SimulatorConfig, running_simulator
 from kis_intel_assets.storage import connect, fetch_frame
@@ -122,3 +122,30 @@ def test_a_backfill_across_a_listing_a_halt_and_a_delisting_equals_ground_truth(
                 (halted["symbol"], halted["first"], halted["last"]),
             ).fetchall()
         assert volumes and all(v == 0 for (v,) in volumes)
+
+
+def test_sectors_with_the_same_kis_code_in_both_markets_stay_apart_in_the_analytics(
+    database_url: str,
+) -> None:
+    days = trading_days(date(2025, 3, 4), TODAY)
+    config = SimulatorConfig(seed=5, n_symbols=40, start=date(2025, 1, 2), end=TODAY, rate_limit_per_sec=RATE)
+    with running_simulator(config) as sim:
+        resources = kis_resources(sim, database_url, "PSsectors", rate_limit_per_sec=RATE)
+        assert load_universe(resources).success
+        ingest = ["daily_prices", "investor_trends"]  # what sector_money_flow reads
+        assert materialize_selection(ingest, resources, days=days, quiet=True).success
+        assert materialize_selection(["sector_money_flow"], resources, days=days[-1:], quiet=True).success
+    with connect(database_url) as conn:
+        master = fetch_frame(conn, "SELECT symbol, market, sector_code, sector_kis_code FROM stock_master")
+        flow = fetch_frame(
+            conn, "SELECT sector_code, market, member_count FROM sector_rotation WHERE time = %s", (TODAY,)
+        )
+    shared = master.groupby("sector_kis_code")["market"].nunique()
+    shared = shared[shared == 2].index
+    assert len(shared) > 0, "the universe must have a 3-digit code used in both markets"
+    expected = master.groupby(["sector_code", "market"]).size().rename("member_count").reset_index()
+    stored = flow.sort_values("sector_code").reset_index(drop=True)
+    assert stored.equals(expected.sort_values("sector_code").reset_index(drop=True)[stored.columns])
+    for code in shared:
+        both = stored[stored["sector_code"].str[1:] == code]
+        assert sorted(both["market"]) == ["KOSDAQ", "KOSPI"]  # two sectors, not one merged
