@@ -74,6 +74,18 @@ def parse_now(text: str) -> datetime:
         raise ValueError(f"--now must be an ISO date-time like 2025-06-30T15:00, got {text!r}") from None
 
 
+_OFFSET = re.compile(r"(?P<sign>[+-]?)(?:(?P<d>\d+)d)?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?")
+
+
+def parse_offset(text: str) -> timedelta:
+    """`--time-offset -2h30m` / `3d` / `+15m` -> timedelta."""
+    match = _OFFSET.fullmatch(text.strip())
+    if match is None or not any(match[k] for k in "dhm"):
+        raise ValueError(f"--time-offset must look like -2h30m, 3d or +15m, got {text!r}")
+    delta = timedelta(days=int(match["d"] or 0), hours=int(match["h"] or 0), minutes=int(match["m"] or 0))
+    return -delta if match["sign"] == "-" else delta
+
+
 def as_kst(moment: datetime) -> datetime:
     return moment.replace(tzinfo=KST) if moment.tzinfo is None else moment.astimezone(KST)
 
