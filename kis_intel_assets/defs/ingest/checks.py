@@ -105,55 +105,37 @@ def build_table_checks(table: str) -> dg.AssetChecksDefinition:
 
         skipped = {day for name, day, _, _ in unavailable if name == table}
         empty_days = [d.isoformat() for d in days if per_day.get(d, 0) == 0 and d not in skipped]
-        yield dg.AssetCheckResult(
-            check_name="partition_not_empty",
-            asset_key=table,
-            passed=not empty_days,
-            severity=dg.AssetCheckSeverity.ERROR,
-            metadata={
-                "trading_days": len(days),
-                "empty_days": dg.MetadataValue.json(empty_days),
-                "unavailable_days": len(skipped),
-            },
-        )
         coverage = {
             d.isoformat(): per_day.get(d, 0) / listed[d] if listed.get(d) else 0.0
             for d in days
             if d not in skipped
         }
         low = {d: round(c, 4) for d, c in coverage.items() if c < MIN_COVERAGE}
-        yield dg.AssetCheckResult(
-            check_name="coverage_vs_universe",
-            asset_key=table,
-            passed=not low,
-            severity=dg.AssetCheckSeverity.WARN,
-            metadata={
+        error, warn = dg.AssetCheckSeverity.ERROR, dg.AssetCheckSeverity.WARN
+        results = (
+            ("partition_not_empty", not empty_days, error, {
+                "trading_days": len(days),
+                "empty_days": dg.MetadataValue.json(empty_days),
+                "unavailable_days": len(skipped),
+            }),
+            ("coverage_vs_universe", not low, warn, {
                 "listed_max": max(listed.values(), default=0),
                 "min_coverage": round(min(coverage.values(), default=0.0), 4),
                 "days_below_threshold": dg.MetadataValue.json(low),
-            },
-        )
-        yield dg.AssetCheckResult(
-            check_name="keys_unique_and_known",
-            asset_key=table,
-            passed=duplicates == 0 and orphans == 0,
-            severity=dg.AssetCheckSeverity.ERROR,
-            metadata={"duplicate_keys": duplicates, "unknown_symbols": orphans},
-        )
-        yield dg.AssetCheckResult(
-            check_name="served_by_kis",
-            asset_key=table,
-            passed=not unavailable,
-            severity=dg.AssetCheckSeverity.WARN,
-            metadata={
-                "unavailable_days": dg.MetadataValue.json(
-                    [
-                        {"table": name, "day": day.isoformat(), "kind": kind, "reason": reason}
-                        for name, day, kind, reason in unavailable
-                    ]
-                )
-            },
-        )
+            }),
+            ("keys_unique_and_known", duplicates == 0 and orphans == 0, error,
+             {"duplicate_keys": duplicates, "unknown_symbols": orphans}),
+            ("served_by_kis", not unavailable, warn, {
+                "unavailable_days": dg.MetadataValue.json([
+                    {"table": name, "day": day.isoformat(), "kind": kind, "reason": reason}
+                    for name, day, kind, reason in unavailable
+                ]),
+            }),
+        )  # fmt: skip
+        for name, passed, severity, metadata in results:
+            yield dg.AssetCheckResult(
+                check_name=name, asset_key=table, passed=passed, severity=severity, metadata=metadata
+            )
 
     return _checks
 
