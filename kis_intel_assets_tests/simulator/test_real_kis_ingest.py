@@ -88,7 +88,7 @@ def test_a_1500_run_for_today_succeeds_and_the_1640_run_completes_the_day(databa
             assert comparison.exact, comparison
 
 
-@pytest.mark.parametrize("form", ["rt7", "empty_row", "zero_price"])
+@pytest.mark.parametrize("form", ["rt7", "empty_row"])  # all three forms: kis/test_no_data.py
 def test_a_backfill_across_a_listing_a_halt_and_a_delisting_equals_ground_truth(
     database_url: str, form: str
 ) -> None:
