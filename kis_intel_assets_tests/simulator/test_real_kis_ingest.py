@@ -16,10 +16,13 @@ from kis_intel_assets.simulator import SimulatorConfig, running_simulator
 from kis_intel_assets.storage import connect, fetch_frame
 from kis_intel_assets_tests.reliability.harness import (
     INGEST_ASSETS,
+    INGEST_TRUTH,
     QUIET,
+    compare_frames,
     compare_ingest_tables,
     kis_resources,
     load_universe,
+    table_frame,
 )
 
 RATE = 200.0
@@ -79,12 +82,26 @@ def test_a_1500_run_for_today_succeeds_and_the_1640_run_completes_the_day(databa
             with connect(database_url) as conn:
                 assert fetch_frame(conn, f"SELECT * FROM {table}").empty, table  # no running candle stored
 
+        # KIS refuses even past days before 15:41 here (time_limit_scope "all"): a backfill then fails that
+        # one step with KIS's reason instead of recording the days as done; the other datasets are written.
+        week = trading_days(date(2025, 6, 24), TODAY)
+        refused = materialize(resources, week)
+        failures = [e.step_failure_data.error.message for e in refused.all_events if e.is_step_failure]
+        assert (
+            len(failures) == 1 and "FHPTJ04160001 → investor_trends: KIS refused 4 past day(s)" in failures[0]
+        )
+        assert "TIME LIMIT 00:00 ~ 15:40" in failures[0]
+
         sim.set_now(datetime(2025, 6, 30, 16, 40))
         late = materialize(resources, [TODAY])
         assert late.success
         assert unavailable(database_url) == []
         assert all(check_results(late, "served_by_kis").values())
-        for comparison in compare_ingest_tables(sim, database_url, TODAY, TODAY):
+        # Every table equals the truth: the whole week where the refused run wrote it, today for investors.
+        for table, (truth, keys) in INGEST_TRUTH.items():
+            first = TODAY if table == "investor_trends" else week[0]
+            stored = table_frame(database_url, table)
+            comparison = compare_frames(table, stored, truth(sim, first, TODAY), keys)
             assert comparison.exact, comparison
 
 

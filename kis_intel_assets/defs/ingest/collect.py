@@ -156,6 +156,7 @@ def fetch_dataset(
     raise_on_fetch_errors(dataset.table, dataset.tr_id, outcome, len(symbols), start, end)
     _record_unserved_today(client, dataset.tr_id, outcome.frames, start, end)
     unavailable = unavailable_days(client, dataset.tr_id, start, end)
+    _raise_on_refused_past_days(dataset, unavailable, client.server_clock.now().date())
     if not outcome.frames:
         if set(trading_days(start, end)) <= set(unavailable):
             return pd.DataFrame()  # nothing to write yet: every day is reported as unavailable
@@ -167,6 +168,24 @@ def fetch_dataset(
     frame = pd.concat(outcome.frames, ignore_index=True)
     check_frame(frame, dataset.schema(start, end), dataset.table, dataset.tr_id)
     return frame
+
+
+def _raise_on_refused_past_days(dataset: SymbolDataset, unavailable: Unavailable, today: date) -> None:
+    """KIS refusing *past* days before its publication time (FHPTJ04160001 may refuse every request
+    until 15:41) is not "today is not out yet": the run cannot get days it should have, so the step fails
+    with KIS's reason instead of recording a materialization without them."""
+    past = sorted(day for day, (kind, _) in unavailable.items() if kind == UNPUBLISHED and day < today)
+    if past:
+        reason = unavailable[past[0]][1]
+        raise dg.Failure(
+            description=(
+                f"{dataset.tr_id} → {dataset.table}: KIS refused {len(past)} past day(s) "
+                f"{past[0]}..{past[-1]} "
+                f"before its publication time, nothing was written; re-run after it. {reason}"
+            ),
+            metadata={"refused_days": dg.MetadataValue.json([d.isoformat() for d in past])},
+            allow_retries=False,
+        )
 
 
 def unavailable_days(client: KISClient, tr_id: str, start: date, end: date) -> dict[date, tuple[str, str]]:
