@@ -166,3 +166,26 @@ def test_sectors_with_the_same_kis_code_in_both_markets_stay_apart_in_the_analyt
     for code in shared:
         both = stored[stored["sector_code"].str[1:] == code]
         assert sorted(both["market"]) == ["KOSDAQ", "KOSPI"]  # two sectors, not one merged
+
+
+def test_a_backfill_older_than_eight_months_says_which_days_kis_cannot_serve(database_url: str) -> None:
+    days = trading_days(date(2024, 10, 25), date(2024, 11, 5))  # KIS's today 2025-06-30: floor 2024-10-30
+    config = SimulatorConfig(seed=5, n_symbols=6, start=date(2024, 10, 1), end=TODAY, rate_limit_per_sec=RATE)
+    with running_simulator(config) as sim:
+        resources = kis_resources(sim, database_url, "PShistory", rate_limit_per_sec=RATE)
+        assert load_universe(resources).success
+        run = dg.materialize(
+            [INGEST_ASSETS[-1], *table_checks], resources=resources, tags=range_tags(days), run_config=QUIET
+        )
+        assert run.success
+        stored = table_frame(database_url, "program_trading_market")
+        expected = sim.truth.program_trading_market(date(2024, 10, 31), days[-1])
+    assert compare_frames("program_trading_market", stored, expected, ["market", "trade_type", "time"]).exact
+    beyond = [d for d in days if d <= date(2024, 10, 30)]
+    assert [(t, d, k) for t, d, k, _ in unavailable(database_url)] == [
+        ("program_trading_market", d, "beyond_history") for d in beyond
+    ]
+    assert check_results(run, "served_by_kis") == {"program_trading": False}  # the WARN says so
+    materialization = run.get_asset_materialization_events()[0].materialization  # one per partition
+    listed = materialization.metadata["unavailable_days"].value["program_trading_market"]
+    assert sorted(listed) == [d.isoformat() for d in beyond] and "8개월" in next(iter(listed.values()))
