@@ -74,7 +74,7 @@ def history_floor(tr_id: str, now: datetime) -> date | None:
     return months_before(now.date(), months) if months else None
 
 
-class Unavailable:
+class UnservedDays:
     """Days of a run that KIS could not serve, per TR ID: {day: (kind, reason)}; thread-safe."""
 
     def __init__(self) -> None:

@@ -32,7 +32,7 @@ from kis_intel_assets.kis.errors import (
 )
 from kis_intel_assets.kis.metrics import ClientMetrics
 from kis_intel_assets.kis.parsing import Row, extract_rows, parse_rows
-from kis_intel_assets.kis.publication import FINAL_AFTER, ServerClock, Unavailable
+from kis_intel_assets.kis.publication import FINAL_AFTER, ServerClock, UnservedDays
 from kis_intel_assets.kis.ratelimit import PostgresRateLimiter
 from kis_intel_assets.kis.tokens import AccessToken, TokenProvider, app_key_hash
 
@@ -70,7 +70,7 @@ class KISSession:
         self.metrics = ClientMetrics()
         self.schema_drift = SchemaDrift()
         self.server_clock = ServerClock()
-        self.unavailable = Unavailable()
+        self.unavailable = UnservedDays()
         self._limiter = PostgresRateLimiter(
             config.database_url.reveal(), app_key_hash(config.app_key), config.effective_rate_per_sec,
             lease_seconds=config.connect_timeout_seconds + config.read_timeout_seconds + 1.0,

@@ -34,7 +34,7 @@ SCHEMA_CHECK = "schema_valid"
 FAILURE_CASES_SHOWN = 20
 PREVIEW_ROWS = 10
 # {day: (kind, reason)} of days KIS could not serve (kis/publication.py), per table written.
-Unavailable = Mapping[date, tuple[str, str]]
+Unserved = Mapping[date, tuple[str, str]]
 # Daily tables whose final rows supersede a table of provisional intraday snapshots.
 SUPERSEDED_BY = {
     "program_trading": "intraday_program_trading",
@@ -170,7 +170,7 @@ def fetch_dataset(
     return frame
 
 
-def _raise_on_refused_past_days(dataset: SymbolDataset, unavailable: Unavailable, today: date) -> None:
+def _raise_on_refused_past_days(dataset: SymbolDataset, unavailable: Unserved, today: date) -> None:
     """KIS refusing *past* days before its publication time (FHPTJ04160001 may refuse every request
     until 15:41) is not "today is not out yet": the run cannot get days it should have, so the step fails
     with KIS's reason instead of recording a materialization without them."""
@@ -204,7 +204,7 @@ def _record_unserved_today(
     client.unavailable.record(tr_id, [today], UNPUBLISHED, reason)
 
 
-def availability_metadata(unavailable: Mapping[str, Unavailable]) -> dict[str, dg.RawMetadataValue]:
+def availability_metadata(unavailable: Mapping[str, Unserved]) -> dict[str, dg.RawMetadataValue]:
     """Which days of the window KIS could not serve and why (empty when it served every day)."""
     listed = {
         table: {day.isoformat(): f"{kind}: {reason}" for day, (kind, reason) in sorted(days.items())}
@@ -219,7 +219,7 @@ def write_frames(
     database: DatabaseResource,
     writes: Sequence[tuple[str, pd.DataFrame, Sequence[str]]],
     final_for: tuple[date, date] | None = None,
-    unavailable: Mapping[str, Unavailable] | None = None,
+    unavailable: Mapping[str, Unserved] | None = None,
 ) -> int:
     """Upsert several (table, frame, key) batches in one transaction: all land or none does.
 
@@ -249,7 +249,7 @@ def write_frames(
 
 
 def _replace_unavailable(
-    conn: psycopg.Connection, table: str, window: tuple[date, date], days: Unavailable
+    conn: psycopg.Connection, table: str, window: tuple[date, date], days: Unserved
 ) -> None:
     conn.execute(
         "DELETE FROM ingest_unavailable WHERE table_name = %s AND day BETWEEN %s AND %s", (table, *window)
