@@ -15,7 +15,13 @@ from kis_intel_assets.kis.endpoints import ENDPOINTS, TRADE_TYPES, Endpoint, Kin
 from kis_intel_assets.kis.errors import KISAPIError, KISError, KISNotPublishedError, KISPayloadError
 from kis_intel_assets.kis.masters import COMMON_STOCK, MASTER_FILES, parse_master, sector_index_code
 from kis_intel_assets.kis.parsing import Row
-from kis_intel_assets.kis.publication import BEYOND_HISTORY, UNPUBLISHED, history_floor, is_final
+from kis_intel_assets.kis.publication import (
+    BEYOND_HISTORY,
+    HISTORY_MONTHS,
+    UNPUBLISHED,
+    history_floor,
+    is_final,
+)
 from kis_intel_assets.kis.session import KISSession
 from kis_intel_assets.krx_calendar import trading_days
 
@@ -119,6 +125,7 @@ class KISClient(KISSession):
         last = min(end, self.server_clock.now().date() - dt.timedelta(days=1))
         reason = str(refusal)
         if last >= start:
+            # The window's end is the anchor of every ranged TR (FID_INPUT_DATE_1 or _2): move it back.
             shifted = {k: (_day(last) if v == _day(end) else v) for k, v in params.items()}
             try:
                 rows = self._fetch_range(endpoint, shifted, symbol, start, last)
@@ -199,9 +206,9 @@ class KISClient(KISSession):
                 return self._within_history(tr_id, code, market, start, end)
         floor = history_floor(tr_id, self.server_clock.now())
         if floor is not None and start <= floor:
-            self.unavailable.record(tr_id, trading_days(start, min(end, floor)), BEYOND_HISTORY,
-                                    f"{tr_id} serves at most 8 months back (8개월 이상 과거 조회 불가); "
-                                    f"days up to {floor} cannot be fetched from KIS")
+            reason = (f"{tr_id} serves at most {HISTORY_MONTHS[tr_id]} months back (spec: 8개월 이상 과거 "
+                      f"조회 불가); days up to {floor} cannot be fetched from KIS")
+            self.unavailable.record(tr_id, trading_days(start, min(end, floor)), BEYOND_HISTORY, reason)
         return rows
 
     def sector_index_daily(self, code: str, start: dt.date, end: dt.date) -> pd.DataFrame:
