@@ -52,9 +52,9 @@ def token_invalid() -> KisError:
     return KisError(500, "EGW00121", "유효하지 않은 token 입니다")
 
 
-def time_limit() -> KisError:
-    # live (kis_api.md §9): FHPTJ04160001 before 15:41 KST
-    return KisError(200, "OPSQ2001", "TIME LIMIT 00:00 ~ 15:40", rt_cd="2")
+def time_limit(last_refused: str = "15:40") -> KisError:
+    # live (kis_api.md §9): FHPTJ04160001 before 15:41 KST answers "TIME LIMIT 00:00 ~ 15:40"
+    return KisError(200, "OPSQ2001", f"TIME LIMIT 00:00 ~ {last_refused}", rt_cd="2")
 
 
 def history_limit(what: str) -> KisError:

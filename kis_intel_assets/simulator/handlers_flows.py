@@ -24,7 +24,9 @@ from kis_intel_assets.simulator.handlers_base import (
     load_series,
     newest_first,
     no_rows,
+    publication_gate,
     service,
+    with_blank_today,
 )
 from kis_intel_assets.simulator.handlers_stock import daily_bar, last_price_head, position_at
 from kis_intel_assets.simulator.model import MarketModel
@@ -67,10 +69,8 @@ def breakdown(flows: dict[str, GroupFlows], k: int, net_only: bool) -> dict[str,
 def inquire_investor(model: MarketModel, query: Query) -> Reply:
     query.choice("FID_COND_MRKT_DIV_CODE", MARKET_DIV_CODES)
     series = load_series(model, query)
-    pending = model.pending_today("FHKST01010900")
+    today = publication_gate(model, "FHKST01010900", None)
     finals = newest_first(series, series.days[0], model.cutoff("FHKST01010900"))
-    items = ([-1] if pending is not None else []) + finals
-    items = items[:INQUIRE_INVESTOR_DAYS]
     pr = series.prices
     keys = ["stck_clpr", "prdy_vrss", "prdy_vrss_sign"] + [
         f"{p}_{suffix}"
@@ -81,9 +81,6 @@ def inquire_investor(model: MarketModel, query: Query) -> Reply:
     def encode(positions: Sequence[int]) -> list[dict[str, str]]:
         rows = []
         for i in positions:
-            if i < 0:  # today before the close: the row exists but carries no values yet
-                rows.append({"stck_bsop_date": ymd(pending), **dict.fromkeys(keys, "")})  # type: ignore[arg-type]
-                continue
             flows = group_flows(series, np.array([i]))
             row = {"stck_bsop_date": ymd(series.days[i]), "stck_clpr": num(pr.close[i])}
             row.update(
@@ -108,18 +105,15 @@ def inquire_investor(model: MarketModel, query: Query) -> Reply:
             rows.append({"stck_bsop_date": row.pop("stck_bsop_date"), **{k: row[k] for k in keys}})
         return rows
 
-    return Reply({}, "output", items, encode, paged=False, symbol=series.symbol)
+    items, served = with_blank_today(finals, encode, today)  # today's row is blank before the close
+    return Reply({}, "output", items[:INQUIRE_INVESTOR_DAYS], served, paged=False, symbol=series.symbol)
 
 
 @service("FHPTJ04160001", "quotations/investor-trade-by-stock-daily", real_only=True)
 def investor_trade_by_stock_daily(model: MarketModel, query: Query) -> Reply:
     query.choice("FID_COND_MRKT_DIV_CODE", MARKET_DIV_CODES)
     series = load_series(model, query)
-    pending = model.pending_today(INVESTOR_DAILY)
-    if pending is not None:
-        anchor = query.date("FID_INPUT_DATE_1", np.datetime64(pending, "D"))
-        if model.config.time_limit_scope == "all" or anchor >= np.datetime64(pending, "D"):
-            raise errors.time_limit()
+    today = publication_gate(model, INVESTOR_DAILY, query.optional_date("FID_INPUT_DATE_1"))
     cutoff = model.cutoff(INVESTOR_DAILY)
     last = min(query.date("FID_INPUT_DATE_1", cutoff), cutoff)
     items = newest_first(series, series.days[0], last)
@@ -141,7 +135,8 @@ def investor_trade_by_stock_daily(model: MarketModel, query: Query) -> Reply:
             for k, i in enumerate(positions)
         ]
 
-    return Reply(head, "output2", items, encode, paged=True, symbol=series.symbol)
+    items, served = with_blank_today(items, encode, today)
+    return Reply(head, "output2", items, served, paged=True, symbol=series.symbol)
 
 
 @service("FHPTJ04040000", "quotations/inquire-investor-daily-by-market", real_only=True)

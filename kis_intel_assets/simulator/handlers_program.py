@@ -18,7 +18,9 @@ from kis_intel_assets.simulator.handlers_base import (
     load_series,
     newest_first,
     no_rows,
+    publication_gate,
     service,
+    with_blank_today,
 )
 from kis_intel_assets.simulator.handlers_stock import position_at
 from kis_intel_assets.simulator.model import MarketModel
@@ -82,6 +84,7 @@ def program_trade_by_stock(model: MarketModel, query: Query) -> Reply:
 def program_trade_by_stock_daily(model: MarketModel, query: Query) -> Reply:
     query.choice("FID_COND_MRKT_DIV_CODE", MARKET_DIV_CODES)
     series = load_series(model, query)
+    today = publication_gate(model, "FHPPG04650201", query.optional_date("FID_INPUT_DATE_1"))
     cutoff = model.cutoff("FHPPG04650201")
     last = min(query.date("FID_INPUT_DATE_1", cutoff), cutoff)
     items = newest_first(series, series.days[0], last)
@@ -103,7 +106,8 @@ def program_trade_by_stock_daily(model: MarketModel, query: Query) -> Reply:
             for i in positions
         ]
 
-    return Reply({}, "output", items, encode, paged=True, symbol=series.symbol)
+    items, served = with_blank_today(items, encode, today)
+    return Reply({}, "output", items, served, paged=True, symbol=series.symbol)
 
 
 @service("FHPPG04600001", "quotations/comp-program-trade-daily", real_only=True)
@@ -113,6 +117,7 @@ def comp_program_trade_daily(model: MarketModel, query: Query) -> Reply:
     query.choice("FID_COND_MRKT_DIV_CODE", MARKET_DIV_CODES)
     market = {"K": "KOSPI", "Q": "KOSDAQ"}[query.choice("FID_MRKT_CLS_CODE", ("K", "Q"))]
     first = query.date("FID_INPUT_DATE_1", earliest(model))
+    today = publication_gate(model, "FHPPG04600001", query.optional_date("FID_INPUT_DATE_2"))
     cutoff = model.cutoff("FHPPG04600001")
     asked = query.date("FID_INPUT_DATE_2", cutoff)
     if asked < first:
@@ -138,7 +143,8 @@ def comp_program_trade_daily(model: MarketModel, query: Query) -> Reply:
             rows.append(row)
         return rows
 
-    return Reply({}, "output", list(range(hi - 1, lo - 1, -1)), encode, paged=True)
+    items, served = with_blank_today(list(range(hi - 1, lo - 1, -1)), encode, today)
+    return Reply({}, "output", items, served, paged=True)
 
 
 def market_program_components(model: MarketModel, market: str) -> dict[str, dict[str, np.ndarray]]:

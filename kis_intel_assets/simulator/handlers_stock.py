@@ -16,7 +16,9 @@ from kis_intel_assets.simulator.handlers_base import (
     load_series,
     newest_first,
     no_rows,
+    publication_gate,
     service,
+    with_blank_today,
 )
 from kis_intel_assets.simulator.model import MarketModel
 from kis_intel_assets.simulator.sectors import SECTORS, SIZE_CLASS
@@ -269,6 +271,7 @@ def daily_short_sale(model: MarketModel, query: Query) -> Reply:
     query.choice("FID_COND_MRKT_DIV_CODE", MARKET_DIV_CODES)
     series = load_series(model, query)
     first = query.date("FID_INPUT_DATE_1", earliest(model))
+    today = publication_gate(model, "FHPST04830000", query.optional_date("FID_INPUT_DATE_2"))
     cutoff = model.cutoff("FHPST04830000")
     last = min(query.date("FID_INPUT_DATE_2", cutoff), cutoff)
     items = newest_first(series, first, last)
@@ -304,4 +307,5 @@ def daily_short_sale(model: MarketModel, query: Query) -> Reply:
             )
         return rows
 
-    return Reply(head, "output2", items, encode, paged=True, symbol=series.symbol)
+    items, served = with_blank_today(items, encode, today)
+    return Reply(head, "output2", items, served, paged=True, symbol=series.symbol)

@@ -16,6 +16,7 @@ import pytest
 from kis_intel_assets.kis import KISClient, KISConfig
 from kis_intel_assets.kis.publication import BEYOND_HISTORY, UNPUBLISHED
 from kis_intel_assets.simulator import running_simulator
+from kis_intel_assets.simulator.clock import Publication
 from kis_intel_assets_tests.kis.conftest import END, sim_config
 
 TODAY = END  # 2025-03-31, a Monday
@@ -97,3 +98,23 @@ def test_market_programme_older_than_eight_months_is_recorded_not_failed(
     assert set(unavailable) == set(truth_days(start, dt.date(2024, 7, 31)))
     assert {kind for kind, _ in unavailable.values()} == {BEYOND_HISTORY}
     assert "8개월 이상 과거 조회 불가" in next(iter(unavailable.values()))[1]
+
+
+@pytest.mark.parametrize("form", ["blank", "absent", "refuse"])
+def test_short_selling_published_later_than_assumed_never_returns_today(
+    make_config: Callable[..., KISConfig], form: str
+) -> None:
+    """The publication time of short selling is unknown: whatever KIS does before it, today stays out."""
+    late = {"FHPST04830000": Publication(dt.time(16, 10), form)}
+    config = sim_config(now=dt.datetime(2025, 3, 31, 16, 0), publication=late, time_limit_scope="today")
+    with running_simulator(config) as sim:
+        symbol = sim.truth.symbols()[2]
+        with KISClient(make_config(sim)) as client:
+            frame = client.short_selling(symbol, dt.date(2025, 3, 24), TODAY)
+            unavailable = client.unavailable.days("FHPST04830000")
+            sim.set_now(dt.datetime(2025, 3, 31, 16, 10))
+            published = client.short_selling(symbol, dt.date(2025, 3, 24), TODAY)
+    truth = sim.truth.short_selling(dt.date(2025, 3, 24), TODAY, [symbol])
+    assert list(frame["time"]) == list(truth["time"])[:-1]  # no blank or refused row taken as data
+    assert (TODAY in unavailable) == (form == "refuse")  # the other forms look like "no row": ingest notes it
+    assert list(published["time"]) == list(truth["time"])

@@ -4,7 +4,7 @@ behaves like live KIS — a clock with publication times, and a universe that li
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 import dagster as dg
 import pytest
@@ -13,6 +13,7 @@ from kis_intel_assets.defs.ingest.checks import table_checks
 from kis_intel_assets.defs.selection import materialize_selection, range_tags
 from kis_intel_assets.krx_calendar import trading_days
 from kis_intel_assets.simulator import SimulatorConfig, running_simulator
+from kis_intel_assets.simulator.clock import Publication
 from kis_intel_assets.storage import connect, fetch_frame
 from kis_intel_assets_tests.reliability.harness import (
     INGEST_ASSETS,
@@ -189,3 +190,32 @@ def test_a_backfill_older_than_eight_months_says_which_days_kis_cannot_serve(dat
     materialization = run.get_asset_materialization_events()[0].materialization  # one per partition
     listed = materialization.metadata["unavailable_days"].value["program_trading_market"]
     assert sorted(listed) == [d.isoformat() for d in beyond] and "8개월" in next(iter(listed.values()))
+
+
+def test_short_selling_published_after_the_1640_run_is_reported_then_filled(database_url: str) -> None:
+    """KIS's short-selling publication time is unknown: later than the client assumes (15:40) it must
+    still not be a gap nor a failure, and a re-run once it is out fills the day."""
+    config = SimulatorConfig(
+        seed=5, n_symbols=6, start=date(2025, 3, 3), end=TODAY, rate_limit_per_sec=RATE,
+        now=datetime(2025, 6, 30, 16, 40), publication={"FHPST04830000": Publication(time(17, 0), "blank")},
+    )  # fmt: skip
+    short_selling = INGEST_ASSETS[2]
+    with running_simulator(config) as sim:
+        resources = kis_resources(sim, database_url, "PSlateshort", rate_limit_per_sec=RATE)
+        assert load_universe(resources).success
+        first = dg.materialize(
+            [short_selling], resources=resources, partition_key="2025-06-30", run_config=QUIET
+        )
+        assert first.success
+        ((table, day, kind, reason),) = unavailable(database_url)
+        assert (table, day, kind) == (
+            "short_selling",
+            TODAY,
+            "unpublished",
+        ) and "no stock has a row" in reason
+        sim.set_now(datetime(2025, 6, 30, 17, 0))
+        assert dg.materialize([short_selling], resources=resources, partition_key="2025-06-30").success
+        stored = table_frame(database_url, "short_selling")
+        truth = sim.truth.short_selling(TODAY, TODAY)
+    assert compare_frames("short_selling", stored, truth, ["symbol", "time"]).exact
+    assert unavailable(database_url) == []
