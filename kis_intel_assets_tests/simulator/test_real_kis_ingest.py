@@ -9,6 +9,7 @@ from datetime import date, datetime, time
 import dagster as dg
 import pytest
 
+from kis_intel_assets.analytics import SECTOR_FLOW_LOOKBACK_DAYS
 from kis_intel_assets.defs.ingest.checks import table_checks
 from kis_intel_assets.defs.selection import materialize_selection, range_tags
 from kis_intel_assets.krx_calendar import trading_days
@@ -145,7 +146,7 @@ def test_a_backfill_across_a_listing_a_halt_and_a_delisting_equals_ground_truth(
 def test_sectors_with_the_same_kis_code_in_both_markets_stay_apart_in_the_analytics(
     database_url: str,
 ) -> None:
-    days = trading_days(date(2025, 3, 4), TODAY)
+    days = trading_days(date(2025, 1, 2), TODAY)[-(SECTOR_FLOW_LOOKBACK_DAYS + 1) :]  # what one day reads
     config = SimulatorConfig(seed=5, n_symbols=40, start=date(2025, 1, 2), end=TODAY, rate_limit_per_sec=RATE)
     with running_simulator(config) as sim:
         resources = kis_resources(sim, database_url, "PSsectors", rate_limit_per_sec=RATE)
