@@ -4,15 +4,18 @@ behaves like live KIS — a clock with publication times, and a universe that li
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time
 
 import dagster as dg
+import httpx
 import pytest
 
 from kis_intel_assets.analytics import SECTOR_FLOW_LOOKBACK_DAYS
 from kis_intel_assets.defs.ingest.checks import table_checks
 from kis_intel_assets.defs.selection import materialize_selection, range_tags
 from kis_intel_assets.krx_calendar import trading_days
+from kis_intel_assets.pages import serving
 from kis_intel_assets.simulator import SimulatorConfig, running_simulator
 from kis_intel_assets.simulator.clock import Publication
 from kis_intel_assets.storage import connect, fetch_frame
@@ -168,6 +171,14 @@ def test_sectors_with_the_same_kis_code_in_both_markets_stay_apart_in_the_analyt
     for code in shared:
         both = stored[stored["sector_code"].str[1:] == code]
         assert sorted(both["market"]) == ["KOSDAQ", "KOSPI"]  # two sectors, not one merged
+    with serving(database_url) as base:
+        page = httpx.get(f"{base}/sectors", params={"date": TODAY.isoformat()}, timeout=30).text
+    rows = re.findall(r'<tr data-sector="([0-9]+)"><td>([^<]+)</td><td>([A-Z]+)</td>', page)
+    assert sorted(code for code, _, _ in rows) == sorted(
+        expected["sector_code"]
+    )  # one row per (market, code)
+    for code in shared:
+        assert {market for c, _, market in rows if c[1:] == code} == {"KOSPI", "KOSDAQ"}
 
 
 def test_a_backfill_older_than_eight_months_says_which_days_kis_cannot_serve(database_url: str) -> None:
