@@ -35,7 +35,9 @@ def _growing_day(
 ) -> int | None:
     """Position of today's still-growing candle when the clock is inside today's session, else None."""
     today = model.pending_today(DAILY_CHART)
-    if today is None or model.session_fraction() <= 0 or not first <= np.datetime64(today, "D") <= last:
+    if model.publication(DAILY_CHART).before != "partial" or today is None or model.session_fraction() <= 0:
+        return None
+    if not first <= np.datetime64(today, "D") <= last:
         return None
     lo, hi = series.span(np.datetime64(today, "D"), np.datetime64(today, "D"))
     return lo if hi > lo else None
@@ -138,6 +140,7 @@ def daily_item_chart(model: MarketModel, query: Query) -> Reply:
     first, last = query.date("FID_INPUT_DATE_1"), query.date("FID_INPUT_DATE_2")
     if last < first:
         raise errors.bad_param("FID_INPUT_DATE_2", f"{ymd(last)} is before FID_INPUT_DATE_1 {ymd(first)}")
+    blank_today = publication_gate(model, DAILY_CHART, last)  # the other forms, when switched to
     cutoff = model.cutoff(DAILY_CHART)
     items = newest_first(series, first, min(last, cutoff))
     growing = _growing_day(model, series, first, last)  # today's candle during the session
@@ -178,7 +181,8 @@ def daily_item_chart(model: MarketModel, query: Query) -> Reply:
             )
         return rows
 
-    return Reply(head, "output2", items, encode, paged=False, symbol=series.symbol)
+    items, served = with_blank_today(items, encode, blank_today)
+    return Reply(head, "output2", items[:MAX_CANDLES], served, paged=False, symbol=series.symbol)
 
 
 @service("FHKST01010100", "quotations/inquire-price", real_only=False)
