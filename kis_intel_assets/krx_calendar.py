@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import exchange_calendars as xcals
@@ -97,3 +97,11 @@ def next_trading_day(day: date) -> date:
     if index >= len(sessions):
         raise CalendarRangeError(f"no KRX trading day after {day.isoformat()} within the calendar bounds")
     return sessions[index].astype(date)
+
+
+def months_before(day: date, months: int) -> date:
+    """The same day of the month `months` earlier (the month's last day when it has no such day)."""
+    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
+    month += 1
+    following = date(year + (month == 12), month % 12 + 1, 1)
+    return date(year, month, min(day.day, (following - timedelta(days=1)).day))

@@ -12,10 +12,18 @@ from dataclasses import dataclass
 import pandas as pd
 
 from kis_intel_assets.kis.endpoints import ENDPOINTS, TRADE_TYPES, Endpoint, Kind
-from kis_intel_assets.kis.errors import KISError, KISPayloadError
-from kis_intel_assets.kis.masters import COMMON_STOCK, MASTER_FILES, parse_master
+from kis_intel_assets.kis.errors import KISAPIError, KISError, KISNotPublishedError, KISPayloadError
+from kis_intel_assets.kis.masters import COMMON_STOCK, MASTER_FILES, parse_master, sector_index_code
 from kis_intel_assets.kis.parsing import Row
+from kis_intel_assets.kis.publication import (
+    BEYOND_HISTORY,
+    HISTORY_MONTHS,
+    UNPUBLISHED,
+    history_floor,
+    is_final,
+)
 from kis_intel_assets.kis.session import KISSession
+from kis_intel_assets.krx_calendar import trading_days
 
 
 @dataclass(frozen=True)
@@ -35,9 +43,10 @@ class StockInfo:
     symbol: str
     name: str
     market: str
-    sector_code: str
+    sector_code: str  # the unique 4-digit 업종 index code (market digit + KIS code)
     sector_name: str
     listed_shares: int
+    sector_kis_code: str  # KIS's own 3-digit code, as served
 
 
 def _day(value: dt.date) -> str:
@@ -75,6 +84,11 @@ def in_range(rows: list[Row], start: dt.date, end: dt.date) -> list[Row]:
     return sorted(kept, key=lambda row: row["time"])  # type: ignore[arg-type, return-value]
 
 
+def _after_floor(tr_id: str, now: dt.datetime, start: dt.date) -> dt.date:
+    floor = history_floor(tr_id, now)
+    return max(start, floor + dt.timedelta(days=1)) if floor is not None else start
+
+
 def _market(market: str, tr_id: str) -> Market:
     try:
         return MARKETS[market]
@@ -91,8 +105,43 @@ class KISClient(KISSession):
         if start > end:
             raise ValueError(f"start {start} is after end {end}")
         endpoint = ENDPOINTS[tr_id]
-        rows = self.fetch_range(endpoint, params, symbol=symbol, start=start, end=end)
-        return endpoint, in_range(rows, start, end)
+        try:
+            rows = self.fetch_range(endpoint, params, symbol=symbol, start=start, end=end)
+        except KISNotPublishedError as exc:
+            rows = self._before_publication(endpoint, params, symbol, start, end, exc)
+        return endpoint, self._final_only(tr_id, in_range(rows, start, end), start, end)
+
+    # -- publication: a day is stored only once KIS calls it final --------------------------------------
+    def _before_publication(self, endpoint: Endpoint, params: Mapping[str, str], symbol: str,
+                            start: dt.date, end: dt.date, refusal: KISNotPublishedError) -> list[Row]:
+        """KIS refused the TR before its publication time: ask again for the days before today (KIS
+        may serve past days); whatever stays refused is recorded as not published, not failed."""
+        last = min(end, self.server_clock.now().date() - dt.timedelta(days=1))
+        reason = str(refusal)
+        if last >= start:
+            # The window's end is the anchor of every ranged TR (FID_INPUT_DATE_1 or _2): move it back.
+            shifted = {k: (_day(last) if v == _day(end) else v) for k, v in params.items()}
+            try:
+                rows = self.fetch_range(endpoint, shifted, symbol=symbol, start=start, end=last)
+            except KISNotPublishedError:
+                rows = None
+            if rows is not None:
+                self.unavailable.record(endpoint.tr_id, trading_days(last + dt.timedelta(days=1), end),
+                                        UNPUBLISHED, reason)
+                return rows
+        self.unavailable.record(endpoint.tr_id, trading_days(start, end), UNPUBLISHED, reason)
+        return []
+
+    def _final_only(self, tr_id: str, rows: list[Row], start: dt.date, end: dt.date) -> list[Row]:
+        """Drops rows of days that are not final yet at KIS's time (today before the close) and records
+        those days, so a run before publication neither stores a running candle nor reports a gap."""
+        now = self.server_clock.now()
+        pending = [d for d in trading_days(start, end) if not is_final(tr_id, d, now)]
+        if not pending:
+            return rows
+        reason = f"{tr_id}: the day is final only after the close (KIS time {now:%Y-%m-%d %H:%M} KST)"
+        self.unavailable.record(tr_id, pending, UNPUBLISHED, reason)
+        return [row for row in rows if row["time"] not in pending]
 
     def daily_prices(self, symbol: str, start: dt.date, end: dt.date) -> pd.DataFrame:
         """daily_prices table rows (FHKST03010100, adjusted prices)."""
@@ -121,8 +170,7 @@ class KISClient(KISSession):
     def program_trading_market(self, market: str, start: dt.date, end: dt.date) -> pd.DataFrame:
         """program_trading_market table rows (FHPPG04600001): arbitrage, non_arbitrage and total per day."""
         code = _market(market, "FHPPG04600001").program_code
-        params = {"FID_MRKT_CLS_CODE": code, "FID_INPUT_DATE_1": _day(start), "FID_INPUT_DATE_2": _day(end)}
-        _, rows = self._range("FHPPG04600001", params, symbol=market, start=start, end=end)
+        rows = self._within_history("FHPPG04600001", code, market, start, end)
         measures = ("buy_qty", "sell_qty", "net_qty", "buy_value", "sell_value", "net_value")
         records = [
             {"time": row["time"], "market": market, "trade_type": trade_type,
@@ -132,6 +180,30 @@ class KISClient(KISSession):
         columns = ["time", "market", "trade_type", *measures]
         result = pd.DataFrame(records, columns=columns)
         return result.astype({m: "int64" for m in measures})
+
+    def _within_history(self, tr_id: str, code: str, market: str, start: dt.date, end: dt.date) -> list[Row]:
+        """FHPPG04600001 serves at most 8 months back: ask only for what it serves and record the older
+        days as beyond KIS's history (whether KIS refuses or silently clips an older range is unknown)."""
+        asked = start
+        if self.server_clock.observed:
+            asked = _after_floor(tr_id, self.server_clock.now(), start)
+        rows: list[Row] = []
+        if asked <= end:
+            params = {"FID_MRKT_CLS_CODE": code, "FID_INPUT_DATE_1": _day(asked),
+                      "FID_INPUT_DATE_2": _day(end)}
+            try:
+                _, rows = self._range(tr_id, params, symbol=market, start=asked, end=end)
+            except KISAPIError:
+                retry = _after_floor(tr_id, self.server_clock.now(), start)
+                if retry == asked:
+                    raise
+                return self._within_history(tr_id, code, market, start, end)
+        floor = history_floor(tr_id, self.server_clock.now())
+        if floor is not None and start <= floor:
+            reason = (f"{tr_id} serves at most {HISTORY_MONTHS[tr_id]} months back (spec: 8개월 이상 과거 "
+                      f"조회 불가); days up to {floor} cannot be fetched from KIS")
+            self.unavailable.record(tr_id, trading_days(start, min(end, floor)), BEYOND_HISTORY, reason)
+        return rows
 
     def sector_index_daily(self, code: str, start: dt.date, end: dt.date) -> pd.DataFrame:
         """Daily 업종 index levels (FHPUP02120000) for one sector/index code."""
@@ -213,9 +285,15 @@ class KISClient(KISSession):
         if market_id not in MARKET_IDS:
             raise KISPayloadError(tr_id=endpoint.tr_id, symbol=symbol, field="mket_id_cd",
                                   problem=f"unknown market id {market_id!r}")
-        return StockInfo(symbol=symbol, name=str(row["name"]), market=MARKET_IDS[market_id],
-                         sector_code=str(row["sector_code"]), sector_name=str(row["sector_name"]),
-                         listed_shares=int(row["listed_shares"]))  # type: ignore[arg-type]
+        market = MARKET_IDS[market_id]
+        index_code = sector_index_code(market, str(row["sector_code"]))
+        if index_code is None:
+            raise KISPayloadError(tr_id=endpoint.tr_id, symbol=symbol, field="idx_bztp_mcls_cd",
+                                  problem=f"not a 3-digit 업종 code: {str(row['sector_code'])[:12]!r}")
+        return StockInfo(symbol=symbol, name=str(row["name"]), market=market, sector_code=index_code,
+                         sector_name=str(row["sector_name"]),
+                         listed_shares=int(row["listed_shares"]),  # type: ignore[arg-type]
+                         sector_kis_code=str(row["sector_code"]))
 
     def list_common_stocks(self) -> pd.DataFrame:
         """Common stocks (group "ST") of both master files: columns symbol, name, market."""

@@ -48,3 +48,18 @@ class KISTokenError(KISError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, tr_id="tokenP", symbol=None)
+
+
+class KISNotPublishedError(KISError):
+    """KIS has not published the requested day yet (e.g. FHPTJ04160001's "TIME LIMIT 00:00 ~ 15:40").
+
+    Not a failure of the data: the same request succeeds after `available_after` (KST), so callers
+    skip or defer the day instead of failing a run.
+    """
+
+    def __init__(self, *, tr_id: str, symbol: str | None, detail: str, available_after: str) -> None:
+        self.detail = detail
+        self.available_after = available_after
+        super().__init__(
+            f"not published yet ({detail}); available after {available_after} KST", tr_id=tr_id, symbol=symbol
+        )

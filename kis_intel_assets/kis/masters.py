@@ -14,6 +14,16 @@ from dataclasses import dataclass
 from kis_intel_assets.kis.errors import KISPayloadError
 
 COMMON_STOCK = "ST"
+# KIS's 3-digit 지수업종 code (CTPF1002R idx_bztp_mcls_cd, e.g. "013") repeats across markets; the 4-digit
+# 업종 index code FHPUP02120000 takes puts the market in front (KOSPI 0xxx, KOSDAQ 1xxx) and is unique.
+INDEX_CODE_PREFIX = {"KOSPI": "0", "KOSDAQ": "1"}
+
+
+def sector_index_code(market: str, kis_code: str) -> str | None:
+    """(market, 3-digit KIS 업종 code) -> the unique 4-digit 업종 index code; None unless 3 digits."""
+    if len(kis_code) != 3 or not kis_code.isdigit() or market not in INDEX_CODE_PREFIX:
+        return None
+    return INDEX_CODE_PREFIX[market] + kis_code
 
 
 @dataclass(frozen=True)
@@ -40,8 +50,9 @@ def parse_master(content: bytes, master: MasterFile) -> list[MasterEntry]:
     """Every entry of one master zip; a malformed line is a KISPayloadError naming the file and line."""
 
     def fail(line_no: int, problem: str) -> KISPayloadError:
-        return KISPayloadError(tr_id=f"master:{master.filename}", symbol=None, field=f"line {line_no}",
-                               problem=problem)
+        return KISPayloadError(
+            tr_id=f"master:{master.filename}", symbol=None, field=f"line {line_no}", problem=problem
+        )
 
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:

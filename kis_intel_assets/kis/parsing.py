@@ -91,6 +91,11 @@ def is_unpublished(raw: object, endpoint: Endpoint) -> bool:
     return isinstance(raw, Mapping) and all(raw.get(spec.source) == "" for spec in values)
 
 
+def is_empty(raw: object) -> bool:
+    """An empty object `{}`: KIS's "no rows" inside a list (`output2: [{}]`), unlike a row missing fields."""
+    return isinstance(raw, Mapping) and not raw
+
+
 def extract_rows(body: Mapping[str, Any], endpoint: Endpoint, *, symbol: str | None) -> list[object]:
     """The raw row list (or the single object as a one-element list) from a success envelope."""
 
@@ -125,7 +130,7 @@ def parse_rows(
     day_field = next((f for f in endpoint.fields if f.column == "time" and f.kind is Kind.DATE), None)
     rows: list[Row] = []
     for raw in raw_rows:
-        if is_unpublished(raw, endpoint):
+        if is_unpublished(raw, endpoint) or (endpoint.is_list and is_empty(raw)):
             continue
         if window and day_field and isinstance(raw, Mapping) and day_field.source in raw:
             day = parse_value(raw[day_field.source], day_field, tr_id=endpoint.tr_id, symbol=symbol)

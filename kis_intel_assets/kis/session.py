@@ -23,9 +23,16 @@ import httpx
 from kis_intel_assets.kis.config import MARKET_DIVISIONS, KISConfig
 from kis_intel_assets.kis.drift import SchemaDrift
 from kis_intel_assets.kis.endpoints import Endpoint, Paging
-from kis_intel_assets.kis.errors import KISAPIError, KISError, KISPayloadError, KISTransientError
+from kis_intel_assets.kis.errors import (
+    KISAPIError,
+    KISError,
+    KISNotPublishedError,
+    KISPayloadError,
+    KISTransientError,
+)
 from kis_intel_assets.kis.metrics import ClientMetrics
 from kis_intel_assets.kis.parsing import Row, extract_rows, parse_rows
+from kis_intel_assets.kis.publication import FINAL_AFTER, ServerClock, UnservedDays
 from kis_intel_assets.kis.ratelimit import PostgresRateLimiter
 from kis_intel_assets.kis.tokens import AccessToken, TokenProvider, app_key_hash
 
@@ -37,13 +44,16 @@ MORE_PAGES = {"F", "M"}
 GATEWAY_ERRORS = {502, 503, 504}
 ONE_DAY = dt.timedelta(days=1)
 MARKET_DIVISION = "FID_COND_MRKT_DIV_CODE"
-NO_DATA = {"KIOK0560"}  # 조회할 자료가 없습니다
+NO_DATA = "7"  # rt_cd "7" / KIOK0560 조회할 자료가 없습니다: no rows, not an error
+NO_DATA_MESSAGES = {"KIOK0560"}  # the same answer under another rt_cd
+TIME_LIMIT = "TIME LIMIT"  # msg1 of a TR refused before its publication time
 
 
 @dataclass(frozen=True)
 class Page:
     body: Mapping[str, Any]
     tr_cont: str
+    no_data: bool = False
 
 
 class _Transient(Exception):
@@ -62,6 +72,8 @@ class KISSession:
         self.config = config
         self.metrics = ClientMetrics()
         self.schema_drift = SchemaDrift()
+        self.server_clock = ServerClock()
+        self.unavailable = UnservedDays()
         self._limiter = PostgresRateLimiter(
             config.database_url.reveal(), app_key_hash(config.app_key), config.effective_rate_per_sec,
             lease_seconds=config.connect_timeout_seconds + config.read_timeout_seconds + 1.0,
@@ -155,10 +167,13 @@ class KISSession:
             raise _Transient("timeout", type(exc).__name__) from None
         except httpx.TransportError as exc:
             raise _Transient("connection", type(exc).__name__) from None
+        self.server_clock.observe(response.headers.get("date"))
         return _classify(response, endpoint, symbol)
 
     def _parse_page(self, page: Page, endpoint: Endpoint, symbol: str | None,
                     window: tuple[dt.date, dt.date] | None = None) -> list[Row]:
+        if page.no_data:
+            return []
         raw_rows = extract_rows(page.body, endpoint, symbol=symbol)
         self.schema_drift.observe(endpoint, raw_rows)
         return parse_rows(raw_rows, endpoint, symbol=symbol, window=window)
@@ -212,7 +227,7 @@ class KISSession:
                     if not page_rows or oldest_day(page_rows) <= start:
                         return rows
             except KISAPIError as exc:
-                if previous_oldest is None or exc.msg_cd not in NO_DATA:
+                if previous_oldest is None or exc.msg_cd not in NO_DATA_MESSAGES:
                     raise
                 return rows  # the cursor moved before the first day KIS has (a full last page)
             oldest = oldest_day(page_rows)
@@ -283,6 +298,12 @@ def _classify(response: httpx.Response, endpoint: Endpoint, symbol: str | None) 
     rt_cd = body.get("rt_cd")
     if rt_cd == "0" and status == 200:
         return Page(body, response.headers.get("tr_cont", "").strip())
+    if rt_cd == NO_DATA and status == 200:
+        return Page({}, "", no_data=True)
+    if TIME_LIMIT in msg1:
+        after = FINAL_AFTER.get(endpoint.tr_id)
+        raise KISNotPublishedError(tr_id=endpoint.tr_id, symbol=symbol, detail=f"{msg_cd} {msg1}".strip(),
+                                   available_after=f"{after:%H:%M}" if after else "the close")
     if status in GATEWAY_ERRORS or (rt_cd is None and status >= 500):
         raise _Transient("http5xx", f"HTTP {status} {msg_cd}".strip())
     if rt_cd is None and status == 200:

@@ -7,19 +7,38 @@ Usage::
         sim.base_url, sim.master_base_url, sim.truth.daily_prices(...), sim.stats.token_issuances(key)
 
 Documented behaviour where protocol.md / kis_api.md leave a choice (simulator decisions):
-- Data: KRX trading days only (exchange_calendars XKRX). No corporate actions, halts or
-  (de)listings: every model symbol trades every day. Tick sizes use the 2023-01-25 unified
-  schedule for the whole history.
-- Simulated clock (`now`, naive = KST): daily rows for a day are served only from 15:40 KST of
-  that day; before that the newest served day is the previous trading day and FHKST01010900 puts
-  today's row on top with every field except stck_bsop_date as "". `now=None` means every
-  configured day is final. Ground truth ignores the clock.
-- Empty ranges answer rt_cd "0" with an empty list. Unknown stock/index codes: HTTP 200, rt_cd
-  "7", msg_cd KIOK0560. Bad or missing query parameters: HTTP 500, rt_cd "1", msg_cd OPSQ2001,
-  msg1 naming the parameter. Missing header: HTTP 500, msg_cd EGW00205 naming it. Unknown TR ID
-  or path/TR mismatch: HTTP 500 OPSQ0002. Paper mode: real-only TRs (kis_api.md "Paper: no",
-  plus FHPUP02120000) -> HTTP 500 MCA00124; rate limit capped at 2/s. Invalid token: HTTP 500
-  EGW00121; expired token: EGW00123 with `expired_token_http_status` (500).
+- Data: KRX trading days only (exchange_calendars XKRX). No corporate actions. Tick sizes use the
+  2023-01-25 unified schedule for the whole history. The universe changes (universe.py): listings,
+  delistings and trading halts at `listings_per_year` / `delistings_per_year` / `halts_per_year` per
+  2,500 stocks (100 / 60 / 40, KRX-like), scaled to the universe and span and rounded down (a
+  12-stock, one-year simulator has none; tests raise the rates). A stock has no rows before its
+  listing or after its delisting and leaves the master files; a halted day trades nothing
+  (volume 0, open = high = low = close = the last close, zero flows).
+- Simulated clock (clock.py; `now` naive = KST, `time_offset`, `clock_running`, `Simulator.set_now`;
+  CLI `--now` / `--time-offset`): responses carry a Date header from it. Each daily TR publishes
+  today at its own time in its own form (`publication`): FHPTJ04160001 refuses with rt_cd "2"
+  OPSQ2001 "TIME LIMIT 00:00 ~ 15:40" until 15:41 (`time_limit_scope` "all" refuses every request,
+  "today" only a request anchored on today); FHKST01010900 puts today's row on top with every
+  value "" until 15:40; FHKST03010100 serves today's candle growing through the session until
+  15:30; short selling and programme data leave today out until 15:40 (their time is unknown).
+  `now=None`: after 18:00 of the last configured day. Ground truth ignores the clock.
+- FHPPG04600001 serves 8 months back from the clock's day ("8개월 이상 과거 조회 불가"): an older
+  FID_INPUT_DATE_1 is refused (HTTP 200, rt_cd "1", msg_cd OPSQ1002, simulator choice) or, with
+  `history_limit_form="clip"`, the older rows are left out.
+- No rows for a listed-once stock and range (before listing, after delisting): `no_data_form`
+  "rt7" (HTTP 200, rt_cd "7", KIOK0560 조회할 자료가 없습니다), "empty_row" (rt_cd "0",
+  `output2: [{}]`) or "zero_price" (output1 stck_prpr "0" and no rows; endpoints without output1
+  answer an empty list).
+- 업종 codes (sectors.py): CTPF1002R idx_bztp_mcls_cd is KIS's 3-digit code ("013"), shared by
+  KOSPI and KOSDAQ sectors; FHPUP02120000 takes the 4-digit index code (market digit + code);
+  names are written as in KIS's example ("전기,전자"); idx_bztp_lcls_cd is the size class ("002"
+  대형주 for KOSPI200/KOSDAQ150 members, "004" 소형주); pdno is "00000A" + code.
+- Unknown stock/index codes: HTTP 200, rt_cd "7", msg_cd KIOK0560. Bad or missing query
+  parameters: HTTP 500, rt_cd "1", msg_cd OPSQ2001, msg1 naming the parameter. Missing header:
+  HTTP 500, msg_cd EGW00205 naming it. Unknown TR ID or path/TR mismatch: HTTP 500 OPSQ0002.
+  Paper mode: real-only TRs (kis_api.md "Paper: no", plus FHPUP02120000) -> HTTP 500 MCA00124;
+  rate limit capped at 2/s. Invalid token: HTTP 500 EGW00121; expired token: EGW00123 with
+  `expired_token_http_status` (500).
 - Token endpoint: every successful answer within `token_min_interval_seconds` (60) of the
   previous call for the same key is refused with 403 EGW00133; within 6 h the same token is
   returned. Bad grant_type -> 403 EGW00002; missing or not-allowed appkey/appsecret -> 403
@@ -59,6 +78,8 @@ Documented behaviour where protocol.md / kis_api.md leave a choice (simulator de
 - Extra config beyond the brief: token_min_interval_seconds / token_reuse_seconds (tests can
   shorten the 1/min rule), page_size, symbol_cache_size (LRU of per-symbol series, ~1 MB each),
   expired_token_http_status; `Simulator.set_now()` moves the simulated clock at runtime.
+  OPSQ2001 for bad parameters is a simulator choice that reuses the code KIS sends with
+  "TIME LIMIT": the client tells them apart by the message.
 """
 
 from kis_intel_assets.simulator.config import SimulatorConfig

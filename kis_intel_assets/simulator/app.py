@@ -8,7 +8,8 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -26,7 +27,8 @@ from kis_intel_assets.simulator import (  # the handler modules register their T
     handlers_stock,  # noqa: F401
     paging,
 )
-from kis_intel_assets.simulator.config import KST, SimulatorConfig
+from kis_intel_assets.simulator.clock import KST
+from kis_intel_assets.simulator.config import SimulatorConfig
 from kis_intel_assets.simulator.documented import DOCUMENTED
 from kis_intel_assets.simulator.errors import KisError
 from kis_intel_assets.simulator.faults import FaultInjector, FaultSpec
@@ -71,7 +73,7 @@ class SimulatorApp:
         self.injector: FaultInjector | None = FaultInjector(config.faults) if config.faults else None
         self._cursors: OrderedDict[tuple, int] = OrderedDict()
         self._drop = drop_connection
-        self._masters: dict[str, bytes] = {}
+        self._masters: dict[tuple[str, object], bytes] = {}
         self.asgi = KisWire(
             Starlette(
                 routes=[
@@ -135,9 +137,10 @@ class SimulatorApp:
         market = MASTER_FILES.get(request.path_params["file"])
         if market is None:
             return Response(b"not found", 404)
-        if market not in self._masters:
-            self._masters[market] = master_zip(self.model, market)
-        return Response(self._masters[market], media_type="application/zip")
+        key = (market, self.model.latest_day())  # the listed universe follows the clock
+        if key not in self._masters:
+            self._masters[key] = master_zip(self.model, market)
+        return Response(self._masters[key], media_type="application/zip")
 
     # -- quotations ------------------------------------------------------------------------------------
     async def quotation(self, request: Request) -> Response:
@@ -256,9 +259,10 @@ class SimulatorApp:
         while len(self._cursors) > MAX_CURSORS:
             self._cursors.popitem(last=False)
 
-    @staticmethod
-    def _headers(tr_id: str, tr_cont: str) -> dict[str, str]:
-        return {"tr_id": tr_id, "tr_cont": tr_cont, "gt_uid": uuid.uuid4().hex}
+    def _headers(self, tr_id: str, tr_cont: str) -> dict[str, str]:
+        # Date follows the simulated clock: it is how a client learns KIS's "now" (publication times).
+        date = format_datetime(self.model.now_kst().astimezone(UTC), usegmt=True)
+        return {"tr_id": tr_id, "tr_cont": tr_cont, "gt_uid": uuid.uuid4().hex, "date": date}
 
     def _json(self, body: dict[str, str], status: int, tr_id: str, tr_cont: str) -> Response:
         return Response(

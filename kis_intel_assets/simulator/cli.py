@@ -7,7 +7,13 @@ import sys
 import time
 from pathlib import Path
 
-from kis_intel_assets.simulator.config import RATE_LIMIT_STYLES, SimulatorConfig
+from kis_intel_assets.simulator.clock import TIME_LIMIT_SCOPES, parse_now, parse_offset, parse_publication
+from kis_intel_assets.simulator.config import (
+    HISTORY_LIMIT_FORMS,
+    NO_DATA_FORMS,
+    RATE_LIMIT_STYLES,
+    SimulatorConfig,
+)
 from kis_intel_assets.simulator.faults import FaultSpec
 from kis_intel_assets.simulator.paging import PAGING_STYLES
 from kis_intel_assets.simulator.replay import ReplayDataError
@@ -50,6 +56,32 @@ def _parser() -> argparse.ArgumentParser:
         default="known",
         help="paging of the date-ranged TRs whose live behaviour is unknown",
     )
+    clock = parser.add_mutually_exclusive_group()
+    clock.add_argument(
+        "--now", default="", help="simulated KST time at start, e.g. 2025-06-30T15:00 (runs on)"
+    )
+    clock.add_argument("--time-offset", default="", help="simulated time = real time + this, e.g. -2h30m")
+    parser.add_argument(
+        "--publication", default="", help="per-TR publication times, e.g. FHPST04830000=16:10/absent"
+    )
+    parser.add_argument(
+        "--time-limit-scope",
+        choices=TIME_LIMIT_SCOPES,
+        default="all",
+        help="FHPTJ04160001 before 15:41: refuse every request, or only today's",
+    )
+    parser.add_argument(
+        "--history-limit",
+        choices=HISTORY_LIMIT_FORMS,
+        default="refuse",
+        help="FHPPG04600001 older than 8 months: refuse the call, or clip the rows",
+    )
+    parser.add_argument(
+        "--no-data",
+        choices=NO_DATA_FORMS,
+        default="rt7",
+        help='no rows for a stock: rt_cd "7", output2 [{}], or stck_prpr "0"',
+    )
     return parser
 
 
@@ -68,6 +100,13 @@ def run_simulator_cli(argv: list[str]) -> int:
             replay_dir=args.replay,
             rate_limit_style=args.rate_limit_style,
             paging_style=args.paging,
+            now=parse_now(args.now) if args.now else None,
+            clock_running=bool(args.now),
+            time_offset=parse_offset(args.time_offset) if args.time_offset else None,
+            publication=parse_publication(args.publication),
+            time_limit_scope=args.time_limit_scope,
+            history_limit_form=args.history_limit,
+            no_data_form=args.no_data,
         )
     except (_ArgumentError, ValueError) as error:
         print(f"kis-intel simulator: error: {error}", file=sys.stderr)

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from kis_intel_assets.simulator.clock import KST, TIME_LIMIT_SCOPES, Publication
 from kis_intel_assets.simulator.factors import EpisodeParams
 from kis_intel_assets.simulator.faults import FaultSpec
 from kis_intel_assets.simulator.paging import PAGING_STYLES, page_size
 
-KST = timezone(timedelta(hours=9))
 RATE_LIMIT_STYLES = ("500", "200")
+HISTORY_LIMIT_FORMS = ("clip", "refuse")
+NO_DATA_FORMS = ("rt7", "empty_row", "zero_price")
 
 
 def kst_today() -> date:
@@ -38,6 +40,15 @@ class SimulatorConfig:
     page_size: int = 100  # rows per tr_cont page where KIS's page size is unknown (paging.py)
     page_sizes: Mapping[str, int] = field(default_factory=dict)  # TR ID -> rows per call (paging.py)
     paging_style: str = "known"  # paging.PAGING_STYLES
+    time_offset: timedelta | None = None  # alternative clock: real time shifted by this much
+    clock_running: bool = False  # `now` advances with real time (the CLI's --now)
+    publication: Mapping[str, Publication] | None = None  # per-TR overrides of clock.DEFAULT_PUBLICATION
+    time_limit_scope: str = "all"  # FHPTJ04160001 before 15:41: refuse every request, or only today's
+    history_limit_form: str = "refuse"  # FHPPG04600001 beyond 8 months: refuse the call, or clip rows
+    no_data_form: str = "rt7"  # no rows for a stock and range: rt_cd 7, output2 [{}], or stck_prpr "0"
+    listings_per_year: float = 100.0  # per 2,500 stocks (KRX: ~100 a year), scaled to the universe
+    delistings_per_year: float = 60.0
+    halts_per_year: float = 40.0
     symbol_cache_size: int = 128
     expired_token_http_status: int = 500
     episodes: EpisodeParams | None = None  # planted rotation episodes; None = EpisodeParams() defaults
@@ -53,6 +64,13 @@ class SimulatorConfig:
             raise ValueError(
                 f"rate_limit_style must be one of {RATE_LIMIT_STYLES}, got {self.rate_limit_style!r}"
             )
+        for name, value, options in (
+            ("time_limit_scope", self.time_limit_scope, TIME_LIMIT_SCOPES),
+            ("history_limit_form", self.history_limit_form, HISTORY_LIMIT_FORMS),
+            ("no_data_form", self.no_data_form, NO_DATA_FORMS),
+        ):
+            if value not in options:
+                raise ValueError(f"{name} must be one of {options}, got {value!r}")
         if self.page_size < 1 or any(size < 1 for size in self.page_sizes.values()):
             raise ValueError(f"page sizes must be >= 1, got {self.page_size} and {dict(self.page_sizes)}")
         if self.paging_style not in PAGING_STYLES:

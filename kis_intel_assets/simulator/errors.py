@@ -50,3 +50,13 @@ def token_expired(http_status: int) -> KisError:
 
 def token_invalid() -> KisError:
     return KisError(500, "EGW00121", "유효하지 않은 token 입니다")
+
+
+def time_limit(last_refused: str = "15:40") -> KisError:
+    # live (kis_api.md §9): FHPTJ04160001 before 15:41 KST answers "TIME LIMIT 00:00 ~ 15:40"
+    return KisError(200, "OPSQ2001", f"TIME LIMIT 00:00 ~ {last_refused}", rt_cd="2")
+
+
+def history_limit(what: str) -> KisError:
+    # the text is the spec's; code and status are a simulator choice
+    return KisError(200, "OPSQ1002", f"8개월 이상 과거 조회 불가 ({what})")

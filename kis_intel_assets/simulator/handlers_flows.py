@@ -23,13 +23,17 @@ from kis_intel_assets.simulator.handlers_base import (
     Reply,
     load_series,
     newest_first,
+    no_rows,
+    publication_gate,
     service,
+    with_blank_today,
 )
 from kis_intel_assets.simulator.handlers_stock import daily_bar, last_price_head, position_at
 from kis_intel_assets.simulator.model import MarketModel
 from kis_intel_assets.simulator.sectors import SECTOR_INDEX
 from kis_intel_assets.simulator.series import SymbolSeries
 
+INVESTOR_DAILY = "FHPTJ04160001"
 RANKING_ROWS = 30
 RANKING_CANDIDATES = 60  # the ranking is taken over the largest listed stocks of the scope, to bound cost
 TIME_BY_MARKET_CODES = {
@@ -86,10 +90,8 @@ def breakdown(flows: dict[str, GroupFlows], k: int, net_only: bool) -> dict[str,
 def inquire_investor(model: MarketModel, query: Query) -> Reply:
     query.choice("FID_COND_MRKT_DIV_CODE", MARKET_DIV_CODES)
     series = load_series(model, query)
-    pending = model.pending_today()
-    finals = newest_first(series, series.days[0], model.cutoff())
-    items = ([-1] if pending is not None else []) + finals
-    items = items[: model.config.rows_per_call("FHKST01010900")]
+    today = publication_gate(model, "FHKST01010900", None)
+    finals = newest_first(series, series.days[0], model.cutoff("FHKST01010900"))
     pr = series.prices
     keys = ["stck_clpr", "prdy_vrss", "prdy_vrss_sign"] + [
         f"{p}_{suffix}"
@@ -100,9 +102,6 @@ def inquire_investor(model: MarketModel, query: Query) -> Reply:
     def encode(positions: Sequence[int]) -> list[dict[str, str]]:
         rows = []
         for i in positions:
-            if i < 0:  # today before the close: the row exists but carries no values yet
-                rows.append({"stck_bsop_date": ymd(pending), **dict.fromkeys(keys, "")})  # type: ignore[arg-type]
-                continue
             flows = group_flows(series, np.array([i]))
             row = {"stck_bsop_date": ymd(series.days[i]), "stck_clpr": num(pr.close[i])}
             row.update(
@@ -127,15 +126,27 @@ def inquire_investor(model: MarketModel, query: Query) -> Reply:
             rows.append({"stck_bsop_date": row.pop("stck_bsop_date"), **{k: row[k] for k in keys}})
         return rows
 
-    return Reply({}, "output", items, encode, paged=False, symbol=series.symbol)
+    items, served = with_blank_today(finals, encode, today)  # today's row is blank before the close
+    return Reply(
+        {},
+        "output",
+        items[: model.config.rows_per_call("FHKST01010900")],
+        served,
+        paged=False,
+        symbol=series.symbol,
+    )
 
 
 @service("FHPTJ04160001", "quotations/investor-trade-by-stock-daily", real_only=True)
 def investor_trade_by_stock_daily(model: MarketModel, query: Query) -> Reply:
     query.choice("FID_COND_MRKT_DIV_CODE", MARKET_DIV_CODES)
     series = load_series(model, query)
-    last = min(query.date("FID_INPUT_DATE_1", model.cutoff()), model.cutoff())
+    today = publication_gate(model, INVESTOR_DAILY, query.optional_date("FID_INPUT_DATE_1"))
+    cutoff = model.cutoff(INVESTOR_DAILY)
+    last = min(query.date("FID_INPUT_DATE_1", cutoff), cutoff)
     items = newest_first(series, series.days[0], last)
+    if not items:
+        return no_rows(model, series.symbol, "output2", has_head=True)
     p = position_at(series, last)
     market = str(model.universe.markets[model.position(series.symbol)])
     head = {"output1": {**last_price_head(series, p), "rprs_mrkt_kor_name": market}}
@@ -152,7 +163,8 @@ def investor_trade_by_stock_daily(model: MarketModel, query: Query) -> Reply:
             for k, i in enumerate(positions)
         ]
 
-    return Reply(head, "output2", items, encode, paged=True, symbol=series.symbol)
+    items, served = with_blank_today(items, encode, today)
+    return Reply(head, "output2", items, served, paged=True, symbol=series.symbol)
 
 
 @service("FHPTJ04040000", "quotations/inquire-investor-daily-by-market", real_only=True)

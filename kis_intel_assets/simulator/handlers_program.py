@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from kis_intel_assets.krx_calendar import months_before
 from kis_intel_assets.simulator import errors
 from kis_intel_assets.simulator.documented import DOCUMENTED
 from kis_intel_assets.simulator.encode import change_fields, num, percent, rate, ymd
@@ -17,7 +18,10 @@ from kis_intel_assets.simulator.handlers_base import (
     earliest,
     load_series,
     newest_first,
+    no_rows,
+    publication_gate,
     service,
+    with_blank_today,
 )
 from kis_intel_assets.simulator.handlers_stock import position_at
 from kis_intel_assets.simulator.model import MarketModel
@@ -26,6 +30,7 @@ from kis_intel_assets.simulator.ticks import round_to_tick
 INTRADAY_SLOTS = tuple(
     f"{h:02d}{m:02d}00" for h in range(9, 16) for m in (0, 30) if (9, 30) <= (h, m) <= (15, 30)
 )
+MARKET_HISTORY_MONTHS = 8  # FHPPG04600001 spec: "8개월 이상 과거 조회 불가"
 SIDES = ("seln_vol", "shnu_vol", "ntby_qty", "seln_tr_pbmn", "shnu_tr_pbmn", "ntby_tr_pbmn")
 RATE_FIELDS = tuple(name for name in DOCUMENTED["FHPPG04600001"]["output"] if name.endswith("_rate"))
 MARKET_INDEX = {"KOSPI": "0001", "KOSDAQ": "1001"}
@@ -92,8 +97,12 @@ def program_trade_by_stock(model: MarketModel, query: Query) -> Reply:
 def program_trade_by_stock_daily(model: MarketModel, query: Query) -> Reply:
     query.choice("FID_COND_MRKT_DIV_CODE", MARKET_DIV_CODES)
     series = load_series(model, query)
-    last = min(query.date("FID_INPUT_DATE_1", model.cutoff()), model.cutoff())
+    today = publication_gate(model, "FHPPG04650201", query.optional_date("FID_INPUT_DATE_1"))
+    cutoff = model.cutoff("FHPPG04650201")
+    last = min(query.date("FID_INPUT_DATE_1", cutoff), cutoff)
     items = newest_first(series, series.days[0], last)
+    if not items:
+        return no_rows(model, series.symbol, "output", has_head=False)
     pr, program = series.prices, series.program
     net_qty, net_value = program[:, 0] - program[:, 1], program[:, 2] - program[:, 3]
 
@@ -112,7 +121,8 @@ def program_trade_by_stock_daily(model: MarketModel, query: Query) -> Reply:
             for i in positions
         ]
 
-    return Reply({}, "output", items, encode, paged=True, symbol=series.symbol)
+    items, served = with_blank_today(items, encode, today)
+    return Reply({}, "output", items, served, paged=True, symbol=series.symbol)
 
 
 @service("FHPPG04600001", "quotations/comp-program-trade-daily", real_only=True)
@@ -122,9 +132,17 @@ def comp_program_trade_daily(model: MarketModel, query: Query) -> Reply:
     query.choice("FID_COND_MRKT_DIV_CODE", MARKET_DIV_CODES)
     market = {"K": "KOSPI", "Q": "KOSDAQ"}[query.choice("FID_MRKT_CLS_CODE", ("K", "Q"))]
     first = query.date("FID_INPUT_DATE_1", earliest(model))
-    last = min(query.date("FID_INPUT_DATE_2", model.cutoff()), model.cutoff())
-    if last < first:
-        raise errors.bad_param("FID_INPUT_DATE_2", f"{ymd(last)} is before FID_INPUT_DATE_1 {ymd(first)}")
+    today = publication_gate(model, "FHPPG04600001", query.optional_date("FID_INPUT_DATE_2"))
+    cutoff = model.cutoff("FHPPG04600001")
+    asked = query.date("FID_INPUT_DATE_2", cutoff)
+    if asked < first:
+        raise errors.bad_param("FID_INPUT_DATE_2", f"{ymd(asked)} is before FID_INPUT_DATE_1 {ymd(first)}")
+    last = min(asked, cutoff)  # a day not published yet is absent
+    floor = np.datetime64(months_before(model.now_kst().date(), MARKET_HISTORY_MONTHS), "D")
+    if first <= floor:
+        if model.config.history_limit_form == "refuse":
+            raise errors.history_limit(f"FID_INPUT_DATE_1 {ymd(first)}")
+        first = floor + np.timedelta64(1, "D")
     lo, hi = int(np.searchsorted(model.days, first, "left")), int(np.searchsorted(model.days, last, "right"))
     data = market_program_components(model, market)
     totals = model.factors.index_ohlcv(MARKET_INDEX[market])
@@ -145,7 +163,8 @@ def comp_program_trade_daily(model: MarketModel, query: Query) -> Reply:
             rows.append(row)
         return rows
 
-    return Reply({}, "output", list(range(hi - 1, lo - 1, -1)), encode, paged=True)
+    items, served = with_blank_today(list(range(hi - 1, lo - 1, -1)), encode, today)
+    return Reply({}, "output", items, served, paged=True)
 
 
 def market_program_components(model: MarketModel, market: str) -> dict[str, dict[str, np.ndarray]]:

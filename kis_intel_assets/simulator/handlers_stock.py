@@ -15,14 +15,46 @@ from kis_intel_assets.simulator.handlers_base import (
     earliest,
     load_series,
     newest_first,
+    no_rows,
+    publication_gate,
     service,
+    with_blank_today,
 )
 from kis_intel_assets.simulator.model import MarketModel
-from kis_intel_assets.simulator.sectors import LARGE_CLASS, SECTORS
+from kis_intel_assets.simulator.sectors import SECTORS, SIZE_CLASS
 from kis_intel_assets.simulator.series import SymbolSeries
-from kis_intel_assets.simulator.ticks import tick_size
+from kis_intel_assets.simulator.ticks import round_to_tick, tick_size
 
 PAR_VALUE = 500
+DAILY_CHART = "FHKST03010100"
+
+
+def _growing_day(
+    model: MarketModel, series: SymbolSeries, first: np.datetime64, last: np.datetime64
+) -> int | None:
+    """Position of today's still-growing candle when the clock is inside today's session, else None."""
+    today = model.pending_today(DAILY_CHART)
+    if model.publication(DAILY_CHART).before != "partial" or today is None or model.session_fraction() <= 0:
+        return None
+    if not first <= np.datetime64(today, "D") <= last:
+        return None
+    lo, hi = series.span(np.datetime64(today, "D"), np.datetime64(today, "D"))
+    return lo if hi > lo else None
+
+
+def _growing_ohlcv(series: SymbolSeries, i: int, fraction: float) -> dict[str, np.ndarray]:
+    """The daily arrays with day i as seen `fraction` into the session: the close walks from the open,
+    volume and value accrue."""
+    pr = series.prices
+    ohlcv = {name: values.astype(np.float64) for name, values in stock_ohlcv(series).items()}
+    close = float(round_to_tick(np.array([pr.open[i] + (pr.close[i] - pr.open[i]) * fraction]))[0])
+    close = min(max(close, float(pr.low[i])), float(pr.high[i]))
+    ohlcv["close"][i] = close
+    ohlcv["high"][i] = max(float(pr.open[i]), close)
+    ohlcv["low"][i] = min(float(pr.open[i]), close)
+    ohlcv["volume"][i] = round(pr.volume[i] * fraction)
+    ohlcv["value"][i] = round(pr.value[i] * fraction)
+    return ohlcv
 
 
 def position_at(series: SymbolSeries, day: np.datetime64) -> int:
@@ -169,11 +201,19 @@ def daily_item_chart(model: MarketModel, query: Query) -> Reply:
     first, last = query.date("FID_INPUT_DATE_1"), query.date("FID_INPUT_DATE_2")
     if last < first:
         raise errors.bad_param("FID_INPUT_DATE_2", f"{ymd(last)} is before FID_INPUT_DATE_1 {ymd(first)}")
-    positions = np.array(newest_first(series, first, min(last, model.cutoff()))[::-1], dtype=np.int64)
-    bars = period_bars(series.days, stock_ohlcv(series), positions, period)[
-        : model.config.rows_per_call("FHKST03010100")
+    blank_today = publication_gate(model, DAILY_CHART, last)  # the other forms, when switched to
+    finals = newest_first(series, first, min(last, model.cutoff(DAILY_CHART)))
+    growing = _growing_day(model, series, first, last)  # today's candle during the session
+    if not finals and growing is None:
+        return no_rows(model, series.symbol, "output2", has_head=True)
+    ohlcv = stock_ohlcv(series)
+    if growing is not None:
+        ohlcv = _growing_ohlcv(series, growing, model.session_fraction())
+    shown = ([growing] if growing is not None else []) + finals
+    bars = period_bars(series.days, ohlcv, np.array(shown[::-1], dtype=np.int64), period)[
+        : model.config.rows_per_call(DAILY_CHART)
     ]
-    p = position_at(series, min(last, model.cutoff()))
+    p = finals[0] if finals else shown[0]  # newest final day for the quote
     index = model.position(series.symbol)
     head = {
         "output1": {
@@ -201,7 +241,8 @@ def daily_item_chart(model: MarketModel, query: Query) -> Reply:
             )
         return rows
 
-    return Reply(head, "output2", list(range(len(bars))), encode, paged=False, symbol=series.symbol)
+    items, served = with_blank_today(list(range(len(bars))), encode, blank_today)
+    return Reply(head, "output2", items, served, paged=False, symbol=series.symbol)
 
 
 def extremes(
@@ -277,11 +318,11 @@ def search_stock_info(model: MarketModel, query: Query) -> Reply:
     p = position_at(series, model.latest_day())
     sector = SECTORS[int(series.sector[p])]
     market = str(model.universe.markets[index])
-    large_code, large_name = LARGE_CLASS[market]
+    large_code, large_name = SIZE_CLASS[bool(model.universe.index_member[index])]
     shares = int(model.universe.listed_shares[index])
     name = model.universe.names[index]
     output = {
-        "pdno": series.symbol,
+        "pdno": f"00000A{series.symbol}",  # KIS's documented example: "00000A000660"
         "prdt_type_cd": "300",
         "prdt_name": name,
         "prdt_abrv_name": name,
@@ -301,7 +342,7 @@ def search_stock_info(model: MarketModel, query: Query) -> Reply:
         "lstg_abol_dt": "",
         "idx_bztp_lcls_cd": large_code,
         "idx_bztp_lcls_cd_name": large_name,
-        "idx_bztp_mcls_cd": sector.code,
+        "idx_bztp_mcls_cd": sector.kis_code,
         "idx_bztp_mcls_cd_name": sector.name,
         "idx_bztp_scls_cd": "",
         "idx_bztp_scls_cd_name": "",
@@ -317,15 +358,18 @@ def daily_short_sale(model: MarketModel, query: Query) -> Reply:
     query.choice("FID_COND_MRKT_DIV_CODE", MARKET_DIV_CODES)
     series = load_series(model, query)
     first = query.date("FID_INPUT_DATE_1", earliest(model))
-    last = min(query.date("FID_INPUT_DATE_2", model.cutoff()), model.cutoff())
+    today = publication_gate(model, "FHPST04830000", query.optional_date("FID_INPUT_DATE_2"))
+    cutoff = model.cutoff("FHPST04830000")
+    last = min(query.date("FID_INPUT_DATE_2", cutoff), cutoff)
     items = newest_first(series, first, last)
-    lo = items[-1] if items else 0
+    if not items:
+        return no_rows(model, series.symbol, "output2", has_head=True)
+    lo = items[-1]
     pr = series.prices
     cum_short_qty = np.cumsum(series.short_volume[lo:])
     cum_short_value = np.cumsum(series.short_value[lo:])
     cum_volume, cum_value = np.cumsum(pr.volume[lo:]), np.cumsum(pr.value[lo:])
-    p = position_at(series, last) if items else position_at(series, model.cutoff())
-    head = {"output1": last_price_head(series, p)}
+    head = {"output1": last_price_head(series, position_at(series, last))}
 
     def encode(positions: Sequence[int]) -> list[dict[str, str]]:
         rows = []
@@ -350,4 +394,5 @@ def daily_short_sale(model: MarketModel, query: Query) -> Reply:
             )
         return rows
 
-    return Reply(head, "output2", items, encode, paged=True, symbol=series.symbol)
+    items, served = with_blank_today(items, encode, today)
+    return Reply(head, "output2", items, served, paged=True, symbol=series.symbol)

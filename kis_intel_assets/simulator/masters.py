@@ -1,9 +1,10 @@
 """KIS stock master files (kospi_code.mst.zip / kosdaq_code.mst.zip) for the simulated universe.
 
 Each cp949 line: 9-char short code field (code left-aligned, space padded), 12-char standard code, Korean
-name,
-then a fixed-width tail (228 chars KOSPI, 222 KOSDAQ). Simulator tail layout: group code (2: ST stock, EF ETF,
-EN ETN), market-cap size (1), 지수업종 대/중/소분류 codes (4 each), then '0' filler to the full width.
+name, then a fixed-width tail (228 chars KOSPI, 222 KOSDAQ). Simulator tail layout: group code (2: ST stock,
+EF ETF, EN ETN), market-cap size (1), 지수업종 대/중/소분류 (4 chars each: KIS's 3-digit code, zero-padded,
+so the same in both markets' files), then '0' filler to the full width. The width is the official
+parser's; the padding of a 3-digit code in it is a simulator choice.
 A few ETF/ETN lines are included so clients must filter on the group code.
 """
 
@@ -13,7 +14,7 @@ import io
 import zipfile
 
 from kis_intel_assets.simulator.model import NON_STOCK_MASTER_LINES, MarketModel
-from kis_intel_assets.simulator.sectors import LARGE_CLASS, SECTORS
+from kis_intel_assets.simulator.sectors import SECTORS, SIZE_CLASS
 from kis_intel_assets.simulator.universe import isin_for
 
 TAIL_WIDTH = {"KOSPI": 228, "KOSDAQ": 222}
@@ -30,11 +31,14 @@ def master_zip(model: MarketModel, market: str) -> bytes:
     latest = model.latest_day()
     lines = []
     for i, symbol in enumerate(u.symbols):
-        if u.markets[i] != market:
+        if u.markets[i] != market or not model.is_listed(str(symbol), latest):
             continue
         sector = SECTORS[model.sector_at(str(symbol), latest)]
         size = "1" if u.index_member[i] else "3"
-        lines.append(_line(str(symbol), u.names[i], market, "ST", size, LARGE_CLASS[market][0], sector.code))
+        large = SIZE_CLASS[bool(u.index_member[i])][0]
+        lines.append(
+            _line(str(symbol), u.names[i], market, "ST", size, f"{large:0>4}", f"{sector.kis_code:0>4}")
+        )
     for code, name, group, line_market in NON_STOCK_MASTER_LINES:
         if line_market == market:
             lines.append(_line(code, name, market, group, "0", "0000", "0000"))

@@ -5,12 +5,20 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from datetime import date, datetime, time
+from datetime import date, datetime
 
 import numpy as np
 
 from kis_intel_assets import krx_calendar
-from kis_intel_assets.simulator.config import KST, SimulatorConfig
+from kis_intel_assets.simulator.clock import (
+    DEFAULT_PUBLICATION,
+    GENERIC,
+    Publication,
+    SimClock,
+    default_now,
+    session_fraction,
+)
+from kis_intel_assets.simulator.config import SimulatorConfig
 from kis_intel_assets.simulator.factors import MarketFactors, short_regime
 from kis_intel_assets.simulator.replay import ReplaySymbol, load_replay, replay_universe, serve_recorded_flows
 from kis_intel_assets.simulator.series import (
@@ -21,9 +29,8 @@ from kis_intel_assets.simulator.series import (
     short_allowed,
 )
 from kis_intel_assets.simulator.streams import Streams, symbol_key
-from kis_intel_assets.simulator.universe import build_universe
+from kis_intel_assets.simulator.universe import build_changes, build_universe
 
-MARKET_CLOSE_FINAL = time(15, 40)  # daily investor/short data become final after this (KST)
 # Non-stock lines in the master files (ETF/ETN), kept out of the stock universe's codes.
 NON_STOCK_MASTER_LINES: tuple[tuple[str, str, str, str], ...] = (
     ("069500", "KODEX 200", "EF", "KOSPI"),
@@ -54,6 +61,10 @@ class MarketModel:
         reserved = {line[0] for line in NON_STOCK_MASTER_LINES}
         if self._replay is None:
             self.universe = build_universe(config.seed, config.n_symbols, len(self.days), reserved)
+            rates = (config.listings_per_year, config.delistings_per_year, config.halts_per_year)
+            self.universe.changes = build_changes(
+                config.seed, config.n_symbols, len(self.days), rates, self.universe.index_member
+            )
         else:
             self.universe = replay_universe(config.seed, list(self._replay.values()))
         # Episodes go only to sectors that have members (a replay may cover a few sectors).
@@ -62,36 +73,46 @@ class MarketModel:
         )
         self._cache: OrderedDict[str, SymbolSeries] = OrderedDict()
         self._lock = threading.Lock()
-        self.now: datetime | None = config.now
+        self.clock = SimClock(config.now, config.time_offset, running=config.clock_running)
+        self._publication = {**DEFAULT_PUBLICATION, **(config.publication or {})}
 
     # -- clock ---------------------------------------------------------------------------------------------
-    def _now_kst(self) -> datetime | None:
-        if self.now is None:
-            return None
-        return self.now.replace(tzinfo=KST) if self.now.tzinfo is None else self.now.astimezone(KST)
+    def now_kst(self) -> datetime:
+        """The simulated time; with no clock set, after the after-hours session of the last day."""
+        return self.clock.now() or default_now(self.days[-1].astype(date))
 
-    def cutoff(self) -> np.datetime64:
-        """Last day whose daily data is final under the simulated clock (the last day when no clock is
-        set)."""
-        now = self._now_kst()
-        if now is None:
-            return self.days[-1]
+    def publication(self, tr_id: str | None) -> Publication:
+        return self._publication.get(tr_id, GENERIC) if tr_id else GENERIC
+
+    def cutoff(self, tr_id: str | None = None) -> np.datetime64:
+        """Last day whose daily data `tr_id` serves as final under the simulated clock."""
+        now = self.now_kst()
         today = np.datetime64(now.date(), "D")
-        limit = today if now.time() >= MARKET_CLOSE_FINAL else today - np.timedelta64(1, "D")
+        final = now.time() >= self.publication(tr_id).final_after
+        limit = today if final else today - np.timedelta64(1, "D")
         index = int(np.searchsorted(self.days, limit, "right")) - 1
-        return self.days[max(index, 0)] if index >= 0 else self.days[0] - np.timedelta64(1, "D")
+        return self.days[index] if index >= 0 else self.days[0] - np.timedelta64(1, "D")
 
-    def pending_today(self) -> date | None:
-        """Today's trading day while it is still before the close, else None."""
-        now = self._now_kst()
-        if now is None or now.time() >= MARKET_CLOSE_FINAL:
+    def pending_today(self, tr_id: str | None = None) -> date | None:
+        """Today's trading day while `tr_id`'s data for it is not final yet, else None."""
+        now = self.now_kst()
+        if now.time() >= self.publication(tr_id).final_after:
             return None
         today = np.datetime64(now.date(), "D")
         position = int(np.searchsorted(self.days, today))
         return now.date() if position < len(self.days) and self.days[position] == today else None
 
+    def session_fraction(self) -> float:
+        return session_fraction(self.now_kst().time())
+
     def latest_day(self) -> np.datetime64:
         return min(self.cutoff(), self.days[-1])
+
+    def is_listed(self, symbol: str, day: np.datetime64) -> bool:
+        index = self.position(symbol)
+        lo, hi = self.universe.listed_span(index, len(self.days))
+        position = int(np.searchsorted(self.days, day, "right")) - 1
+        return lo <= position < hi
 
     # -- symbols -------------------------------------------------------------------------------------------
     def symbols(self) -> list[str]:
@@ -121,11 +142,14 @@ class MarketModel:
         symbol, market = str(u.symbols[index]), str(u.markets[index])
         draws = Streams(self.config.seed, 10, symbol_key(symbol))
         if self._replay is None:
-            days = self.days
-            positions = np.arange(len(days))
-            sector_path = u.sector_path(index, len(days))
+            # The whole path is drawn for every day and then cut to the listed span, so a listing or a
+            # delisting changes nothing else about the symbol.
+            lo, hi = u.listed_span(index, len(self.days))
+            positions = np.arange(lo, hi)
+            days = self.days[lo:hi]
+            sector_path = u.sector_path(index, len(self.days))
             regime = self.factors.regime
-            prices = model_prices(
+            full = model_prices(
                 draws(0),
                 self.factors,
                 market,
@@ -134,6 +158,8 @@ class MarketModel:
                 int(u.listed_shares[index]),
                 short_allowed(regime, bool(u.index_member[index])),
             )
+            prices = _listed(_halted(full, u.halted(index, len(self.days))), lo, hi)
+            sector_path, regime = sector_path[lo:hi], regime[lo:hi]
         else:
             recorded = self._replay[symbol]
             days = recorded.days
@@ -154,6 +180,32 @@ class MarketModel:
         path = self.universe.sector_path(index, len(self.days))
         position = min(int(np.searchsorted(self.days, day, "right")) - 1, len(self.days) - 1)
         return int(path[max(position, 0)])
+
+
+def _halted(prices: PriceBlock, halted: np.ndarray) -> PriceBlock:
+    """Halted days trade nothing: open = high = low = close = the last traded close, volume 0."""
+    if not halted.any():
+        return prices
+    close = prices.close.copy()
+    for i in np.flatnonzero(halted):
+        close[i] = close[i - 1] if i > 0 else prices.previous_close[0]
+    previous = np.concatenate([prices.previous_close[:1], close[:-1]])
+    traded = ~halted
+    return PriceBlock(
+        np.where(traded, prices.open, close),
+        np.where(traded, prices.high, close),
+        np.where(traded, prices.low, close),
+        close,
+        previous,
+        np.where(traded, prices.volume, 0),
+        np.where(traded, prices.value, 0),
+        np.where(traded, prices.returns, 0.0),
+        prices.attack & traded,
+    )
+
+
+def _listed(prices: PriceBlock, lo: int, hi: int) -> PriceBlock:
+    return PriceBlock(*(np.asarray(part)[lo:hi] for part in vars(prices).values()))
 
 
 def _replay_prices(recorded: ReplaySymbol) -> PriceBlock:

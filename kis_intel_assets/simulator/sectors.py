@@ -1,9 +1,14 @@
-"""KRX 업종 sectors in the KIS master code scheme (KOSPI 00xx, KOSDAQ 1xxx) with realistic membership weights.
+"""KRX 업종 sectors with realistic membership weights, in KIS's two code schemes.
 
-Names are the post-2024-12-09 ones (krx_market.md §4). KOSPI codes follow the KIS idxcode master; 0028
-부동산 is a
-simulator choice (the reference lists no KIS code for it). KOSDAQ codes map the pykrx 2xxx numbers to
-KIS-style 1xxx.
+- `code`: the 4-digit 업종 *index* code FHPUP02120000 takes (KOSPI 00xx, KOSDAQ 1xxx), unique across
+  markets. KOSPI codes follow the KIS idxcode master; 0028 부동산 is a simulator choice (the reference
+  lists no KIS code for it). KOSDAQ codes map the pykrx 2xxx numbers to KIS-style 1xxx.
+- `kis_code`: the 3-digit 지수업종 code of CTPF1002R `idx_bztp_mcls_cd` and the master files (KIS's documented
+  example: SK hynix "013" 전기,전자) = the index code without its market digit, so KOSPI "012" 기계,장비 and
+  KOSDAQ "012" 일반서비스 share it.
+
+Names are the post-2024-12-09 ones (krx_market.md §4) written as KIS writes them in CTPF1002R, with a
+comma where KRX writes "·" ("전기,전자" in KIS's example; the other names are inferred from it).
 """
 
 from __future__ import annotations
@@ -17,6 +22,10 @@ class Sector:
     name: str
     market: str
     weight: float
+
+    @property
+    def kis_code(self) -> str:
+        return self.code[1:]
 
 
 _KOSPI = [
@@ -69,8 +78,8 @@ _KOSDAQ = [
 ]
 
 SECTORS: tuple[Sector, ...] = tuple(
-    [Sector(code, name, "KOSPI", float(w)) for code, name, w in _KOSPI]
-    + [Sector(code, name, "KOSDAQ", float(w)) for code, name, w in _KOSDAQ]
+    [Sector(code, name.replace("·", ","), "KOSPI", float(w)) for code, name, w in _KOSPI]
+    + [Sector(code, name.replace("·", ","), "KOSDAQ", float(w)) for code, name, w in _KOSDAQ]
 )
 SECTOR_INDEX: dict[str, int] = {s.code: i for i, s in enumerate(SECTORS)}
 
@@ -80,8 +89,9 @@ MARKET_INDICES: dict[str, tuple[str, str]] = {
     "1001": ("KOSDAQ", "KOSDAQ"),
     "2001": ("KOSPI", "KOSPI200"),
 }
-# 대분류 (large classification) reported next to the sector in CTPF1002R and the master tail.
-LARGE_CLASS: dict[str, tuple[str, str]] = {"KOSPI": ("0027", "제조"), "KOSDAQ": ("1024", "제조")}
+# 대분류 reported next to the sector in CTPF1002R and the master tail: the size class, as in KIS's example
+# (SK hynix idx_bztp_lcls_cd "002" = 대형주); KOSPI200 / KOSDAQ150 members are large, the rest small.
+SIZE_CLASS: dict[bool, tuple[str, str]] = {True: ("002", "대형주"), False: ("004", "소형주")}
 MARKET_NAMES: dict[str, str] = {"KOSPI": "KOSPI", "KOSDAQ": "KOSDAQ"}
 
 

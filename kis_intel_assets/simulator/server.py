@@ -72,7 +72,7 @@ class Simulator:
 
     def set_now(self, now: datetime | None) -> None:
         """Move the simulated clock (naive = KST); None = every configured day is final."""
-        self.model.now = now
+        self.model.clock.set(now)
 
     def uvicorn_config(self, host: str, port: int) -> uvicorn.Config:
         return uvicorn.Config(
@@ -84,7 +84,7 @@ class Simulator:
             log_level="warning",
             access_log=False,
             server_header=False,
-            date_header=False,  # wire.KisWire sends `Date` in KIS's casing
+            date_header=False,  # the app sends Date from the simulated clock; wire.KisWire fixes its casing
         )
 
 

@@ -33,7 +33,37 @@ class GroundTruth:
         self.model = model
 
     def symbols(self) -> list[str]:
+        """Every symbol the model has, listed now or not (see listed_symbols)."""
         return self.model.symbols()
+
+    def listed_symbols(self, day: date) -> list[str]:
+        return [s for s in self.symbols() if self.model.is_listed(s, np.datetime64(day, "D"))]
+
+    def listing_events(self) -> pd.DataFrame:
+        """symbol, kind (listing / delisting / halt) and its first and last day: the universe's changes."""
+        u, days = self.model.universe, self.model.days
+        rows = []
+        for i, symbol in enumerate(u.symbols):
+            lo, hi = u.listed_span(i, len(days))
+            if lo > 0:
+                rows.append({"symbol": str(symbol), "kind": "listing", "first": days[lo], "last": days[lo]})
+            if hi < len(days):
+                rows.append(
+                    {"symbol": str(symbol), "kind": "delisting", "first": days[hi - 1], "last": days[hi - 1]}
+                )
+        for halt in u.changes.halts if u.changes else ():
+            rows.append(
+                {
+                    "symbol": str(u.symbols[halt.symbol_index]),
+                    "kind": "halt",
+                    "first": days[halt.first_day],
+                    "last": days[halt.last_day],
+                }
+            )
+        frame = pd.DataFrame(rows, columns=["symbol", "kind", "first", "last"])
+        for column in ("first", "last"):
+            frame[column] = [np.datetime64(d, "D").astype(date) for d in frame[column]]
+        return frame
 
     def stock_master(self) -> pd.DataFrame:
         """One row per symbol from the first day, plus one per planted sector change (valid_from = change
@@ -52,6 +82,7 @@ class GroundTruth:
                         "name": u.names[i],
                         "market": str(u.markets[i]),
                         "sector_code": sector.code,
+                        "sector_kis_code": sector.kis_code,
                         "sector_name": sector.name,
                         "listed_shares": int(u.listed_shares[i]),
                     }

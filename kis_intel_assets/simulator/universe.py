@@ -1,6 +1,8 @@
-"""The stock universe: codes, names, markets, point-in-time sectors, listed shares and index membership.
+"""The stock universe: codes, names, markets, point-in-time sectors, listed shares, index membership, and
+how it changes over time (listings, delistings, trading halts).
 
-Everything here is small (one row per symbol) and generated once from the seed.
+Everything here is small (one row per symbol) and generated once from the seed. The changes come from
+their own random stream, so switching them off (rates 0) leaves every other number unchanged.
 """
 
 from __future__ import annotations
@@ -41,6 +43,22 @@ class SectorChange:
     sector_index: int
 
 
+@dataclass(frozen=True)
+class Halt:
+    """A trading halt (거래정지): days [first_day, last_day] trade nothing at the previous close."""
+
+    symbol_index: int
+    first_day: int
+    last_day: int
+
+
+@dataclass(frozen=True)
+class UniverseChanges:
+    listed_from: np.ndarray  # day index of the first listed day (0 = listed before the first day)
+    listed_until: np.ndarray  # day index after the last listed day (n_days = still listed)
+    halts: tuple[Halt, ...]
+
+
 @dataclass
 class Universe:
     symbols: np.ndarray  # str codes
@@ -51,6 +69,7 @@ class Universe:
     base_price: np.ndarray  # float, price level at the first day
     index_member: np.ndarray  # bool: KOSPI200 / KOSDAQ150 constituent (short regime 2021-05..2023-11)
     sector_changes: tuple[SectorChange, ...]
+    changes: UniverseChanges | None = None  # None: every symbol trades every day
     positions: dict[str, int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -58,6 +77,19 @@ class Universe:
 
     def __len__(self) -> int:
         return len(self.symbols)
+
+    def listed_span(self, symbol_index: int, n_days: int) -> tuple[int, int]:
+        """Half-open day-index range in which the symbol is listed."""
+        if self.changes is None:
+            return 0, n_days
+        return int(self.changes.listed_from[symbol_index]), int(self.changes.listed_until[symbol_index])
+
+    def halted(self, symbol_index: int, n_days: int) -> np.ndarray:
+        mask = np.zeros(n_days, dtype=bool)
+        for halt in self.changes.halts if self.changes else ():
+            if halt.symbol_index == symbol_index:
+                mask[halt.first_day : halt.last_day + 1] = True
+        return mask
 
     def sector_path(self, symbol_index: int, n_days: int) -> np.ndarray:
         """Sector index for every day (point in time, following the planted reclassifications)."""
@@ -101,6 +133,39 @@ def _names(rng: np.random.Generator, sector_idx: np.ndarray) -> list[str]:
         taken.add(name)
         names.append(name)
     return names
+
+
+def _events(rate_per_year: float, n_symbols: int, n_days: int) -> int:
+    """Event count for a universe: the KRX rate per 2,500 stocks, scaled to size and span (rounded down)."""
+    return int(rate_per_year * n_symbols / 2500 * n_days / 250)
+
+
+def build_changes(
+    seed: int, n_symbols: int, n_days: int, rates: tuple[float, float, float], protected: np.ndarray
+) -> UniverseChanges:
+    """Listings, delistings and halts at (listings, delistings, halts) per year per 2,500 stocks.
+
+    Index members (`protected`) never list late or delist, so the short-selling regimes keep their
+    constituents; each symbol gets at most one kind of event.
+    """
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 0, 2]))
+    listed_from = np.zeros(n_symbols, dtype=np.int64)
+    listed_until = np.full(n_symbols, n_days, dtype=np.int64)
+    counts = [_events(rate, n_symbols, n_days) for rate in rates]
+    candidates = rng.permutation(np.flatnonzero(~protected))
+    n_list, n_delist, n_halt = (min(c, len(candidates) // 3) for c in counts)
+    if n_days < 10:
+        n_list = n_delist = n_halt = 0
+    listing = candidates[:n_list]
+    delisting = candidates[n_list : n_list + n_delist]
+    halting = candidates[n_list + n_delist : n_list + n_delist + n_halt]
+    listed_from[listing] = rng.integers(1, n_days - 1, len(listing))
+    listed_until[delisting] = rng.integers(2, n_days, len(delisting))
+    halts = []
+    for symbol_index in halting:
+        first = int(rng.integers(1, n_days - 1))
+        halts.append(Halt(int(symbol_index), first, min(n_days - 1, first + int(rng.integers(0, 5)))))
+    return UniverseChanges(listed_from, listed_until, tuple(sorted(halts, key=lambda h: h.symbol_index)))
 
 
 def build_universe(seed: int, n_symbols: int, n_days: int, reserved_codes: set[str]) -> Universe:

@@ -45,7 +45,8 @@ class KisWire:
         async def send_kis(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = [(kis_header_name(name), value) for name, value in message.get("headers", [])]
-                headers.append((b"Date", formatdate(usegmt=True).encode()))
+                if not any(name == b"Date" for name, _ in headers):  # the app's own follows its clock
+                    headers.append((b"Date", formatdate(usegmt=True).encode()))
                 message = {**message, "headers": headers}
             await send(message)
 

@@ -6,7 +6,7 @@ import io
 import time
 import zipfile
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 
 import httpx
 
@@ -155,4 +155,5 @@ def test_master_files_list_the_universe(simulator: Simulator) -> None:
             if rest[:2] == "ST":
                 codes.add(head[:9].rstrip())
                 assert head[9:21].startswith("KR7") and head[21:].strip()
-    assert codes == set(simulator.truth.symbols())
+    assert codes == set(simulator.truth.listed_symbols(date(2025, 6, 30)))
+    assert len(codes) < len(simulator.truth.symbols())  # a delisted stock has left the master files

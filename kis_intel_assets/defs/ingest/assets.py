@@ -18,6 +18,7 @@ from kis_intel_assets.defs.ingest import schemas
 from kis_intel_assets.defs.ingest.collect import (
     SCHEMA_CHECK,
     SymbolDataset,
+    availability_metadata,
     check_frame,
     fetch_dataset,
     fetch_symbols,
@@ -25,6 +26,7 @@ from kis_intel_assets.defs.ingest.collect import (
     materialize_result,
     raise_on_fetch_errors,
     reporting_rejections,
+    unavailable_days,
     write_frames,
 )
 from kis_intel_assets.defs.ingest.drift import schema_drift_spec
@@ -125,9 +127,9 @@ def _largest(client: KISClient, symbols: list[str], n: int, as_of: date, workers
     return sorted(caps.nlargest(n, "market_cap")["symbol"])
 
 
-def _symbols(database: DatabaseResource) -> list[str]:
+def _symbols(database: DatabaseResource, start: date) -> list[str]:
     with database.connection() as conn:
-        symbols = listed_symbols(conn)
+        symbols = listed_symbols(conn, start)
     if not symbols:
         raise dg.Failure(description="stock_master is empty: materialize stock_universe first")
     return symbols
@@ -154,7 +156,7 @@ def _symbol_asset(dataset: SymbolDataset, description: str) -> dg.AssetsDefiniti
     )
     def _asset(context: dg.AssetExecutionContext, kis: KISResource, database: DatabaseResource):
         start, end = partition_dates(context)
-        symbols = _symbols(database)
+        symbols = _symbols(database, start)
         with kis.client() as client:
             yield from reporting_rejections(
                 lambda: ingest_symbol_dataset(
@@ -204,7 +206,7 @@ def program_trading(context: dg.AssetExecutionContext, kis: KISResource, databas
     """Program trading: per-stock programme buy/sell/net (FHPPG04650201) and, per market, the arbitrage
     (차익) / non-arbitrage (비차익) split with its total (FHPPG04600001), written together."""
     start, end = partition_dates(context)
-    symbols = _symbols(database)
+    symbols = _symbols(database, start)
     with kis.client() as client:
         yield from reporting_rejections(
             lambda: _program_trading(context, client, database, symbols, start, end, kis.fetch_workers)
@@ -226,9 +228,17 @@ def _program_trading(
         per_market = pd.concat(
             [client.program_trading_market(m, start, end) for m in MARKETS], ignore_index=True
         )
-        check_frame(
-            per_market, schemas.program_trading_market(start, end), "program_trading_market", "FHPPG04600001"
-        )
+        if not per_market.empty:
+            check_frame(
+                per_market,
+                schemas.program_trading_market(start, end),
+                "program_trading_market",
+                "FHPPG04600001",
+            )
+        unavailable = {
+            "program_trading": unavailable_days(client, PROGRAM_TRADING.tr_id, start, end),
+            "program_trading_market": unavailable_days(client, "FHPPG04600001", start, end),
+        }
         written = write_frames(
             context,
             database,
@@ -237,6 +247,7 @@ def _program_trading(
                 ("program_trading_market", per_market, ("market", "trade_type", "time")),
             ],
             final_for=(start, end),
+            unavailable=unavailable,
             fetched=[cache],
         )
     return materialize_result(
@@ -251,5 +262,6 @@ def _program_trading(
             "market_rows": len(per_market),
             "symbols_from_earlier_run": cache.reused,
             "market_preview": dg.MetadataValue.md(per_market.head(12).to_markdown(index=False)),
+            **availability_metadata(unavailable),
         },
     )

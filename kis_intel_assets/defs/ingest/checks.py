@@ -1,8 +1,9 @@
 """Table-level checks that read PostgreSQL after a partition is written.
 
 The in-asset pandera check guards each batch before it is written; these look at what the table holds for
-the partition afterwards: every trading day has rows, the rows cover the followed universe, and every
-key is unique and belongs to a known stock.
+the partition afterwards: every trading day has rows, the rows cover the followed universe, every key is
+unique and belongs to a known stock, and which days KIS could not serve (not published yet, beyond its
+history limit: `ingest_unavailable`), which the first two checks skip instead of calling them missing.
 """
 
 from datetime import date
@@ -15,7 +16,9 @@ from kis_intel_assets.defs.resources import DatabaseResource
 from kis_intel_assets.krx_calendar import trading_days
 
 SYMBOL_TABLES = ("daily_prices", "investor_trends", "short_selling", "program_trading")
-# Suspended or newly listed stocks legitimately miss days; below this share of the universe, look closer.
+# Tables an asset writes next to its own, whose unavailable days its checks report too.
+WRITTEN_WITH = {"program_trading": ("program_trading_market",)}
+# Below this share of the stocks listed that day, look closer.
 MIN_COVERAGE = 0.95
 
 
@@ -44,7 +47,14 @@ def build_table_checks(table: str) -> dg.AssetChecksDefinition:
             partitions_def=trading_day_partitions,
             description="no duplicate (symbol, time) and no symbol missing from stock_master",
         ),
+        dg.AssetCheckSpec(
+            "served_by_kis",
+            asset=table,
+            partitions_def=trading_day_partitions,
+            description="KIS served every day of the partition (not: unpublished yet, beyond its history)",
+        ),
     ]
+    tables = (table, *WRITTEN_WITH.get(table, ()))
 
     @dg.multi_asset_check(specs=specs, name=f"{table}_table_checks")
     def _checks(context: dg.AssetCheckExecutionContext, database: DatabaseResource):
@@ -61,10 +71,27 @@ def build_table_checks(table: str) -> dg.AssetChecksDefinition:
                     (start, end),
                 ).fetchall()
             )
-            universe = conn.execute(
-                """SELECT count(DISTINCT symbol) FROM stock_master
-                    WHERE last_seen = (SELECT max(last_seen) FROM stock_master)"""
-            ).fetchone()[0]
+            # A stock counts on the days between its first and its last row: before its listing and after
+            # its delisting KIS has no rows for it, which is not missing coverage.
+            listed = dict(
+                conn.execute(
+                    sql.SQL(
+                        """WITH span AS (SELECT symbol, min(time) AS first, max(time) AS last FROM {}
+                                          GROUP BY symbol)
+                           SELECT d::date, count(span.symbol)
+                             FROM unnest(%s::date[]) AS d
+                             JOIN span ON d BETWEEN span.first AND span.last
+                            WHERE EXISTS (SELECT 1 FROM stock_master m WHERE m.symbol = span.symbol)
+                            GROUP BY d"""
+                    ).format(ident),
+                    (days,),
+                ).fetchall()
+            )
+            unavailable = conn.execute(
+                """SELECT table_name, day, kind, reason FROM ingest_unavailable
+                    WHERE table_name = ANY(%s) AND day BETWEEN %s AND %s ORDER BY table_name, day""",
+                (list(tables), start, end),
+            ).fetchall()
             duplicates, orphans = conn.execute(
                 sql.SQL(
                     """SELECT (SELECT count(*) FROM (SELECT 1 FROM {t} WHERE time BETWEEN %(s)s AND %(e)s
@@ -76,34 +103,39 @@ def build_table_checks(table: str) -> dg.AssetChecksDefinition:
                 {"s": start, "e": end},
             ).fetchone()
 
-        empty_days = [d.isoformat() for d in days if per_day.get(d, 0) == 0]
-        yield dg.AssetCheckResult(
-            check_name="partition_not_empty",
-            asset_key=table,
-            passed=not empty_days,
-            severity=dg.AssetCheckSeverity.ERROR,
-            metadata={"trading_days": len(days), "empty_days": dg.MetadataValue.json(empty_days)},
-        )
-        coverage = {d.isoformat(): per_day.get(d, 0) / universe if universe else 0.0 for d in days}
+        skipped = {day for name, day, _, _ in unavailable if name == table}
+        empty_days = [d.isoformat() for d in days if per_day.get(d, 0) == 0 and d not in skipped]
+        coverage = {
+            d.isoformat(): per_day.get(d, 0) / listed[d] if listed.get(d) else 0.0
+            for d in days
+            if d not in skipped
+        }
         low = {d: round(c, 4) for d, c in coverage.items() if c < MIN_COVERAGE}
-        yield dg.AssetCheckResult(
-            check_name="coverage_vs_universe",
-            asset_key=table,
-            passed=not low,
-            severity=dg.AssetCheckSeverity.WARN,
-            metadata={
-                "universe": universe,
+        error, warn = dg.AssetCheckSeverity.ERROR, dg.AssetCheckSeverity.WARN
+        results = (
+            ("partition_not_empty", not empty_days, error, {
+                "trading_days": len(days),
+                "empty_days": dg.MetadataValue.json(empty_days),
+                "unavailable_days": len(skipped),
+            }),
+            ("coverage_vs_universe", not low, warn, {
+                "listed_max": max(listed.values(), default=0),
                 "min_coverage": round(min(coverage.values(), default=0.0), 4),
                 "days_below_threshold": dg.MetadataValue.json(low),
-            },
-        )
-        yield dg.AssetCheckResult(
-            check_name="keys_unique_and_known",
-            asset_key=table,
-            passed=duplicates == 0 and orphans == 0,
-            severity=dg.AssetCheckSeverity.ERROR,
-            metadata={"duplicate_keys": duplicates, "unknown_symbols": orphans},
-        )
+            }),
+            ("keys_unique_and_known", duplicates == 0 and orphans == 0, error,
+             {"duplicate_keys": duplicates, "unknown_symbols": orphans}),
+            ("served_by_kis", not unavailable, warn, {
+                "unavailable_days": dg.MetadataValue.json([
+                    {"table": name, "day": day.isoformat(), "kind": kind, "reason": reason}
+                    for name, day, kind, reason in unavailable
+                ]),
+            }),
+        )  # fmt: skip
+        for name, passed, severity, metadata in results:
+            yield dg.AssetCheckResult(
+                check_name=name, asset_key=table, passed=passed, severity=severity, metadata=metadata
+            )
 
     return _checks
 

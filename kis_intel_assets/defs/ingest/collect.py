@@ -12,7 +12,7 @@ blocking `schema_valid` check instead, naming the TR ID, symbol and field, and n
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
@@ -21,18 +21,23 @@ import dagster as dg
 import pandas as pd
 import pandera.errors as pa_errors
 import pandera.pandas as pa
+import psycopg
 from psycopg import sql
 
 from kis_intel_assets.defs.ingest.drift import schema_drift_result
 from kis_intel_assets.defs.resources import DatabaseResource
 from kis_intel_assets.kis import KISClient
 from kis_intel_assets.kis.errors import KISError, KISPayloadError
+from kis_intel_assets.kis.publication import UNPUBLISHED
+from kis_intel_assets.krx_calendar import trading_days
 from kis_intel_assets.storage import upsert_frame
 from kis_intel_assets.storage.fetch_cache import FetchCache
 
 SCHEMA_CHECK = "schema_valid"
 FAILURE_CASES_SHOWN = 20
 PREVIEW_ROWS = 10
+# {day: (kind, reason)} of days KIS could not serve (kis/publication.py), per table written.
+Unserved = Mapping[date, tuple[str, str]]
 # Daily tables whose final rows supersede a table of provisional intraday snapshots.
 SUPERSEDED_BY = {
     "program_trading": "intraday_program_trading",
@@ -184,8 +189,13 @@ def fetch_dataset(
     outcome.frames[:0] = [frame for frame in kept.values() if not frame.empty]
     # Symbols that failed or answered garbage are asked again by the re-run; the rest stay kept.
     raise_on_fetch_errors(dataset.table, dataset.tr_id, outcome, len(symbols), start, end, cache)
+    _record_unserved_today(client, dataset.tr_id, outcome.frames, start, end)
+    unavailable = unavailable_days(client, dataset.tr_id, start, end)
+    _raise_on_refused_past_days(dataset, unavailable, client.server_clock.now().date())
     try:
         if not outcome.frames:
+            if set(trading_days(start, end)) <= set(unavailable):
+                return pd.DataFrame()  # nothing to write yet: every day is reported as unavailable
             raise dg.Failure(
                 description=(
                     f"{dataset.tr_id} → {dataset.table}: no rows for {len(symbols)} symbols in {start}..{end}"
@@ -200,27 +210,77 @@ def fetch_dataset(
     return frame
 
 
+def _raise_on_refused_past_days(dataset: SymbolDataset, unavailable: Unserved, today: date) -> None:
+    """KIS refusing *past* days before its publication time (FHPTJ04160001 may refuse every request
+    until 15:41) is not "today is not out yet": the run cannot get days it should have, so the step fails
+    with KIS's reason instead of recording a materialization without them."""
+    past = sorted(day for day, (kind, _) in unavailable.items() if kind == UNPUBLISHED and day < today)
+    if past:
+        reason = unavailable[past[0]][1]
+        raise dg.Failure(
+            description=(
+                f"{dataset.tr_id} → {dataset.table}: KIS refused {len(past)} past day(s) "
+                f"{past[0]}..{past[-1]} "
+                f"before its publication time, nothing was written; re-run after it. {reason}"
+            ),
+            metadata={"refused_days": dg.MetadataValue.json([d.isoformat() for d in past])},
+            allow_retries=False,
+        )
+
+
+def unavailable_days(client: KISClient, tr_id: str, start: date, end: date) -> dict[date, tuple[str, str]]:
+    return {day: entry for day, entry in client.unavailable.days(tr_id).items() if start <= day <= end}
+
+
+def _record_unserved_today(
+    client: KISClient, tr_id: str, frames: Sequence[pd.DataFrame], start: date, end: date
+) -> None:
+    """KIS's today with no row for any stock is not published yet (short selling and programme data
+    have no documented publication time), not a gap: record it like the days KIS said so for."""
+    today = client.server_clock.now().date()
+    if today not in trading_days(start, end) or any((f["time"] == today).any() for f in frames):
+        return
+    reason = f"{tr_id}: no stock has a row for {today} yet at KIS time {client.server_clock.now():%H:%M} KST"
+    client.unavailable.record(tr_id, [today], UNPUBLISHED, reason)
+
+
+def availability_metadata(unavailable: Mapping[str, Unserved]) -> dict[str, dg.RawMetadataValue]:
+    """Which days of the window KIS could not serve and why (empty when it served every day)."""
+    listed = {
+        table: {day.isoformat(): f"{kind}: {reason}" for day, (kind, reason) in sorted(days.items())}
+        for table, days in unavailable.items()
+        if days
+    }
+    return {"unavailable_days": dg.MetadataValue.json(listed)} if listed else {}
+
+
 def write_frames(
     context: dg.AssetExecutionContext,
     database: DatabaseResource,
     writes: Sequence[tuple[str, pd.DataFrame, Sequence[str]]],
     final_for: tuple[date, date] | None = None,
     fetched: Sequence[FetchCache] = (),
+    unavailable: Mapping[str, Unserved] | None = None,
 ) -> int:
     """Upsert several (table, frame, key) batches in one transaction: all land or none does.
 
     `final_for` is the window these rows are final for: their provisional intraday counterparts are
-    marked superseded in the same transaction. The `fetched` caches the rows came from are emptied in
-    that transaction too: once the partition is written, a new run must ask KIS again.
+    marked superseded in the same transaction, and `unavailable` (per table) replaces the window's
+    record of days KIS could not serve. The `fetched` caches the rows came from are emptied in that
+    transaction too: once the partition is written, a new run must ask KIS again.
     """
     total = 0
     with database.connection() as conn, conn.transaction():
         for cache in fetched:
             cache.clear(conn)
         for table, frame, key_columns in writes:
-            written = upsert_frame(conn, table, frame, key_columns)
+            written = upsert_frame(conn, table, frame, key_columns) if not frame.empty else 0
             context.log.info(f"{table}: upserted {written} rows")
             total += written
+            if final_for:
+                _replace_unavailable(conn, table, final_for, (unavailable or {}).get(table, {}))
+                for day, (kind, reason) in sorted((unavailable or {}).get(table, {}).items()):
+                    context.log.warning(f"{table}: {day} not written ({kind}): {reason}")
             if final_for and table in SUPERSEDED_BY:
                 conn.execute(
                     sql.SQL(
@@ -230,6 +290,19 @@ def write_frames(
                     final_for,
                 )
     return total
+
+
+def _replace_unavailable(
+    conn: psycopg.Connection, table: str, window: tuple[date, date], days: Unserved
+) -> None:
+    conn.execute(
+        "DELETE FROM ingest_unavailable WHERE table_name = %s AND day BETWEEN %s AND %s", (table, *window)
+    )
+    with conn.cursor() as cursor:
+        cursor.executemany(
+            "INSERT INTO ingest_unavailable (table_name, day, kind, reason) VALUES (%s, %s, %s, %s)",
+            [(table, day, kind, reason) for day, (kind, reason) in sorted(days.items())],
+        )
 
 
 def reporting_rejections(
@@ -291,8 +364,14 @@ def ingest_symbol_dataset(
     started = time.monotonic()
     with FetchCache(database.resolved_url, dataset.table, start, end) as cache:
         frame = fetch_dataset(client, dataset, symbols, start, end, workers, cache)
+        unavailable = {dataset.table: unavailable_days(client, dataset.tr_id, start, end)}
         written = write_frames(
-            context, database, [(dataset.table, frame, dataset.key_columns)], (start, end), [cache]
+            context,
+            database,
+            [(dataset.table, frame, dataset.key_columns)],
+            final_for=(start, end),
+            unavailable=unavailable,
+            fetched=[cache],
         )
     return materialize_result(
         frame,
@@ -302,5 +381,5 @@ def ingest_symbol_dataset(
         started=started,
         start=start,
         end=end,
-        extra={"symbols_from_earlier_run": cache.reused},
+        extra={"symbols_from_earlier_run": cache.reused, **availability_metadata(unavailable)},
     )

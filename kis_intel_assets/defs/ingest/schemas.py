@@ -203,9 +203,10 @@ def stock_master() -> pa.DataFrameSchema:
             "valid_from": pa.Column(object, nullable=False),
             "name": pa.Column(str, pa.Check.str_length(min_value=1)),
             "market": pa.Column(str, pa.Check.isin(["KOSPI", "KOSDAQ"])),
-            "sector_code": pa.Column(str, pa.Check.str_length(min_value=1)),
+            "sector_code": pa.Column(str, pa.Check.str_matches(r"^[01][0-9]{3}$")),  # 업종 index code
             "sector_name": pa.Column(str, pa.Check.str_length(min_value=1)),
             "listed_shares": _int(NON_NEGATIVE),
+            "sector_kis_code": pa.Column(str, pa.Check.str_matches(r"^[0-9]{3}$")),  # KIS's own code
             "last_seen": pa.Column(object, nullable=False),
         },
         unique=["symbol", "valid_from"],

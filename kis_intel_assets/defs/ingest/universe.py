@@ -10,7 +10,9 @@ import psycopg
 from kis_intel_assets.storage import fetch_frame
 
 TRACKED = ["name", "market", "sector_code", "sector_name", "listed_shares"]
-MASTER_COLUMNS = ["symbol", "valid_from", *TRACKED, "last_seen"]
+# Carried on the row but not a change of its own: the KIS code is part of sector_code (market + code).
+CARRIED = ["sector_kis_code"]
+MASTER_COLUMNS = ["symbol", "valid_from", *TRACKED, *CARRIED, "last_seen"]
 
 
 def latest_master_rows(conn: psycopg.Connection) -> pd.DataFrame:
@@ -33,8 +35,8 @@ def master_updates(
     the first time is valid from `history_start`: backfilled days use the first classification observed
     (the best available; a later change is then recorded point in time).
     """
-    observed = observed[["symbol", *TRACKED]].copy()
-    merged = observed.merge(latest, on="symbol", how="left", suffixes=("", "_known"))
+    observed = observed[["symbol", *TRACKED, *CARRIED]].copy()
+    merged = observed.merge(latest.drop(columns=CARRIED), on="symbol", how="left", suffixes=("", "_known"))
     known = merged["valid_from"].notna()
     unchanged = known.copy()
     for column in TRACKED:
@@ -44,10 +46,12 @@ def master_updates(
     return merged[MASTER_COLUMNS].reset_index(drop=True)
 
 
-def listed_symbols(conn: psycopg.Connection) -> list[str]:
-    """Stocks listed in the newest universe refresh (the ones ingestion fetches)."""
+def listed_symbols(conn: psycopg.Connection, since: date | None = None) -> list[str]:
+    """Stocks to fetch: those of the newest universe refresh, plus, for a window starting `since`, those
+    a refresh saw on or after that day (a stock delisted since keeps its history up to its last day)."""
     rows = conn.execute(
         """SELECT DISTINCT symbol FROM stock_master
-            WHERE last_seen = (SELECT max(last_seen) FROM stock_master) ORDER BY symbol"""
+            WHERE last_seen >= least(%s, (SELECT max(last_seen) FROM stock_master)) ORDER BY symbol""",
+        (since,),
     ).fetchall()
     return [row[0] for row in rows]
