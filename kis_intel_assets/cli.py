@@ -10,7 +10,13 @@ from collections.abc import Sequence
 import dagster as dg
 
 from kis_intel_assets.krx_calendar import CalendarRangeError
-from kis_intel_assets.storage import ConfigurationError, migrate, redact_url, resolve_database_url
+from kis_intel_assets.storage import (
+    ConfigurationError,
+    DatabaseUnavailableError,
+    migrate,
+    redact_url,
+    resolve_database_url,
+)
 from kis_intel_assets.storage.migrations import MigrationError
 
 
@@ -96,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except (ConfigurationError, MigrationError, CalendarRangeError) as exc:
+    except (ConfigurationError, DatabaseUnavailableError, MigrationError, CalendarRangeError) as exc:
         print(f"kis-intel: error: {exc}", file=sys.stderr)
         return 2
 

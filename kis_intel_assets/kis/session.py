@@ -35,6 +35,9 @@ RATE_LIMITED = "EGW00201"
 TOKEN_EXPIRED = {"EGW00123", "EGW00121"}
 MORE_PAGES = {"F", "M"}
 GATEWAY_ERRORS = {502, 503, 504}
+# EGW00201 retries of one call that do not count as failures while the budget adapts (each one is
+# reported, and a few lower the budget down to its floor long before this many).
+MAX_THROTTLED_RETRIES = 30
 
 
 @dataclass(frozen=True)
@@ -60,9 +63,9 @@ class KISSession:
         self.metrics = ClientMetrics()
         self.schema_drift = SchemaDrift()
         self._limiter = PostgresRateLimiter(
-            config.database_url.reveal(), app_key_hash(config.app_key), config.effective_rate_per_sec,
-            lease_seconds=config.connect_timeout_seconds + config.read_timeout_seconds + 1.0,
+            config.database_url.reveal(), app_key_hash(config.app_key), config.effective_rate_per_sec
         )
+        self._throttle_announced = False
         self._http = httpx.Client(
             timeout=httpx.Timeout(config.read_timeout_seconds, connect=config.connect_timeout_seconds),
             limits=httpx.Limits(max_connections=16, max_keepalive_connections=8),
@@ -107,7 +110,7 @@ class KISSession:
                            symbol=symbol)
         query = {**endpoint.params, **params}
         refreshed = False
-        failures = 0
+        failures = throttled = 0
         while True:
             token = self._tokens.get()
             try:
@@ -119,6 +122,13 @@ class KISSession:
                 self.metrics.count_retry("token_expired")
                 self._tokens.refresh(token)
             except _Transient as exc:
+                if exc.reason == "rate_limited" and self._adapts_to_throttling(throttled):
+                    throttled += 1
+                    self.metrics.count_retry(exc.reason)
+                    log.info("KIS %s %s: %s (retry %d at a budget of %.2f/s)", endpoint.tr_id, symbol or "-",
+                             exc, throttled, self._limiter.budget_in_force)
+                    self._backoff(min(throttled, 3))
+                    continue
                 failures += 1
                 self.metrics.count_retry(exc.reason)
                 limit = self.config.retry.max_attempts
@@ -128,6 +138,24 @@ class KISSession:
                 log.warning("KIS %s %s: %s (attempt %d/%d)", endpoint.tr_id, symbol or "-", exc, failures,
                             limit)
                 self._backoff(failures)
+
+    def _adapts_to_throttling(self, throttled: int) -> bool:
+        """EGW00201 under the shared limiter: KIS grants this key less than its budget (new keys get
+        about 3/s for their first days). Reports it, so sustained refusals lower the key's budget for
+        every process; while the budget can still go down, the refusal does not count as a failure."""
+        throttle = self._limiter.report_throttled()
+        if throttle.lowered:
+            change = f"{self._limiter.budget:g}/s -> {throttle.budget:.2f}/s"
+            self.metrics.count_budget_change(change)
+            if not self._throttle_announced:
+                self._throttle_announced = True
+                log.warning(
+                    "KIS is throttling this app key (sustained EGW00201): its request budget is lowered "
+                    "to %.2f/s (configured %g/s) for every process sharing it, and recovers by 10%% a "
+                    "minute without refusals; a new key is held to about 3/s for its first days",
+                    throttle.budget, self._limiter.budget,
+                )
+        return throttled < MAX_THROTTLED_RETRIES and not self._limiter.at_floor
 
     def _attempt(self, endpoint: Endpoint, query: Mapping[str, str], token: AccessToken, *,
                  symbol: str | None, tr_cont: str) -> Page:
