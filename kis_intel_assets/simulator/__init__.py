@@ -26,7 +26,9 @@ Documented behaviour where protocol.md / kis_api.md leave a choice (simulator de
   EGW00103. Faults never hit the token endpoint or master files.
 - Rate limit: per app key, at most int(rate) admitted quotation requests in any sliding 1-second
   window; refused requests (EGW00201, HTTP 500 or 200 per `rate_limit_style`) do not count.
-  Header checks come first, then the limit, then the token.
+  Header checks come first, then the limit, then the token. `new_key_rate_limit_per_sec` (CLI
+  `--new-key-rate`) holds new keys (`new_keys`, default every key) to a lower limit, as KIS does for a
+  new customer's key (about 3/s for its first days).
 - Paging: 100 rows per page (`page_size`). A cursor is keyed by (token, tr_id, all query
   params); tr_cont "N" with no live cursor (e.g. after a token change) restarts at the first
   page. A cursor advances only when the page was delivered intact (no fault, or

@@ -27,6 +27,10 @@ class SimulatorConfig:
     paper: bool = False
     faults: FaultSpec | None = None
     rate_limit_style: str = "500"
+    # KIS holds a new customer's key to about 3 requests/s for its first days (kis_api.md section 9):
+    # when set, keys in `new_keys` (every key when None) get this per-second limit instead.
+    new_key_rate_limit_per_sec: float | None = None
+    new_keys: Collection[str] | None = None
     token_ttl_seconds: float = 86400.0
     token_min_interval_seconds: float = 60.0  # KIS: one issuance per minute per app key
     token_reuse_seconds: float = 6 * 3600.0  # KIS: re-issue within 6 h returns the same token
@@ -44,6 +48,10 @@ class SimulatorConfig:
             raise ValueError(f"end {self.end} is before start {self.start}")
         if self.rate_limit_per_sec <= 0:
             raise ValueError(f"rate_limit_per_sec must be positive, got {self.rate_limit_per_sec}")
+        if self.new_key_rate_limit_per_sec is not None and not 1 <= self.new_key_rate_limit_per_sec <= 100:
+            raise ValueError(
+                f"new_key_rate_limit_per_sec must be from 1 to 100, got {self.new_key_rate_limit_per_sec}"
+            )
         if self.rate_limit_style not in RATE_LIMIT_STYLES:
             raise ValueError(
                 f"rate_limit_style must be one of {RATE_LIMIT_STYLES}, got {self.rate_limit_style!r}"
@@ -60,3 +68,8 @@ class SimulatorConfig:
         """Requests admitted per sliding 1-second window; paper mode caps it at KIS's 2/s."""
         rate = min(self.rate_limit_per_sec, 2.0) if self.paper else self.rate_limit_per_sec
         return max(1, int(rate))
+
+    @property
+    def new_key_requests_per_window(self) -> int | None:
+        rate = self.new_key_rate_limit_per_sec
+        return None if rate is None else int(rate)

@@ -195,16 +195,17 @@ class BoundedConnection(psycopg.Connection):
     """
 
     client_deadline_seconds: float | None = None
+    _database_label = "the database"
 
     def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
         deadline = timeout if timeout is not None else self.client_deadline_seconds
         try:
             return super().wait(gen, interval=interval, timeout=deadline)
         except psycopg.errors._WaitTimeout:
+            label = self._label()
             self.pgconn.finish()  # state unknown after an abandoned statement: never reuse it
             raise DatabaseUnavailableError(
-                f"database {self._label()} did not answer within {deadline:g} s "
-                "(server frozen or unreachable)"
+                f"database {label} did not answer within {deadline:g} s (server frozen or unreachable)"
             ) from None
         except psycopg.errors.QueryCanceled as exc:
             raise DatabaseUnavailableError(
@@ -221,9 +222,16 @@ class BoundedConnection(psycopg.Connection):
             raise
 
     def _label(self) -> str:
-        info = self.pgconn
+        """host:port/database, read when the connection opened (a closed pgconn no longer tells)."""
+        return self._database_label
+
+    @classmethod
+    def connect(cls, *args: Any, **kwargs: Any) -> BoundedConnection:  # type: ignore[override]
+        conn = super().connect(*args, **kwargs)
+        info = conn.pgconn
         host = (info.host or b"").decode() or "localhost"
-        return f"{host}:{(info.port or b'').decode()}/{(info.db or b'').decode()}"
+        conn._database_label = f"{host}:{(info.port or b'').decode()}/{(info.db or b'').decode()}"
+        return conn
 
 
 def _first_line(exc: BaseException) -> str:
