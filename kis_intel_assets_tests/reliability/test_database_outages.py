@@ -166,7 +166,8 @@ def test_slots_of_a_killed_process_come_back_within_the_lease(private_url: str) 
     done = time.monotonic()
     limiter.close()
     print(
-        f"\nafter SIGKILL: first slot back in {first - killed:.1f} s, 20 requests done in {done - killed:.1f} s"
+        f"\nafter SIGKILL: first slot back in {first - killed:.1f} s, "
+        f"20 requests done in {done - killed:.1f} s"
     )
     assert first - killed <= LEASE_SECONDS + 0.5
     assert done - first < 1.5  # then full speed: 20 slots, 1/20 s apart
