@@ -5,7 +5,7 @@
 --   (SIGKILL, OOM) gives its slots back a few seconds later instead of after the read timeout.
 -- * An adaptive budget per key. KIS holds a new customer's key to about 3 requests/s for its first days;
 --   sustained EGW00201 under the limiter means the key's real limit is below the budget, so the key's
---   budget is lowered here, for every process at once, and recovers slowly.
+--   budget is halved here, for every process at once, and recovers slowly.
 
 ALTER TABLE kis_rate_limit
     -- requests/s in force after KIS throttled the key; NULL = the budget each process was configured with
@@ -94,9 +94,11 @@ END
 $$;
 
 -- One EGW00201 seen under the limiter. When, within p_period seconds, at least p_sustained claims were
--- made and KIS refused at least p_share of them, the key's budget is lowered to the share
--- KIS accepted (at most 90 % of the budget in force, at least p_floor). Occasional refusals (a gateway
--- hiccup, another tool briefly on the key) stay below the share and are just retried. For one second
+-- made and KIS refused at least p_share of them (a third of that once a lowered budget is in force),
+-- the key's budget is halved (down to p_floor): 20 -> 10 -> 5 -> 2.5 for a new key held to 3/s. (The
+-- accepted share itself is no estimate of KIS's rate: most refused requests were claimed before the
+-- period opened.) Occasional refusals (a gateway hiccup, another tool briefly on the key) stay below the share
+-- and are just retried. For one second
 -- after a change refusals are not counted (requests claimed under the old budget are still arriving).
 -- Returns the budget in force and whether this call lowered it.
 CREATE FUNCTION kis_rate_limit_throttled(
@@ -132,11 +134,13 @@ BEGIN
     END IF;
     v_accepted := GREATEST(v_row.period_claims - v_row.period_refused, 0)::double precision
                   / GREATEST(v_row.period_claims, v_row.period_refused, 1);
-    IF v_row.period_claims < p_sustained OR 1 - v_accepted < p_share OR v_budget <= p_floor THEN
+    -- Once KIS has throttled the key (a lowered budget is in force), a third of the share is enough.
+    IF v_row.period_claims < p_sustained OR v_budget <= p_floor
+       OR 1 - v_accepted < (CASE WHEN v_row.budget IS NULL THEN p_share ELSE p_share / 3 END) THEN
         RETURN QUERY SELECT v_budget, false;
         RETURN;
     END IF;
-    v_budget := GREATEST(p_floor, v_budget * LEAST(0.9, v_accepted));
+    v_budget := GREATEST(p_floor, v_budget / 2);
     UPDATE kis_rate_limit
        SET budget = v_budget, changed_at = v_now, period_start = NULL, period_refused = 0,
            period_claims = 0

@@ -16,8 +16,8 @@ EGW00201 above that. Two rules, both kept in PostgreSQL so that every process sh
   come back within LEASE_SECONDS. A dead holder's last request arrived before its last heartbeat plus one
   interval, which is more than a window before the lease ends: the budget holds across the reclaim.
 - **Adaptive budget** (sql/008): EGW00201 under this limiter means KIS grants the key less than its
-  budget (a new customer's key gets about 3/s for its first days). Sustained refusals lower the key's
-  budget in PostgreSQL, for every process at once, to the share KIS accepted; it recovers by 10 % a
+  budget (a new customer's key gets about 3/s for its first days). Sustained refusals halve the key's
+  budget in PostgreSQL, for every process at once, until KIS stops refusing; it recovers by 10 % a
   minute without refusals.
 - **Outages**: a lost database connection is a wait, not a failure: claims retry with backoff for up to
   `outage_seconds`, then fail with one line naming the database; a release that cannot reach the

@@ -143,9 +143,10 @@ class KISSession:
         """EGW00201 under the shared limiter: KIS grants this key less than its budget (new keys get
         about 3/s for their first days). Reports it, so sustained refusals lower the key's budget for
         every process; while the budget can still go down, the refusal does not count as a failure."""
+        before = self._limiter.budget_in_force
         throttle = self._limiter.report_throttled()
         if throttle.lowered:
-            change = f"{self._limiter.budget:g}/s -> {throttle.budget:.2f}/s"
+            change = f"{before:g}/s -> {throttle.budget:g}/s"
             self.metrics.count_budget_change(change)
             if not self._throttle_announced:
                 self._throttle_announced = True
