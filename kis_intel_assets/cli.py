@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import dagster as dg
 
+from kis_intel_assets.kis.ratelimit import MAX_BUDGET_PER_SEC
 from kis_intel_assets.krx_calendar import CalendarRangeError
 from kis_intel_assets.storage import (
     ConfigurationError,
@@ -45,13 +46,16 @@ def _positive_int(text: str) -> int:
     return int(text)
 
 
-def _positive_float(text: str) -> float:
+def _budget(text: str) -> float:
+    """A per-key request budget: what KIS can grant one key, at most 100/s."""
     try:
         value = float(text)
     except ValueError:
         value = -1.0
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
+    if not 0 < value <= MAX_BUDGET_PER_SEC:
+        raise argparse.ArgumentTypeError(
+            f"must be a number of requests/s above 0 and at most 100, got {text!r}"
+        )
     return value
 
 
@@ -70,7 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--days", type=_positive_int, default=160, help="trading days to ingest (default 160)")
     demo.add_argument("--seed", type=int, default=7, help="simulator seed (default 7)")
     demo.add_argument(
-        "--rate-limit", type=_positive_float, default=100.0, help="simulator requests/s per key (default 100)"
+        "--rate-limit",
+        type=_budget,
+        default=100.0,
+        help="simulator requests/s per key, at most 100 (default)",
     )
     demo.set_defaults(handler=_demo)
 

@@ -46,8 +46,10 @@ class SimulatorConfig:
             raise ValueError(f"n_symbols must be >= 4 (both markets need members), got {self.n_symbols}")
         if self.end is not None and self.end < self.start:
             raise ValueError(f"end {self.end} is before start {self.start}")
-        if self.rate_limit_per_sec <= 0:
-            raise ValueError(f"rate_limit_per_sec must be positive, got {self.rate_limit_per_sec}")
+        if not 0 < self.rate_limit_per_sec <= 1000:
+            raise ValueError(
+                f"rate_limit_per_sec must be above 0 and at most 1000, got {self.rate_limit_per_sec}"
+            )
         if self.new_key_rate_limit_per_sec is not None and not 1 <= self.new_key_rate_limit_per_sec <= 100:
             raise ValueError(
                 f"new_key_rate_limit_per_sec must be from 1 to 100, got {self.new_key_rate_limit_per_sec}"

@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 import pandas as pd
 import psycopg
@@ -44,8 +43,8 @@ def test_a_throttled_new_key_lowers_the_shared_budget_and_no_call_fails(
         (budget,) = conn.execute("SELECT budget FROM kis_rate_limit").fetchone()  # type: ignore[misc]
     refused = [r for r in served if r.msg_cd == "EGW00201"]
     print(
-        f"\nnew key at {NEW_KEY_RATE}/s: budget 20/s -> {budget:.2f}/s ({metrics['rate_limit_budget_changes']}), "
-        f"{len(refused)} of {len(served)} requests refused"
+        f"\nnew key at {NEW_KEY_RATE}/s: budget 20/s -> {budget:.2f}/s "
+        f"({metrics['rate_limit_budget_changes']}), {len(refused)} of {len(served)} requests refused"
     )
     assert 1.0 <= budget <= NEW_KEY_RATE
     assert inherited == pytest.approx(budget, rel=0.01)
