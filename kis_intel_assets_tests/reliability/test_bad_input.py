@@ -42,7 +42,7 @@ def error_line(captured: str) -> str:
     [
         (["demo", "--days", "0"], "--days: must be a positive whole number, got '0'"),
         (["demo", "--symbols", "many"], "--symbols: must be a positive whole number, got 'many'"),
-        (["demo", "--rate-limit", "-3"], "--rate-limit: must be a number of requests/s above 0 and at most 100"),
+        (["demo", "--rate-limit", "-3"], "--rate-limit: must be a number of requests/s above 0"),
     ],
 )
 def test_kis_intel_arguments(argv: list[str], expected: str, capsys: pytest.CaptureFixture[str]) -> None:
