@@ -25,7 +25,7 @@ import psycopg
 from psycopg import sql
 
 from kis_intel_assets.kis import KISClient, KISConfig, RetrySettings, Secret
-from kis_intel_assets.kis.ratelimit import PostgresRateLimiter
+from kis_intel_assets.kis.ratelimit import LEASE_SECONDS, PostgresRateLimiter
 from kis_intel_assets.kis.tokens import app_key_hash
 from kis_intel_assets.simulator.stats import max_in_window
 from kis_intel_assets.storage import migrate
@@ -208,9 +208,75 @@ def sustained_rate(url: str, n: int) -> list[dict]:
     return rows
 
 
+def _hold_every_slot(url: str, key_hash: str, ready: multiprocessing.Event) -> None:  # type: ignore[valid-type]
+    limiter = PostgresRateLimiter(url, key_hash, LIMIT_PER_SEC)
+    held = [limiter.claim() for _ in range(int(LIMIT_PER_SEC))]
+    assert all(held)
+    ready.set()  # type: ignore[attr-defined]
+    time.sleep(600)  # until SIGKILLed, heartbeat running
+
+
+def dead_holder_recovery(url: str) -> list[dict]:
+    """A process holding every slot of a key is SIGKILLed: how soon the next process gets full speed."""
+    key_hash = app_key_hash(Secret("bench-dead-holder"))
+    ctx = multiprocessing.get_context("spawn")
+    ready = ctx.Event()
+    holder = ctx.Process(target=_hold_every_slot, args=(url, key_hash, ready))
+    holder.start()
+    ready.wait(120)
+    holder.kill()
+    holder.join()
+    killed = time.monotonic()
+    limiter = PostgresRateLimiter(url, key_hash, LIMIT_PER_SEC)
+    stamps = []
+    for _ in range(2 * int(LIMIT_PER_SEC)):
+        with limiter.turn():
+            stamps.append(time.monotonic())
+    limiter.close()
+    second_half = stamps[int(LIMIT_PER_SEC):]
+    rate = (len(second_half) - 1) / (second_half[-1] - second_half[0])
+    return [
+        {"benchmark": "slots back after SIGKILL of their holder", "value": round(stamps[0] - killed, 2),
+         "unit": "s", "ratio": None, "note": f"lease {LEASE_SECONDS:g} s renewed every second (was ~21 s)"},
+        {"benchmark": "rate right after the reclaim", "value": round(rate, 2), "unit": "req/s",
+         "ratio": round(rate / LIMIT_PER_SEC, 3), "note": "limiter turns without a request, 20 slots"},
+    ]
+
+
+def new_key_adaptation(url: str, n: int) -> list[dict]:
+    """A 20/s budget on a key KIS holds to 3/s (a new customer's): what the adaptive budget settles on."""
+    from kis_intel_assets.simulator import SimulatorConfig, running_simulator
+
+    sim_config = SimulatorConfig(seed=7, n_symbols=20, start=dt.date(2025, 1, 2), end=dt.date(2025, 3, 31),
+                                 rate_limit_per_sec=LIMIT_PER_SEC, new_key_rate_limit_per_sec=3,
+                                 token_min_interval_seconds=1.0)
+    with running_simulator(sim_config, host="127.0.0.1", port=0) as sim:
+        config = KISConfig(app_key="bench-new-key", app_secret=APP_SECRET, database_url=url,
+                           base_url=sim.base_url, master_base_url=sim.master_base_url,
+                           rate_limit_per_sec=LIMIT_PER_SEC, retry=RetrySettings(backoff_base_seconds=0.05))
+        symbols = sim.truth.symbols()
+        with KISClient(config) as client:
+            started = time.time()
+            for i in range(n):
+                client.current_price(symbols[i % len(symbols)])
+            seconds = time.time() - started
+            metrics = client.metrics.snapshot()
+            budget = client._limiter.budget_in_force
+    rate = n / seconds
+    return [
+        {"benchmark": "new key held to 3/s, 20/s budget: rate", "value": round(rate, 2), "unit": "req/s",
+         "ratio": round(rate / 3, 3),
+         "note": f"{n} calls, 0 failed, {metrics['retries_total']} EGW00201 retries"},
+        {"benchmark": "new key: budget settled at", "value": round(budget, 2), "unit": "req/s", "ratio": None,
+         "note": " ; ".join(metrics["rate_limit_budget_changes"])},
+    ]
+
+
 def run(quick: bool) -> list[dict]:
     with scratch_database() as url:
         rows = limiter_latency(url, 200 if quick else 1000)
         rows += grant_shape(url, 40 if quick else 100)
         rows += sustained_rate(url, 60 if quick else 200)
+        rows += dead_holder_recovery(url)
+        rows += new_key_adaptation(url, 30 if quick else 90)
     return rows
