@@ -97,7 +97,7 @@ def test_a_restart_mid_run_is_waited_out_and_every_reply_kept(
         database_url=private_url,
         base_url=sim.base_url,
         master_base_url=sim.master_base_url,
-        rate_limit_per_sec=10.0,
+        rate_limit_per_sec=20.0,
         retry=FAST_RETRY,
         token=FAST_TOKEN,
     )

@@ -31,7 +31,7 @@ def test_a_run_on_a_throttled_new_key_succeeds_and_says_so_once(
 ) -> None:
     sim = simulator_factory(
         seed=9,
-        n_symbols=30,
+        n_symbols=20,
         start=date(2025, 4, 1),
         end=date(2025, 6, 30),
         new_key_rate_limit_per_sec=5,
