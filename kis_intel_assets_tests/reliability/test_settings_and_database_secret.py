@@ -203,3 +203,21 @@ def test_healthz_says_up_or_down_and_nothing_about_the_database(database_url: st
         assert (
             PASSWORD not in text and "reader" not in text and "market" not in text and "127.0.0.1" not in text
         )
+
+
+def test_serve_prints_its_database_without_the_password() -> None:
+    url = f"postgresql://reader@127.0.0.1:1/market?sslmode=disable&password={PASSWORD}"
+    serve = subprocess.Popen(
+        [str(BIN / "kis-intel"), "serve", "--port", str(free_port()), "--database-url", url],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert serve.stdout is not None
+        line = serve.stdout.readline()
+    finally:
+        serve.terminate()
+        serve.wait(timeout=30)
+    assert "kis-intel pages on http://127.0.0.1:" in line and "password=***" in line and PASSWORD not in line
