@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import dagster as dg
 
 from kis_intel_assets.kis.ratelimit import MAX_BUDGET_PER_SEC
 from kis_intel_assets.krx_calendar import CalendarRangeError
+from kis_intel_assets.simulator.config import MAX_SYMBOLS
 from kis_intel_assets.storage import (
     ConfigurationError,
     DatabaseUnavailableError,
@@ -40,10 +41,15 @@ def _demo(args: argparse.Namespace) -> int:
     return run_demo(symbols=args.symbols, days=args.days, seed=args.seed, rate_limit=args.rate_limit)
 
 
-def _positive_int(text: str) -> int:
-    if not text.isdigit() or int(text) <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive whole number, got {text!r}")
-    return int(text)
+def _whole_number(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from `low` to `high`, else one line saying so."""
+
+    def parse(text: str) -> int:
+        if not text.isdigit() or not low <= int(text) <= high:
+            raise argparse.ArgumentTypeError(f"must be a whole number from {low} to {high}, got {text!r}")
+        return int(text)
+
+    return parse
 
 
 def _budget(text: str) -> float:
@@ -70,8 +76,18 @@ def build_parser() -> argparse.ArgumentParser:
     ).set_defaults(handler=_db_migrate)
 
     demo = commands.add_parser("demo", help="run the whole pipeline against the local KIS simulator")
-    demo.add_argument("--symbols", type=_positive_int, default=300, help="simulated stocks (default 300)")
-    demo.add_argument("--days", type=_positive_int, default=160, help="trading days to ingest (default 160)")
+    demo.add_argument(
+        "--symbols",
+        type=_whole_number(4, MAX_SYMBOLS),
+        default=300,
+        help="simulated stocks, 4-5000 (default 300)",
+    )
+    demo.add_argument(
+        "--days",
+        type=_whole_number(1, 2500),
+        default=160,
+        help="trading days to ingest, 1-2500 (default 160)",
+    )
     demo.add_argument("--seed", type=int, default=7, help="simulator seed (default 7)")
     demo.add_argument(
         "--rate-limit",

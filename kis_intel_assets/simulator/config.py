@@ -11,6 +11,7 @@ from kis_intel_assets.simulator.faults import FaultSpec
 
 KST = timezone(timedelta(hours=9))
 RATE_LIMIT_STYLES = ("500", "200")
+MAX_SYMBOLS = 5000  # KRX lists about 2,700 common stocks
 
 
 def kst_today() -> date:
@@ -42,8 +43,10 @@ class SimulatorConfig:
     expired_token_http_status: int = 500
 
     def __post_init__(self) -> None:
-        if self.replay_dir is None and self.n_symbols < 4:
-            raise ValueError(f"n_symbols must be >= 4 (both markets need members), got {self.n_symbols}")
+        if self.replay_dir is None and not 4 <= self.n_symbols <= MAX_SYMBOLS:
+            raise ValueError(
+                f"n_symbols must be from 4 (both markets need members) to {MAX_SYMBOLS}, got {self.n_symbols}"
+            )
         if self.end is not None and self.end < self.start:
             raise ValueError(f"end {self.end} is before start {self.start}")
         if not 0 < self.rate_limit_per_sec <= 1000:

@@ -40,8 +40,8 @@ def error_line(captured: str) -> str:
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [
-        (["demo", "--days", "0"], "--days: must be a positive whole number, got '0'"),
-        (["demo", "--symbols", "many"], "--symbols: must be a positive whole number, got 'many'"),
+        (["demo", "--days", "0"], "--days: must be a whole number from 1 to 2500, got '0'"),
+        (["demo", "--symbols", "many"], "--symbols: must be a whole number from 4 to 5000, got 'many'"),
         (["demo", "--rate-limit", "-3"], "--rate-limit: must be a number of requests/s above 0"),
     ],
 )
