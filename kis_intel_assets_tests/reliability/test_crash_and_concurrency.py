@@ -135,7 +135,8 @@ def test_a_run_killed_mid_write_leaves_no_partial_partition_and_a_rerun_complete
             "the killed run's backend to end",
         )
         advisory_locks = watcher.execute(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
         ).fetchone()
 
     assert victim.returncode == -signal.SIGKILL
