@@ -133,12 +133,12 @@ def backfill_calls(n_symbols: int, paging_style: str = "known") -> list[dict]:
     window = trading_days(SIM_END - timedelta(days=400), SIM_END)[-250:]
     days = len(window)
     config = SimulatorConfig(seed=4, n_symbols=n_symbols, start=SIM_START, end=SIM_END,
-                             rate_limit_per_sec=400, paging_style=paging_style)
+                             rate_limit_per_sec=100, paging_style=paging_style)
     tags = {"dagster/asset_partition_range_start": window[0].isoformat(),
             "dagster/asset_partition_range_end": window[-1].isoformat()}
     with scratch_database() as url, running_simulator(config) as sim:
         symbols = _load_universe(sim, url)
-        result = dg.materialize(SYMBOL_ASSETS, resources=_resources(sim, url, 400, "bench-backfill-key"),
+        result = dg.materialize(SYMBOL_ASSETS, resources=_resources(sim, url, 100, "bench-backfill-key"),
                                 tags=tags, run_config=copy.deepcopy(QUIET))
         calls = Counter(record.tr_id for record in sim.stats.requests() if record.msg_cd != "EGW00201")
     assert result.success

@@ -25,7 +25,7 @@ import psycopg
 from psycopg import sql
 
 from kis_intel_assets.kis import KISClient, KISConfig, RetrySettings, Secret
-from kis_intel_assets.kis.ratelimit import PostgresRateLimiter
+from kis_intel_assets.kis.ratelimit import LEASE_SECONDS, PostgresRateLimiter
 from kis_intel_assets.kis.tokens import app_key_hash
 from kis_intel_assets.simulator.stats import max_in_window
 from kis_intel_assets.storage import migrate
@@ -81,10 +81,20 @@ def _latencies(admit: Callable[[], object], n: int) -> list[float]:
 def _latency_rows(name: str, samples: list[float], note: str) -> list[dict]:
     p99 = sorted(samples)[int(len(samples) * 0.99) - 1]
     return [
-        {"benchmark": f"{name} acquire p50", "value": round(statistics.median(samples), 3), "unit": "ms",
-         "ratio": None, "note": note},
-        {"benchmark": f"{name} acquire p99", "value": round(p99, 3), "unit": "ms", "ratio": None,
-         "note": note},
+        {
+            "benchmark": f"{name} acquire p50",
+            "value": round(statistics.median(samples), 3),
+            "unit": "ms",
+            "ratio": None,
+            "note": note,
+        },
+        {
+            "benchmark": f"{name} acquire p99",
+            "value": round(p99, 3),
+            "unit": "ms",
+            "ratio": None,
+            "note": note,
+        },
     ]
 
 
@@ -100,8 +110,9 @@ def limiter_latency(url: str, n: int) -> list[dict]:
         if claim is not None:
             ours.release(claim)
 
-    rows = _latency_rows("slots", _latencies(claim_and_release, n),
-                         "claim (one function call) + release (one UPDATE)")
+    rows = _latency_rows(
+        "slots", _latencies(claim_and_release, n), "claim (one function call) + release (one UPDATE)"
+    )
     ours.close()
     pool = _OneConnectionPool(url)
     limiter = Limiter(PostgresBucket(pool, "bench_latency", [Rate(1_000_000, Duration.SECOND)]))  # type: ignore[arg-type]
@@ -114,8 +125,13 @@ def limiter_latency(url: str, n: int) -> list[dict]:
 def _pyrate_worker(url: str, n: int, queue: multiprocessing.Queue) -> None:
     from pyrate_limiter import Duration, Limiter, PostgresBucket, Rate
 
-    limiter = Limiter(PostgresBucket(_OneConnectionPool(url), "bench_shape",  # type: ignore[arg-type]
-                                     [Rate(int(LIMIT_PER_SEC), Duration.SECOND)]))
+    limiter = Limiter(
+        PostgresBucket(
+            _OneConnectionPool(url),
+            "bench_shape",  # type: ignore[arg-type]
+            [Rate(int(LIMIT_PER_SEC), Duration.SECOND)],
+        )
+    )
     stamps = []
     for _ in range(n):
         limiter.try_acquire("kis")
@@ -151,14 +167,27 @@ def grant_shape(url: str, n: int) -> list[dict]:
         span = stamps[-1] - stamps[0]
         gaps = [b - a for a, b in itertools.pairwise(stamps)]
         rows += [
-            {"benchmark": f"{name} 2-proc grant rate", "value": round((len(stamps) - 1) / span, 2),
-             "unit": "grants/s", "ratio": round((len(stamps) - 1) / span / LIMIT_PER_SEC, 3),
-             "note": f"{len(stamps)} grants"},
-            {"benchmark": f"{name} 2-proc min grant gap", "value": round(min(gaps) * 1000, 2), "unit": "ms",
-             "ratio": None, "note": "0 = bursts; 50 = even spacing at 20/s"},
-            {"benchmark": f"{name} 2-proc max grants per 1-s window", "value": max_in_window(stamps),
-             "unit": "grants", "ratio": round(max_in_window(stamps) / LIMIT_PER_SEC, 3),
-             "note": "client side; network jitter is added on top"},
+            {
+                "benchmark": f"{name} 2-proc grant rate",
+                "value": round((len(stamps) - 1) / span, 2),
+                "unit": "grants/s",
+                "ratio": round((len(stamps) - 1) / span / LIMIT_PER_SEC, 3),
+                "note": f"{len(stamps)} grants",
+            },
+            {
+                "benchmark": f"{name} 2-proc min grant gap",
+                "value": round(min(gaps) * 1000, 2),
+                "unit": "ms",
+                "ratio": None,
+                "note": "0 = bursts; 50 = even spacing at 20/s",
+            },
+            {
+                "benchmark": f"{name} 2-proc max grants per 1-s window",
+                "value": max_in_window(stamps),
+                "unit": "grants",
+                "ratio": round(max_in_window(stamps) / LIMIT_PER_SEC, 3),
+                "note": "client side; network jitter is added on top",
+            },
         ]
     return rows
 
@@ -175,20 +204,32 @@ def _client_worker(config: KISConfig, symbols: list[str], n: int, queue: multipr
 def sustained_rate(url: str, n: int) -> list[dict]:
     from kis_intel_assets.simulator import SimulatorConfig, running_simulator
 
-    sim_config = SimulatorConfig(seed=7, n_symbols=20, start=dt.date(2025, 1, 2), end=dt.date(2025, 3, 31),
-                                 rate_limit_per_sec=LIMIT_PER_SEC, token_min_interval_seconds=1.0)
+    sim_config = SimulatorConfig(
+        seed=7,
+        n_symbols=20,
+        start=dt.date(2025, 1, 2),
+        end=dt.date(2025, 3, 31),
+        rate_limit_per_sec=LIMIT_PER_SEC,
+        token_min_interval_seconds=1.0,
+    )
     rows = []
     ctx = multiprocessing.get_context("spawn")
     with running_simulator(sim_config, host="127.0.0.1", port=0) as sim:
         symbols = sim.truth.symbols()[:10]
         for processes in (1, 2):
-            config = KISConfig(app_key=f"{APP_KEY}-{processes}", app_secret=APP_SECRET, database_url=url,
-                               base_url=sim.base_url, master_base_url=sim.master_base_url,
-                               rate_limit_per_sec=LIMIT_PER_SEC,
-                               retry=RetrySettings(backoff_base_seconds=0.05))
+            config = KISConfig(
+                app_key=f"{APP_KEY}-{processes}",
+                app_secret=APP_SECRET,
+                database_url=url,
+                base_url=sim.base_url,
+                master_base_url=sim.master_base_url,
+                rate_limit_per_sec=LIMIT_PER_SEC,
+                retry=RetrySettings(backoff_base_seconds=0.05),
+            )
             queue = ctx.Queue()
-            procs = [ctx.Process(target=_client_worker, args=(config, symbols, n, queue))
-                     for _ in range(processes)]
+            procs = [
+                ctx.Process(target=_client_worker, args=(config, symbols, n, queue)) for _ in range(processes)
+            ]
             for proc in procs:
                 proc.start()
             results = [queue.get(timeout=600) for _ in procs]
@@ -198,14 +239,117 @@ def sustained_rate(url: str, n: int) -> list[dict]:
             rate = processes * n / span
             retries = sum(r[2]["retries_total"] for r in results)
             rows += [
-                {"benchmark": f"sustained rate, {processes} process(es)", "value": round(rate, 2),
-                 "unit": "req/s", "ratio": round(rate / LIMIT_PER_SEC, 3),
-                 "note": f"{processes * n} requests, {retries} retries, limit {LIMIT_PER_SEC:g}/s"},
-                {"benchmark": f"server max per 1-s window, {processes} process(es)",
-                 "value": sim.stats.max_requests_in_window(config.app_key.reveal()), "unit": "requests",
-                 "ratio": None, "note": f"simulator's count (limit {LIMIT_PER_SEC:g})"},
+                {
+                    "benchmark": f"sustained rate, {processes} process(es)",
+                    "value": round(rate, 2),
+                    "unit": "req/s",
+                    "ratio": round(rate / LIMIT_PER_SEC, 3),
+                    "note": f"{processes * n} requests, {retries} retries, limit {LIMIT_PER_SEC:g}/s",
+                },
+                {
+                    "benchmark": f"server max per 1-s window, {processes} process(es)",
+                    "value": sim.stats.max_requests_in_window(config.app_key.reveal()),
+                    "unit": "requests",
+                    "ratio": None,
+                    "note": f"simulator's count (limit {LIMIT_PER_SEC:g})",
+                },
             ]
     return rows
+
+
+def _hold_every_slot(url: str, key_hash: str, ready: multiprocessing.Event) -> None:  # type: ignore[valid-type]
+    limiter = PostgresRateLimiter(url, key_hash, LIMIT_PER_SEC)
+    held = [limiter.claim() for _ in range(int(LIMIT_PER_SEC))]
+    assert all(held)
+    ready.set()  # type: ignore[attr-defined]
+    time.sleep(600)  # until SIGKILLed, heartbeat running
+
+
+def dead_holder_recovery(url: str) -> list[dict]:
+    """A process holding every slot of a key is SIGKILLed: how soon the next process gets full speed."""
+    key_hash = app_key_hash(Secret("bench-dead-holder"))
+    ctx = multiprocessing.get_context("spawn")
+    ready = ctx.Event()
+    holder = ctx.Process(target=_hold_every_slot, args=(url, key_hash, ready))
+    holder.start()
+    ready.wait(120)
+    holder.kill()
+    holder.join()
+    killed = time.monotonic()
+    limiter = PostgresRateLimiter(url, key_hash, LIMIT_PER_SEC)
+    stamps = []
+    for _ in range(2 * int(LIMIT_PER_SEC)):
+        with limiter.turn():
+            stamps.append(time.monotonic())
+    limiter.close()
+    second_half = stamps[int(LIMIT_PER_SEC) :]
+    rate = (len(second_half) - 1) / (second_half[-1] - second_half[0])
+    return [
+        {
+            "benchmark": "slots back after SIGKILL of their holder",
+            "value": round(stamps[0] - killed, 2),
+            "unit": "s",
+            "ratio": None,
+            "note": f"lease {LEASE_SECONDS:g} s renewed every second (was ~21 s)",
+        },
+        {
+            "benchmark": "rate right after the reclaim",
+            "value": round(rate, 2),
+            "unit": "req/s",
+            "ratio": round(rate / LIMIT_PER_SEC, 3),
+            "note": "limiter turns without a request, 20 slots",
+        },
+    ]
+
+
+def new_key_adaptation(url: str, n: int) -> list[dict]:
+    """A 20/s budget on a key KIS holds to 3/s (a new customer's): what the adaptive budget settles on."""
+    from kis_intel_assets.simulator import SimulatorConfig, running_simulator
+
+    sim_config = SimulatorConfig(
+        seed=7,
+        n_symbols=20,
+        start=dt.date(2025, 1, 2),
+        end=dt.date(2025, 3, 31),
+        rate_limit_per_sec=LIMIT_PER_SEC,
+        new_key_rate_limit_per_sec=3,
+        token_min_interval_seconds=1.0,
+    )
+    with running_simulator(sim_config, host="127.0.0.1", port=0) as sim:
+        config = KISConfig(
+            app_key="bench-new-key",
+            app_secret=APP_SECRET,
+            database_url=url,
+            base_url=sim.base_url,
+            master_base_url=sim.master_base_url,
+            rate_limit_per_sec=LIMIT_PER_SEC,
+            retry=RetrySettings(backoff_base_seconds=0.05),
+        )
+        symbols = sim.truth.symbols()
+        with KISClient(config) as client:
+            started = time.time()
+            for i in range(n):
+                client.current_price(symbols[i % len(symbols)])
+            seconds = time.time() - started
+            metrics = client.metrics.snapshot()
+            budget = client._limiter.budget_in_force
+    rate = n / seconds
+    return [
+        {
+            "benchmark": "new key held to 3/s, 20/s budget: rate",
+            "value": round(rate, 2),
+            "unit": "req/s",
+            "ratio": round(rate / 3, 3),
+            "note": f"{n} calls, 0 failed, {metrics['retries_total']} EGW00201 retries",
+        },
+        {
+            "benchmark": "new key: budget settled at",
+            "value": round(budget, 2),
+            "unit": "req/s",
+            "ratio": None,
+            "note": " ; ".join(metrics["rate_limit_budget_changes"]),
+        },
+    ]
 
 
 def run(quick: bool) -> list[dict]:
@@ -213,4 +357,6 @@ def run(quick: bool) -> list[dict]:
         rows = limiter_latency(url, 200 if quick else 1000)
         rows += grant_shape(url, 40 if quick else 100)
         rows += sustained_rate(url, 60 if quick else 200)
+        rows += dead_holder_recovery(url)
+        rows += new_key_adaptation(url, 30 if quick else 90)
     return rows

@@ -5,13 +5,21 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import dagster as dg
 
 from kis_intel_assets.demo import DEFAULT_DAYS, DEFAULT_RATE_LIMIT, DEFAULT_SEED, DEFAULT_SYMBOLS
+from kis_intel_assets.kis.ratelimit import MAX_BUDGET_PER_SEC
 from kis_intel_assets.krx_calendar import CalendarRangeError
-from kis_intel_assets.storage import ConfigurationError, migrate, redact_url, resolve_database_url
+from kis_intel_assets.simulator.config import MAX_SYMBOLS
+from kis_intel_assets.storage import (
+    ConfigurationError,
+    DatabaseUnavailableError,
+    migrate,
+    redact_url,
+    resolve_database_url,
+)
 from kis_intel_assets.storage.migrations import MigrationError
 
 
@@ -60,33 +68,49 @@ def _port(text: str) -> int:
 def _add_market_options(command: argparse.ArgumentParser) -> None:
     """The simulated market's options, shared by `demo` and `dev` so both serve the same one."""
     command.add_argument(
-        "--symbols", type=_positive_int, default=DEFAULT_SYMBOLS, help="simulated stocks (default 300)"
+        "--symbols",
+        type=_whole_number(4, MAX_SYMBOLS),
+        default=DEFAULT_SYMBOLS,
+        help=f"simulated stocks, 4-{MAX_SYMBOLS} (default {DEFAULT_SYMBOLS})",
     )
     command.add_argument(
-        "--days", type=_positive_int, default=DEFAULT_DAYS, help="trading days to ingest (default 160)"
+        "--days",
+        type=_whole_number(1, 2500),
+        default=DEFAULT_DAYS,
+        help=f"trading days to ingest, 1-2500 (default {DEFAULT_DAYS})",
     )
-    command.add_argument("--seed", type=int, default=DEFAULT_SEED, help="simulator seed (default 7)")
+    command.add_argument(
+        "--seed", type=int, default=DEFAULT_SEED, help=f"simulator seed (default {DEFAULT_SEED})"
+    )
     command.add_argument(
         "--rate-limit",
-        type=_positive_float,
+        type=_budget,
         default=DEFAULT_RATE_LIMIT,
-        help="simulator requests/s per key (default 100)",
+        help=f"simulator requests/s per key, at most {MAX_BUDGET_PER_SEC:g} (default {DEFAULT_RATE_LIMIT:g})",
     )
 
 
-def _positive_int(text: str) -> int:
-    if not text.isdigit() or int(text) <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive whole number, got {text!r}")
-    return int(text)
+def _whole_number(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from `low` to `high`, else one line saying so."""
+
+    def parse(text: str) -> int:
+        if not text.isdigit() or not low <= int(text) <= high:
+            raise argparse.ArgumentTypeError(f"must be a whole number from {low} to {high}, got {text!r}")
+        return int(text)
+
+    return parse
 
 
-def _positive_float(text: str) -> float:
+def _budget(text: str) -> float:
+    """A per-key request budget: what KIS can grant one key, at most 100/s."""
     try:
         value = float(text)
     except ValueError:
         value = -1.0
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
+    if not 0 < value <= MAX_BUDGET_PER_SEC:
+        raise argparse.ArgumentTypeError(
+            f"must be a number of requests/s above 0 and at most 100, got {text!r}"
+        )
     return value
 
 
@@ -149,7 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except (ConfigurationError, MigrationError, CalendarRangeError) as exc:
+    except (ConfigurationError, DatabaseUnavailableError, MigrationError, CalendarRangeError) as exc:
         print(f"kis-intel: error: {exc}", file=sys.stderr)
         return 2
 

@@ -23,11 +23,12 @@ from kis_intel_assets.defs.ingest.schedules import (
     universe_job,
     universe_schedule,
 )
-from kis_intel_assets.defs.resources import DatabaseResource, KISResource, rate_limit_from_env
+from kis_intel_assets.defs.resources import KISResource, database_resource_from_env, rate_limit_from_env
 from kis_intel_assets.kis.config import MASTER_BASE_URL
 
-# Secrets go through EnvVar (resolved at launch, shown by name only); plain settings are read here.
-database = DatabaseResource(url=os.environ.get("KIS_INTEL_DATABASE_URL", ""))
+# Secrets (the database URL included) go through EnvVar (resolved at launch, shown by name only); plain
+# settings are read here.
+database = database_resource_from_env()
 
 defs = dg.Definitions(
     assets=[

@@ -18,7 +18,7 @@ from psycopg.rows import dict_row
 
 from kis_intel_assets.alerts.model import Alert, AlertType, Severity, kst_day
 from kis_intel_assets.alerts.outbox import write_alerts
-from kis_intel_assets.storage import connect
+from kis_intel_assets.storage import connect, redact_url
 
 MAX_ERROR_CHARS = 1500
 CHECK_SEVERITIES = {"WARN": Severity.WARNING, "ERROR": Severity.ERROR}
@@ -181,6 +181,7 @@ def run_failure_alert(
 ) -> Alert:
     """A failed run: one alert per run id, dated by its partition or the KST day it failed."""
     day = _iso_day(partition) or kst_day(failed_at)
+    error = redact_url(error)  # an exception may quote a database URL: never send its password
     clipped = error if len(error) <= MAX_ERROR_CHARS else error[: MAX_ERROR_CHARS - 1] + "…"
     payload = {
         "run_id": run_id,

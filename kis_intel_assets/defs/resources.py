@@ -4,8 +4,6 @@ Secrets come from environment variables through `dg.EnvVar`, so the Dagster UI s
 and never its value.
 """
 
-
-import math
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -18,19 +16,24 @@ from pydantic import Field as ConfigField
 from kis_intel_assets.kis import KISClient
 from kis_intel_assets.kis.config import MASTER_BASE_URL, KISConfig
 from kis_intel_assets.kis.pool import KISClientPool
-from kis_intel_assets.storage import ConfigurationError, connect, migrate, resolve_database_url
+from kis_intel_assets.kis.ratelimit import MAX_BUDGET_PER_SEC
+from kis_intel_assets.storage import connect, env_number, migrate, resolve_database_url
+from kis_intel_assets.storage.database import DATABASE_URL_ENV
 
 RATE_LIMIT_ENV = "KIS_RATE_LIMIT_PER_SEC"
+MIN_BUDGET_PER_SEC = 0.1
 
 
 class DatabaseResource(dg.ConfigurableResource):
     """PostgreSQL holding the market data (not Dagster's own storage).
 
+    The URL may carry a password, so the definitions pass it as `dg.EnvVar`: the Dagster UI and the
+    repository snapshot show the variable's name, and only the run resolves it (`database_resource_from_env`).
     An empty `url` means KIS_INTEL_DATABASE_URL, or the embedded server when that is unset too.
     """
 
     url: str = ConfigField(
-        default="", description="postgresql:// URL; empty = KIS_INTEL_DATABASE_URL or embedded"
+        default="", repr=False, description="secret (EnvVar); postgresql:// URL, empty = embedded"
     )
 
     @cached_property
@@ -65,13 +68,19 @@ class KISResource(dg.ConfigurableResource):
         default="J", description="FID_COND_MRKT_DIV_CODE: J = KRX (the product scope), NX = NXT, UN = both"
     )
     rate_limit_per_sec: float | None = ConfigField(
-        default=None, description="per-key budget; default 20/s real, 2/s paper"
+        default=None,
+        gt=0,
+        le=MAX_BUDGET_PER_SEC,
+        description="per-key budget, at most 100/s; default 20/s real, 2/s paper",
     )
     fetch_workers: int = ConfigField(
         default=8, ge=1, le=64, description="concurrent requests per run; about 2 per app key keeps all busy"
     )
     read_timeout_seconds: float = ConfigField(
-        default=15.0, gt=0, description="seconds to wait for a KIS reply before retrying the call"
+        default=15.0,
+        gt=0,
+        le=300,
+        description="seconds (at most 300) to wait for a KIS reply before retrying",
     )
     extra_app_keys: str = ConfigField(
         default="", description="more app keys, comma-separated (env KIS_EXTRA_APP_KEYS)"
@@ -106,7 +115,7 @@ class KISResource(dg.ConfigurableResource):
     @contextmanager
     def client(self) -> Iterator[KISClient | KISClientPool]:
         configs = self._configs()
-        with (KISClient(configs[0]) if len(configs) == 1 else KISClientPool(configs)) as client:
+        with KISClient(configs[0]) if len(configs) == 1 else KISClientPool(configs) as client:
             yield client
 
 
@@ -121,18 +130,17 @@ def _comma_list(text: str, name: str) -> list[str]:
     return items
 
 
-def rate_limit_from_env(environ: Mapping[str, str] | None = None) -> float | None:
-    """KIS_RATE_LIMIT_PER_SEC as a positive number, None when unset; a bad value is one line naming it."""
+def database_resource_from_env(environ: Mapping[str, str] | None = None) -> DatabaseResource:
+    """KIS_INTEL_DATABASE_URL as an EnvVar when set (an unset EnvVar would fail every launch), else the
+    embedded server."""
     environ = os.environ if environ is None else environ
-    raw = environ.get(RATE_LIMIT_ENV, "").strip()
-    if not raw:
+    configured = environ.get(DATABASE_URL_ENV, "").strip()
+    return DatabaseResource(url=dg.EnvVar(DATABASE_URL_ENV) if configured else "")
+
+
+def rate_limit_from_env(environ: Mapping[str, str] | None = None) -> float | None:
+    """KIS_RATE_LIMIT_PER_SEC (0.1-100 requests/s), None when unset; a bad value is one line naming it."""
+    environ = os.environ if environ is None else environ
+    if not environ.get(RATE_LIMIT_ENV, "").strip():
         return None
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise ConfigurationError(
-            f"{RATE_LIMIT_ENV} must be a positive number of requests per second, got {raw!r}"
-        )
-    return value
+    return env_number(RATE_LIMIT_ENV, 0.0, MIN_BUDGET_PER_SEC, MAX_BUDGET_PER_SEC, environ=environ)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from kis_intel_assets.kis.ratelimit import check_budget
 from kis_intel_assets.kis.secrets import Secret, as_secret
 
 REAL_BASE_URL = "https://openapi.koreainvestment.com:9443"
@@ -66,8 +67,11 @@ class KISConfig:
             )
         if not 0 < self.rate_limit_safety <= 1:
             raise ValueError(f"rate_limit_safety must be in (0, 1], got {self.rate_limit_safety}")
-        if self.rate_limit_per_sec is not None and self.rate_limit_per_sec <= 0:
-            raise ValueError(f"rate_limit_per_sec must be positive, got {self.rate_limit_per_sec}")
+        if self.rate_limit_per_sec is not None:
+            check_budget(self.rate_limit_per_sec, "rate_limit_per_sec")
+        for name, most in (("connect_timeout_seconds", 60.0), ("read_timeout_seconds", 300.0)):
+            if not 0 < getattr(self, name) <= most:
+                raise ValueError(f"{name} must be above 0 and at most {most:g}, got {getattr(self, name)!r}")
 
     @property
     def effective_rate_per_sec(self) -> float:

@@ -17,6 +17,7 @@ class ClientMetrics:
     token_issuances: int = 0
     token_refreshes: int = 0
     token_issuance_waits: int = 0
+    budget_changes: list[str] = field(default_factory=list)  # "20/s -> 2.70/s" per lowering seen here
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def count_request(self) -> None:
@@ -37,6 +38,10 @@ class ClientMetrics:
                 self.rate_limit_waits += 1
                 self.rate_limit_wait_seconds += seconds
 
+    def count_budget_change(self, change: str) -> None:
+        with self._lock:
+            self.budget_changes.append(change)
+
     def count_token(self, event: str) -> None:
         """event: "issuance", "refresh" or "issuance_wait" (EGW00133)."""
         with self._lock:
@@ -56,4 +61,5 @@ class ClientMetrics:
                 "token_issuances": self.token_issuances,
                 "token_refreshes": self.token_refreshes,
                 "token_issuance_waits": self.token_issuance_waits,
+                "rate_limit_budget_changes": list(self.budget_changes),
             }

@@ -39,7 +39,7 @@ class PooledMetrics:
                 if name == "retries":
                     retries.update(value)  # type: ignore[arg-type]
                 else:
-                    total[name] = total.get(name, 0) + value
+                    total[name] = total[name] + value if name in total else value  # numbers, lists
         total["retries"] = dict(retries)
         total["rate_limit_wait_seconds"] = round(total.get("rate_limit_wait_seconds", 0.0), 3)
         total["keys"] = len(snapshots)

@@ -47,6 +47,9 @@ MARKET_DIVISION = "FID_COND_MRKT_DIV_CODE"
 NO_DATA = "7"  # rt_cd "7" / KIOK0560 조회할 자료가 없습니다: no rows, not an error
 NO_DATA_MESSAGES = {"KIOK0560"}  # the same answer under another rt_cd
 TIME_LIMIT = "TIME LIMIT"  # msg1 of a TR refused before its publication time
+# EGW00201 retries of one call that do not count as failures while the budget adapts (each one is
+# reported, and a few lower the budget down to its floor long before this many).
+MAX_THROTTLED_RETRIES = 30
 
 
 @dataclass(frozen=True)
@@ -75,9 +78,9 @@ class KISSession:
         self.server_clock = ServerClock()
         self.unavailable = UnservedDays()
         self._limiter = PostgresRateLimiter(
-            config.database_url.reveal(), app_key_hash(config.app_key), config.effective_rate_per_sec,
-            lease_seconds=config.connect_timeout_seconds + config.read_timeout_seconds + 1.0,
+            config.database_url.reveal(), app_key_hash(config.app_key), config.effective_rate_per_sec
         )
+        self._throttle_announced = False
         self._http = httpx.Client(
             timeout=httpx.Timeout(config.read_timeout_seconds, connect=config.connect_timeout_seconds),
             limits=httpx.Limits(max_connections=16, max_keepalive_connections=8),
@@ -125,7 +128,7 @@ class KISSession:
         if endpoint.params.get(MARKET_DIVISION) in MARKET_DIVISIONS and MARKET_DIVISION not in params:
             query[MARKET_DIVISION] = self.config.market_division
         refreshed = False
-        failures = 0
+        failures = throttled = 0
         while True:
             token = self._tokens.get()
             try:
@@ -137,6 +140,13 @@ class KISSession:
                 self.metrics.count_retry("token_expired")
                 self._tokens.refresh(token)
             except _Transient as exc:
+                if exc.reason == "rate_limited" and self._adapts_to_throttling(throttled):
+                    throttled += 1
+                    self.metrics.count_retry(exc.reason)
+                    log.info("KIS %s %s: %s (retry %d at a budget of %.2f/s)", endpoint.tr_id, symbol or "-",
+                             exc, throttled, self._limiter.budget_in_force)
+                    self._backoff(min(throttled, 3))
+                    continue
                 failures += 1
                 self.metrics.count_retry(exc.reason)
                 limit = self.config.retry.max_attempts
@@ -146,6 +156,25 @@ class KISSession:
                 log.warning("KIS %s %s: %s (attempt %d/%d)", endpoint.tr_id, symbol or "-", exc, failures,
                             limit)
                 self._backoff(failures)
+
+    def _adapts_to_throttling(self, throttled: int) -> bool:
+        """EGW00201 under the shared limiter: KIS grants this key less than its budget (new keys get
+        about 3/s for their first days). Reports it, so sustained refusals lower the key's budget for
+        every process; while the budget can still go down, the refusal does not count as a failure."""
+        before = self._limiter.budget_in_force
+        throttle = self._limiter.report_throttled()
+        if throttle.lowered:
+            change = f"{before:g}/s -> {throttle.budget:g}/s"
+            self.metrics.count_budget_change(change)
+            if not self._throttle_announced:
+                self._throttle_announced = True
+                log.warning(
+                    "KIS is throttling this app key (sustained EGW00201): its request budget is lowered "
+                    "to %.2f/s (configured %g/s) for every process sharing it, and recovers by 10%% a "
+                    "minute without refusals; a new key is held to about 3/s for its first days",
+                    throttle.budget, self._limiter.budget,
+                )
+        return throttled < MAX_THROTTLED_RETRIES and not self._limiter.at_floor
 
     def _attempt(self, endpoint: Endpoint, query: Mapping[str, str], token: AccessToken, *,
                  symbol: str | None, tr_cont: str) -> Page:

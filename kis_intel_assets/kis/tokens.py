@@ -17,10 +17,9 @@ import threading
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import httpx
-import psycopg
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -30,6 +29,7 @@ from kis_intel_assets.kis.config import KISConfig
 from kis_intel_assets.kis.errors import KISTokenError
 from kis_intel_assets.kis.metrics import ClientMetrics
 from kis_intel_assets.kis.secrets import Secret
+from kis_intel_assets.storage import DatabaseTimeouts, connect
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +113,8 @@ class TokenProvider:
 
     def _load_or_issue(self, stale: AccessToken | None) -> AccessToken:
         margin = self._config.token.expiry_margin_seconds
-        with psycopg.connect(self._config.database_url.reveal()) as conn, conn.transaction():
+        with connect(self._config.database_url.reveal(), timeouts=self._store_timeouts()) as conn, \
+                conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (advisory_lock_id(self._key_hash),))
             row = conn.execute(
                 "SELECT nonce, ciphertext, expires_at FROM kis_token_store WHERE key_hash = %s",
@@ -135,6 +136,17 @@ class TokenProvider:
                 (self._key_hash, nonce, ciphertext, issued.expires_at),
             )
             return issued
+
+    def _store_timeouts(self) -> DatabaseTimeouts:
+        """Issuance holds the store's lock while it waits out EGW00133 (about a minute per attempt), so the
+        lock wait and the idle transaction may last every attempt; all other bounds stay the defaults."""
+        settings = self._config.token
+        issuing = settings.issuance_max_attempts * (
+            settings.issuance_retry_wait_seconds + self._config.read_timeout_seconds
+        )
+        defaults = DatabaseTimeouts.from_env()
+        longest = max(defaults.statement_seconds, issuing + 30.0)
+        return replace(defaults, statement_seconds=longest, idle_in_transaction_seconds=longest)
 
     def _issue(self) -> AccessToken:
         """POST /oauth2/tokenP; on EGW00133 waits the configured interval and tries again."""

@@ -7,6 +7,7 @@ served from the installed Python package.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from functools import lru_cache
 
@@ -21,9 +22,11 @@ from starlette.routing import Route
 from kis_intel_assets.pages import views
 from kis_intel_assets.pages.params import BadParameter
 from kis_intel_assets.pages.templates import environment
-from kis_intel_assets.storage import ConfigurationError, connect
+from kis_intel_assets.storage import ConfigurationError, DatabaseTimeouts, connect, redact_url
 
+log = logging.getLogger(__name__)
 PLOTLY_CACHE_SECONDS = 7 * 24 * 3600
+HEALTH_TIMEOUTS = DatabaseTimeouts(connect_seconds=3, statement_seconds=3, grace_seconds=2)
 TEMPLATES = environment()
 
 
@@ -69,18 +72,21 @@ def create_app(database_url: str) -> Starlette:
         return endpoint
 
     def healthz(_: Request) -> Response:
+        """up/down only: who the database is (user, host, port, name) is nobody's business here."""
         try:
-            with connect(database_url, connect_timeout=3) as conn:
+            with connect(database_url, timeouts=HEALTH_TIMEOUTS) as conn:
                 conn.execute("SELECT 1")
-        except ConfigurationError as exc:
-            return JSONResponse({"status": "error", "database": str(exc)}, status_code=503)
-        return JSONResponse({"status": "ok", "database": "ok"})
+        except (ConfigurationError, psycopg.OperationalError) as exc:
+            log.warning("healthz: %s", redact_url(str(exc)))
+            return JSONResponse({"status": "down"}, status_code=503)
+        return JSONResponse({"status": "up"})
 
     def bad_parameter(_: Request, exc: Exception) -> Response:
         return PlainTextResponse(str(exc), status_code=400)
 
     def unavailable(_: Request, exc: Exception) -> Response:
-        return PlainTextResponse(f"database unavailable: {exc}", status_code=503)
+        log.warning("page unavailable: %s", redact_url(str(exc)))
+        return PlainTextResponse("database unavailable; try again shortly", status_code=503)
 
     routes = [
         Route("/", page(views.landing)),
@@ -93,5 +99,9 @@ def create_app(database_url: str) -> Starlette:
     ]
     return Starlette(
         routes=routes,
-        exception_handlers={BadParameter: bad_parameter, ConfigurationError: unavailable},
+        exception_handlers={
+            BadParameter: bad_parameter,
+            ConfigurationError: unavailable,
+            psycopg.OperationalError: unavailable,
+        },
     )

@@ -45,7 +45,9 @@ Documented behaviour where protocol.md / kis_api.md leave a choice (simulator de
   EGW00103. Faults never hit the token endpoint or master files.
 - Rate limit: per app key, at most int(rate) admitted quotation requests in any sliding 1-second
   window; refused requests (EGW00201, HTTP 500 or 200 per `rate_limit_style`) do not count.
-  Header checks come first, then the limit, then the token.
+  Header checks come first, then the limit, then the token. `new_key_rate_limit_per_sec` (CLI
+  `--new-key-rate`) holds new keys (`new_keys`, default every key) to a lower limit, as KIS does for a
+  new customer's key (about 3/s for its first days).
 - Paging: per TR as paging.py says (`paging_style`, `page_sizes`; `page_size` 100 where unknown).
   Fields: exactly documented.py's set per output. A cursor is keyed by (token, tr_id, all query
   params); tr_cont "N" with no live cursor (e.g. after a token change) restarts at the first

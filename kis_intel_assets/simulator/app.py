@@ -69,7 +69,11 @@ class SimulatorApp:
         self.tokens = TokenStore(
             config.token_ttl_seconds, config.token_min_interval_seconds, config.token_reuse_seconds
         )
-        self.limiter = SlidingWindowLimiter(config.requests_per_window)
+        self.limiter = SlidingWindowLimiter(
+            config.requests_per_window,
+            new_key_limit=config.new_key_requests_per_window,
+            new_keys=config.new_keys,
+        )
         self.injector: FaultInjector | None = FaultInjector(config.faults) if config.faults else None
         self._cursors: OrderedDict[tuple, int] = OrderedDict()
         self._drop = drop_connection

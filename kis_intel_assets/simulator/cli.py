@@ -38,6 +38,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--symbols", type=int, default=2500, help="universe size")
     parser.add_argument("--rate-limit", type=float, default=20.0, help="requests per second per app key")
+    parser.add_argument(
+        "--new-key-rate",
+        type=float,
+        default=None,
+        help="hold every app key to this many requests/s, as KIS does a new customer's (about 3)",
+    )
     parser.add_argument("--faults", default="", help='e.g. "http5xx=0.02,truncated=0.005"')
     parser.add_argument("--fault-seed", type=int, default=0)
     parser.add_argument(
@@ -95,6 +101,7 @@ def run_simulator_cli(argv: list[str]) -> int:
             seed=args.seed,
             n_symbols=args.symbols,
             rate_limit_per_sec=args.rate_limit,
+            new_key_rate_limit_per_sec=args.new_key_rate,
             paper=args.paper,
             faults=faults,
             replay_dir=args.replay,

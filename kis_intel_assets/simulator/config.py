@@ -15,6 +15,7 @@ from kis_intel_assets.simulator.paging import PAGING_STYLES, page_size
 RATE_LIMIT_STYLES = ("500", "200")
 HISTORY_LIMIT_FORMS = ("clip", "refuse")
 NO_DATA_FORMS = ("rt7", "empty_row", "zero_price")
+MAX_SYMBOLS = 5000  # KRX lists about 2,700 common stocks
 
 
 def kst_today() -> date:
@@ -31,6 +32,10 @@ class SimulatorConfig:
     paper: bool = False
     faults: FaultSpec | None = None
     rate_limit_style: str = "500"
+    # KIS holds a new customer's key to about 3 requests/s for its first days (kis_api.md section 9):
+    # when set, keys in `new_keys` (every key when None) get this per-second limit instead.
+    new_key_rate_limit_per_sec: float | None = None
+    new_keys: Collection[str] | None = None
     token_ttl_seconds: float = 86400.0
     token_min_interval_seconds: float = 60.0  # KIS: one issuance per minute per app key
     token_reuse_seconds: float = 6 * 3600.0  # KIS: re-issue within 6 h returns the same token
@@ -54,12 +59,20 @@ class SimulatorConfig:
     episodes: EpisodeParams | None = None  # planted rotation episodes; None = EpisodeParams() defaults
 
     def __post_init__(self) -> None:
-        if self.replay_dir is None and self.n_symbols < 4:
-            raise ValueError(f"n_symbols must be >= 4 (both markets need members), got {self.n_symbols}")
+        if self.replay_dir is None and not 4 <= self.n_symbols <= MAX_SYMBOLS:
+            raise ValueError(
+                f"n_symbols must be from 4 (both markets need members) to {MAX_SYMBOLS}, got {self.n_symbols}"
+            )
         if self.end is not None and self.end < self.start:
             raise ValueError(f"end {self.end} is before start {self.start}")
-        if self.rate_limit_per_sec <= 0:
-            raise ValueError(f"rate_limit_per_sec must be positive, got {self.rate_limit_per_sec}")
+        if not 0 < self.rate_limit_per_sec <= 1000:
+            raise ValueError(
+                f"rate_limit_per_sec must be above 0 and at most 1000, got {self.rate_limit_per_sec}"
+            )
+        if self.new_key_rate_limit_per_sec is not None and not 1 <= self.new_key_rate_limit_per_sec <= 100:
+            raise ValueError(
+                f"new_key_rate_limit_per_sec must be from 1 to 100, got {self.new_key_rate_limit_per_sec}"
+            )
         if self.rate_limit_style not in RATE_LIMIT_STYLES:
             raise ValueError(
                 f"rate_limit_style must be one of {RATE_LIMIT_STYLES}, got {self.rate_limit_style!r}"
@@ -89,3 +102,8 @@ class SimulatorConfig:
         """Requests admitted per sliding 1-second window; paper mode caps it at KIS's 2/s."""
         rate = min(self.rate_limit_per_sec, 2.0) if self.paper else self.rate_limit_per_sec
         return max(1, int(rate))
+
+    @property
+    def new_key_requests_per_window(self) -> int | None:
+        rate = self.new_key_rate_limit_per_sec
+        return None if rate is None else int(rate)

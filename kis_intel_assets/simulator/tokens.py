@@ -7,6 +7,7 @@ import secrets
 import threading
 import time
 from collections import deque
+from collections.abc import Collection
 from dataclasses import dataclass
 from enum import Enum
 
@@ -75,20 +76,38 @@ class TokenStore:
 
 
 class SlidingWindowLimiter:
-    """At most `limit` admitted requests per app key in any 1-second window; refused ones do not count."""
+    """At most `limit` admitted requests per app key in any 1-second window; refused ones do not count.
 
-    def __init__(self, limit: int, window_seconds: float = 1.0) -> None:
+    Keys in `new_keys` (every key when it is None) are held to `new_key_limit` instead when that is set:
+    KIS holds a new customer's key to about 3 requests/s for its first days.
+    """
+
+    def __init__(
+        self,
+        limit: int,
+        window_seconds: float = 1.0,
+        new_key_limit: int | None = None,
+        new_keys: Collection[str] | None = None,
+    ) -> None:
         self.limit = limit
         self.window = window_seconds
+        self.new_key_limit = new_key_limit
+        self.new_keys = None if new_keys is None else frozenset(new_keys)
         self._lock = threading.Lock()
         self._admitted: dict[str, deque[float]] = {}
 
+    def limit_for(self, app_key: str) -> int:
+        if self.new_key_limit is not None and (self.new_keys is None or app_key in self.new_keys):
+            return self.new_key_limit
+        return self.limit
+
     def admit(self, app_key: str, now: float) -> bool:
+        limit = self.limit_for(app_key)
         with self._lock:
             times = self._admitted.setdefault(app_key, deque())
             while times and now - times[0] >= self.window:
                 times.popleft()
-            if len(times) >= self.limit:
+            if len(times) >= limit:
                 return False
             times.append(now)
             return True

@@ -2,7 +2,11 @@
 
 from kis_intel_assets.storage.database import (
     ConfigurationError,
+    DatabaseTimeouts,
+    DatabaseUnavailableError,
     connect,
+    database_label,
+    env_number,
     fetch_frame,
     redact_url,
     resolve_database_url,
@@ -12,7 +16,11 @@ from kis_intel_assets.storage.migrations import migrate
 
 __all__ = [
     "ConfigurationError",
+    "DatabaseTimeouts",
+    "DatabaseUnavailableError",
     "connect",
+    "database_label",
+    "env_number",
     "fetch_frame",
     "migrate",
     "redact_url",

@@ -6,19 +6,24 @@ duplicating them, and a failure part-way through a batch leaves the table exactl
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import psycopg
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
 from psycopg.types.numeric import FloatLoader
 
 DATABASE_URL_ENV = "KIS_INTEL_DATABASE_URL"
+CONNECT_TIMEOUT_ENV = "KIS_INTEL_DB_CONNECT_TIMEOUT_SECONDS"
+STATEMENT_TIMEOUT_ENV = "KIS_INTEL_DB_STATEMENT_TIMEOUT_SECONDS"
 HOME_ENV = "KIS_INTEL_HOME"
 EMBEDDED_DATABASE = "kis_intel"
 
@@ -27,9 +32,49 @@ class ConfigurationError(RuntimeError):
     """A setting is missing or wrong; the message names the setting and never carries secrets."""
 
 
-def redact_url(url: str) -> str:
-    """Hide the password of a database URL so it can appear in errors and logs."""
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+class DatabaseUnavailableError(psycopg.OperationalError):
+    """The database did not answer in time (down, restarting, frozen, unreachable, a timeout fired): an
+    outage, not a setting. The message names the server as host:port/database, never user or password.
+    A psycopg OperationalError, so psycopg's own cleanup and callers' reconnect logic treat it as one.
+    """
+
+
+# Every form a database password takes in text: URL userinfo (`//user:pw@`), a `password=` URL query or
+# keyword-DSN parameter (quoted or not), and the PGPASSWORD variable as it appears in an env dump.
+_PASSWORD_FORMS = (
+    re.compile(r"(?P<keep>://[^:/?#@\s]*:)(?P<secret>[^@\s/?#]*)(?=@)"),
+    re.compile(
+        r"(?P<keep>\b(?:pg)?password\s*=\s*)(?P<secret>'(?:[^'\\]|\\.)*'|\"[^\"]*\"|[^\s&;,'\"]+)",
+        re.IGNORECASE,
+    ),
+)
+PASSWORD_MASK = "***"
+
+
+def redact_url(text: str) -> str:
+    """`text` with every database password in it masked: the one redaction for URLs, DSNs and messages.
+
+    Covers postgresql:// userinfo, `?password=` / `&password=`, keyword DSNs (`password='x y'`),
+    `PGPASSWORD=...`, and the value of the PGPASSWORD environment variable wherever it appears.
+    """
+    for form in _PASSWORD_FORMS:
+        text = form.sub(lambda m: m.group("keep") + PASSWORD_MASK, text)
+    env_password = os.environ.get("PGPASSWORD", "")
+    if len(env_password) >= 4:  # shorter values would mask ordinary words
+        text = text.replace(env_password, PASSWORD_MASK)
+    return text
+
+
+def database_label(url: str) -> str:
+    """host:port/database of a URL or keyword DSN, for messages anyone may read (no user, no password)."""
+    try:
+        params = conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return f"the database named by {DATABASE_URL_ENV}"
+    host = str(params.get("host") or params.get("hostaddr") or "localhost")
+    port = params.get("port")
+    name = params.get("dbname") or params.get("user") or "postgres"
+    return f"{host}{f':{port}' if port else ''}/{name}"
 
 
 def project_home() -> Path:
@@ -67,17 +112,173 @@ def _embedded_database_url() -> str:
     return server.get_uri(EMBEDDED_DATABASE)
 
 
-def connect(url: str, *, autocommit: bool = False, connect_timeout: int = 10) -> psycopg.Connection:
-    """Open a connection whose numeric columns load as floats, so ratios compare as numbers."""
+def env_number(
+    name: str,
+    default: float,
+    minimum: float,
+    maximum: float,
+    *,
+    integer: bool = False,
+    environ: Mapping[str, str] | None = None,
+) -> float:
+    """A numeric setting from the environment, `default` when unset; outside [minimum, maximum] (or not a
+    number) it is one ConfigurationError line naming the variable, its range and the value given."""
+    environ = os.environ if environ is None else environ
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
     try:
-        conn = psycopg.connect(url, autocommit=autocommit, connect_timeout=connect_timeout)
+        value = int(raw) if integer else float(raw)
+    except ValueError:
+        value = math.nan
+    if not minimum <= value <= maximum:  # also False for NaN
+        kind = "a whole number" if integer else "a number"
+        raise ConfigurationError(f"{name} must be {kind} from {minimum:g} to {maximum:g}, got {raw!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class DatabaseTimeouts:
+    """Bounds on every connection and statement, so a dead, frozen or unreachable server fails loudly.
+
+    The server enforces `statement_seconds` and `idle_in_transaction_seconds`; TCP keepalives and
+    `tcp_user_timeout` drop a connection whose peer vanished. A *frozen* server (SIGSTOP) still
+    acknowledges TCP, so the client also gives up on any single wait after `client_deadline_seconds`.
+    """
+
+    connect_seconds: float = 10.0
+    statement_seconds: float = 120.0
+    idle_in_transaction_seconds: float = 120.0
+    grace_seconds: float = 10.0
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> DatabaseTimeouts:
+        connect_seconds = env_number(CONNECT_TIMEOUT_ENV, 10, 1, 300, integer=True, environ=environ)
+        statement = env_number(STATEMENT_TIMEOUT_ENV, 120, 1, 3600, environ=environ)
+        return cls(
+            connect_seconds=connect_seconds,
+            statement_seconds=statement,
+            idle_in_transaction_seconds=statement,
+        )
+
+    @property
+    def client_deadline_seconds(self) -> float:
+        return self.statement_seconds + self.grace_seconds
+
+    def conninfo(self) -> dict[str, str | int]:
+        """libpq keywords: connect timeout, keepalives (dead peer in ~30 s), server-side timeouts."""
+        options = (
+            f"-c statement_timeout={int(self.statement_seconds * 1000)} "
+            f"-c idle_in_transaction_session_timeout={int(self.idle_in_transaction_seconds * 1000)}"
+        )
+        return {
+            "connect_timeout": max(1, math.ceil(self.connect_seconds)),
+            "keepalives": 1,
+            "keepalives_idle": KEEPALIVE_IDLE_SECONDS,
+            "keepalives_interval": KEEPALIVE_INTERVAL_SECONDS,
+            "keepalives_count": KEEPALIVE_COUNT,
+            "tcp_user_timeout": TCP_USER_TIMEOUT_MS,
+            "options": options,
+        }
+
+
+class BoundedConnection(psycopg.Connection):
+    """A connection whose every wait for the server ends after the client deadline.
+
+    psycopg waits without limit by default; a frozen server keeps TCP alive, so without this a statement
+    in flight when the server froze would wait forever.
+    """
+
+    client_deadline_seconds: float | None = None
+    _database_label = "the database"
+
+    def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
+        deadline = timeout if timeout is not None else self.client_deadline_seconds
+        try:
+            return super().wait(gen, interval=interval, timeout=deadline)
+        except psycopg.errors._WaitTimeout:
+            label = self._label()
+            self.pgconn.finish()  # state unknown after an abandoned statement: never reuse it
+            raise DatabaseUnavailableError(
+                f"database {label} did not answer within {deadline:g} s (server frozen or unreachable)"
+            ) from None
+        except psycopg.errors.QueryCanceled as exc:
+            raise DatabaseUnavailableError(
+                f"database {self._label()} cancelled a statement: {_first_line(exc)} "
+                f"(the limit is {STATEMENT_TIMEOUT_ENV})"
+            ) from None
+        except DatabaseUnavailableError:
+            raise
+        except psycopg.OperationalError as exc:
+            if self.closed or self.broken:
+                raise DatabaseUnavailableError(
+                    f"lost the connection to database {self._label()}: {_first_line(exc)}"
+                ) from None
+            raise
+
+    def _label(self) -> str:
+        """host:port/database, read when the connection opened (a closed pgconn no longer tells)."""
+        return self._database_label
+
+    @classmethod
+    def connect(cls, *args: Any, **kwargs: Any) -> BoundedConnection:  # type: ignore[override]
+        conn = super().connect(*args, **kwargs)
+        info = conn.pgconn
+        host = (info.host or b"").decode() or "localhost"
+        conn._database_label = f"{host}:{(info.port or b'').decode()}/{(info.db or b'').decode()}"
+        return conn
+
+
+def _first_line(exc: BaseException) -> str:
+    text = redact_url(str(exc).strip())
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+# Server is told a connection is dead after 10 + 5 * 3 s without keepalive answers; unacknowledged sends
+# give up after 30 s.
+KEEPALIVE_IDLE_SECONDS = 10
+KEEPALIVE_INTERVAL_SECONDS = 5
+KEEPALIVE_COUNT = 3
+TCP_USER_TIMEOUT_MS = 30_000
+# What the server says when the URL names a wrong role, password or database (libpq reports no sqlstate
+# for connection failures, only the server's FATAL text).
+_WRONG_SETTING = re.compile(
+    r"FATAL:.*(does not exist|authentication failed|no pg_hba\.conf entry|not permitted to log in)"
+)
+
+
+def connect(
+    url: str,
+    *,
+    autocommit: bool = False,
+    timeouts: DatabaseTimeouts | None = None,
+) -> BoundedConnection:
+    """Open a connection with the product's timeouts; numeric columns load as floats.
+
+    A refused, timed-out or lost connection is DatabaseUnavailableError (an outage, worth retrying); a
+    wrong URL, password or database name is ConfigurationError. Neither message carries the password.
+    """
+    timeouts = timeouts or DatabaseTimeouts.from_env()
+    settings = timeouts.conninfo()
+    try:
+        given = conninfo_to_dict(url).get("options")
+        if given:  # keep the URL's own server options (e.g. search_path) after the timeouts
+            settings["options"] = f"{settings['options']} {given}"
+        conn = BoundedConnection.connect(url, autocommit=autocommit, **settings)
     except psycopg.OperationalError as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ConfigurationError(
-            f"cannot connect to the database named by {DATABASE_URL_ENV} ({redact_url(url)}): {reason}"
+        label = database_label(url)
+        if _WRONG_SETTING.search(str(exc)):
+            raise ConfigurationError(
+                f"{DATABASE_URL_ENV}: database {label} refused the connection: {_first_line(exc)}"
+            ) from None
+        raise DatabaseUnavailableError(
+            f"cannot connect to database {label} ({DATABASE_URL_ENV}): {_first_line(exc)}"
         ) from None
     except psycopg.ProgrammingError as exc:
-        raise ConfigurationError(f"{DATABASE_URL_ENV} is not a valid connection URL: {exc}") from None
+        raise ConfigurationError(
+            f"{DATABASE_URL_ENV} is not a valid connection URL: {_first_line(exc)}"
+        ) from None
+    conn.client_deadline_seconds = timeouts.client_deadline_seconds
     conn.adapters.register_loader("numeric", FloatLoader)
     return conn
 

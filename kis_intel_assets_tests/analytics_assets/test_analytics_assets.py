@@ -24,7 +24,7 @@ from kis_intel_assets.storage import connect, fetch_frame
 from kis_intel_assets_tests.conftest import create_database, drop_database
 from kis_intel_assets_tests.simulator_fixtures import simulator_resources
 
-RATE = 200.0
+RATE = 100.0  # the most a key may be given
 SIGNALS_OF_DAY = "SELECT * FROM rotation_signal WHERE time = %s ORDER BY sector_code"
 INGEST_DAYS = trading_days(date(2024, 9, 2), date(2025, 6, 30))
 FLOW_DAYS = INGEST_DAYS[60:]  # sector flow reads 59 earlier days

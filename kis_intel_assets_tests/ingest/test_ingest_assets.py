@@ -35,7 +35,7 @@ from kis_intel_assets_tests.simulator_fixtures import (
     simulator_resources,
 )
 
-RATE = 200.0
+RATE = 100.0  # the most a key may be given
 PARTITION = "2025-06-02"
 SIM_START, SIM_END = date(2024, 6, 3), date(2025, 6, 30)
 

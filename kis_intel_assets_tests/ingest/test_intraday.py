@@ -23,10 +23,10 @@ def test_snapshots_are_provisional_until_the_daily_data_supersedes_them(database
     if not is_trading_day(TODAY):
         pytest.skip(f"{TODAY} is not a KRX trading day: KIS serves no session to snapshot")
     config = SimulatorConfig(seed=3, n_symbols=12, start=TODAY - timedelta(days=120), end=TODAY,
-                             rate_limit_per_sec=200.0)  # fmt: skip
+                             rate_limit_per_sec=100.0)  # fmt: skip
     with running_simulator(config) as sim:
         resources = simulator_resources(
-            sim, database_url, "intraday-key", "intraday-secret", rate_limit_per_sec=200.0
+            sim, database_url, "intraday-key", "intraday-secret", rate_limit_per_sec=100.0
         )
         assert dg.materialize([stock_universe], resources=resources).success
         watchlist = sim.truth.symbols()[:3]

@@ -23,7 +23,7 @@ PRICES = ENDPOINTS["FHKST03010100"]
 @pytest.fixture(scope="module")
 def simulator() -> Iterator[Simulator]:
     config = SimulatorConfig(
-        seed=5, n_symbols=6, start=date(2025, 1, 2), end=date(2025, 6, 30), rate_limit_per_sec=200.0
+        seed=5, n_symbols=6, start=date(2025, 1, 2), end=date(2025, 6, 30), rate_limit_per_sec=100.0
     )
     with running_simulator(config) as sim:
         yield sim
@@ -52,7 +52,7 @@ def run_probe(simulator: Simulator, database_url: str, baseline: dict | None) ->
         database=database,
         base_url=simulator.base_url,
         master_base_url=simulator.master_base_url,
-        rate_limit_per_sec=200.0,
+        rate_limit_per_sec=100.0,
     )
     result = dg.materialize([probe_asset(simulator, baseline)], resources={"kis": kis})
     assert result.success

@@ -133,21 +133,29 @@ def test_no_window_can_hold_more_arrivals_than_slots_whatever_the_latency(databa
         limiter.close()
 
 
-def test_slot_of_a_dead_request_comes_back_after_its_lease(database_url: str) -> None:
-    limiter = PostgresRateLimiter(database_url, app_key_hash(Secret(APP_KEY)), requests_per_window=1,
-                                  lease_seconds=0.5)
-    stranded = limiter.claim()  # a process that claimed and died: never released
+def test_heartbeat_keeps_a_live_lease_and_a_dead_holders_slot_comes_back_when_it_ends(
+    database_url: str,
+) -> None:
+    key_hash = app_key_hash(Secret(APP_KEY))
+    lease = {"lease_seconds": 1.5, "heartbeat_seconds": 0.2}
+    holder = PostgresRateLimiter(database_url, key_hash, requests_per_window=1, **lease)
+    other = PostgresRateLimiter(database_url, key_hash, requests_per_window=1, **lease)
+    stranded = holder.claim()
     assert stranded is not None
-    assert limiter.claim() is None  # the only slot has a request in flight
-    time.sleep(0.6)
-    reclaimed = limiter.claim()
-    assert reclaimed is not None and reclaimed.slot == stranded.slot
-    limiter.release(stranded)  # a late release of the dead claim must not free the new one
-    assert limiter.claim() is None
-    limiter.release(reclaimed)
-    after_release = limiter.claim()
+    time.sleep(2.0)  # longer than the lease: only the holder's heartbeat keeps the slot
+    assert other.claim() is None
+    holder.close()  # the holder dies: no release, no more heartbeats
+    died = time.monotonic()
+    while (reclaimed := other.claim()) is None:
+        time.sleep(0.02)
+    assert time.monotonic() - died <= 1.5 + 0.3
+    assert reclaimed.slot == stranded.slot
+    holder.release(stranded)  # a late release of the dead claim must not free the new one
+    assert other.claim() is None
+    other.release(reclaimed)
+    after_release = other.claim()
     assert after_release is not None and after_release.wait >= 0.99  # one window after the release
-    limiter.close()
+    other.close()
 
 
 def test_limiter_turn_sleeps_until_slot_and_never_bursts_after_idle(database_url: str) -> None:

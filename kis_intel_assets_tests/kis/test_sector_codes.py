@@ -16,7 +16,7 @@ from kis_intel_assets_tests.kis.conftest import sim_config
 
 def test_stock_info_maps_kis_codes_to_unique_index_codes(make_config: Callable[..., KISConfig]) -> None:
     with running_simulator(sim_config(n_symbols=80, rate_limit_per_sec=200.0)) as sim:
-        with KISClient(make_config(sim, rate_limit_per_sec=200.0)) as client:
+        with KISClient(make_config(sim, rate_limit_per_sec=100.0)) as client:
             infos = [client.stock_info(symbol) for symbol in sim.truth.listed_symbols(sim_config().end)]
             token = client._tokens.get().value.reveal()
         raw = httpx.get(

@@ -20,7 +20,7 @@ from kis_intel_assets.krx_calendar import trading_days
 from kis_intel_assets.simulator.server import Simulator
 from kis_intel_assets_tests.simulator_fixtures import simulator_resources
 
-RATE = 400.0
+RATE = 100.0  # the most a key may be given
 
 
 def ingest(sim: Simulator, database_url: str, first: date, last: date) -> None:

@@ -54,7 +54,7 @@ WAIT_SECONDS = 120.0
 
 def dagster_materialize(sim: Simulator, database_url: str, select: str, days: list[date]) -> subprocess.Popen:
     """The Dagster CLI in its own process group, configured only through the environment."""
-    env = simulator_environment(sim, database_url, CRASH_KEY, APP_SECRET, 200)
+    env = simulator_environment(sim, database_url, CRASH_KEY, APP_SECRET, 100)
     command = dagster_materialize_command(
         select, "--partition-range", f"{days[0].isoformat()}...{days[-1].isoformat()}"
     )
@@ -107,10 +107,10 @@ def test_a_run_killed_mid_write_leaves_no_partial_partition_and_a_rerun_complete
         n_symbols=16,
         start=SIM_START,
         end=SIM_END,
-        rate_limit_per_sec=200,
+        rate_limit_per_sec=100,
         faults=FaultSpec.parse("latency=0.2", seed=2, latency_seconds=0.05),
     )
-    resources = kis_resources(sim, database_url, CRASH_KEY, app_secret=APP_SECRET, rate_limit_per_sec=200)
+    resources = kis_resources(sim, database_url, CRASH_KEY, app_secret=APP_SECRET, rate_limit_per_sec=100)
     assert load_universe(resources).success
 
     with psycopg.connect(database_url) as blocker, psycopg.connect(database_url, autocommit=True) as watcher:
@@ -135,7 +135,8 @@ def test_a_run_killed_mid_write_leaves_no_partial_partition_and_a_rerun_complete
             "the killed run's backend to end",
         )
         advisory_locks = watcher.execute(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
         ).fetchone()
 
     assert victim.returncode == -signal.SIGKILL

@@ -31,7 +31,7 @@ pytestmark = pytest.mark.faults
 
 SYMBOLS = 210
 DAYS = trading_days(date(2025, 5, 2), date(2025, 6, 2))
-RATE = 400.0
+RATE = 100.0  # the most a key may be given (KIS grants 20/s; the simulator plays along)
 CLIENT_READ_TIMEOUT = 2.0
 FAULT_MIX = (
     "latency=0.01,timeout=0.004,http5xx=0.01,egw00201_500=0.01,egw00201_200=0.01,"

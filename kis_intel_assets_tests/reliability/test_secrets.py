@@ -97,7 +97,7 @@ def test_no_secret_appears_in_anything_the_pipeline_produces(
         n_symbols=12,
         start=date(2025, 1, 2),
         end=date(2025, 6, 30),
-        rate_limit_per_sec=200,
+        rate_limit_per_sec=100,
         allowed_keys={APP_KEY: APP_SECRET},
         token_min_interval_seconds=0.0,  # lets the test ask for the (same) token itself afterwards
     )
@@ -110,7 +110,7 @@ def test_no_secret_appears_in_anything_the_pipeline_produces(
             database=database,
             base_url=sim.base_url,
             master_base_url=sim.master_base_url,
-            rate_limit_per_sec=200,
+            rate_limit_per_sec=100,
         ),
     }
     exception_texts: list[str] = []

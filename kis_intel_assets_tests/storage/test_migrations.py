@@ -164,7 +164,7 @@ def test_unknown_retention_table_is_a_clear_error(database_url: str, monkeypatch
     [
         (
             "postgresql://postgres@127.0.0.1:1/nowhere",
-            "cannot connect to the database named by KIS_INTEL_DATABASE_URL",
+            "cannot connect to database 127.0.0.1:1/nowhere (KIS_INTEL_DATABASE_URL)",
         ),
         ("mysql://root@127.0.0.1/x", "KIS_INTEL_DATABASE_URL must be a postgresql:// URL"),
     ],

@@ -339,6 +339,7 @@ def materialize_result(
             "retries_by_reason": dg.MetadataValue.json(metrics["retries"]),
             "rate_limit_waits": metrics["rate_limit_waits"],
             "rate_limit_wait_seconds": metrics["rate_limit_wait_seconds"],
+            "rate_limit_budget_changes": dg.MetadataValue.json(metrics["rate_limit_budget_changes"]),
             "seconds": round(time.monotonic() - started, 2),
             "preview": dg.MetadataValue.md(frame.head(PREVIEW_ROWS).to_markdown(index=False)),
             **(extra or {}),
