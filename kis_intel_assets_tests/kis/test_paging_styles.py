@@ -16,6 +16,7 @@ from kis_intel_assets_tests.kis.conftest import END, sim_config
 from kis_intel_assets_tests.kis.test_client_datasets import assert_same, calls
 
 START = dt.date(2024, 3, 4)
+MARKET_START = dt.date(2024, 9, 2)  # FHPPG04600001 serves 8 months back from END (publication.py)
 PAGE = 40
 
 
@@ -39,17 +40,18 @@ def test_every_ranged_dataset_equals_truth_at_the_floor(
         flows = kis.investor_trends(symbol, START, END)
         short = kis.short_selling(symbol, START, END)
         program = kis.program_trading(symbol, START, END)
-        market = kis.program_trading_market("KOSPI", START, END)
+        market = kis.program_trading_market("KOSPI", MARKET_START, END)
         config = kis.config
     assert_same(flows, sim.truth.investor_trends(START, END, [symbol]), ["time"])
     truth_short = sim.truth.short_selling(START, END, [symbol])
     assert_same(short, truth_short.drop(columns=["short_balance_qty", "short_balance_value"]), ["time"])
     assert_same(program, sim.truth.program_trading(START, END, [symbol]), ["time"])
-    truth_market = sim.truth.program_trading_market(START, END)
+    truth_market = sim.truth.program_trading_market(MARKET_START, END)
     assert_same(market, truth_market[truth_market["market"] == "KOSPI"], ["time", "trade_type"])
     floor = math.ceil(len(flows) / PAGE)
-    for tr_id in ("FHPTJ04160001", "FHPST04830000", "FHPPG04650201", "FHPPG04600001"):
+    for tr_id in ("FHPTJ04160001", "FHPST04830000", "FHPPG04650201"):
         assert calls(sim, config, tr_id) == floor, tr_id
+    assert calls(sim, config, "FHPPG04600001") == math.ceil(market["time"].nunique() / PAGE)
     served = sim.stats.requests(config.app_key.reveal(), "FHPTJ04160001")
     if sim.config.paging_style == "short":
         assert {r.tr_cont for r in served} == {"D"}  # every page ended; the client moved the anchor

@@ -30,7 +30,7 @@ from kis_intel_assets_tests.reliability.harness import (
     table_frame,
 )
 
-RATE = 200.0
+RATE = 100.0  # the most a client budget may be (ratelimit.MAX_BUDGET_PER_SEC)
 TODAY = date(2025, 6, 30)
 
 
