@@ -48,7 +48,9 @@ class KiwoomClient:
         per_call: dict[str, dict[dt.date, Row]] = {}
         for amt_qty_tp, trde_tp, measure in _INVESTOR_CALLS:
             body = {"dt": _ymd(end), "stk_cd": symbol, "amt_qty_tp": amt_qty_tp, "trde_tp": trde_tp}
-            rows = self.session.fetch_rows(spec, body, symbol=symbol, start=start)
+            rows = self.session.fetch_rows(
+                spec, body, symbol=symbol, start=start, quantities=amt_qty_tp == "2"
+            )
             per_call[measure] = _in_window(rows, start, end)
         days = sorted(per_call["buy_value"])
         for measure, rows in per_call.items():
@@ -78,7 +80,7 @@ class KiwoomClient:
             "end_dt": _ymd(end),
             "amt_qty_tp": "1" if amount else "2",
         }
-        rows = self.session.fetch_rows(endpoint("ka10061"), body, symbol=symbol)
+        rows = self.session.fetch_rows(endpoint("ka10061"), body, symbol=symbol, quantities=not amount)
         if len(rows) != 1:
             raise KISPayloadError(
                 tr_id="ka10061",

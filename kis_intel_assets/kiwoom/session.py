@@ -188,14 +188,23 @@ class KiwoomSession:
         *,
         symbol: str | None,
         start: dt.date | None = None,
+        quantities: bool = False,
     ) -> list[Row]:
-        """All rows of a call, following cont-yn/next-key until the last page or until `start` is covered."""
+        """All rows of a call, following cont-yn/next-key until the last page or until `start` is covered.
+
+        `quantities`: in this call the TR's value fields carry share counts (amt_qty_tp), not amounts.
+        """
         rows: list[Row] = []
         cont_yn = next_key = ""
         for _ in range(self.config.max_pages):
             page = self.request(endpoint, body, symbol=symbol, cont_yn=cont_yn, next_key=next_key)
             self.metrics.count_page()
-            page_rows = parse_rows(page.body, endpoint, symbol, self.config.amount_units)
+            unit = (
+                1
+                if quantities or endpoint.amount_unit is None
+                else self.config.amount_units[endpoint.amount_unit]
+            )
+            page_rows = parse_rows(page.body, endpoint, symbol, unit)
             rows += page_rows
             covered = start is not None and page_rows and min(r["time"] for r in page_rows) <= start  # type: ignore[type-var]
             if page.cont_yn != "Y" or covered:
@@ -259,15 +268,13 @@ def _classify(response: httpx.Response, endpoint: KiwoomEndpoint, symbol: str | 
     )
 
 
-def parse_rows(
-    body: Mapping[str, Any], endpoint: KiwoomEndpoint, symbol: str | None, units: Mapping[str, int]
-) -> list[Row]:
-    """Typed rows of the TR's list; a missing or malformed field is a KISPayloadError naming it."""
+def parse_rows(body: Mapping[str, Any], endpoint: KiwoomEndpoint, symbol: str | None, unit: int) -> list[Row]:
+    """Typed rows of the TR's list with Money fields times `unit`; a missing or malformed field is a
+    KISPayloadError naming it."""
     raw_rows = body.get(endpoint.rows_key)
     if not isinstance(raw_rows, list):
         problem = "missing" if endpoint.rows_key not in body else "expected a list"
         raise KISPayloadError(tr_id=endpoint.api_id, symbol=symbol, field=endpoint.rows_key, problem=problem)
-    unit = units[endpoint.amount_unit] if endpoint.amount_unit else 1
     rows: list[Row] = []
     for raw in raw_rows:
         if not isinstance(raw, Mapping):
