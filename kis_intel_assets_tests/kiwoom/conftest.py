@@ -26,8 +26,12 @@ MARKET = SimulatorConfig(seed=7, n_symbols=12, start=START, end=END, token_min_i
 @pytest.fixture(scope="session")
 def both_sims() -> Iterator[tuple[Any, KiwoomSimulator]]:
     """A KIS simulator and a Kiwoom simulator over the same MarketModel instance."""
-    with running_simulator(MARKET) as kis, running_kiwoom_simulator(kis.model, KiwoomSimSettings(
-            rate_limit_per_sec=50.0, page_size=40)) as kiwoom:
+    with (
+        running_simulator(MARKET) as kis,
+        running_kiwoom_simulator(
+            kis.model, KiwoomSimSettings(rate_limit_per_sec=50.0, page_size=40)
+        ) as kiwoom,
+    ):
         yield kis, kiwoom
 
 
@@ -46,9 +50,16 @@ def make_client(database_url: str, app_key: str) -> Iterator[Callable[..., Kiwoo
     clients: list[KiwoomClient] = []
 
     def build(server: KiwoomSimulator, **overrides: Any) -> KiwoomClient:
-        config = KiwoomConfig(app_key=app_key, app_secret=f"secret-{app_key[::-1]}", database_url=database_url,
-                              base_url=server.base_url, rate_limit_per_sec=50.0, read_timeout_seconds=5.0,
-                              retry=FAST_RETRY, token=FAST_TOKEN)
+        config = KiwoomConfig(
+            app_key=app_key,
+            app_secret=f"secret-{app_key[::-1]}",
+            database_url=database_url,
+            base_url=server.base_url,
+            rate_limit_per_sec=50.0,
+            read_timeout_seconds=5.0,
+            retry=FAST_RETRY,
+            token=FAST_TOKEN,
+        )
         client = KiwoomClient(replace(config, **overrides))
         clients.append(client)
         return client
