@@ -165,4 +165,4 @@ def test_kis_and_kiwoom_describe_the_same_trades(both_sims, make_client, databas
 
 def test_every_registered_tr_was_exercised():
     """Runs last in this module: each TR of the registry was compared with ground truth above."""
-    assert COVERED == set(ENDPOINTS)
+    assert set(ENDPOINTS) == COVERED
