@@ -36,6 +36,8 @@ class KiwoomConfig:
     connect_timeout_seconds: float = 5.0
     read_timeout_seconds: float = 15.0
     max_pages: int = 50
+    # The least wait after a [1700] answer: the server's window is about a second (HOGA reads "유량=5").
+    rate_limit_wait_seconds: float = 1.0
     amount_units: Mapping[str, int] = field(default_factory=lambda: DEFAULT_AMOUNT_UNITS)
     retry: RetrySettings = field(default_factory=RetrySettings)
     token: TokenSettings = field(default_factory=_kiwoom_token_settings)

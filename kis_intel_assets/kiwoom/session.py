@@ -98,6 +98,12 @@ class KiwoomSession:
             self.metrics.count_wait(waited)
             yield
 
+    def _backoff(self, failures: int, reason: str) -> None:
+        """Full-jitter exponential backoff; after a rate-limit answer at least `rate_limit_wait_seconds`."""
+        retry = self.config.retry
+        wait = random.uniform(0, min(retry.backoff_cap_seconds, retry.backoff_base_seconds * 2**failures))
+        time.sleep(max(wait, self.config.rate_limit_wait_seconds) if reason == "rate_limited" else wait)
+
     def request(
         self,
         endpoint: KiwoomEndpoint,
@@ -146,12 +152,7 @@ class KiwoomSession:
                 log.warning(
                     "Kiwoom %s %s: %s (attempt %d/%d)", endpoint.api_id, symbol or "-", exc, failures, limit
                 )
-                retry = self.config.retry
-                time.sleep(
-                    random.uniform(
-                        0, min(retry.backoff_cap_seconds, retry.backoff_base_seconds * 2**failures)
-                    )
-                )
+                self._backoff(failures, exc.reason)
 
     def _attempt(
         self,

@@ -59,6 +59,7 @@ def make_client(database_url: str, app_key: str) -> Iterator[Callable[..., Kiwoo
             read_timeout_seconds=5.0,
             retry=FAST_RETRY,
             token=FAST_TOKEN,
+            rate_limit_wait_seconds=0.02,
         )
         client = KiwoomClient(replace(config, **overrides))
         clients.append(client)
