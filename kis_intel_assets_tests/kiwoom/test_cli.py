@@ -1,4 +1,4 @@
-"""`kis-intel simulator-kiwoom` serves a Kiwoom simulator a client can use, and refuses bad options clearly."""
+"""`kis-intel simulator-kiwoom` serves a Kiwoom simulator a client can use and refuses bad options clearly."""
 
 from __future__ import annotations
 
