@@ -76,7 +76,9 @@ class TwoBrokerClient:
         self._failures_in_row: Counter[str] = Counter()
         self.down: set[str] = set()
         self.symbols_by_source: Counter[str] = Counter()
+        self.served: dict[tuple[str, str], str] = {}  # (dataset, symbol) -> broker
         self.fallbacks = 0
+        self.compared = 0
 
     def __getattr__(self, name: str) -> Any:
         """Datasets Kiwoom does not serve in full come from KIS."""
@@ -130,6 +132,8 @@ class TwoBrokerClient:
                 with self._lock:
                     self._in_flight[broker] -= 1
             self._record(broker, ok=True, fallback=attempt > 0)
+            with self._lock:
+                self.served[(dataset, symbol)] = broker
             return frame
         assert last_error is not None
         raise last_error
@@ -144,6 +148,43 @@ class TwoBrokerClient:
             self._failures_in_row[broker] += 1
             if self._failures_in_row[broker] >= self._threshold:
                 self.down.add(broker)
+
+    def cross_check(
+        self, dataset: str, start: dt.date, end: dt.date, per_source: int = 1
+    ) -> list[dict[str, Any]]:
+        """Re-fetches `per_source` symbols served by each broker from the other one and lists every
+        stock-day whose shared columns differ (empty = the brokers agree). Skips brokers that are down."""
+        if self.down or self.source != "both":
+            return []
+        with self._lock:
+            picks = {
+                b: [s for (d, s), by in self.served.items() if d == dataset and by == b][:per_source]
+                for b in (KIS, KIWOOM)
+            }
+        mismatches: list[dict[str, Any]] = []
+        for broker, symbols in picks.items():
+            other = KIWOOM if broker == KIS else KIS
+            for symbol in symbols:
+                mine = self.fetch_from(broker, dataset, symbol, start, end).drop(columns="source")
+                theirs = self.fetch_from(other, dataset, symbol, start, end).drop(columns="source")
+                merged = mine.merge(
+                    theirs, on=["time", "symbol"], how="outer", suffixes=("", "_other"), indicator=True
+                )
+                for row in merged.to_dict("records"):
+                    differs = [
+                        c for c in mine.columns if c not in ("time", "symbol") and row[c] != row[f"{c}_other"]
+                    ]
+                    if row["_merge"] != "both" or differs:
+                        mismatches.append(
+                            {
+                                "symbol": symbol,
+                                "time": str(row["time"]),
+                                "columns": differs,
+                                "only_in": str(row["_merge"]),
+                            }
+                        )
+        self.compared = sum(len(v) for v in picks.values())
+        return mismatches
 
     def source_metadata(self) -> dict[str, object]:
         with self._lock:
