@@ -112,7 +112,11 @@ class TwoBrokerClient:
         cost = ROUTED_DATASETS[dataset]
         with self._lock:
             healthy = [b for b in (KIS, KIWOOM) if b not in self.down] or [KIS, KIWOOM]
-            order = sorted(healthy, key=lambda b: (self._in_flight[b] + 1) * cost[b] / self._rates[b])
+            # Expected wait for a new call; on a tie the broker with fewer calls in flight.
+            order = sorted(
+                healthy,
+                key=lambda b: ((self._in_flight[b] + 1) * cost[b] / self._rates[b], self._in_flight[b]),
+            )
             return order + [b for b in (KIS, KIWOOM) if b not in order]
 
     def _routed(self, dataset: str, symbol: str, start: dt.date, end: dt.date) -> pd.DataFrame:
