@@ -18,7 +18,7 @@ import httpx
 
 from kis_intel_assets.kis.metrics import ClientMetrics
 from kis_intel_assets.kis.secrets import Secret
-from kis_intel_assets.kis.tokens import AccessToken, TokenCipher, TokenProvider
+from kis_intel_assets.kis.tokens import AccessToken, TokenCipher, TokenProvider, _json_object
 from kis_intel_assets.kiwoom.config import KiwoomConfig
 from kis_intel_assets.kiwoom.endpoints import TOKEN_PATH
 from kis_intel_assets.kiwoom.errors import KiwoomTokenError
@@ -95,14 +95,6 @@ class KiwoomTokenProvider(TokenProvider):
         raise KiwoomTokenError(
             f"token issuance failed after {settings.issuance_max_attempts} attempts: {problem}"
         )
-
-
-def _json_object(response: httpx.Response) -> dict[str, object]:
-    try:
-        payload = response.json()
-    except ValueError:
-        return {}
-    return payload if isinstance(payload, dict) else {}
 
 
 def _access_token(payload: dict[str, object]) -> AccessToken:
