@@ -69,6 +69,8 @@ def test_both_sources_store_ground_truth_with_their_source_and_agree(database_ur
     assert sum(metadata["symbols_by_source"].value.values()) == len(sim.model.symbols())
     check = next(e for e in result.get_asset_check_evaluations() if e.check_name == "sources_agree")
     assert check.passed and check.metadata["compared_symbols"].value == 2
+    events = " ".join(str(event) for event in result.all_events)
+    assert "KWsource-key" not in events and "kiwoom-secret" not in events
 
 
 def test_kis_failing_every_per_stock_request_completes_from_kiwoom(database_url):
