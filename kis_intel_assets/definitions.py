@@ -25,6 +25,7 @@ from kis_intel_assets.defs.ingest.schedules import (
 )
 from kis_intel_assets.defs.resources import KISResource, database_resource_from_env, rate_limit_from_env
 from kis_intel_assets.kis.config import MASTER_BASE_URL
+from kis_intel_assets.kiwoom.config import REAL_BASE_URL as KIWOOM_BASE_URL
 
 # Secrets (the database URL included) go through EnvVar (resolved at launch, shown by name only); plain
 # settings are read here.
@@ -61,6 +62,11 @@ defs = dg.Definitions(
             paper=os.environ.get("KIS_PAPER", "").lower() in {"1", "true", "yes"},
             market_division=os.environ.get("KIS_MARKET_DIVISION", "J"),
             rate_limit_per_sec=rate_limit_from_env(),
+            # The optional second broker (kis_intel_assets/kiwoom, README "Kiwoom (optional second source)").
+            source=os.environ.get("KIS_INTEL_SOURCE", "kis"),
+            kiwoom_app_key=dg.EnvVar("KIWOOM_APP_KEY") if os.environ.get("KIWOOM_APP_KEY") else "",
+            kiwoom_app_secret=dg.EnvVar("KIWOOM_APP_SECRET") if os.environ.get("KIWOOM_APP_SECRET") else "",
+            kiwoom_base_url=os.environ.get("KIWOOM_BASE_URL", KIWOOM_BASE_URL),
         ),
     },
 )

@@ -6,7 +6,7 @@ and never its value.
 
 import os
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from functools import cached_property
 
 import dagster as dg
@@ -17,6 +17,10 @@ from kis_intel_assets.kis import KISClient
 from kis_intel_assets.kis.config import MASTER_BASE_URL, KISConfig
 from kis_intel_assets.kis.pool import KISClientPool
 from kis_intel_assets.kis.ratelimit import MAX_BUDGET_PER_SEC
+from kis_intel_assets.kiwoom import KiwoomClient, KiwoomConfig
+from kis_intel_assets.kiwoom.config import DEFAULT_RATE_LIMIT_PER_SEC as KIWOOM_RATE_LIMIT_PER_SEC
+from kis_intel_assets.kiwoom.config import REAL_BASE_URL as KIWOOM_BASE_URL
+from kis_intel_assets.kiwoom.routing import TwoBrokerClient, routed
 from kis_intel_assets.storage import connect, env_number, migrate, resolve_database_url
 from kis_intel_assets.storage.database import DATABASE_URL_ENV
 
@@ -88,6 +92,19 @@ class KISResource(dg.ConfigurableResource):
     extra_app_secrets: str = ConfigField(
         default="", description="their app secrets in the same order (env KIS_EXTRA_APP_SECRETS)"
     )
+    source: str = ConfigField(
+        default="kis",
+        description="kis (default), kiwoom or both: source of the datasets Kiwoom serves (KIS_INTEL_SOURCE)",
+    )
+    kiwoom_app_key: str = ConfigField(default="", description="Kiwoom app key (env KIWOOM_APP_KEY)")
+    kiwoom_app_secret: str = ConfigField(default="", description="Kiwoom secret key (env KIWOOM_APP_SECRET)")
+    kiwoom_base_url: str = KIWOOM_BASE_URL
+    kiwoom_rate_limit_per_sec: float = ConfigField(
+        default=KIWOOM_RATE_LIMIT_PER_SEC,
+        gt=0,
+        le=MAX_BUDGET_PER_SEC,
+        description="Kiwoom budget per key, at most 100/s (no published figure)",
+    )
 
     def _configs(self) -> list[KISConfig]:
         keys = [self.app_key, *_comma_list(self.extra_app_keys, "extra_app_keys")]
@@ -112,10 +129,33 @@ class KISResource(dg.ConfigurableResource):
             for key, secret in zip(keys, secrets, strict=True)
         ]
 
+    def _kiwoom_client(self) -> KiwoomClient:
+        return KiwoomClient(
+            KiwoomConfig(
+                app_key=self.kiwoom_app_key,
+                app_secret=self.kiwoom_app_secret,
+                database_url=self.database.resolved_url,
+                base_url=self.kiwoom_base_url,
+                rate_limit_per_sec=self.kiwoom_rate_limit_per_sec,
+                read_timeout_seconds=self.read_timeout_seconds,
+            )
+        )
+
     @contextmanager
-    def client(self) -> Iterator[KISClient | KISClientPool]:
+    def client(self) -> Iterator[KISClient | KISClientPool | TwoBrokerClient]:
+        """KIS (one key or a pool); with `source` kiwoom/both, wrapped in the two-broker router."""
         configs = self._configs()
-        with KISClient(configs[0]) if len(configs) == 1 else KISClientPool(configs) as client:
+        with ExitStack() as stack:
+            kis = stack.enter_context(KISClient(configs[0]) if len(configs) == 1 else KISClientPool(configs))
+            client = routed(
+                kis,
+                self._kiwoom_client if self.kiwoom_app_key else None,
+                self.source,
+                kis_rate_per_sec=sum(config.effective_rate_per_sec for config in configs),
+                kiwoom_rate_per_sec=self.kiwoom_rate_limit_per_sec,
+            )
+            if client is not kis:
+                stack.callback(client.close)
             yield client
 
 

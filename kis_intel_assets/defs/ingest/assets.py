@@ -30,6 +30,7 @@ from kis_intel_assets.defs.ingest.collect import (
     write_frames,
 )
 from kis_intel_assets.defs.ingest.drift import schema_drift_spec
+from kis_intel_assets.defs.ingest.sources import sources_result, sources_spec
 from kis_intel_assets.defs.ingest.universe import latest_master_rows, listed_symbols, master_updates
 from kis_intel_assets.defs.partitions import SEOUL, partition_dates, trading_day_partitions
 from kis_intel_assets.defs.resources import DatabaseResource, KISResource
@@ -198,6 +199,7 @@ short_selling = _symbol_asset(
     check_specs=[
         dg.AssetCheckSpec(SCHEMA_CHECK, asset="program_trading", blocking=True),
         schema_drift_spec("program_trading"),
+        sources_spec("program_trading"),
     ],
     retry_policy=dg.RetryPolicy(max_retries=1, delay=30),
     metadata={"tr_id": "FHPPG04650201, FHPPG04600001", "table": "program_trading, program_trading_market"},
@@ -264,4 +266,5 @@ def _program_trading(
             "market_preview": dg.MetadataValue.md(per_market.head(12).to_markdown(index=False)),
             **availability_metadata(unavailable),
         },
+        checks=[sources_result(client, "program_trading", start, end)],
     )

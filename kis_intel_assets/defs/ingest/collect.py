@@ -25,6 +25,7 @@ import psycopg
 from psycopg import sql
 
 from kis_intel_assets.defs.ingest.drift import schema_drift_result
+from kis_intel_assets.defs.ingest.sources import source_metadata
 from kis_intel_assets.defs.resources import DatabaseResource
 from kis_intel_assets.kis import KISClient
 from kis_intel_assets.kis.errors import KISError, KISPayloadError
@@ -327,6 +328,7 @@ def materialize_result(
     start: date,
     end: date,
     extra: dict[str, dg.RawMetadataValue] | None = None,
+    checks: Sequence[dg.AssetCheckResult] = (),
 ) -> dg.MaterializeResult:
     metrics = client.metrics.snapshot()
     return dg.MaterializeResult(
@@ -342,11 +344,13 @@ def materialize_result(
             "rate_limit_budget_changes": dg.MetadataValue.json(metrics["rate_limit_budget_changes"]),
             "seconds": round(time.monotonic() - started, 2),
             "preview": dg.MetadataValue.md(frame.head(PREVIEW_ROWS).to_markdown(index=False)),
+            **source_metadata(client),
             **(extra or {}),
         },
         check_results=[
             dg.AssetCheckResult(check_name=SCHEMA_CHECK, passed=True),
             schema_drift_result(client),
+            *checks,
         ],
     )
 

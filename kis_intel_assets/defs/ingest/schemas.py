@@ -151,6 +151,7 @@ def program_trading(start: date, end: date) -> pa.DataFrameSchema:
             },
             "program_net_qty": _int(),
             "program_net_value": _int(),
+            "source": pa.Column(str, pa.Check.isin(["KIS", "KIWOOM"]), required=False),
         },
         checks=_buy_sell_net(["program_"]),
         unique=["symbol", "time"],

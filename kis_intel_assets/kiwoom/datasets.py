@@ -1,0 +1,188 @@
+"""Dataset-level Kiwoom calls that return rows in the project's column vocabulary (sql/001_core_tables.sql),
+so the same stock-day from KIS and from Kiwoom compares column by column."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from kis_intel_assets.kis.errors import KISPayloadError
+from kis_intel_assets.kis.parsing import Row
+from kis_intel_assets.kiwoom.config import KiwoomConfig
+from kis_intel_assets.kiwoom.endpoints import INVESTOR_FIELD_TO_GROUP, SECTOR_FIELD_TO_GROUP, endpoint
+from kis_intel_assets.kiwoom.session import KiwoomSession
+
+# ka10059 request codes (docs/kiwoom_api.md): amt_qty_tp 1 amount / 2 quantity; trde_tp 1 buy / 2 sell.
+_INVESTOR_CALLS = (
+    ("1", "1", "buy_value"),
+    ("1", "2", "sell_value"),
+    ("2", "1", "buy_qty"),
+    ("2", "2", "sell_qty"),
+)
+# ka90004 mrkt_tp, ka90012 mrkt_tp, ka10051/ka10101 mrkt_tp per market (docs/kiwoom_api.md).
+PROGRAM_MARKET = {"KOSPI": "P00101", "KOSDAQ": "P10102"}
+LENDING_MARKET = {"KOSPI": "001", "KOSDAQ": "101"}
+SECTOR_MARKET = {"KOSPI": "0", "KOSDAQ": "1"}
+
+
+def _ymd(day: dt.date) -> str:
+    return f"{day:%Y%m%d}"
+
+
+def _in_window(rows: Iterable[Row], start: dt.date, end: dt.date) -> dict[dt.date, Row]:
+    return {r["time"]: r for r in rows if start <= r["time"] <= end}  # type: ignore[operator, misc]
+
+
+class KiwoomClient:
+    """One Kiwoom app key: its session (token, limiter, retries) and the dataset calls."""
+
+    def __init__(self, config: KiwoomConfig) -> None:
+        self.session = KiwoomSession(config)
+
+    def close(self) -> None:
+        self.session.close()
+
+    def investor_trends(self, symbol: str, start: dt.date, end: dt.date) -> list[Row]:
+        """Buy/sell quantity and value per investor group and day (4 ka10059 calls); net = buy - sell."""
+        spec = endpoint("ka10059")
+        per_call: dict[str, dict[dt.date, Row]] = {}
+        for amt_qty_tp, trde_tp, measure in _INVESTOR_CALLS:
+            body = {"dt": _ymd(end), "stk_cd": symbol, "amt_qty_tp": amt_qty_tp, "trde_tp": trde_tp}
+            rows = self.session.fetch_rows(
+                spec, body, symbol=symbol, start=start, quantities=amt_qty_tp == "2"
+            )
+            per_call[measure] = _in_window(rows, start, end)
+        days = sorted(per_call["buy_value"])
+        for measure, rows in per_call.items():
+            if sorted(rows) != days:
+                raise KISPayloadError(
+                    tr_id=spec.api_id,
+                    symbol=symbol,
+                    field="dt",
+                    problem=f"the {measure} call returned other days than the buy_value call",
+                )
+        out: list[Row] = []
+        for day in days:
+            row: Row = {"time": day, "symbol": symbol}
+            for source, group in INVESTOR_FIELD_TO_GROUP.items():
+                for measure, rows in per_call.items():
+                    row[f"{group}_{measure}"] = rows[day][source]
+                row[f"{group}_net_qty"] = row[f"{group}_buy_qty"] - row[f"{group}_sell_qty"]  # type: ignore[operator]
+                row[f"{group}_net_value"] = row[f"{group}_buy_value"] - row[f"{group}_sell_value"]  # type: ignore[operator]
+            out.append(row)
+        return out
+
+    def investor_totals(self, symbol: str, start: dt.date, end: dt.date, *, amount: bool) -> Row:
+        """Net buying per group over a period (ka10061, one row): KRW when `amount`, else shares."""
+        body = {
+            "stk_cd": symbol,
+            "strt_dt": _ymd(start),
+            "end_dt": _ymd(end),
+            "amt_qty_tp": "1" if amount else "2",
+        }
+        rows = self.session.fetch_rows(endpoint("ka10061"), body, symbol=symbol, quantities=not amount)
+        if len(rows) != 1:
+            raise KISPayloadError(
+                tr_id="ka10061",
+                symbol=symbol,
+                field="stk_invsr_orgn_tot",
+                problem=f"expected one total row, got {len(rows)}",
+            )
+        return {group: rows[0][source] for source, group in INVESTOR_FIELD_TO_GROUP.items()}
+
+    def short_selling(self, symbol: str, start: dt.date, end: dt.date) -> list[Row]:
+        body = {"stk_cd": symbol, "strt_dt": _ymd(start), "end_dt": _ymd(end)}
+        rows = self.session.fetch_rows(endpoint("ka10014"), body, symbol=symbol, start=start)
+        return [
+            {
+                "time": day,
+                "symbol": symbol,
+                **{k: row[k] for k in ("short_volume", "short_value", "total_volume")},
+            }
+            for day, row in sorted(_in_window(rows, start, end).items())
+        ]
+
+    def program_trading(self, symbol: str, start: dt.date, end: dt.date) -> list[Row]:
+        """Per-stock daily programme trading; ka90013 is called for amounts (1) and for quantities (2)
+        because which fields each mode fills is not documented (docs/kiwoom_api.md)."""
+        spec = endpoint("ka90013")
+        by_mode = {
+            mode: _in_window(
+                self.session.fetch_rows(
+                    spec,
+                    {"stk_cd": symbol, "amt_qty_tp": mode, "date": _ymd(end)},
+                    symbol=symbol,
+                    start=start,
+                ),
+                start,
+                end,
+            )
+            for mode in ("1", "2")
+        }
+        if sorted(by_mode["1"]) != sorted(by_mode["2"]):
+            raise KISPayloadError(
+                tr_id=spec.api_id,
+                symbol=symbol,
+                field="dt",
+                problem="the amount and quantity calls returned different days",
+            )
+        out: list[Row] = []
+        for day in sorted(by_mode["1"]):
+            money, qty = by_mode["1"][day], by_mode["2"][day]
+            out.append(
+                {
+                    "time": day,
+                    "symbol": symbol,
+                    "program_buy_qty": qty["prm_buy_qty"],
+                    "program_sell_qty": qty["prm_sell_qty"],
+                    "program_net_qty": qty["prm_netprps_qty"],
+                    "program_buy_value": money["prm_buy_amt"],
+                    "program_sell_value": money["prm_sell_amt"],
+                    "program_net_value": money["prm_netprps_amt"],
+                }
+            )
+        return out
+
+    def program_trading_all(self, market: str, day: dt.date) -> list[Row]:
+        """Every stock of a market for one day in one call (ka90004); net quantity = buy - sell."""
+        body = {"dt": _ymd(day), "mrkt_tp": PROGRAM_MARKET[market]}
+        rows = self.session.fetch_rows(endpoint("ka90004"), body, symbol=market)
+        return [
+            {
+                "time": day,
+                **{k: v for k, v in row.items() if k != "close"},
+                "program_net_qty": row["program_buy_qty"] - row["program_sell_qty"],
+            }  # type: ignore[operator]
+            for row in rows
+        ]
+
+    def sector_investor_net(self, market: str, day: dt.date) -> list[Row]:
+        """Net buying value (KRW) per sector and investor group for one day (ka10051, amounts)."""
+        body = {"mrkt_tp": SECTOR_MARKET[market], "base_dt": _ymd(day)}
+        rows = self.session.fetch_rows(endpoint("ka10051"), body, symbol=market)
+        return [
+            {
+                "time": day,
+                "sector_code": r["sector_code"],
+                "sector_name": r["sector_name"],
+                **{f"{group}_net_value": r[source] for source, group in SECTOR_FIELD_TO_GROUP.items()},
+            }
+            for r in rows
+        ]
+
+    def sector_codes(self, market: str) -> list[Row]:
+        return self.session.fetch_rows(endpoint("ka10101"), {"mrkt_tp": SECTOR_MARKET[market]}, symbol=market)
+
+    def lending_trend(self, start: dt.date, end: dt.date) -> list[Row]:
+        """Market-wide stock lending per day (ka10068)."""
+        rows = self.session.fetch_rows(
+            endpoint("ka10068"), {"strt_dt": _ymd(start), "end_dt": _ymd(end)}, symbol=None, start=start
+        )
+        return [row for _, row in sorted(_in_window(rows, start, end).items())]
+
+    def lending_by_stock(self, market: str, day: dt.date) -> list[Row]:
+        """Stock lending of every stock of a market on one day (ka90012)."""
+        rows = self.session.fetch_rows(
+            endpoint("ka90012"), {"dt": _ymd(day), "mrkt_tp": LENDING_MARKET[market]}, symbol=market
+        )
+        return [{"time": day, **row} for row in rows]

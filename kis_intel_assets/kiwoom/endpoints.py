@@ -1,0 +1,227 @@
+"""Registry of the Kiwoom TRs the product uses: path, api-id, body keys, list key and field -> column map.
+
+Every name here is sourced in docs/kiwoom_api.md (Kiwoom's published examples, Kiwoom-Securities/
+Kiwoom-REST-API). Columns follow sql/001_core_tables.sql where the dataset exists for KIS, so rows from both
+brokers compare directly. Prices carry a +/- prefix that gives the direction against the previous close, so
+they are listed in `unsigned` and stored as absolute values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from kis_intel_assets.kis.endpoints import Field, Kind
+
+TOKEN_PATH = "/oauth2/token"
+
+# ka10059 / ka10061 investor field -> our investor group (docs/kiwoom_api.md "How the project maps them").
+INVESTOR_FIELD_TO_GROUP: Mapping[str, str] = MappingProxyType(
+    {
+        "ind_invsr": "individual",
+        "frgnr_invsr": "foreign",
+        "orgn": "institution",
+        "fnnc_invt": "securities",
+        "insrnc": "insurance",
+        "invtrt": "investment_trust",
+        "bank": "bank",
+        "penfnd_etc": "pension_fund",
+        "samo_fund": "private_fund",
+        "etc_fnnc": "merchant_bank",
+        "etc_corp": "other_corporation",
+    }
+)
+# Parsed (so a malformed value is caught) but not mapped to a group: no established KIS counterpart.
+INVESTOR_UNMAPPED = ("natn", "natfor")
+# ka10051 sector net-buying fields -> our group names (same vocabulary where the meaning is the same).
+SECTOR_FIELD_TO_GROUP: Mapping[str, str] = MappingProxyType(
+    {
+        "ind_netprps": "individual",
+        "frgnr_netprps": "foreign",
+        "orgn_netprps": "institution",
+        "sc_netprps": "securities",
+        "insrnc_netprps": "insurance",
+        "invtrt_netprps": "investment_trust",
+        "bank_netprps": "bank",
+        "samo_fund_netprps": "private_fund",
+        "etc_corp_netprps": "other_corporation",
+    }
+)
+SECTOR_UNMAPPED = ("jnsinkm_netprps", "endw_netprps", "native_trmt_frgnr_netprps", "natn_netprps")
+
+
+@dataclass(frozen=True)
+class KiwoomEndpoint:
+    api_id: str
+    name: str
+    path: str
+    body: Mapping[str, str]  # every body key sent, with its default ("" = the caller fills it)
+    rows_key: str
+    fields: tuple[Field, ...] = field(repr=False)
+    unsigned: frozenset[str] = frozenset()  # direction-prefixed prices: stored as absolute values
+    amount_unit: str | None = None  # the DEFAULT_AMOUNT_UNITS key that turns its Money fields into KRW
+
+
+def _text(source: str, column: str | None = None) -> Field:
+    return Field(source, column or source, Kind.TEXT, required=True)
+
+
+def _day(source: str = "dt") -> Field:
+    return Field(source, "time", Kind.DATE, required=True)
+
+
+def _int(source: str, column: str | None = None) -> Field:
+    return Field(source, column or source, Kind.INT, required=True)
+
+
+@dataclass(frozen=True)
+class Money(Field):
+    """An amount in the dataset's wire unit; the session multiplies it by the configured unit to get KRW."""
+
+
+def _money(source: str, column: str | None = None) -> Money:
+    return Money(source, column or source, Kind.INT, required=True)
+
+
+_INVESTOR_VALUES = tuple(_money(name) for name in (*INVESTOR_FIELD_TO_GROUP, *INVESTOR_UNMAPPED))
+
+ENDPOINTS: Mapping[str, KiwoomEndpoint] = MappingProxyType(
+    {
+        e.api_id: e
+        for e in (
+            KiwoomEndpoint(
+                "ka10059",
+                "종목별투자자기관별요청",
+                "/api/dostk/stkinfo",
+                {"dt": "", "stk_cd": "", "amt_qty_tp": "", "trde_tp": "", "unit_tp": "1"},
+                "stk_invsr_orgn",
+                (_day(), _int("cur_prc", "close"), _int("acc_trde_qty", "volume"), *_INVESTOR_VALUES),
+                unsigned=frozenset({"close"}),
+                amount_unit="investor",
+            ),
+            KiwoomEndpoint(
+                "ka10061",
+                "종목별투자자기관별합계요청",
+                "/api/dostk/stkinfo",
+                {"stk_cd": "", "strt_dt": "", "end_dt": "", "amt_qty_tp": "", "trde_tp": "0", "unit_tp": "1"},
+                "stk_invsr_orgn_tot",
+                _INVESTOR_VALUES,
+                amount_unit="investor",
+            ),
+            KiwoomEndpoint(
+                "ka10014",
+                "공매도추이요청",
+                "/api/dostk/shsa",
+                {"stk_cd": "", "tm_tp": "1", "strt_dt": "", "end_dt": ""},
+                "shrts_trnsn",
+                (
+                    _day(),
+                    _int("close_pric", "close"),
+                    _int("trde_qty", "total_volume"),
+                    _int("shrts_qty", "short_volume"),
+                    _money("shrts_trde_prica", "short_value"),
+                    _int("shrts_avg_pric", "short_avg_price"),
+                ),
+                unsigned=frozenset({"close"}),
+                amount_unit="short",
+            ),
+            KiwoomEndpoint(
+                "ka90013",
+                "종목일별프로그램매매추이요청",
+                "/api/dostk/mrkcond",
+                {"stk_cd": "", "amt_qty_tp": "", "date": ""},
+                "stk_daly_prm_trde_trnsn",
+                (
+                    _day(),
+                    _int("cur_prc", "close"),
+                    _money("prm_buy_amt"),
+                    _money("prm_sell_amt"),
+                    _money("prm_netprps_amt"),
+                    _int("prm_buy_qty"),
+                    _int("prm_sell_qty"),
+                    _int("prm_netprps_qty"),
+                ),
+                unsigned=frozenset({"close"}),
+                amount_unit="program",
+            ),
+            KiwoomEndpoint(
+                "ka90004",
+                "종목별프로그램매매현황요청",
+                "/api/dostk/stkinfo",
+                {"dt": "", "mrkt_tp": "", "stex_tp": "1"},
+                "stk_prm_trde_prst",
+                (
+                    _text("stk_cd", "symbol"),
+                    _int("cur_prc", "close"),
+                    _int("buy_cntr_qty", "program_buy_qty"),
+                    _money("buy_cntr_amt", "program_buy_value"),
+                    _int("sel_cntr_qty", "program_sell_qty"),
+                    _money("sel_cntr_amt", "program_sell_value"),
+                    _money("netprps_prica", "program_net_value"),
+                ),
+                unsigned=frozenset({"close"}),
+                amount_unit="program",
+            ),
+            KiwoomEndpoint(
+                "ka10051",
+                "업종별투자자순매수요청",
+                "/api/dostk/sect",
+                {"mrkt_tp": "", "amt_qty_tp": "0", "base_dt": "", "stex_tp": "1"},
+                "inds_netprps",
+                (
+                    _text("inds_cd", "sector_code"),
+                    _text("inds_nm", "sector_name"),
+                    *(_money(name) for name in (*SECTOR_FIELD_TO_GROUP, *SECTOR_UNMAPPED)),
+                ),
+                amount_unit="sector",
+            ),
+            KiwoomEndpoint(
+                "ka10101",
+                "업종코드 리스트",
+                "/api/dostk/stkinfo",
+                {"mrkt_tp": ""},
+                "list",
+                (_text("code", "sector_code"), _text("name", "sector_name"), _text("group")),
+            ),
+            KiwoomEndpoint(
+                "ka10068",
+                "대차거래추이요청",
+                "/api/dostk/slb",
+                {"all_tp": "1", "strt_dt": "", "end_dt": ""},
+                "dbrt_trde_trnsn",
+                (
+                    _day(),
+                    _int("dbrt_trde_cntrcnt", "lent_qty"),
+                    _int("dbrt_trde_rpy", "repaid_qty"),
+                    _int("dbrt_trde_irds", "change_qty"),
+                    _int("rmnd", "balance_qty"),
+                    _money("remn_amt", "balance_value"),
+                ),
+                amount_unit="lending",
+            ),
+            KiwoomEndpoint(
+                "ka90012",
+                "대차거래내역요청",
+                "/api/dostk/slb",
+                {"dt": "", "mrkt_tp": ""},
+                "dbrt_trde_prps",
+                (
+                    _text("stk_cd", "symbol"),
+                    _int("dbrt_trde_cntrcnt", "lent_qty"),
+                    _int("dbrt_trde_rpy", "repaid_qty"),
+                    _int("rmnd", "balance_qty"),
+                    _money("remn_amt", "balance_value"),
+                ),
+                amount_unit="lending",
+            ),
+        )
+    }
+)
+
+
+def endpoint(api_id: str) -> KiwoomEndpoint:
+    try:
+        return ENDPOINTS[api_id]
+    except KeyError:
+        raise KeyError(f"unknown Kiwoom TR {api_id!r}; registered: {sorted(ENDPOINTS)}") from None

@@ -1,0 +1,298 @@
+"""Low-level Kiwoom calls: auth header, the shared PostgreSQL limiter, retries, classification, paging.
+
+Classification (docs/kiwoom_api.md "return_code semantics"):
+- return_code 5 / 1700 or HTTP 429 = over the request limit: retried with bounded exponential backoff;
+- the same answer with "[1634]" = a batch over 100 items: KiwoomBatchLimitError at once, never retried;
+- return_code 8005 or HTTP 401 = invalid token: the shared token is refreshed once and the call repeated once;
+- 5xx, timeouts, dropped connections, broken JSON: retried, then KISTransientError;
+- any other return_code != 0: KiwoomAPIError.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+import re
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+
+from kis_intel_assets.kis.errors import KISError, KISPayloadError, KISTransientError
+from kis_intel_assets.kis.metrics import ClientMetrics
+from kis_intel_assets.kis.parsing import Row, parse_value
+from kis_intel_assets.kis.ratelimit import PostgresRateLimiter
+from kis_intel_assets.kis.tokens import AccessToken
+from kis_intel_assets.kiwoom.config import KiwoomConfig
+from kis_intel_assets.kiwoom.endpoints import KiwoomEndpoint, Money
+from kis_intel_assets.kiwoom.errors import KiwoomAPIError, KiwoomBatchLimitError
+from kis_intel_assets.kiwoom.tokens import KiwoomTokenProvider, kiwoom_key_hash
+
+log = logging.getLogger(__name__)
+
+RATE_LIMIT_CODES = {5, 1700}
+BATCH_LIMIT = "[1634]"
+INVALID_TOKEN = 8005
+_CODE = re.compile(r"[+-]?\d+")
+
+
+@dataclass(frozen=True)
+class Page:
+    body: Mapping[str, Any]
+    cont_yn: str
+    next_key: str
+
+
+class _Transient(Exception):
+    def __init__(self, reason: str, detail: str) -> None:
+        self.reason = reason
+        self.detail = detail
+        super().__init__(f"{reason}: {detail}")
+
+
+class _InvalidToken(Exception):
+    pass
+
+
+class KiwoomSession:
+    """HTTP pool, token provider and the shared limiter for one Kiwoom app key; thread-safe."""
+
+    def __init__(self, config: KiwoomConfig) -> None:
+        self.config = config
+        self.metrics = ClientMetrics()
+        self._limiter = PostgresRateLimiter(
+            config.database_url.reveal(),
+            kiwoom_key_hash(config.app_key),
+            config.rate_limit_per_sec,
+            lease_seconds=config.connect_timeout_seconds + config.read_timeout_seconds + 1.0,
+        )
+        self._http = httpx.Client(
+            timeout=httpx.Timeout(config.read_timeout_seconds, connect=config.connect_timeout_seconds),
+            limits=httpx.Limits(max_connections=16, max_keepalive_connections=8),
+        )
+        self._tokens = KiwoomTokenProvider(config, self._http, self.metrics, paced=self._paced)
+
+    def __repr__(self) -> str:
+        return f"KiwoomSession(base_url={self.config.base_url!r})"
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+        self._limiter.close()
+
+    @contextmanager
+    def _paced(self) -> Iterator[None]:
+        with self._limiter.turn() as waited:
+            self.metrics.count_wait(waited)
+            yield
+
+    def _backoff(self, failures: int, reason: str) -> None:
+        """Full-jitter exponential backoff; after a rate-limit answer at least `rate_limit_wait_seconds`."""
+        retry = self.config.retry
+        wait = random.uniform(0, min(retry.backoff_cap_seconds, retry.backoff_base_seconds * 2**failures))
+        time.sleep(max(wait, self.config.rate_limit_wait_seconds) if reason == "rate_limited" else wait)
+
+    def request(
+        self,
+        endpoint: KiwoomEndpoint,
+        body: Mapping[str, str],
+        *,
+        symbol: str | None,
+        cont_yn: str = "",
+        next_key: str = "",
+    ) -> Page:
+        """One logical call (retries included): the success envelope and the paging headers."""
+        unknown = set(body) - set(endpoint.body)
+        if unknown:
+            raise KISError(
+                f"body keys not in the registry: {sorted(unknown)}", tr_id=endpoint.api_id, symbol=symbol
+            )
+        payload = {**endpoint.body, **body}
+        refreshed = False
+        failures = 0
+        while True:
+            token = self._tokens.get()
+            try:
+                return self._attempt(endpoint, payload, token, symbol, cont_yn, next_key)
+            except _InvalidToken:
+                if refreshed:
+                    raise KiwoomAPIError(
+                        api_id=endpoint.api_id,
+                        symbol=symbol,
+                        return_code=INVALID_TOKEN,
+                        return_msg="token still invalid after one refresh",
+                    ) from None
+                refreshed = True
+                self.metrics.count_retry("token_invalid")
+                self._tokens.refresh(token)
+            except _Transient as exc:
+                failures += 1
+                self.metrics.count_retry(exc.reason)
+                limit = self.config.retry.max_attempts
+                if failures >= limit:
+                    raise KISTransientError(
+                        tr_id=endpoint.api_id,
+                        symbol=symbol,
+                        reason=exc.reason,
+                        attempts=failures,
+                        detail=exc.detail,
+                    ) from None
+                log.warning(
+                    "Kiwoom %s %s: %s (attempt %d/%d)", endpoint.api_id, symbol or "-", exc, failures, limit
+                )
+                self._backoff(failures, exc.reason)
+
+    def _attempt(
+        self,
+        endpoint: KiwoomEndpoint,
+        payload: Mapping[str, str],
+        token: AccessToken,
+        symbol: str | None,
+        cont_yn: str,
+        next_key: str,
+    ) -> Page:
+        headers = {
+            "content-type": "application/json;charset=UTF-8",
+            "api-id": endpoint.api_id,
+            "authorization": f"Bearer {token.value.reveal()}",
+        }
+        if cont_yn:
+            headers |= {"cont-yn": cont_yn, "next-key": next_key}
+        try:
+            with self._paced():
+                self.metrics.count_request()
+                response = self._http.post(
+                    self.config.base_url + endpoint.path, json=payload, headers=headers
+                )
+        except httpx.TimeoutException as exc:
+            raise _Transient("timeout", type(exc).__name__) from None
+        except httpx.TransportError as exc:
+            raise _Transient("connection", type(exc).__name__) from None
+        return _classify(response, endpoint, symbol)
+
+    def fetch_rows(
+        self,
+        endpoint: KiwoomEndpoint,
+        body: Mapping[str, str],
+        *,
+        symbol: str | None,
+        start: dt.date | None = None,
+        quantities: bool = False,
+    ) -> list[Row]:
+        """All rows of a call, following cont-yn/next-key until the last page or until `start` is covered.
+
+        `quantities`: in this call the TR's value fields carry share counts (amt_qty_tp), not amounts.
+        """
+        rows: list[Row] = []
+        cont_yn = next_key = ""
+        for _ in range(self.config.max_pages):
+            page = self.request(endpoint, body, symbol=symbol, cont_yn=cont_yn, next_key=next_key)
+            self.metrics.count_page()
+            unit = (
+                1
+                if quantities or endpoint.amount_unit is None
+                else self.config.amount_units[endpoint.amount_unit]
+            )
+            page_rows = parse_rows(page.body, endpoint, symbol, unit)
+            rows += page_rows
+            covered = start is not None and page_rows and min(r["time"] for r in page_rows) <= start  # type: ignore[type-var]
+            if page.cont_yn != "Y" or covered:
+                return rows
+            if not page.next_key:
+                raise KISPayloadError(
+                    tr_id=endpoint.api_id,
+                    symbol=symbol,
+                    field="next-key",
+                    problem="cont-yn is Y but next-key is empty",
+                )
+            cont_yn, next_key = "Y", page.next_key
+        raise KISError(f"more than {self.config.max_pages} pages", tr_id=endpoint.api_id, symbol=symbol)
+
+
+def _return_code(body: Mapping[str, Any]) -> int | None:
+    code = body.get("return_code")
+    if isinstance(code, bool):
+        return None
+    if isinstance(code, int):
+        return code
+    if isinstance(code, str) and _CODE.fullmatch(code.strip()):
+        return int(code)
+    return None
+
+
+def _classify(response: httpx.Response, endpoint: KiwoomEndpoint, symbol: str | None) -> Page:
+    status = response.status_code
+    try:
+        body = response.json()
+    except ValueError:
+        raise _Transient(
+            "http5xx" if status >= 500 else "bad_json", f"HTTP {status}, body is not JSON"
+        ) from None
+    if not isinstance(body, dict):
+        raise _Transient("bad_json", f"HTTP {status}, body is not a JSON object")
+    code = _return_code(body)
+    message = str(body.get("return_msg") or "")
+    if BATCH_LIMIT in message:
+        raise KiwoomBatchLimitError(
+            api_id=endpoint.api_id,
+            symbol=symbol,
+            return_code=code or 5,
+            return_msg=message,
+            http_status=status,
+        )
+    if status == 429 or code in RATE_LIMIT_CODES:
+        raise _Transient("rate_limited", f"HTTP {status} return_code {code}")
+    if status == 401 or code == INVALID_TOKEN:
+        raise _InvalidToken
+    if status >= 500:
+        raise _Transient("http5xx", f"HTTP {status} return_code {code}")
+    if code is None:
+        raise KISPayloadError(tr_id=endpoint.api_id, symbol=symbol, field="return_code", problem="missing")
+    if code != 0 or status != 200:
+        raise KiwoomAPIError(
+            api_id=endpoint.api_id, symbol=symbol, return_code=code, return_msg=message, http_status=status
+        )
+    return Page(
+        body, response.headers.get("cont-yn", "").strip(), response.headers.get("next-key", "").strip()
+    )
+
+
+def parse_rows(body: Mapping[str, Any], endpoint: KiwoomEndpoint, symbol: str | None, unit: int) -> list[Row]:
+    """Typed rows of the TR's list with Money fields times `unit`; a missing or malformed field is a
+    KISPayloadError naming it."""
+    raw_rows = body.get(endpoint.rows_key)
+    if not isinstance(raw_rows, list):
+        problem = "missing" if endpoint.rows_key not in body else "expected a list"
+        raise KISPayloadError(tr_id=endpoint.api_id, symbol=symbol, field=endpoint.rows_key, problem=problem)
+    rows: list[Row] = []
+    for raw in raw_rows:
+        if not isinstance(raw, Mapping):
+            raise KISPayloadError(
+                tr_id=endpoint.api_id, symbol=symbol, field=endpoint.rows_key, problem="row is not an object"
+            )
+        row: Row = {}
+        for spec in endpoint.fields:
+            if spec.source not in raw:
+                raise KISPayloadError(
+                    tr_id=endpoint.api_id, symbol=symbol, field=spec.source, problem="missing"
+                )
+            value = parse_value(raw[spec.source], spec, tr_id=endpoint.api_id, symbol=symbol)
+            if isinstance(spec, Money) and isinstance(value, int):
+                value *= unit
+            elif spec.column in endpoint.unsigned and isinstance(value, int):
+                value = abs(value)
+            row[spec.column] = value
+        rows.append(row)
+    return rows

@@ -1,0 +1,78 @@
+"""`kis-intel simulator-kiwoom ...`: serve the Kiwoom simulator (optionally with a KIS simulator over the same
+market, so both brokers describe the same trades) in the foreground until interrupted."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+import time
+
+from kis_intel_assets.simulator.config import SimulatorConfig
+from kis_intel_assets.simulator.kiwoom_app import KIWOOM_FAULT_KINDS, RATE_LIMIT_STATUSES, KiwoomSimSettings
+from kis_intel_assets.simulator.kiwoom_server import running_kiwoom_simulator
+from kis_intel_assets.simulator.model import MarketModel
+from kis_intel_assets.simulator.server import running_simulator
+
+USAGE_ERROR = 2
+
+
+def _faults(text: str) -> dict[str, float]:
+    """ "rate_limited=0.02,http5xx=0.01" -> {kind: probability}."""
+    rates: dict[str, float] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        kind, _, value = item.partition("=")
+        try:
+            rates[kind] = float(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"fault {item!r} is not kind=probability") from None
+    return rates
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kis-intel simulator-kiwoom", description="Local Kiwoom REST simulator", exit_on_error=False
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8091)
+    parser.add_argument(
+        "--kis-port", type=int, default=None, help="also serve the KIS simulator (same market)"
+    )
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--symbols", type=int, default=2500, help="universe size")
+    parser.add_argument("--rate-limit", type=float, default=5.0, help="requests per second per app key")
+    parser.add_argument("--rate-limit-status", type=int, default=429, choices=RATE_LIMIT_STATUSES)
+    parser.add_argument(
+        "--faults", type=_faults, default={}, help=f"kind=probability,... of {KIWOOM_FAULT_KINDS}"
+    )
+    parser.add_argument("--fault-seed", type=int, default=0)
+    return parser
+
+
+def run_kiwoom_simulator_cli(argv: list[str]) -> int:
+    try:
+        args = _parser().parse_args(argv)
+        market = MarketModel(SimulatorConfig(seed=args.seed, n_symbols=args.symbols))
+        settings = KiwoomSimSettings(
+            rate_limit_per_sec=args.rate_limit,
+            rate_limit_status=args.rate_limit_status,
+            fault_rates=args.faults,
+            fault_seed=args.fault_seed,
+        )
+    except (argparse.ArgumentError, argparse.ArgumentTypeError, ValueError) as error:
+        print(f"kis-intel simulator-kiwoom: error: {error}", file=sys.stderr)
+        return USAGE_ERROR
+    try:
+        with contextlib.ExitStack() as stack:
+            kiwoom = stack.enter_context(running_kiwoom_simulator(market, settings, args.host, args.port))
+            print(f"Kiwoom simulator serving {kiwoom.base_url}", flush=True)
+            if args.kis_port is not None:
+                kis = stack.enter_context(running_simulator(market.config, args.host, args.kis_port))
+                print(f"KIS simulator serving {kis.base_url} (same seed and days: same market)", flush=True)
+            while True:
+                time.sleep(3600)
+    except RuntimeError as error:  # e.g. the port is taken
+        print(f"kis-intel simulator-kiwoom: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0

@@ -1,0 +1,158 @@
+"""The Kiwoom view of the simulator's market: the same MarketModel series, encoded the way Kiwoom's TRs
+report them, plus the two datasets KIS does not serve (stock lending, sector investor net buying).
+
+Simulator choices where docs/kiwoom_api.md leaves a gap (the client is written to hold under them):
+- prices carry "+"/"-" for the direction against the previous close and no prefix when flat; `pre_sig`
+  uses the KIS 1-5 codes; investor and sector amounts are KRW million, programme, short and lending amounts
+  KRW (config.DEFAULT_AMOUNT_UNITS of the client);
+- investor groups: `natn` (국가) is KIS's other_organization, `natfor` (내외국인) is 0; sector fields:
+  `endw_netprps` pension_fund, `jnsinkm_netprps` merchant_bank, `native_trmt_frgnr_netprps` 0;
+- stock lending: per stock a deterministic walk seeded by (seed, symbol): lent and repaid shares are
+  0-4 % of the day's volume each, the balance starts at 1 % of listed shares and never goes below 0.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from kis_intel_assets.simulator.encode import change_fields, percent, rate
+from kis_intel_assets.simulator.groups import GroupFlows, group_flows
+from kis_intel_assets.simulator.model import MarketModel
+from kis_intel_assets.simulator.sectors import SECTORS, sectors_of
+from kis_intel_assets.simulator.series import SymbolSeries
+
+INVESTOR_SOURCE_GROUP = {
+    "ind_invsr": "individual",
+    "frgnr_invsr": "foreign",
+    "orgn": "institution",
+    "fnnc_invt": "securities",
+    "insrnc": "insurance",
+    "invtrt": "investment_trust",
+    "etc_fnnc": "merchant_bank",
+    "bank": "bank",
+    "penfnd_etc": "pension_fund",
+    "samo_fund": "private_fund",
+    "natn": "other_organization",
+    "etc_corp": "other_corporation",
+}
+ZERO_INVESTOR_FIELDS = ("natfor",)
+SECTOR_SOURCE_GROUP = {
+    "sc_netprps": "securities",
+    "insrnc_netprps": "insurance",
+    "invtrt_netprps": "investment_trust",
+    "bank_netprps": "bank",
+    "jnsinkm_netprps": "merchant_bank",
+    "endw_netprps": "pension_fund",
+    "etc_corp_netprps": "other_corporation",
+    "ind_netprps": "individual",
+    "frgnr_netprps": "foreign",
+    "natn_netprps": "other_organization",
+    "samo_fund_netprps": "private_fund",
+    "orgn_netprps": "institution",
+}
+ZERO_SECTOR_FIELDS = ("native_trmt_frgnr_netprps",)
+
+
+def directed(value: int, change: int) -> str:
+    """A price with Kiwoom's direction prefix."""
+    return ("+" if change > 0 else "-" if change < 0 else "") + str(int(value))
+
+
+def signed(value: float | int) -> str:
+    return f"+{int(value)}" if value > 0 else str(int(value))
+
+
+def price_fields(series: SymbolSeries, i: int) -> dict[str, str]:
+    close, previous = int(series.prices.close[i]), int(series.prices.previous_close[i])
+    kis = change_fields(close, previous)
+    change = close - previous
+    return {
+        "cur_prc": directed(close, change),
+        "pre_sig": kis["prdy_vrss_sign"],
+        "pred_pre": signed(change),
+        "flu_rt": ("+" if change > 0 else "") + rate(percent(change, previous)),
+    }
+
+
+def investor_values(
+    flows: dict[str, GroupFlows], k: int, amount: bool, side: str, unit: int
+) -> dict[str, str]:
+    """One ka10059 row's group values; side "0" net, "1" buy, "2" sell; amounts KRW million."""
+    out: dict[str, str] = {}
+    for source, group in INVESTOR_SOURCE_GROUP.items():
+        g = flows[group]
+        buy, sell = (g.buy_value_m[k], g.sell_value_m[k]) if amount else (g.buy_qty[k], g.sell_qty[k])
+        value = {"0": buy - sell, "1": buy, "2": sell}[side]
+        out[source] = signed(value if amount else value // unit if value >= 0 else -((-value) // unit))
+    return out | dict.fromkeys(ZERO_INVESTOR_FIELDS, "0")
+
+
+@dataclass(frozen=True)
+class Lending:
+    lent: np.ndarray
+    repaid: np.ndarray
+    balance: np.ndarray
+    balance_value: np.ndarray  # KRW at the close
+
+
+def lending(model: MarketModel, symbol: str) -> Lending:
+    series = model.series(symbol)
+    rng = np.random.default_rng(
+        np.random.SeedSequence([model.config.seed, 90012, zlib.crc32(symbol.encode())])
+    )
+    volume = series.prices.volume.astype(np.int64)
+    lent = np.floor(volume * rng.uniform(0, 0.04, len(volume))).astype(np.int64)
+    repaid = np.floor(volume * rng.uniform(0, 0.04, len(volume))).astype(np.int64)
+    balance = np.empty_like(lent)
+    level = int(model.universe.listed_shares[model.position(symbol)]) // 100
+    for k in range(len(lent)):
+        repaid[k] = min(repaid[k], level + lent[k])
+        level += int(lent[k] - repaid[k])
+        balance[k] = level
+    return Lending(lent, repaid, balance, balance * series.prices.close.astype(np.int64))
+
+
+def market_symbols(model: MarketModel, market: str) -> list[str]:
+    u = model.universe
+    return [str(s) for s, m in zip(u.symbols, u.markets, strict=True) if m == market]
+
+
+def day_position(series: SymbolSeries, day: np.datetime64) -> int | None:
+    k = int(np.searchsorted(series.days, day))
+    return k if k < len(series.days) and series.days[k] == day else None
+
+
+def sector_net(
+    model: MarketModel, market: str, day: np.datetime64, amount: bool
+) -> dict[str, dict[str, int]]:
+    """Per sector code of `market`: net buying per group summed over the stocks in that sector on `day`."""
+    totals = {SECTORS[i].code: dict.fromkeys(SECTOR_SOURCE_GROUP.values(), 0) for i in sectors_of(market)}
+    for symbol in market_symbols(model, market):
+        series = model.series(symbol)
+        k = day_position(series, day)
+        if k is None:
+            continue
+        code = SECTORS[int(series.sector[k])].code
+        flows = group_flows(series, np.array([k]))
+        for group, total in totals[code].items():
+            g = flows[group]
+            total_add = g.net_value_m[0] if amount else g.net_qty[0]
+            totals[code][group] = total + int(total_add)
+    return totals
+
+
+def encode_sector_row(code: str, name: str, values: dict[str, int]) -> dict[str, str]:
+    row = {
+        "inds_cd": code,
+        "inds_nm": name,
+        "cur_prc": "",
+        "pre_smbol": "3",
+        "pred_pre": "0",
+        "flu_rt": "0.00",
+        "trde_qty": "0",
+    }
+    row |= {source: signed(values[group]) for source, group in SECTOR_SOURCE_GROUP.items()}
+    return row | dict.fromkeys(ZERO_SECTOR_FIELDS, "0")

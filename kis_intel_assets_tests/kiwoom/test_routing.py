@@ -1,0 +1,111 @@
+"""Both brokers behind one client: symbols spread over both budgets, fallback when one fails, `source`
+on every routed row, and the result equal to ground truth either way."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+
+import pandas as pd
+import pytest
+
+from kis_intel_assets.kis import KISClient, KISConfig, KISTransientError
+from kis_intel_assets.kiwoom.routing import TwoBrokerClient, routed
+from kis_intel_assets.simulator import FaultSpec, running_simulator
+from kis_intel_assets.simulator.kiwoom_app import KiwoomSimSettings
+from kis_intel_assets.simulator.kiwoom_server import running_kiwoom_simulator
+from kis_intel_assets_tests.kiwoom.conftest import FAST_RETRY, MARKET
+
+DAY = dt.date(2024, 6, 28)
+
+
+@contextlib.contextmanager
+def two_brokers(make_client, database_url, *, source="both", kis_faults=None):
+    with (
+        running_simulator(replace(MARKET, faults=kis_faults)) as kis_sim,
+        running_kiwoom_simulator(kis_sim.model, KiwoomSimSettings(rate_limit_per_sec=50.0)) as kiwoom_sim,
+    ):
+        kis = KISClient(
+            KISConfig(
+                app_key="PSrouting" + source,
+                app_secret="secret-routing",
+                database_url=database_url,
+                base_url=kis_sim.base_url,
+                master_base_url=kis_sim.master_base_url,
+                retry=FAST_RETRY,
+            )
+        )
+        client = routed(
+            kis, lambda: make_client(kiwoom_sim), source, kis_rate_per_sec=20.0, kiwoom_rate_per_sec=40.0
+        )
+        try:
+            yield client, kis_sim, kiwoom_sim
+        finally:
+            kis.close()
+
+
+def fetch_all(client, symbols) -> pd.DataFrame:
+    return pd.concat([client.program_trading(s, DAY, DAY) for s in symbols], ignore_index=True)
+
+
+def truth(sim) -> pd.DataFrame:
+    return sim.truth.program_trading(DAY, DAY).sort_values("symbol").reset_index(drop=True)
+
+
+def assert_equals_truth(frame: pd.DataFrame, sim) -> None:
+    expected = truth(sim)
+    got = frame.sort_values("symbol").reset_index(drop=True)[list(expected.columns)]
+    pd.testing.assert_frame_equal(got, expected, check_dtype=False)
+
+
+def test_both_spreads_symbols_over_both_brokers(make_client, database_url):
+    with two_brokers(make_client, database_url) as (client, kis_sim, _):
+        assert isinstance(client, TwoBrokerClient)
+        symbols = kis_sim.model.symbols()
+        with ThreadPoolExecutor(8) as pool:
+            frame = pd.concat(
+                pool.map(lambda s: client.program_trading(s, DAY, DAY), symbols), ignore_index=True
+            )
+        assert_equals_truth(frame, kis_sim)
+        used = client.source_metadata()["symbols_by_source"]
+        assert used.get("KIS", 0) > 0 and used.get("KIWOOM", 0) > 0 and sum(used.values()) == len(symbols)
+        assert set(frame["source"]) == {"KIS", "KIWOOM"}
+        assert client.metrics.snapshot()["requests_by_source"]["KIWOOM"] == 2 * used["KIWOOM"]
+
+
+def test_kis_failing_every_request_completes_from_kiwoom(make_client, database_url):
+    with two_brokers(make_client, database_url, kis_faults=FaultSpec.parse("http5xx=1.0")) as (
+        client,
+        sim,
+        _,
+    ):
+        frame = fetch_all(client, sim.model.symbols())
+        assert_equals_truth(frame, sim)
+        assert set(frame["source"]) == {"KIWOOM"}
+        assert client.source_metadata() == {
+            "source": "both",
+            "symbols_by_source": {"KIWOOM": 12},
+            "source_fallbacks": 3,
+            "sources_down": ["KIS"],
+        }
+
+
+def test_kiwoom_only_has_no_fallback(make_client, database_url):
+    with two_brokers(make_client, database_url, source="kiwoom") as (client, sim, kiwoom_sim):
+        frame = fetch_all(client, sim.model.symbols())
+        assert_equals_truth(frame, sim)
+        assert set(frame["source"]) == {"KIWOOM"}
+        kiwoom_sim.set_down(True)
+        with pytest.raises(KISTransientError, match="ka90013"):
+            client.program_trading(sim.model.symbols()[0], DAY, DAY)
+
+
+def test_source_kis_is_the_kis_client_and_a_bad_source_is_named(make_client, database_url):
+    sentinel = object()
+    assert routed(sentinel, None, "kis") is sentinel
+    with pytest.raises(ValueError, match="needs Kiwoom credentials"):
+        routed(sentinel, None, "both")
+    with pytest.raises(ValueError, match="source must be one of"):
+        routed(sentinel, None, "kiwom")

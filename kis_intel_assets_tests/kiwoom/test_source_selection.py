@@ -1,0 +1,86 @@
+"""The program_trading asset with source = both, materialized with Dagster against both simulators and a
+real PostgreSQL: rows equal ground truth, `source` says which broker served each, the sources_agree check
+compares the brokers, and with KIS failing every per-stock request the run completes from Kiwoom."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import date
+
+import dagster as dg
+import pandas as pd
+
+from kis_intel_assets.defs.ingest.assets import program_trading, stock_universe
+from kis_intel_assets.simulator import FaultSpec, running_simulator
+from kis_intel_assets.simulator.kiwoom_app import KiwoomSimSettings
+from kis_intel_assets.simulator.kiwoom_server import running_kiwoom_simulator
+from kis_intel_assets.storage import connect, fetch_frame
+from kis_intel_assets_tests.kiwoom.conftest import MARKET
+from kis_intel_assets_tests.simulator_fixtures import simulator_resources
+
+PARTITION = "2024-06-28"
+DAY = date.fromisoformat(PARTITION)
+
+
+@contextlib.contextmanager
+def run_resources(database_url: str, faults: FaultSpec | None = None) -> Iterator[tuple[dict, object]]:
+    with (
+        running_simulator(replace(MARKET, faults=faults, rate_limit_per_sec=100.0)) as kis_sim,
+        running_kiwoom_simulator(kis_sim.model, KiwoomSimSettings(rate_limit_per_sec=100.0)) as kiwoom_sim,
+    ):
+        resources = simulator_resources(
+            kis_sim,
+            database_url,
+            "PSsource-key",
+            rate_limit_per_sec=100.0,
+            fetch_workers=4,
+            source="both",
+            kiwoom_app_key="KWsource-key",
+            kiwoom_app_secret="kiwoom-secret",
+            kiwoom_base_url=kiwoom_sim.base_url,
+            kiwoom_rate_limit_per_sec=100.0,
+            read_timeout_seconds=2.0,
+        )
+        assert dg.materialize([stock_universe], resources=resources).success
+        yield resources, kis_sim
+
+
+def stored(database_url: str) -> pd.DataFrame:
+    with connect(database_url) as conn:
+        return fetch_frame(conn, "SELECT * FROM program_trading ORDER BY symbol")
+
+
+def assert_equals_truth(frame: pd.DataFrame, sim) -> None:
+    truth = sim.truth.program_trading(DAY, DAY).sort_values("symbol").reset_index(drop=True)
+    pd.testing.assert_frame_equal(frame[list(truth.columns)].reset_index(drop=True), truth, check_dtype=False)
+
+
+def test_both_sources_store_ground_truth_with_their_source_and_agree(database_url):
+    with run_resources(database_url) as (resources, sim):
+        result = dg.materialize([program_trading], resources=resources, partition_key=PARTITION)
+    assert result.success
+    rows = stored(database_url)
+    assert_equals_truth(rows, sim)
+    assert set(rows["source"]) == {"KIS", "KIWOOM"}
+    metadata = result.asset_materializations_for_node("program_trading")[0].metadata
+    assert metadata["source"].value == "both"
+    assert sum(metadata["symbols_by_source"].value.values()) == len(sim.model.symbols())
+    check = next(e for e in result.get_asset_check_evaluations() if e.check_name == "sources_agree")
+    assert check.passed and check.metadata["compared_symbols"].value == 2
+    events = " ".join(str(event) for event in result.all_events)
+    assert "KWsource-key" not in events and "kiwoom-secret" not in events
+
+
+def test_kis_failing_every_per_stock_request_completes_from_kiwoom(database_url):
+    with run_resources(database_url, FaultSpec.parse("http5xx@FHPPG04650201=1.0")) as (resources, sim):
+        result = dg.materialize([program_trading], resources=resources, partition_key=PARTITION)
+    assert result.success
+    rows = stored(database_url)
+    assert_equals_truth(rows, sim)
+    assert set(rows["source"]) == {"KIWOOM"}
+    metadata = result.asset_materializations_for_node("program_trading")[0].metadata
+    assert metadata["sources_down"].value == ["KIS"]
+    assert metadata["symbols_by_source"].value == {"KIWOOM": len(sim.model.symbols())}
+    assert metadata["source_fallbacks"].value >= 3
