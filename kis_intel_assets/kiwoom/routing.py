@@ -42,6 +42,8 @@ class RoutedMetrics:
             for name, value in snapshot.items():
                 if name == "retries":
                     retries.update(value)
+                elif isinstance(value, list):  # e.g. rate_limit_budget_changes: every broker's, in order
+                    total.setdefault(name, []).extend(value)
                 elif isinstance(value, int | float):
                     total[name] = total.get(name, 0) + value
         total["retries"] = dict(retries)
