@@ -3,12 +3,14 @@
 A run writes every row of its window or none: a symbol that still fails after the client's retries
 fails the whole partition with the list of symbols, and a re-run fetches and upserts the window again,
 so there is never a half-written partition to reason about. Data that arrives but is wrong (a field
-that is not a number, buy − sell ≠ net, a date outside the partition) fails the blocking `schema_valid`
-check instead, naming the TR ID, symbol and field, and nothing is written.
+that is not a number, buy − sell ≠ net, a ratio that does not match its values, a price outside the
+daily band, a date outside the partition) fails the blocking `schema_valid` check instead, naming the
+TR ID, symbol and field, and nothing is written. Fields read only for those checks are dropped first.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +26,7 @@ from psycopg import sql
 from kis_intel_assets.defs.ingest.drift import schema_drift_result
 from kis_intel_assets.defs.resources import DatabaseResource
 from kis_intel_assets.kis import KISClient
+from kis_intel_assets.kis.endpoints import ENDPOINTS
 from kis_intel_assets.kis.errors import KISError, KISPayloadError
 from kis_intel_assets.storage import upsert_frame
 
@@ -108,18 +111,44 @@ def _rejected(table: str, tr_id: str, problem: str, metadata: dict[str, object])
 
 
 def check_frame(frame: pd.DataFrame, schema: pa.DataFrameSchema, table: str, tr_id: str) -> None:
-    """Raise RejectedData with the failure cases when the frame breaks its schema."""
+    """Raise RejectedData with the failure cases when the frame breaks its schema.
+
+    The description names the first failing row (symbol or market, day), the check and the KIS fields
+    it reads, like a KISPayloadError names TR ID, symbol and field.
+    """
     try:
         schema.validate(frame, lazy=True)
     except pa_errors.SchemaErrors as errors:
         cases = errors.failure_cases
         first = cases.iloc[0]
-        problem = f"{len(cases)} schema failure(s), first: {first['check']} on column {first['column']}"
+        column = "" if first["schema_context"] == "DataFrameSchema" else f" on column {first['column']}"
+        problem = (
+            f"{len(cases)} schema failure(s), first: {first['check']}{column}"
+            f"{_row_label(frame, first['index'])}{_kis_fields(tr_id, str(first['check']), first['column'])}"
+        )
         shown = cases.head(FAILURE_CASES_SHOWN).astype(str).to_markdown(index=False)
         raise _rejected(table, tr_id, problem, {
             "failure_count": len(cases),
             "failure_cases": dg.MetadataValue.md(shown),
         }) from None
+
+
+def _row_label(frame: pd.DataFrame, index: object) -> str:
+    if index is None or pd.isna(index) or index not in frame.index:
+        return ""
+    row = frame.loc[index]
+    who = next((f"{k} {row[k]}" for k in ("symbol", "market") if k in frame.columns), "")
+    day = f" on {row['time']}" if "time" in frame.columns else ""
+    return f" ({who}{day})" if who or day else ""
+
+
+def _kis_fields(tr_id: str, check: str, column: object) -> str:
+    endpoint = ENDPOINTS.get(tr_id)
+    if endpoint is None:
+        return ""
+    named = set(re.findall(r"[a-z][a-z0-9_]*", check)) | {str(column)}
+    sources = [f.source for f in endpoint.fields if f.column in named]
+    return f"; KIS fields {', '.join(sources)}" if sources else ""
 
 
 def raise_on_fetch_errors(
@@ -157,7 +186,7 @@ def fetch_dataset(
         )
     frame = pd.concat(outcome.frames, ignore_index=True)
     check_frame(frame, dataset.schema(start, end), dataset.table, dataset.tr_id)
-    return frame
+    return frame.drop(columns=list(ENDPOINTS[dataset.tr_id].check_only_columns))
 
 
 def write_frames(
