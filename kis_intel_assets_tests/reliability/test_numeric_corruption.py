@@ -1,0 +1,162 @@
+"""A number that is well formed but wrong (the simulator's `bad_number` fault: 3 × value + 7 in the last
+digit) is rejected by the blocking `schema_valid` check, named by TR ID, symbol and field, and nothing is
+written. Before the cross-field checks each of these runs wrote the corrupted rows with the check passing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+
+import dagster as dg
+import pandas as pd
+import pandera.errors as pa_errors
+import pytest
+
+from kis_intel_assets.defs.ingest import schemas
+from kis_intel_assets.defs.ingest.assets import (
+    daily_prices,
+    investor_trends,
+    program_trading,
+    short_selling,
+    stock_universe,
+)
+from kis_intel_assets.kis.endpoints import ENDPOINTS
+from kis_intel_assets.simulator import FaultSpec, SimulatorConfig, running_simulator
+from kis_intel_assets.simulator.server import Simulator
+from kis_intel_assets.storage import connect
+from kis_intel_assets_tests.simulator_fixtures import simulator_resources
+
+pytestmark = pytest.mark.faults
+
+RATE = 400.0
+PARTITION = "2025-06-02"
+ASSET_OF_TR = {
+    "FHKST03010100": daily_prices,
+    "FHPST04830000": short_selling,
+    "FHPTJ04160001": investor_trends,
+    "FHPPG04650201": program_trading,
+}
+
+
+@pytest.fixture(scope="module")
+def simulator() -> Iterator[Simulator]:
+    config = SimulatorConfig(
+        seed=23, n_symbols=6, start=date(2025, 4, 1), end=date(2025, 6, 30), rate_limit_per_sec=RATE
+    )
+    with running_simulator(config) as sim:
+        yield sim
+
+
+def run_corrupted(
+    sim: Simulator, database_url: str, app_key: str, spec: str, asset: dg.AssetsDefinition
+) -> dg.ExecuteInProcessResult:
+    """Load the universe cleanly, then run `asset` for one partition under the fault `spec`."""
+    resources = simulator_resources(sim, database_url, app_key, rate_limit_per_sec=RATE, fetch_workers=4)
+    assert dg.materialize([stock_universe], resources=resources).success
+    sim.set_faults(FaultSpec.parse(spec, seed=5))
+    try:
+        return dg.materialize([asset], resources=resources, partition_key=PARTITION, raise_on_error=False)
+    finally:
+        sim.set_faults(None)
+
+
+def stored_rows(database_url: str, table: str) -> int:
+    with connect(database_url) as conn:
+        return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("tr_id", "field"),
+    [
+        ("FHKST03010100", "stck_hgpr"),  # high 10170 → 30517: outside the ±30 % band
+        ("FHKST03010100", "acml_vol"),  # volume tripled: the average price leaves the band
+        ("FHPST04830000", "ssts_tr_pbmn"),  # short value tripled, its ratio unchanged
+        ("FHPST04830000", "ssts_tr_pbmn_rlim"),  # the ratio changed, the values unchanged
+        ("FHPST04830000", "acml_vol"),  # the day's total tripled (also on a day without short sales)
+        ("FHPTJ04160001", "scrt_shnu_vol"),  # a sub-group's buying: buy − sell ≠ net, 기관계 ≠ Σ sub-groups
+        ("FHPPG04650201", "whol_smtn_ntby_tr_pbmn"),  # programme net value
+    ],
+)
+def test_a_tripled_field_fails_the_blocking_check_naming_tr_symbol_and_field(
+    tr_id: str, field: str, simulator: Simulator, database_url: str
+) -> None:
+    target = simulator.truth.symbols()[2]
+    asset = ASSET_OF_TR[tr_id]
+    key = f"numeric-{tr_id}-{field}"
+    result = run_corrupted(simulator, database_url, key, f"bad_number@{tr_id}:{target}/{field}=1", asset)
+
+    records = [r for r in simulator.stats.requests(key, tr_id) if r.fault == "bad_number"]
+    assert records and {r.fault_detail for r in records} == {f"{field}:tripled"}
+    assert not result.success
+    (evaluation,) = [e for e in result.get_asset_check_evaluations() if e.check_name == "schema_valid"]
+    assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR
+    description = evaluation.description or ""
+    assert tr_id in description and f"symbol {target}" in description and field in description, description
+    assert "nothing was written" in description
+    table = asset.key.path[-1]
+    assert stored_rows(database_url, table) == 0
+
+
+@pytest.mark.parametrize("tr_id", sorted(ASSET_OF_TR))
+def test_any_drawn_numeric_field_tripled_is_rejected_or_changes_nothing_stored(
+    tr_id: str, simulator: Simulator, database_url: str
+) -> None:
+    """Without /FIELD the fault draws any non-zero number of the newest row: a field the product stores
+    or checks must be rejected; a field it never reads must leave the stored rows equal to the truth."""
+    asset = ASSET_OF_TR[tr_id]
+    key = f"numeric-drawn-{tr_id}"
+    result = run_corrupted(simulator, database_url, key, f"bad_number@{tr_id}=1", asset)
+    details = {
+        str(r.fault_detail).partition(":")[0]
+        for r in simulator.stats.requests(key, tr_id)
+        if r.fault == "bad_number"
+    }
+    read = {f.source for f in ENDPOINTS[tr_id].fields}
+    if details & read:
+        assert not result.success, details & read
+        assert stored_rows(database_url, asset.key.path[-1]) == 0
+    else:
+        assert result.success
+
+
+def prices(**overrides: object) -> pd.DataFrame:
+    row = {
+        "time": date(2025, 6, 2),
+        "symbol": "005930",
+        "open": 10_000,
+        "high": 10_170,
+        "low": 9_900,
+        "close": 10_100,
+        "volume": 1_000,
+        "trading_value": 10_050_000,
+        "base_change": 100,
+        "lock_code": "00",
+        "modified_yn": "N",
+        "reevaluation_reason": "",
+    }
+    frame = pd.DataFrame([{**row, **overrides}])
+    return frame.astype({"base_change": "Int64"})
+
+
+def valid(frame: pd.DataFrame) -> bool:
+    try:
+        schemas.daily_prices(date(2025, 6, 2), date(2025, 6, 2)).validate(frame, lazy=True)
+    except pa_errors.SchemaErrors:
+        return False
+    return True
+
+
+def test_the_price_band_applies_only_where_kis_gives_an_unreset_base_price() -> None:
+    assert valid(prices())
+    assert not valid(prices(high=30_517))  # base 10,000: the band ends at 13,000
+    assert not valid(prices(low=6_800, open=6_800))  # below 7,000 (less the 1 % slack)
+    # A listing day, a split or a 락 day resets the base price: the band does not hold there.
+    assert valid(prices(high=30_517, reevaluation_reason="01", trading_value=12_000_000))
+    assert valid(prices(high=30_517, lock_code="01", trading_value=12_000_000))
+    assert valid(prices(high=30_517, modified_yn="Y", trading_value=12_000_000))
+    assert valid(prices(high=30_517, base_change=None, trading_value=12_000_000))
+    # Without a band the average price must still be a price of the day (± the after-hours margin).
+    assert not valid(prices(base_change=None, trading_value=3 * 10_050_000 + 7))
+    assert not valid(prices(trading_value=0))  # a traded day with no value
+    assert valid(prices(volume=0, trading_value=0, open=10_100, high=10_100, low=10_100))
