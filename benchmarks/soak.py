@@ -40,11 +40,11 @@ FAULT_MIX = (
     # Numeric corruption where the data has identities and bounds to be checked against (stock_master's
     # listed shares has none: a tripled share count there is indistinguishable from a real one).
     + ",".join(
-        f"bad_number@{tr}=0.004"
+        f"bad_number@{tr}=0.006"
         for tr in ("FHKST03010100", "FHPTJ04160001", "FHPST04830000", "FHPPG04650201", "FHPPG04600001")
     )
 )
-RERUNS = 8  # a rejected asset is re-run; the corruption may hit the re-run too
+RERUNS = 12  # a rejected asset is re-run; the corruption may hit the re-run too
 
 
 def soak(symbols: int, windows: int, window_days: int = 20) -> list[dict]:

@@ -14,6 +14,7 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field as ConfigField
 
+from kis_intel_assets.defs.failures import deterministic_failure
 from kis_intel_assets.defs.ingest import schemas
 from kis_intel_assets.defs.ingest.collect import (
     SCHEMA_CHECK,
@@ -85,7 +86,7 @@ def _refresh_universe(
     if config.symbols:
         unknown = sorted(set(config.symbols) - set(symbols))
         if unknown:
-            raise dg.Failure(description=f"stock_universe: symbols not listed as common stocks: {unknown}")
+            raise deterministic_failure(f"stock_universe: symbols not listed as common stocks: {unknown}")
         symbols = sorted(config.symbols)
     if config.top_n_by_market_cap:
         symbols = _largest(client, symbols, config.top_n_by_market_cap, as_of, workers)
@@ -128,7 +129,7 @@ def _symbols(database: DatabaseResource) -> list[str]:
     with database.connection() as conn:
         symbols = listed_symbols(conn)
     if not symbols:
-        raise dg.Failure(description="stock_master is empty: materialize stock_universe first")
+        raise deterministic_failure("stock_master is empty: materialize stock_universe first")
     return symbols
 
 
