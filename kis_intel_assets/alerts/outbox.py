@@ -1,5 +1,5 @@
-"""The alert outbox in PostgreSQL (sql/004_alerts.sql, 014_alert_attempts.sql): write once, deliver per
-channel, record every attempt.
+"""The alert outbox in PostgreSQL (sql/004_alerts.sql, sql/014_alert_attempts_and_pages_version.sql):
+write once, deliver per channel, record every attempt.
 
 Delivery claims one (alert, channel) row at a time (FOR UPDATE SKIP LOCKED) and, before sending, commits
 a lease on it and an attempt row without an outcome: the send-before marker. Two sensors delivering at

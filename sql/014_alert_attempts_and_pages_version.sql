@@ -29,3 +29,36 @@ CREATE TABLE alert_attempt (
     FOREIGN KEY (alert_id, channel) REFERENCES alert_delivery (alert_id, channel) ON DELETE CASCADE,
     CHECK ((outcome IS NULL) = (finished_at IS NULL))
 );
+
+-- The pages' cache of rendered day views (kis_intel_assets/pages/cache.py) is valid while no table the
+-- pages read has changed: every write statement on one of them appends a row here (no row is locked, so
+-- concurrent writers never wait on each other), and the count of committed rows is the data version.
+CREATE TABLE pages_data_change (
+    change_id  bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    table_name text        NOT NULL,
+    changed_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE FUNCTION note_pages_data_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO pages_data_change (table_name) VALUES (TG_TABLE_NAME);
+    RETURN NULL;
+END
+$$;
+
+DO $$
+DECLARE
+    read_by_pages text;
+BEGIN
+    FOREACH read_by_pages IN ARRAY ARRAY[
+        'stock_master', 'daily_prices', 'investor_trends', 'short_selling', 'sector_rotation',
+        'rotation_signal', 'rotation_scorecard', 'short_overheat'
+    ] LOOP
+        EXECUTE format(
+            'CREATE TRIGGER pages_data_change AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON %I '
+            'FOR EACH STATEMENT EXECUTE FUNCTION note_pages_data_change()',
+            read_by_pages
+        );
+    END LOOP;
+END
+$$;
