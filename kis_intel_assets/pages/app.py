@@ -15,6 +15,7 @@ import plotly
 import psycopg
 from markupsafe import Markup
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -63,7 +64,7 @@ def create_app(database_url: str, *, cache: bool = True) -> Starlette:
     def page(build: Callable[..., views.Page], *names: str) -> Callable[[Request], Response]:
         """`names`: the query parameters the page takes; any other is a 400."""
 
-        def endpoint(request: Request) -> Response:
+        async def endpoint(request: Request) -> Response:
             query = params.strict_query(request.query_params.multi_items(), names)
             path_values = list(request.path_params.values())
 
@@ -75,7 +76,10 @@ def create_app(database_url: str, *, cache: bool = True) -> Starlette:
                         return render(views.empty_page(views.NOT_MIGRATED))
 
             key = (request.url.path, tuple(sorted(query.items())))
-            result = pages.get(key, rendered) if pages else rendered()
+            # A hit is answered on the event loop; rendering (and the version read) run on the threadpool.
+            result = pages.cached(key) if pages else None
+            if result is None:
+                result = await run_in_threadpool(lambda: pages.get(key, rendered) if pages else rendered())
             return Response(result.body, media_type=result.media_type)  # type: ignore[union-attr]
 
         return endpoint

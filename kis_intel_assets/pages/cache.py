@@ -4,8 +4,10 @@ Building a day view (queries, pandas, plotly's JSON) costs tens to hundreds of m
 answer only changes when a table the pages read changes. Every write statement on those tables appends
 a row to `pages_data_change` (sql/014_alert_attempts_and_pages_version.sql), so the number of committed
 rows is a version: a page is rendered once per (path, query, version) and served from memory after that.
-The version is read at most once per `version_ttl` seconds, which bounds how long a page can lag a write.
-Concurrent requests for a page that is not cached yet wait for one rendering instead of each doing it.
+The version is read at most once per `version_ttl` seconds (by one thread; the others keep using the
+last one meanwhile), which bounds how long a page can lag a write. Concurrent requests for a page that
+is not cached yet wait for one rendering instead of each doing it; `cached` answers a hit without any
+I/O, so the app can serve it on the event loop.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class PageCache:
         self._entries = entries
         self._ttl = version_ttl
         self._lock = threading.Lock()
+        self._refreshing = threading.Lock()
         self._pages: OrderedDict[Hashable, tuple[int, Rendered]] = OrderedDict()
         self._rendering: dict[Hashable, threading.Lock] = {}
         self._version: tuple[float, int | None] = (-float("inf"), None)
@@ -51,16 +54,32 @@ class PageCache:
         """The data version; None while the database has no version table (not migrated: never cached)."""
         with self._lock:
             read_at, version = self._version
+            known = read_at > -float("inf")
             if time.monotonic() - read_at < self._ttl:
                 return version
+        # One thread reads; while it does, the others go on with the last version instead of piling up.
+        if not self._refreshing.acquire(blocking=not known):
+            return version
         try:
-            with connect(self._url, connect_timeout=3) as conn:
-                version = conn.execute("SELECT count(*) FROM pages_data_change").fetchone()[0]  # type: ignore[index]
-        except psycopg.errors.UndefinedTable:
-            version = None
+            try:
+                with connect(self._url, connect_timeout=3) as conn:
+                    row = conn.execute("SELECT count(*) FROM pages_data_change").fetchone()
+                version = int(row[0]) if row else None
+            except psycopg.errors.UndefinedTable:
+                version = None
+            with self._lock:
+                self._version = (time.monotonic(), version)
+            return version
+        finally:
+            self._refreshing.release()
+
+    def cached(self, key: Hashable) -> Rendered | None:
+        """A fresh cached page, without touching the database; None when `get` has work to do."""
         with self._lock:
-            self._version = (time.monotonic(), version)
-        return version
+            read_at, version = self._version
+            if version is None or time.monotonic() - read_at >= self._ttl:
+                return None
+            return self._fresh(key, version)
 
     def get(self, key: Hashable, render: Callable[[], Rendered | None]) -> Rendered | None:
         """The cached page for `key`, or `render()`'s (cached when it is not None)."""

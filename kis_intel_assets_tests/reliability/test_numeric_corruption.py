@@ -120,9 +120,14 @@ def test_any_drawn_numeric_field_tripled_is_rejected_or_changes_nothing_stored(
         assert result.success
 
 
-def prices(**overrides: object) -> pd.DataFrame:
+PREVIOUS = date(2025, 5, 30)  # the trading day before, which the assets fetch along (not written)
+DAY = date(2025, 6, 2)
+
+
+def prices(*, listing: bool = False, **overrides: object) -> pd.DataFrame:
+    """The day's row after a previous day's, or alone (the stock's first row: a listing day)."""
     row = {
-        "time": date(2025, 6, 2),
+        "time": DAY,
         "symbol": "005930",
         "open": 10_000,
         "high": 10_170,
@@ -135,13 +140,14 @@ def prices(**overrides: object) -> pd.DataFrame:
         "modified_yn": "N",
         "reevaluation_reason": "",
     }
-    frame = pd.DataFrame([{**row, **overrides}])
-    return frame.astype({"base_change": "Int64"})
+    previous = {**row, "time": PREVIOUS, "close": 10_000, "high": 10_050, "trading_value": 10_000_000}
+    rows = [{**row, **overrides}] if listing else [previous, {**row, **overrides}]
+    return pd.DataFrame(rows).astype({"base_change": "Int64"})
 
 
 def valid(frame: pd.DataFrame) -> bool:
     try:
-        schemas.daily_prices(date(2025, 6, 2), date(2025, 6, 2)).validate(frame, lazy=True)
+        schemas.daily_prices(PREVIOUS, DAY).validate(frame, lazy=True)
     except pa_errors.SchemaErrors:
         return False
     return True
@@ -151,7 +157,7 @@ def test_the_price_band_applies_only_where_kis_gives_an_unreset_base_price() -> 
     assert valid(prices())
     assert not valid(prices(high=30_517))  # base 10,000: the band ends at 13,000
     assert not valid(prices(low=6_800, open=6_800))  # below 7,000 (less the 1 % slack)
-    # A listing day, a split or a 락 day resets the base price: the band does not hold there.
+    # A split or a 락 day resets the base price: the ±30 % band does not hold there.
     assert valid(prices(high=30_517, reevaluation_reason="01", trading_value=12_000_000))
     assert valid(prices(high=30_517, lock_code="01", trading_value=12_000_000))
     assert valid(prices(high=30_517, modified_yn="Y", trading_value=12_000_000))
@@ -160,3 +166,9 @@ def test_the_price_band_applies_only_where_kis_gives_an_unreset_base_price() -> 
     assert not valid(prices(base_change=None, trading_value=3 * 10_050_000 + 7))
     assert not valid(prices(trading_value=0))  # a traded day with no value
     assert valid(prices(volume=0, trading_value=0, open=10_100, high=10_100, low=10_100))
+
+
+def test_a_stocks_first_row_gets_the_listing_day_band() -> None:
+    """No row the day before (the assets fetch it along): a listing day, 60–400 % of the offering price."""
+    assert valid(prices(listing=True, high=30_517, trading_value=12_000_000))
+    assert not valid(prices(listing=True, high=50_000, trading_value=12_000_000))

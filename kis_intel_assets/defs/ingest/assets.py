@@ -165,7 +165,9 @@ def _symbol_asset(dataset: SymbolDataset, description: str) -> dg.AssetsDefiniti
     return _asset
 
 
-DAILY_PRICES = SymbolDataset("daily_prices", "FHKST03010100", SYMBOL_KEY, schemas.daily_prices)
+DAILY_PRICES = SymbolDataset(
+    "daily_prices", "FHKST03010100", SYMBOL_KEY, schemas.daily_prices, previous_day=True
+)
 INVESTOR_TRENDS = SymbolDataset("investor_trends", "FHPTJ04160001", SYMBOL_KEY, schemas.investor_trends)
 SHORT_SELLING = SymbolDataset("short_selling", "FHPST04830000", SYMBOL_KEY, schemas.short_selling)
 PROGRAM_TRADING = SymbolDataset("program_trading", "FHPPG04650201", SYMBOL_KEY, schemas.program_trading)

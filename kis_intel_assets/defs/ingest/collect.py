@@ -28,6 +28,7 @@ from kis_intel_assets.defs.resources import DatabaseResource
 from kis_intel_assets.kis import KISClient
 from kis_intel_assets.kis.endpoints import ENDPOINTS
 from kis_intel_assets.kis.errors import KISError, KISPayloadError
+from kis_intel_assets.krx_calendar import CalendarRangeError, previous_trading_day
 from kis_intel_assets.storage import upsert_frame
 
 SCHEMA_CHECK = "schema_valid"
@@ -51,6 +52,9 @@ class SymbolDataset:
     tr_id: str
     key_columns: tuple[str, ...]
     schema: Callable[[date, date], pa.DataFrameSchema]
+    # Also fetch the trading day before the window, validated but never written: the schema can then tell
+    # a stock's first day (no earlier row: a listing day) from a day with a previous one.
+    previous_day: bool = False
 
     def fetch(self, client: KISClient, symbol: str, start: date, end: date) -> pd.DataFrame:
         return getattr(client, self.table)(symbol, start, end)
@@ -176,17 +180,27 @@ def fetch_dataset(
     client: KISClient, dataset: SymbolDataset, symbols: Sequence[str], start: date, end: date, workers: int
 ) -> pd.DataFrame:
     """Every symbol's rows for the window, validated; raises instead of returning anything partial."""
-    outcome = fetch_symbols(client, symbols, lambda c, s: dataset.fetch(c, s, start, end), workers)
+    fetch_start = _day_before(start) if dataset.previous_day else start
+    outcome = fetch_symbols(client, symbols, lambda c, s: dataset.fetch(c, s, fetch_start, end), workers)
     raise_on_fetch_errors(dataset.table, dataset.tr_id, outcome, len(symbols), start, end)
-    if not outcome.frames:
+    frame = pd.concat(outcome.frames, ignore_index=True) if outcome.frames else pd.DataFrame()
+    if not frame.empty:
+        check_frame(frame, dataset.schema(fetch_start, end), dataset.table, dataset.tr_id)
+        frame = frame[frame["time"] >= start].reset_index(drop=True)
+    if frame.empty:
         raise dg.Failure(
             description=(
                 f"{dataset.tr_id} → {dataset.table}: no rows for {len(symbols)} symbols in {start}..{end}"
             )
         )
-    frame = pd.concat(outcome.frames, ignore_index=True)
-    check_frame(frame, dataset.schema(start, end), dataset.table, dataset.tr_id)
     return frame.drop(columns=list(ENDPOINTS[dataset.tr_id].check_only_columns))
+
+
+def _day_before(day: date) -> date:
+    try:
+        return previous_trading_day(day)
+    except CalendarRangeError:
+        return day  # the calendar's first day: nothing before it to fetch
 
 
 def write_frames(

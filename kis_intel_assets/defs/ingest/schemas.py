@@ -9,8 +9,9 @@ formed but wrong (a field tripled, a ratio that no longer matches its values) is
 - short ratio = round(100 · short / total, 2) (within 0.01, which also admits truncation), short ≤ total;
 - low ≤ open, close ≤ high; every price inside KRX's ±30 % daily band around the base price (기준가 =
   close − prdy_vrss), except on days KIS marks as a base-price reset (락 구분 ≠ 00, 수정 여부 Y, a
-  재평가 사유 such as a listing or split) or without a base price; a day's average price (value ÷
-  volume) inside the band (inside the day's range ± 10 % for after-hours trades where no band applies).
+  재평가 사유 such as a split) or without a base price, and inside the listing-day band (60–400 %) on a
+  stock's first row; a day's average price (value ÷ volume) inside the band (inside the day's range
+  ± 10 % for after-hours trades where no band applies).
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ RATIO_TOLERANCE = 0.01 + 1e-9
 # KRX's daily price limit around the base price, with one per cent to spare for the tick grid and for
 # an adjusted (수정주가) base that differs from KRX's by rounding.
 PRICE_BAND = (0.70 - 0.01, 1.30 + 0.01)
+# A listing day's range: 60–400 % of the offering price, KIS's base price that day (KRX, since 2023-06-26).
+LISTING_BAND = (0.60 - 0.01, 4.00 + 0.01)
 # After-hours single-price trades (시간외 단일가) may print up to 10 % beyond the session's range.
 AFTER_HOURS_MARGIN = 0.10
 UNMARKED = ("", "00", "N")  # 락 구분 "00" none, 수정 여부 "N", blank 재평가 사유
@@ -124,8 +127,14 @@ def _within(values: pd.Series, low: pd.Series, high: pd.Series) -> pd.Series:
 
 def _price_band_checks() -> list[pa.Check]:
     def band(df: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+        """±30 % of the base price; the listing band on a stock's first row in the frame, which the assets
+        fetch from the trading day before the window on (no earlier row: a listing day, or the first day
+        after a halt, where the wider band is merely lenient)."""
         base = _base_price(df)
-        return base * PRICE_BAND[0], base * PRICE_BAND[1]
+        first = df["time"] == df.groupby("symbol")["time"].transform("min")
+        low = base * PRICE_BAND[0]
+        high = base * PRICE_BAND[1]
+        return low.where(~first, base * LISTING_BAND[0]), high.where(~first, base * LISTING_BAND[1])
 
     def prices_in_band(df: pd.DataFrame) -> pd.Series:
         low, high = band(df)
