@@ -1,6 +1,7 @@
 """Bad input at each boundary gets one clear line naming the bad value, and nothing is written.
 
 Covered here: CLI arguments, environment variables, partition keys and ranges outside the KRX calendar.
+A bad variable read while the definitions load, under the Dagster CLI: test_deterministic_failures.py.
 Covered elsewhere (not repeated): API payloads — kis/test_client_faults.py
 (test_corrupted_field_is_an_error_never_a_number), kis/test_registry_parsing.py and, through Dagster,
 ingest/test_ingest_assets.py (test_a_bad_field_fails_the_blocking_check_and_writes_nothing); replay CSVs —
@@ -10,9 +11,6 @@ pages/test_http.py (test_a_bad_parameter_gets_a_one_line_400_naming_it).
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import dagster as dg
@@ -111,31 +109,6 @@ def test_a_bad_partition_start_stops_the_demo_before_it_writes(
     assert kis_intel(["demo", "--days", "3"]) == 2
     line = error_line(capsys.readouterr().err)
     assert line.startswith("kis-intel: error: KIS_INTEL_PARTITION_START") and expected in line
-
-
-def test_bad_variables_read_when_definitions_load_are_named_in_the_last_line() -> None:
-    """The Dagster CLI imports the definitions; a bad variable stops it with one line saying which
-    variable holds which bad value (the Dagster CLI case itself: test_deterministic_failures.py)."""
-    cases = {
-        "KIS_RATE_LIMIT_PER_SEC": ("fast", "KIS_RATE_LIMIT_PER_SEC must be a positive number"),
-        "KIS_INTEL_PARTITION_START": ("2023/01/02", "KIS_INTEL_PARTITION_START must be a date"),
-    }
-    processes = {
-        name: subprocess.Popen(
-            [sys.executable, "-W", "ignore", "-c", "import kis_intel_assets.definitions"],
-            env={**os.environ, name: value},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for name, (value, _) in cases.items()
-    }
-    for name, process in processes.items():
-        _, err = process.communicate(timeout=120)
-        value, expected = cases[name]
-        assert process.returncode != 0
-        (line,) = err.strip().splitlines()  # one line, no traceback (defs/failures.setting_at_load)
-        assert line.startswith(f"kis-intel: error: {expected}") and repr(value) in line, err[-2000:]
 
 
 @pytest.fixture

@@ -39,12 +39,13 @@ ASSET_OF_TR = {
 }
 
 
+SIMULATOR = SimulatorConfig(seed=23, n_symbols=6, start=date(2025, 4, 1), end=date(2025, 6, 30),
+                            rate_limit_per_sec=RATE)  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def simulator() -> Iterator[Simulator]:
-    config = SimulatorConfig(
-        seed=23, n_symbols=6, start=date(2025, 4, 1), end=date(2025, 6, 30), rate_limit_per_sec=RATE
-    )
-    with running_simulator(config) as sim:
+    with running_simulator(SIMULATOR) as sim:
         yield sim
 
 
