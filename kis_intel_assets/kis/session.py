@@ -32,6 +32,7 @@ from kis_intel_assets.kis.tokens import AccessToken, TokenProvider, app_key_hash
 log = logging.getLogger(__name__)
 
 RATE_LIMITED = "EGW00201"
+NO_DATA = "KIOK0560"  # 조회할 자료가 없습니다 (kis_api.md §9), with rt_cd "7"
 TOKEN_EXPIRED = {"EGW00123", "EGW00121"}
 MORE_PAGES = {"F", "M"}
 GATEWAY_ERRORS = {502, 503, 504}
@@ -199,15 +200,21 @@ class KISSession:
                         start: dt.date, end: dt.date) -> list[Row]:
         """Pages a DATE_1/DATE_2 range newest-first by moving DATE_2 to (oldest row - 1 day).
 
-        Stops on an empty page, once `start` is covered, when only weekend days are left before the
-        oldest row, or when a page comes back shorter than an earlier one (the server ran out of rows),
+        Stops on an empty page or a no-data answer after the first page, once `start` is covered, when
+        only weekend days are left before the oldest row, or when a page comes back shorter than an
+        earlier one (the server ran out of rows),
         so 250 trading days cost 3 calls at 100 rows per call.
         """
         rows: list[Row] = []
         cursor, largest_page = end, 0
         for _ in range(self.config.max_pages):
             query = {**params, "FID_INPUT_DATE_1": f"{start:%Y%m%d}", "FID_INPUT_DATE_2": f"{cursor:%Y%m%d}"}
-            page = self.request(endpoint, query, symbol=symbol)
+            try:
+                page = self.request(endpoint, query, symbol=symbol)
+            except KISAPIError as exc:
+                if rows and exc.msg_cd == NO_DATA:
+                    return rows  # nothing older: the range reaches back before the stock's first day
+                raise
             self.metrics.count_page()
             page_rows = self._parse_page(page, endpoint, symbol, (start, end))
             if not page_rows:

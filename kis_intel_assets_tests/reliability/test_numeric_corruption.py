@@ -173,3 +173,15 @@ def test_a_stocks_first_row_gets_the_listing_day_band() -> None:
     """No row the day before (the assets fetch it along): a listing day, 60–400 % of the offering price."""
     assert valid(prices(listing=True, high=30_517, trading_value=12_000_000))
     assert not valid(prices(listing=True, high=50_000, trading_value=12_000_000))
+
+
+def test_a_stocks_first_trading_day_is_ingested_with_the_listing_band(
+    simulator: Simulator, database_url: str
+) -> None:
+    """The simulator's history starts on the partition day: the day before, which daily_prices fetches
+    along, answers "no data" (KIOK0560), and every row is a first row, checked against the listing band."""
+    first = str(SIMULATOR.start)
+    resources = simulator_resources(simulator, database_url, "first-day-key", rate_limit_per_sec=RATE)
+    assert dg.materialize([stock_universe], resources=resources).success
+    assert dg.materialize([daily_prices], resources=resources, partition_key=first).success
+    assert stored_rows(database_url, "daily_prices") == len(simulator.truth.symbols())
