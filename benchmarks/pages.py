@@ -2,8 +2,9 @@
 
 The data is synthetic (benchmarks.analytics.synthetic_history: listings, sector moves, flows, shorts),
 bulk-upserted into a scratch database, and the analytics tables are filled by the pure functions, as the
-analytics assets would. The pages run on uvicorn on loopback; each page is requested once to warm up and
-then REPEAT times, and the median wall time per request is reported (server work + loopback HTTP).
+analytics assets would. The pages run on uvicorn on loopback without the page cache (so this is what a
+rendering costs); each page is requested once to warm up and then REPEAT times, and the median wall
+time per request is reported (server work + loopback HTTP).
 
 Then 60 concurrent users (asyncio clients, each requesting the day views in turn) against `kis-intel
 serve` in its own process, once with the page cache and once with `--no-cache`, side by side: p50 and
@@ -273,7 +274,7 @@ def run(quick: bool) -> list[dict]:
         rows.append({"benchmark": "fill: core tables + analytics tables", "value": fill_s, "unit": "s",
                      "ratio": None, "note": scale})  # fmt: skip
         paths = page_paths(url)
-        with serving(url) as base_url:
+        with serving(url, cache=False) as base_url:  # the rendering itself: what a cache miss costs
             for label, ms, size in timed_pages(base_url, paths):
                 rows.append(
                     {"benchmark": f"page: {label}", "value": ms, "unit": "ms", "ratio": ms / TARGET_MS,

@@ -54,10 +54,10 @@ def run_serve_cli(argv: Sequence[str]) -> int:
 
 
 @contextmanager
-def serving(database_url: str) -> Iterator[str]:
+def serving(database_url: str, *, cache: bool = True) -> Iterator[str]:
     """Serve the pages on a free loopback port in a background thread; yields the base URL."""
     config = uvicorn.Config(
-        create_app(database_url),
+        create_app(database_url, cache=cache),
         host="127.0.0.1",
         port=0,
         log_level="warning",

@@ -5,6 +5,7 @@ written. Before the cross-field checks each of these runs wrote the corrupted ro
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from datetime import date
 
@@ -25,6 +26,7 @@ from kis_intel_assets.kis.endpoints import ENDPOINTS
 from kis_intel_assets.simulator import FaultSpec, SimulatorConfig, running_simulator
 from kis_intel_assets.simulator.server import Simulator
 from kis_intel_assets.storage import connect
+from kis_intel_assets_tests.conftest import create_database, drop_database
 from kis_intel_assets_tests.simulator_fixtures import simulator_resources
 
 pytestmark = pytest.mark.faults
@@ -37,6 +39,8 @@ ASSET_OF_TR = {
     "FHPTJ04160001": investor_trends,
     "FHPPG04650201": program_trading,
 }
+INGEST_TABLES = ("daily_prices", "short_selling", "investor_trends", "program_trading",
+                 "program_trading_market")  # fmt: skip
 
 
 SIMULATOR = SimulatorConfig(seed=23, n_symbols=6, start=date(2025, 4, 1), end=date(2025, 6, 30),
@@ -49,12 +53,31 @@ def simulator() -> Iterator[Simulator]:
         yield sim
 
 
+@pytest.fixture(scope="module")
+def universe_url(simulator: Simulator, postgres_server_url: str, migrated_template: str) -> Iterator[str]:
+    """One database with the universe loaded (cleanly) for the module."""
+    name = f"kis_test_numeric_{uuid.uuid4().hex[:8]}"
+    url = create_database(postgres_server_url, name, template=migrated_template)
+    resources = simulator_resources(simulator, url, "numeric-universe", rate_limit_per_sec=RATE)
+    assert dg.materialize([stock_universe], resources=resources).success
+    yield url
+    drop_database(postgres_server_url, name)
+
+
+@pytest.fixture
+def database_url(universe_url: str) -> str:
+    """The module's database with no ingested rows: each test starts from the universe alone."""
+    with connect(universe_url) as conn:
+        conn.execute(f"TRUNCATE {', '.join(INGEST_TABLES)}")
+        conn.commit()
+    return universe_url
+
+
 def run_corrupted(
     sim: Simulator, database_url: str, app_key: str, spec: str, asset: dg.AssetsDefinition
 ) -> dg.ExecuteInProcessResult:
-    """Load the universe cleanly, then run `asset` for one partition under the fault `spec`."""
+    """Run `asset` for one partition under the fault `spec`."""
     resources = simulator_resources(sim, database_url, app_key, rate_limit_per_sec=RATE, fetch_workers=4)
-    assert dg.materialize([stock_universe], resources=resources).success
     sim.set_faults(FaultSpec.parse(spec, seed=5))
     try:
         return dg.materialize([asset], resources=resources, partition_key=PARTITION, raise_on_error=False)
@@ -182,6 +205,5 @@ def test_a_stocks_first_trading_day_is_ingested_with_the_listing_band(
     along, answers "no data" (KIOK0560), and every row is a first row, checked against the listing band."""
     first = str(SIMULATOR.start)
     resources = simulator_resources(simulator, database_url, "first-day-key", rate_limit_per_sec=RATE)
-    assert dg.materialize([stock_universe], resources=resources).success
     assert dg.materialize([daily_prices], resources=resources, partition_key=first).success
     assert stored_rows(database_url, "daily_prices") == len(simulator.truth.symbols())
