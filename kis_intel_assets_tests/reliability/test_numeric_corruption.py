@@ -24,6 +24,7 @@ from kis_intel_assets.defs.ingest.assets import (
 )
 from kis_intel_assets.kis.endpoints import ENDPOINTS
 from kis_intel_assets.simulator import FaultSpec, SimulatorConfig, running_simulator
+from kis_intel_assets.simulator.fault_effects import tripled_and_shifted
 from kis_intel_assets.simulator.server import Simulator
 from kis_intel_assets.storage import connect
 from kis_intel_assets_tests.conftest import create_database, drop_database
@@ -207,3 +208,18 @@ def test_a_stocks_first_trading_day_is_ingested_with_the_listing_band(
     resources = simulator_resources(simulator, database_url, "first-day-key", rate_limit_per_sec=RATE)
     assert dg.materialize([daily_prices], resources=resources, partition_key=first).success
     assert stored_rows(database_url, "daily_prices") == len(simulator.truth.symbols())
+
+
+def test_the_corruption_is_well_formed_and_targetable() -> None:
+    assert [tripled_and_shifted(v) for v in ("10170", "1.23", "0.05", "-5", "0")] == [
+        "30517", "3.76", "0.22", "-8", "7"
+    ]  # fmt: skip
+    (rule,) = FaultSpec.parse("bad_number@FHKST03010100:005930/stck_hgpr=1").rules
+    assert (rule.kind, rule.tr_id, rule.symbol, rule.field) == (
+        "bad_number",
+        "FHKST03010100",
+        "005930",
+        "stck_hgpr",
+    )
+    with pytest.raises(ValueError, match=r"kind\[@TR_ID\[:SYMBOL\]\]\[/FIELD\]=rate"):
+        FaultSpec.parse("bad_number/STCK=1")
