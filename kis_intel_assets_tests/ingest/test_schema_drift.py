@@ -74,9 +74,7 @@ def test_unknown_fields_warn_without_failing_the_run(simulator: Simulator, datab
     assert evaluation.severity == dg.AssetCheckSeverity.WARN
     drift = evaluation.metadata["drift"].value
     rows = len(simulator.truth.symbols())
-    assert drift["FHKST03010100"]["new"] == dict.fromkeys(
-        ["prdy_vrss_sign", "prtt_rate"], rows
-    )
+    assert drift["FHKST03010100"]["new"] == dict.fromkeys(["prdy_vrss_sign", "prtt_rate"], rows)
     assert drift["FHKST03010100"]["missing"] == {}
     assert "FHKST03010100: new prdy_vrss_sign" in (evaluation.description or "")
 
