@@ -36,7 +36,8 @@ def setting_at_load(read: Callable[[], T]) -> T:
     except ConfigurationError as error:
         if _serving_code():
             raise
-        raise SystemExit(f"kis-intel: error: {error}") from None
+        print(f"kis-intel: error: {error}", file=sys.stderr, flush=True)
+        raise SystemExit(2) from None  # the kis-intel CLI's status for a bad setting
 
 
 def _serving_code() -> bool:
