@@ -2,8 +2,13 @@
 
 The data is synthetic (benchmarks.analytics.synthetic_history: listings, sector moves, flows, shorts),
 bulk-upserted into a scratch database, and the analytics tables are filled by the pure functions, as the
-analytics assets would. The pages run on uvicorn on loopback; each page is requested once to warm up and
-then REPEAT times, and the median wall time per request is reported (server work + loopback HTTP).
+analytics assets would. The pages run on uvicorn on loopback without the page cache (so this is what a
+rendering costs); each page is requested once to warm up and then REPEAT times, and the median wall
+time per request is reported (server work + loopback HTTP).
+
+Then 60 concurrent users (asyncio clients, each requesting the day views in turn) against `kis-intel
+serve` in its own process, once with the page cache and once with `--no-cache`, side by side: p50 and
+p99 over every request, ratio p99 / the 1 s target.
 
 Rows: {"benchmark", "value", "unit", "ratio", "note"}; `ratio` is value / the 500 ms target per page.
 Run: `.venv/bin/python -m benchmarks --only pages [--quick]` (quick: 400 symbols × 120 days). The database
@@ -12,12 +17,17 @@ server is KIS_INTEL_TEST_DATABASE_URL / KIS_INTEL_DATABASE_URL, else postgresql:
 
 from __future__ import annotations
 
+import asyncio
 import os
+import socket
 import statistics
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import numpy as np
@@ -38,6 +48,8 @@ from kis_intel_assets.storage import connect, migrate, upsert_frame
 
 TARGET_MS = 500.0
 REPEAT = 5
+USERS = 60
+CONCURRENT_TARGET_MS = 1000.0
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
@@ -78,7 +90,7 @@ def scratch_database() -> Iterator[str]:
     name = f"kis_bench_pages_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = psycopg.conninfo.make_conninfo(server, dbname=name)
+    url = urlunsplit(urlsplit(server)._replace(path="/" + name))  # a URL: `kis-intel serve` takes one
     try:
         yield url
     finally:
@@ -168,6 +180,90 @@ def timed_pages(base_url: str, paths: dict[str, str]) -> list[tuple[str, float, 
     return results
 
 
+def day_views(paths: dict[str, str]) -> list[str]:
+    return [path for label, path in paths.items() if label != "landing /" and "400" not in label]
+
+
+@contextmanager
+def serve_process(database_url: str, *, cache: bool) -> Iterator[str]:
+    """`kis-intel serve` in a process of its own (the load generator must not share its interpreter)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    argv = [sys.executable, "-m", "kis_intel_assets.cli", "serve", "--port", str(port),
+            "--database-url", database_url, *([] if cache else ["--no-cache"])]  # fmt: skip
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(base_url + "/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"kis-intel serve did not start: {process.stderr.read()[-500:]!r}")  # type: ignore[union-attr]
+            time.sleep(0.2)
+        yield base_url
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+
+
+async def _get(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, path: str) -> int:
+    """One keep-alive HTTP/1.1 GET; returns the status. A bare client: httpx's parsing would cost more
+    CPU than the cached server does, on the same two cores."""
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: bench\r\n\r\n".encode())
+    await writer.drain()
+    head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
+    status = int(head.split(" ", 2)[1])
+    lines = head.lower().split("\r\n")
+    length = next(int(line.split(":", 1)[1]) for line in lines if line.startswith("content-length:"))
+    await reader.readexactly(length)
+    return status
+
+
+async def _users(base_url: str, paths: list[str], users: int, rounds: int) -> list[float]:
+    host, port = base_url.removeprefix("http://").split(":")
+    latencies: list[float] = []
+
+    async def user(index: int) -> None:
+        reader, writer = await asyncio.open_connection(host, int(port), limit=2**22)
+        try:
+            for step in range(rounds * len(paths)):
+                path = paths[(index + step) % len(paths)]
+                started = time.perf_counter()
+                status = await _get(reader, writer, path)
+                latencies.append(time.perf_counter() - started)
+                assert status == 200, path
+        finally:
+            writer.close()
+
+    await asyncio.gather(*(user(i) for i in range(users)))
+    return latencies
+
+
+def concurrent_users(database_url: str, paths: list[str], *, cache: bool, rounds: int) -> dict:
+    with serve_process(database_url, cache=cache) as base_url:
+        for path in paths:  # warm-up: the cache's first rendering, the uncached path's first imports
+            assert httpx.get(base_url + path, timeout=120).status_code == 200, path
+        started = time.perf_counter()
+        latencies = asyncio.run(_users(base_url, paths, USERS, rounds))
+        elapsed = time.perf_counter() - started
+    ms = sorted(1000.0 * x for x in latencies)
+    p99 = ms[min(len(ms) - 1, round(0.99 * (len(ms) - 1)))]
+    label = "page cache" if cache else "no cache (--no-cache)"
+    return {
+        "benchmark": f"pages: {USERS} concurrent users, day views, {label}",
+        "value": p99,
+        "unit": "ms p99",
+        "ratio": p99 / CONCURRENT_TARGET_MS,
+        "note": f"p50 {statistics.median(ms):,.0f} ms, {len(ms)} requests in {elapsed:.1f} s "
+        f"({len(ms) / elapsed:.0f}/s); load {os.getloadavg()[0]:.1f}",
+    }
+
+
 def run(quick: bool) -> list[dict]:
     n_symbols, n_days = (400, 120) if quick else (2_500, 250)
     history = synthetic_history(n_symbols, n_days, seed=3)
@@ -177,10 +273,15 @@ def run(quick: bool) -> list[dict]:
         scale = f"{n_days} days × {n_symbols} symbols ({len(history.daily_prices):,} stock-days)"
         rows.append({"benchmark": "fill: core tables + analytics tables", "value": fill_s, "unit": "s",
                      "ratio": None, "note": scale})  # fmt: skip
-        with serving(url) as base_url:
-            for label, ms, size in timed_pages(base_url, page_paths(url)):
+        paths = page_paths(url)
+        with serving(url, cache=False) as base_url:  # the rendering itself: what a cache miss costs
+            for label, ms, size in timed_pages(base_url, paths):
                 rows.append(
                     {"benchmark": f"page: {label}", "value": ms, "unit": "ms", "ratio": ms / TARGET_MS,
                      "note": f"median of {REPEAT}; {size / 1024:,.0f} KiB; load {os.getloadavg()[0]:.1f}"}
                 )  # fmt: skip
+        # Rounds through the day views per user: the cached path long enough to span several version
+        # reads (one a second), the uncached one as long as it takes.
+        for cache, rounds in ((True, 10 if quick else 30), (False, 1 if quick else 2)):
+            rows.append(concurrent_users(url, day_views(paths), cache=cache, rounds=rounds))
     return rows

@@ -1,6 +1,8 @@
 """Soak: consecutive backfill runs through Dagster while the simulator injects every transient fault kind
 (5xx, EGW00201 as HTTP 500 and as HTTP 200, malformed and truncated JSON, slow replies, timeouts, dropped
-connections, token expiry), then every stored row is compared with the simulator's ground truth.
+connections, token expiry) and numeric corruption (`bad_number`: a well-formed number tripled and
+shifted, which the schemas must reject), then every stored row is compared with the simulator's ground
+truth. A run rejected for corrupted data is run again, as a user re-runs the partition.
 
 The CI test kis_intel_assets_tests/reliability/test_fault_backfill.py is the short version; this runs
 longer, at higher fault rates and with a larger universe, and reports the counts instead of asserting.
@@ -34,8 +36,15 @@ READ_TIMEOUT = 2.0
 APP_KEY = "soak-app-key"
 FAULT_MIX = (
     "latency=0.02,timeout=0.005,http5xx=0.02,egw00201_500=0.015,egw00201_200=0.015,"
-    "malformed=0.015,truncated=0.015,drop=0.015,token_expiry=0.005"
+    "malformed=0.015,truncated=0.015,drop=0.015,token_expiry=0.005,"
+    # Numeric corruption where the data has identities and bounds to be checked against (stock_master's
+    # listed shares has none: a tripled share count there is indistinguishable from a real one).
+    + ",".join(
+        f"bad_number@{tr}=0.006"
+        for tr in ("FHKST03010100", "FHPTJ04160001", "FHPST04830000", "FHPPG04650201", "FHPPG04600001")
+    )
 )
+RERUNS = 12  # a rejected asset is re-run; the corruption may hit the re-run too
 
 
 def soak(symbols: int, windows: int, window_days: int = 20) -> list[dict]:
@@ -58,7 +67,8 @@ def soak(symbols: int, windows: int, window_days: int = 20) -> list[dict]:
         )
         outcomes = [load_universe(resources)]
         outcomes += [
-            materialize_with_one_rerun(INGEST_ASSETS, resources, tags=range_tags(chunk)) for chunk in chunks
+            materialize_with_one_rerun(INGEST_ASSETS, resources, tags=range_tags(chunk), reruns=RERUNS)
+            for chunk in chunks
         ]
         elapsed = time.monotonic() - started
         comparisons = [compare_stock_master(sim, url), *compare_ingest_tables(sim, url, days[0], days[-1])]
@@ -70,17 +80,48 @@ def soak(symbols: int, windows: int, window_days: int = 20) -> list[dict]:
     label = f"{symbols} symbols × {len(days)} days, {len(chunks)} run(s)"
     return [
         _rows_row(comparisons, label),
-        {"benchmark": "soak: injected faults", "value": sum(injected.values()), "unit": "faults",
-         "ratio": None, "note": _counts(injected)},
-        {"benchmark": "soak: client retries (successful runs)", "value": sum(retries.values()),
-         "unit": "retries", "ratio": None, "note": _counts(retries)},
-        {"benchmark": "soak: re-runs / runs still failing", "value": sum(o.reruns for o in outcomes),
-         "unit": "runs", "ratio": None,
-         "note": f"{len(failed)} still failing" + (f": {failed[0].failures()[0][:120]}" if failed else "")},
-        {"benchmark": "soak: token issuances", "value": issuances, "unit": "tokens", "ratio": None,
-         "note": f"at most 1 + {injected.get('token_expiry', 0)} injected expiries"},
-        {"benchmark": "soak: wall time", "value": round(elapsed, 1), "unit": "s", "ratio": None,
-         "note": f"{requests} KIS requests, {requests / elapsed:.0f}/s, limit {RATE:.0f}/s"},
+        {
+            "benchmark": "soak: injected faults",
+            "value": sum(injected.values()),
+            "unit": "faults",
+            "ratio": None,
+            "note": _counts(injected),
+        },
+        {
+            "benchmark": "soak: client retries (successful runs)",
+            "value": sum(retries.values()),
+            "unit": "retries",
+            "ratio": None,
+            "note": _counts(retries),
+        },
+        {
+            "benchmark": "soak: corrupted numbers injected / runs rejected by schema_valid",
+            "value": injected.get("bad_number", 0),
+            "unit": "faults",
+            "ratio": None,
+            "note": f"{sum(o.rejections() for o in outcomes)} failed schema_valid evaluations (not written)",
+        },
+        {
+            "benchmark": "soak: re-runs / runs still failing",
+            "value": sum(o.reruns for o in outcomes),
+            "unit": "runs",
+            "ratio": None,
+            "note": f"{len(failed)} still failing" + (f": {failed[0].failures()[0][:120]}" if failed else ""),
+        },
+        {
+            "benchmark": "soak: token issuances",
+            "value": issuances,
+            "unit": "tokens",
+            "ratio": None,
+            "note": f"at most 1 + {injected.get('token_expiry', 0)} injected expiries",
+        },
+        {
+            "benchmark": "soak: wall time",
+            "value": round(elapsed, 1),
+            "unit": "s",
+            "ratio": None,
+            "note": f"{requests} KIS requests, {requests / elapsed:.0f}/s, limit {RATE:.0f}/s",
+        },
     ]
 
 
@@ -92,8 +133,13 @@ def _rows_row(comparisons: list[Comparison], label: str) -> dict:
         "different": sum(c.different for c in comparisons),
     }
     compared = sum(c.truth_rows for c in comparisons)
-    return {"benchmark": "soak: rows not equal to ground truth", "value": sum(kinds.values()), "unit": "rows",
-            "ratio": None, "note": f"{compared:,} rows compared ({label}); {_counts(kinds)}"}
+    return {
+        "benchmark": "soak: rows not equal to ground truth",
+        "value": sum(kinds.values()),
+        "unit": "rows",
+        "ratio": None,
+        "note": f"{compared:,} rows compared ({label}); {_counts(kinds)}",
+    }
 
 
 def _counts(counts: dict[str, int]) -> str:

@@ -8,6 +8,7 @@ import dagster as dg
 
 from kis_intel_assets.defs.alerts.definitions import alert_resources, alert_sensors
 from kis_intel_assets.defs.analytics.assets import analytics_assets
+from kis_intel_assets.defs.failures import setting_at_load
 from kis_intel_assets.defs.ingest.assets import (
     daily_prices,
     investor_trends,
@@ -24,7 +25,13 @@ from kis_intel_assets.defs.ingest.schedules import (
     universe_schedule,
 )
 from kis_intel_assets.defs.resources import KISResource, database_resource_from_env, rate_limit_from_env
-from kis_intel_assets.kis.config import MASTER_BASE_URL
+from kis_intel_assets.kis.config import (
+    BASE_URL_ENV,
+    MASTER_BASE_URL,
+    MASTER_BASE_URL_ENV,
+    PAPER_ENV,
+    paper_from_env,
+)
 from kis_intel_assets.kiwoom.config import REAL_BASE_URL as KIWOOM_BASE_URL
 
 # Secrets (the database URL included) go through EnvVar (resolved at launch, shown by name only); plain
@@ -57,11 +64,11 @@ defs = dg.Definitions(
             if os.environ.get("KIS_EXTRA_APP_SECRETS")
             else "",
             database=database,
-            base_url=os.environ.get("KIS_BASE_URL", ""),
-            master_base_url=os.environ.get("KIS_MASTER_BASE_URL", MASTER_BASE_URL),
-            paper=os.environ.get("KIS_PAPER", "").lower() in {"1", "true", "yes"},
+            base_url=os.environ.get(BASE_URL_ENV, ""),
+            master_base_url=os.environ.get(MASTER_BASE_URL_ENV, MASTER_BASE_URL),
+            paper=paper_from_env(os.environ.get(PAPER_ENV, "")),
             market_division=os.environ.get("KIS_MARKET_DIVISION", "J"),
-            rate_limit_per_sec=rate_limit_from_env(),
+            rate_limit_per_sec=setting_at_load(rate_limit_from_env),
             # The optional second broker (kis_intel_assets/kiwoom, README "Kiwoom (optional second source)").
             source=os.environ.get("KIS_INTEL_SOURCE", "kis"),
             kiwoom_app_key=dg.EnvVar("KIWOOM_APP_KEY") if os.environ.get("KIWOOM_APP_KEY") else "",

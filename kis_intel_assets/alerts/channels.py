@@ -5,6 +5,12 @@ Webhook URLs and tokens are credentials (anyone holding a webhook URL can post),
 from every error text this module produces and from httpx's own request log lines; the outbox records a
 channel's name, never its address. A send returns an Outcome instead of raising: a channel that is down
 must leave its alerts pending, not stop the other channels or the sensor.
+
+Every send carries the (alert, channel)'s idempotency key, so a send repeated after a crash can be
+recognised: Discord gets it as the message `nonce` with `enforce_nonce` (the platform returns the first
+message instead of posting a second one within a few minutes), the Slack bot as message metadata that
+`already_delivered` looks up with conversations.history. A Slack incoming webhook and the console have no
+such handle: after a crash mid-send they may show a message twice.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import re
 import sys
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol, TextIO
 
@@ -42,6 +49,9 @@ SLACK_TRANSIENT_ERRORS = {
     "fatal_error",
     "service_unavailable",
 }
+SLACK_EVENT_TYPE = "kis_intel_alert"
+SLACK_CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{6,}")
+HISTORY_SKEW_SECONDS = 60.0
 SECRET_SHAPES = re.compile(
     r"https?://[^\s\"']*(?:hooks\.slack\.com/services|/api/webhooks)/[^\s\"']+|xox[a-z]-[A-Za-z0-9-]+"
 )
@@ -86,7 +96,12 @@ class Outcome:
 class Channel(Protocol):
     name: str
 
-    def send(self, message: Message, *, deadline: float) -> Outcome: ...
+    def send(self, message: Message, *, deadline: float, key: str) -> Outcome: ...
+
+    def already_delivered(self, key: str, since: datetime, *, deadline: float) -> bool | None:
+        """True / False when the channel can tell whether the message with `key` arrived since `since`;
+        None when it cannot (the caller then sends again)."""
+        ...
 
     def close(self) -> None: ...
 
@@ -99,9 +114,12 @@ class ConsoleChannel:
     def __init__(self, stream: TextIO | None = None) -> None:
         self._stream = stream
 
-    def send(self, message: Message, *, deadline: float) -> Outcome:
+    def send(self, message: Message, *, deadline: float, key: str) -> Outcome:
         print(console_text(message), file=self._stream or sys.stdout, flush=True)
         return Outcome(Status.SENT)
+
+    def already_delivered(self, key: str, since: datetime, *, deadline: float) -> bool | None:
+        return None
 
     def close(self) -> None:
         pass
@@ -123,11 +141,14 @@ class _HttpChannel:
     def close(self) -> None:
         self._http.close()
 
-    def _body(self, message: Message) -> dict[str, Any]:
+    def _body(self, message: Message, key: str) -> dict[str, Any]:
         raise NotImplementedError
 
     def _headers(self) -> dict[str, str]:
         return {}
+
+    def already_delivered(self, key: str, since: datetime, *, deadline: float) -> bool | None:
+        return None
 
     def _judge(self, response: httpx.Response) -> Outcome:
         if response.is_success:
@@ -142,9 +163,9 @@ class _HttpChannel:
         excerpt = " ".join(response.text.split())[:ERROR_EXCERPT_CHARS]
         return redact(f"{self.name}: HTTP {response.status_code} {excerpt}".strip())
 
-    def send(self, message: Message, *, deadline: float) -> Outcome:
+    def send(self, message: Message, *, deadline: float, key: str) -> Outcome:
         # UTF-8 JSON with ensure_ascii=False semantics: Korean text goes over the wire as itself.
-        body = _json_bytes(self._body(message))
+        body = _json_bytes(self._body(message, key))
         headers = {"Content-Type": "application/json; charset=utf-8", **self._headers()}
         outcome = Outcome(Status.RETRY, f"{self.name}: no time left to send")
         for attempt in range(MAX_TRIES):
@@ -174,24 +195,32 @@ class SlackWebhookChannel(_HttpChannel):
     def __init__(self, webhook_url: str) -> None:
         super().__init__(webhook_url, (webhook_url,))
 
-    def _body(self, message: Message) -> dict[str, Any]:
+    def _body(self, message: Message, key: str) -> dict[str, Any]:
         return slack_payload(message)
 
 
 class SlackBotChannel(_HttpChannel):
-    """chat.postMessage over plain HTTP (the slack_sdk/dagster-slack route would pin extra packages)."""
+    """chat.postMessage over plain HTTP (the slack_sdk/dagster-slack route would pin extra packages).
+
+    Each message carries its idempotency key as metadata; after a crash mid-send, conversations.history
+    (scope channels:history, and the channel given by ID, C…) shows whether it was posted.
+    """
 
     name = "slack_bot"
 
     def __init__(self, token: str, channel: str, api_url: str) -> None:
         super().__init__(f"{api_url.rstrip('/')}/chat.postMessage", (token,))
         self._token, self._channel = token, channel
+        self._history_url = f"{api_url.rstrip('/')}/conversations.history"
 
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._token}"}
 
-    def _body(self, message: Message) -> dict[str, Any]:
-        return slack_payload(message, channel=self._channel)
+    def _body(self, message: Message, key: str) -> dict[str, Any]:
+        return {
+            **slack_payload(message, channel=self._channel),
+            "metadata": {"event_type": SLACK_EVENT_TYPE, "event_payload": {"key": key}},
+        }
 
     def _judge(self, response: httpx.Response) -> Outcome:
         outcome = super()._judge(response)
@@ -207,6 +236,35 @@ class SlackBotChannel(_HttpChannel):
         status = Status.RETRY if error in SLACK_TRANSIENT_ERRORS else Status.FAILED
         return Outcome(status, redact(f"{self.name}: chat.postMessage error {error}"))
 
+    def already_delivered(self, key: str, since: datetime, *, deadline: float) -> bool | None:
+        """Look for our own message with this key posted since `since` (less a minute of clock skew)."""
+        if not SLACK_CHANNEL_ID.fullmatch(self._channel):
+            return None  # conversations.history takes a channel ID, not a #name
+        params = {
+            "channel": self._channel,
+            "oldest": f"{since.timestamp() - HISTORY_SKEW_SECONDS:.6f}",
+            "limit": "200",
+            "include_all_metadata": "true",
+        }
+        try:
+            response = self._http.get(
+                self._history_url,
+                params=params,
+                headers=self._headers(),
+                timeout=max(0.1, min(REQUEST_TIMEOUT_SECONDS, deadline - time.monotonic())),
+            )
+            answer = response.json()
+        except (httpx.HTTPError, ValueError):
+            return None
+        if not (response.is_success and isinstance(answer, dict) and answer.get("ok") is True):
+            return None
+        return any(
+            (m.get("metadata") or {}).get("event_type") == SLACK_EVENT_TYPE
+            and ((m.get("metadata") or {}).get("event_payload") or {}).get("key") == key
+            for m in answer.get("messages", [])
+            if isinstance(m, dict)
+        )
+
 
 class DiscordWebhookChannel(_HttpChannel):
     name = "discord"
@@ -216,8 +274,9 @@ class DiscordWebhookChannel(_HttpChannel):
         separator = "&" if "?" in webhook_url else "?"
         super().__init__(f"{webhook_url}{separator}wait=true", (webhook_url,))
 
-    def _body(self, message: Message) -> dict[str, Any]:
-        return discord_payload(message)
+    def _body(self, message: Message, key: str) -> dict[str, Any]:
+        # The nonce (≤ 25 characters) with enforce_nonce: a repeat within minutes returns the first message.
+        return {**discord_payload(message), "nonce": key, "enforce_nonce": True}
 
 
 def _retry_after(response: httpx.Response) -> float | None:

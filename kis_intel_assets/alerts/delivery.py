@@ -1,5 +1,11 @@
 """One bounded delivery pass over the outbox: every due (alert, channel) row gets one send attempt.
 
+Each send is preceded by a committed lease and attempt marker (outbox.claim_next), so a delivering
+process killed mid-send is noticed once its lease runs out: the next pass asks the channel whether the
+message arrived (Slack bot) or re-sends it under the same idempotency key (Discord nonce), and only
+re-sends blindly where the channel offers neither (Slack webhook, console: at most one duplicate per
+crash, visible in alert_attempt as an `unknown` attempt followed by a `sent` one).
+
 A channel that answers with a transient failure is left alone for the rest of the pass (its remaining
 alerts stay pending, untouched) so a Slack outage costs one timeout per pass, not one per alert.
 Persistent backoff lives in next_attempt_at: a later pass (the next sensor tick) retries.
@@ -19,14 +25,7 @@ import psycopg
 
 from kis_intel_assets.alerts.channels import Channel, Outcome, Status, channels_from_settings, redact
 from kis_intel_assets.alerts.model import Alert, AlertSettings, Links
-from kis_intel_assets.alerts.outbox import (
-    claim_next,
-    enroll,
-    mark_failed,
-    mark_retry,
-    mark_sent,
-    pending_count,
-)
+from kis_intel_assets.alerts.outbox import claim_next, enroll, pending_count, record_attempt
 from kis_intel_assets.alerts.render import render
 from kis_intel_assets.storage import connect
 
@@ -34,6 +33,8 @@ DEFAULT_BUDGET_SECONDS = 20.0
 DEFAULT_MAX_AGE = timedelta(days=2)
 RETRY_BASE = timedelta(seconds=30)
 RETRY_CAP = timedelta(hours=1)
+# A lease outlives the longest send of a pass (its budget) by this much; after it, the send is presumed dead.
+LEASE_MARGIN = timedelta(seconds=10)
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ logger = logging.getLogger(__name__)
 @dataclass
 class DeliveryReport:
     sent: int = 0
+    recovered: int = 0  # of `sent`: interrupted by a crash earlier, found delivered without a new post
     retrying: int = 0  # attempted this pass, failed transiently, still pending
     failed: int = 0  # rejected permanently
     pending: int = 0  # still pending after the pass (retrying, not yet due, or out of time)
@@ -89,9 +91,12 @@ def deliver_pending(
         report = DeliveryReport(channels=list(by_name))
         with connect(database_url) as conn:
             enroll(conn, list(by_name), now, max_age)
+            lease = timedelta(seconds=budget_seconds) + LEASE_MARGIN
             while time.monotonic() < deadline:
                 live = [name for name in by_name if name not in report.down_channels]
-                if not live or not _deliver_one(conn, by_name, live, now, deadline, report, links, log):
+                if not live or not _deliver_one(
+                    conn, by_name, live, now, lease, deadline, report, links, log
+                ):
                     break
             report.pending = pending_count(conn, list(by_name))
     return report
@@ -102,41 +107,52 @@ def _deliver_one(
     by_name: dict[str, Channel],
     live: list[str],
     now: datetime,
+    lease: timedelta,
     deadline: float,
     report: DeliveryReport,
     links: Links,
     log: logging.Logger | Any,
 ) -> bool:
-    """Claim, send and record one delivery; False when nothing is due on the live channels."""
-    with conn.transaction():
-        claim = claim_next(conn, live, now)
-        if claim is None:
-            return False
-        stored = claim.stored
-        outcome = _attempt(by_name[claim.channel], stored.alert, links, deadline)
-        if outcome.status is Status.SENT:
-            mark_sent(conn, claim, now)
+    """Claim (committing the send-before marker), send and record one delivery; False when nothing is
+    due on the live channels."""
+    claim = claim_next(conn, live, now, lease)
+    if claim is None:
+        return False
+    stored, channel = claim.stored, by_name[claim.channel]
+    if claim.interrupted_at is not None:
+        log.warning(
+            f"alerts: {claim.channel} delivery of alert {stored.alert_id} was interrupted by a crash; "
+            "checking whether it arrived before sending again"
+        )
+        if channel.already_delivered(claim.key, claim.interrupted_at, deadline=deadline):
+            record_attempt(conn, claim, now, "already_sent")
             report.sent += 1
+            report.recovered += 1
             return True
-        error = outcome.error or f"{claim.channel}: unknown error"
-        report.errors.append(error)
-        if outcome.status is Status.FAILED:
-            mark_failed(conn, claim, now, error)
-            report.failed += 1
-            log.warning(f"alerts: {claim.channel} rejected alert {stored.alert_id} permanently: {error}")
-        else:
-            delay = retry_delay(claim.attempts + 1, outcome.retry_after)
-            mark_retry(conn, claim, now, now + delay, error)
-            report.retrying += 1
-            report.down_channels.append(claim.channel)
-            log.warning(
-                f"alerts: {claim.channel} unavailable ({error}); alert {stored.alert_id} and the rest stay "
-                f"pending, next try in {int(delay.total_seconds())}s"
-            )
+    outcome = _attempt(channel, stored.alert, links, deadline, claim.key)
+    if outcome.status is Status.SENT:
+        record_attempt(conn, claim, now, "sent")
+        report.sent += 1
+        return True
+    error = outcome.error or f"{claim.channel}: unknown error"
+    report.errors.append(error)
+    if outcome.status is Status.FAILED:
+        record_attempt(conn, claim, now, "failed", error=error)
+        report.failed += 1
+        log.warning(f"alerts: {claim.channel} rejected alert {stored.alert_id} permanently: {error}")
+    else:
+        delay = retry_delay(claim.attempts, outcome.retry_after)
+        record_attempt(conn, claim, now, "retry", error=error, next_attempt_at=now + delay)
+        report.retrying += 1
+        report.down_channels.append(claim.channel)
+        log.warning(
+            f"alerts: {claim.channel} unavailable ({error}); alert {stored.alert_id} and the rest stay "
+            f"pending, next try in {int(delay.total_seconds())}s"
+        )
     return True
 
 
-def _attempt(channel: Channel, alert: Alert, links: Links, deadline: float) -> Outcome:
+def _attempt(channel: Channel, alert: Alert, links: Links, deadline: float, key: str) -> Outcome:
     """One send whose unexpected errors become outcomes: one bad alert or a channel bug must not stop the
     pass (an alert that cannot be rendered would otherwise block its channel forever)."""
     try:
@@ -144,6 +160,6 @@ def _attempt(channel: Channel, alert: Alert, links: Links, deadline: float) -> O
     except (KeyError, TypeError, ValueError) as exc:
         return Outcome(Status.FAILED, f"{channel.name}: cannot render the alert: {type(exc).__name__}: {exc}")
     try:
-        return channel.send(message, deadline=deadline)
+        return channel.send(message, deadline=deadline, key=key)
     except Exception as exc:
         return Outcome(Status.RETRY, redact(f"{channel.name}: {type(exc).__name__}: {exc}"))

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
+from kis_intel_assets.defs.failures import deterministic_failure, setting_at_load
 from kis_intel_assets.krx_calendar import calendar_bounds, is_trading_day
 from kis_intel_assets.storage import ConfigurationError
 
@@ -56,7 +57,7 @@ def build_trading_day_partitions(start: date) -> dg.DailyPartitionsDefinition:
     )
 
 
-trading_day_partitions = build_trading_day_partitions(partition_start())
+trading_day_partitions = build_trading_day_partitions(setting_at_load(partition_start))
 
 
 def partition_dates(context: dg.AssetExecutionContext) -> tuple[date, date]:
@@ -68,9 +69,14 @@ def partition_dates(context: dg.AssetExecutionContext) -> tuple[date, date]:
     key_range = context.partition_key_range
     for key in (key_range.start, key_range.end):
         if not trading_day_partitions.has_partition_key(key):
-            raise dg.Failure(
-                description=f"partition range {key_range.start}...{key_range.end}: {key!r} is not a KRX "
-                f"trading-day partition (from {trading_day_partitions.start:%Y-%m-%d} on)",
-                allow_retries=False,
+            raise deterministic_failure(
+                f"partition range {key_range.start}...{key_range.end}: {key!r} is not a KRX "
+                f"trading-day partition (from {trading_day_partitions.start:%Y-%m-%d} on)"
             )
-    return date.fromisoformat(key_range.start), date.fromisoformat(key_range.end)
+    start, end = date.fromisoformat(key_range.start), date.fromisoformat(key_range.end)
+    if start > end:
+        raise deterministic_failure(
+            f"partition range {key_range.start}...{key_range.end} is reversed: the first day must not be "
+            f"after the last (did you mean {key_range.end}...{key_range.start}?)"
+        )
+    return start, end

@@ -18,7 +18,14 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from kis_intel_assets.kis.config import MASTER_BASE_URL, KISConfig
+from kis_intel_assets.kis.config import (
+    BASE_URL_ENV,
+    MASTER_BASE_URL,
+    MASTER_BASE_URL_ENV,
+    PAPER_ENV,
+    KISConfig,
+    paper_from_env,
+)
 from kis_intel_assets.kis.datasets import MARKETS, KISClient
 from kis_intel_assets.kis.endpoints import ENDPOINTS, Endpoint
 from kis_intel_assets.kis.errors import KISError
@@ -322,9 +329,15 @@ def build_parser() -> argparse.ArgumentParser:
         description="Record the response schema of every registered KIS endpoint and diff it against the "
         f"client's registry (exit 1 on breaking drift). Credentials: {APP_KEY_ENV} / {APP_SECRET_ENV}.",
     )
-    parser.add_argument("--base-url", default="", help="KIS REST base URL (default: real or paper domain)")
-    parser.add_argument("--master-base-url", default=MASTER_BASE_URL, help="where the master zips live")
-    parser.add_argument("--paper", action="store_true", help="paper-trading key (real-only TRs are skipped)")
+    # The defaults come from the same variables the Dagster definitions read, so `discover` checks the
+    # server the assets call (a simulator, the paper domain) unless told otherwise.
+    parser.add_argument("--base-url", default=os.environ.get(BASE_URL_ENV, "").strip(),
+                        help=f"KIS REST base URL (default: {BASE_URL_ENV}, else the real or paper domain)")
+    parser.add_argument("--master-base-url",
+                        default=os.environ.get(MASTER_BASE_URL_ENV, "").strip() or MASTER_BASE_URL,
+                        help=f"where the master zips live (default: {MASTER_BASE_URL_ENV}, else KIS's host)")
+    parser.add_argument("--paper", action="store_true", default=paper_from_env(os.environ.get(PAPER_ENV, "")),
+                        help=f"paper-trading key, real-only TRs are skipped (default: {PAPER_ENV})")
     parser.add_argument("--symbol", default="005930", help="sample stock (default 005930)")
     parser.add_argument("--date", type=dt.date.fromisoformat, default=None,
                         help="sample day YYYY-MM-DD (default: the last KRX trading day before today)")

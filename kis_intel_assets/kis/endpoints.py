@@ -41,6 +41,8 @@ class Field:
     scale: int = 1
     # When `source` is absent: the sum of these fields (an undocumented total KIS may stop sending)
     sum_of: tuple[str, ...] = ()
+    # Read only to check the stored fields against (a base price, a day's range); never written.
+    check_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,10 @@ class Endpoint:
     @property
     def url_path(self) -> str:
         return QUOTATIONS + self.path
+
+    @property
+    def check_only_columns(self) -> tuple[str, ...]:
+        return tuple(f.column for f in self.fields if f.check_only)
 
 
 _NET_IN_VOL = frozenset({"pe_fund", "etc_corp", "etc_orgt"})  # these spell net volume _ntby_vol
@@ -112,6 +118,16 @@ INDEX_FIELDS = (
     Field("bstp_nmix_prdy_ctrt", "change_rate", Kind.FLOAT),
 )
 TRADE_TYPES = {"arbt": "arbitrage", "nabt": "non_arbitrage", "whol": "total"}
+
+
+# What FHKST03010100 says about each day's base price (기준가): the signed change against it, and the marks of
+# a day whose base price was reset (락 구분, 수정 여부, 재평가 사유), on which the ±30 % band does not hold.
+BASE_PRICE_MARKS = (
+    Field("prdy_vrss", "base_change", check_only=True),
+    Field("flng_cls_code", "lock_code", Kind.TEXT, check_only=True),
+    Field("mod_yn", "modified_yn", Kind.TEXT, check_only=True),
+    Field("revl_issu_reas", "reevaluation_reason", Kind.TEXT, check_only=True),
+)
 
 
 def _stock_params(**extra: str) -> Mapping[str, str]:
@@ -175,6 +191,8 @@ _REGISTRY = (
             Field("ssts_tr_pbmn_rlim", "short_value_ratio", Kind.FLOAT, required=True),
             Field("acml_vol", "total_volume", required=True),
             Field("acml_tr_pbmn", "total_value", required=True),
+            Field("stck_hgpr", "day_high", check_only=True),
+            Field("stck_lwpr", "day_low", check_only=True),
         ),
     ),
     Endpoint(
@@ -240,6 +258,7 @@ _REGISTRY = (
             Field("stck_clpr", "close", required=True),
             Field("acml_vol", "volume", required=True),
             Field("acml_tr_pbmn", "trading_value", required=True),
+            *BASE_PRICE_MARKS,
         ),
     ),
     Endpoint(

@@ -1,8 +1,9 @@
 """The Starlette app: routes, error mapping (bad parameter → 400, empty database → 200 page), static plotly.
 
-Every request opens its own short-lived connection (loopback, a few ms), so the app holds no state but
-the database URL and the cached plotly bundle. Nothing is loaded from outside the server: plotly.js is
-served from the installed Python package.
+A page that is not in the cache (pages/cache.py: rendered pages, kept until the data changes) opens its
+own short-lived connection (loopback, a few ms). Query parameters are checked strictly before anything
+else: an unknown or repeated name is a 400 like a bad value. Nothing is loaded from outside the server:
+plotly.js is served from the installed Python package.
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ import plotly
 import psycopg
 from markupsafe import Markup
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from kis_intel_assets.pages import views
+from kis_intel_assets.pages import params, views
+from kis_intel_assets.pages.cache import PageCache, Rendered
 from kis_intel_assets.pages.params import BadParameter
 from kis_intel_assets.pages.templates import environment
 from kis_intel_assets.storage import ConfigurationError, DatabaseTimeouts, connect, redact_url
@@ -46,7 +49,7 @@ def plotly_js(request: Request) -> Response:
     return Response(plotly_bundle(), media_type="application/javascript", headers=headers)
 
 
-def render(page: views.Page) -> HTMLResponse:
+def render(page: views.Page) -> Rendered:
     specs = {
         key: Markup(figure.to_json().replace("</", "<\\/"))  # "</" escaped: safe inside <script>
         for key, figure in page.figures.items()
@@ -54,20 +57,33 @@ def render(page: views.Page) -> HTMLResponse:
     html = TEMPLATES.get_template(page.template).render(
         title=page.title, figures=specs, plotly_version=plotly.__version__, **page.context
     )
-    return HTMLResponse(html)
+    return Rendered(html.encode("utf-8"), "text/html; charset=utf-8")
 
 
-def create_app(database_url: str) -> Starlette:
-    """The pages over the database at `database_url` (read-only)."""
+def create_app(database_url: str, *, cache: bool = True) -> Starlette:
+    """The pages over the database at `database_url` (read-only); `cache=False` renders every request."""
+    pages = PageCache(database_url) if cache else None
 
-    def page(build: Callable[..., views.Page]) -> Callable[[Request], Response]:
-        def endpoint(request: Request) -> Response:
-            query = dict(request.query_params)
-            with connect(database_url) as conn:
-                try:
-                    return render(build(conn, *request.path_params.values(), query))
-                except psycopg.errors.UndefinedTable:
-                    return render(views.empty_page(views.NOT_MIGRATED))
+    def page(build: Callable[..., views.Page], *names: str) -> Callable[[Request], Response]:
+        """`names`: the query parameters the page takes; any other is a 400."""
+
+        async def endpoint(request: Request) -> Response:
+            query = params.strict_query(request.query_params.multi_items(), names)
+            path_values = list(request.path_params.values())
+
+            def rendered() -> Rendered:
+                with connect(database_url) as conn:
+                    try:
+                        return render(build(conn, *path_values, query))
+                    except psycopg.errors.UndefinedTable:
+                        return render(views.empty_page(views.NOT_MIGRATED))
+
+            key = (request.url.path, tuple(sorted(query.items())))
+            # A hit is answered on the event loop; rendering (and the version read) run on the threadpool.
+            result = pages.cached(key) if pages else None
+            if result is None:
+                result = await run_in_threadpool(lambda: pages.get(key, rendered) if pages else rendered())
+            return Response(result.body, media_type=result.media_type)  # type: ignore[union-attr]
 
         return endpoint
 
@@ -90,10 +106,10 @@ def create_app(database_url: str) -> Starlette:
 
     routes = [
         Route("/", page(views.landing)),
-        Route("/sectors", page(views.sectors)),
-        Route("/overheat", page(views.overheat_view)),
-        Route("/overheat/stock/{symbol}", page(views.overheat_stock)),
-        Route("/rotation", page(views.rotation)),
+        Route("/sectors", page(views.sectors, "date", "investor")),
+        Route("/overheat", page(views.overheat_view, "date", "market", "sort", "order")),
+        Route("/overheat/stock/{symbol}", page(views.overheat_stock, "date")),
+        Route("/rotation", page(views.rotation, "date")),
         Route("/healthz", healthz),
         Route("/static/plotly.min.js", plotly_js),
     ]

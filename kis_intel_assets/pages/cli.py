@@ -31,6 +31,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="postgresql:// URL (default KIS_INTEL_DATABASE_URL, else the embedded server)",
     )
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="render every request instead of keeping pages until the data changes (for comparison)",
+    )
     return parser
 
 
@@ -44,14 +49,20 @@ def run_serve_cli(argv: Sequence[str]) -> int:
         print(f"kis-intel serve: error: {exc}", file=sys.stderr)
         return 2
     print(f"kis-intel pages on http://{args.host}:{args.port}/ (database {redact_url(url)})", flush=True)
-    uvicorn.run(create_app(url), host=args.host, port=args.port, log_level="warning")
+    uvicorn.run(create_app(url, cache=not args.no_cache), host=args.host, port=args.port, log_level="warning")
     return 0
 
 
 @contextmanager
-def serving(database_url: str) -> Iterator[str]:
+def serving(database_url: str, *, cache: bool = True) -> Iterator[str]:
     """Serve the pages on a free loopback port in a background thread; yields the base URL."""
-    config = uvicorn.Config(create_app(database_url), host="127.0.0.1", port=0, log_level="warning",
-                            lifespan="off", timeout_graceful_shutdown=2)
+    config = uvicorn.Config(
+        create_app(database_url, cache=cache),
+        host="127.0.0.1",
+        port=0,
+        log_level="warning",
+        lifespan="off",
+        timeout_graceful_shutdown=2,
+    )
     with serving_in_thread(config, "kis-intel pages") as port:
         yield f"http://127.0.0.1:{port}"

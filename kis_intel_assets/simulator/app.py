@@ -189,7 +189,8 @@ class SimulatorApp:
         query = Query(request.query_params)
         symbol = query.text("PDNO" if tr_id == "CTPF1002R" else "FID_INPUT_ISCD", "") or None
         record["symbol"] = symbol
-        fault = self.injector.draw(tr_id, symbol) if self.injector else None
+        rule = self.injector.draw(tr_id, symbol) if self.injector else None
+        fault = rule.kind if rule else None
         record["fault"] = fault
         if fault is not None:
             replaced = await self._pre_fault(fault, request)
@@ -207,8 +208,8 @@ class SimulatorApp:
         response_tr_cont = "M" if more else "D"
         if fault == "token_expiry":
             self.tokens.expire(app_key)
-        if fault == "bad_field":
-            record["fault_detail"] = fault_effects.corrupt_field(self.injector, body)  # type: ignore[arg-type]
+        if fault in ("bad_field", "bad_number"):
+            record["fault_detail"] = fault_effects.corrupt(self.injector, rule, body)  # type: ignore[arg-type]
         payload = json.dumps(body, ensure_ascii=False).encode()
         if fault == "malformed":
             payload = fault_effects.malformed(payload)

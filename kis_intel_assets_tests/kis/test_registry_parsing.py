@@ -52,7 +52,7 @@ def test_registry_covers_every_product_endpoint_with_unique_fields() -> None:
     ("FHPPG04650201", "program_trading", {"symbol"}),
 ])
 def test_table_endpoints_map_onto_exactly_the_table_columns(tr_id: str, table: str, keys: set[str]) -> None:
-    columns = {f.column for f in ENDPOINTS[tr_id].fields}
+    columns = {f.column for f in ENDPOINTS[tr_id].fields if not f.check_only}
     assert columns | keys == table_columns(table)
 
 
@@ -75,7 +75,7 @@ SPEC = ENDPOINTS["FHPST04830000"]
 def raw_short_row(**overrides: str) -> dict[str, str]:
     row = {"stck_bsop_date": "20250102", "ssts_cntg_qty": "1200", "ssts_tr_pbmn": "84000000",
            "ssts_vol_rlim": "3.25", "ssts_tr_pbmn_rlim": "3.10", "acml_vol": "36923",
-           "acml_tr_pbmn": "2709000000"}
+           "acml_tr_pbmn": "2709000000", "stck_hgpr": "74000", "stck_lwpr": "72100"}
     return {**row, **overrides}
 
 
@@ -83,7 +83,7 @@ def test_parse_row_types_and_signs() -> None:
     row = parse_row(raw_short_row(), SPEC, symbol="005930")
     assert row == {"time": dt.date(2025, 1, 2), "short_volume": 1200, "short_value": 84_000_000,
                    "short_volume_ratio": 3.25, "short_value_ratio": 3.1, "total_volume": 36923,
-                   "total_value": 2_709_000_000}
+                   "total_value": 2_709_000_000, "day_high": 74000, "day_low": 72100}
     net = Field("frgn_ntby_tr_pbmn", "foreign_net_value", scale=KRW_MILLION)
     assert parse_value("-1520", net, tr_id="T", symbol="X") == -1_520_000_000
     assert parse_value("+7", net, tr_id="T", symbol="X") == 7_000_000

@@ -126,6 +126,15 @@ class BackfillOutcome:
                     total.update(entry.value)  # type: ignore[arg-type]
         return total
 
+    def rejections(self) -> int:
+        """Failed blocking schema checks: data that arrived wrong and was not written."""
+        return sum(
+            not evaluation.passed
+            for run in self.runs
+            for evaluation in run.get_asset_check_evaluations()
+            if evaluation.check_name == "schema_valid"
+        )
+
     def failures(self) -> list[str]:
         return [
             str(event.step_failure_data.error.message if event.step_failure_data.error else event.message)
@@ -141,12 +150,16 @@ def materialize_with_one_rerun(
     *,
     tags: dict[str, str] | None = None,
     instance: dg.DagsterInstance | None = None,
+    reruns: int = 1,
 ) -> BackfillOutcome:
-    """Materialize; if the run still fails after the client's and Dagster's retries, run it once more."""
+    """Materialize; if the run still fails after the client's and Dagster's retries, run the assets that
+    did not materialize again, as a user re-runs failed partitions (once by default: a run rejected for
+    corrupted data may need more while the corruption keeps coming)."""
     runs: list[dg.ExecuteInProcessResult] = []
-    for _ in range(2):
+    remaining = list(assets)
+    for _ in range(1 + reruns):
         run = dg.materialize(
-            list(assets),
+            remaining,
             resources=resources,
             tags=tags or {},
             instance=instance,
@@ -156,6 +169,7 @@ def materialize_with_one_rerun(
         runs.append(run)
         if run.success:
             break
+        remaining = [a for a in remaining if not run.asset_materializations_for_node(a.node_def.name)]
     return BackfillOutcome(runs)
 
 

@@ -1,6 +1,7 @@
 """Bad input at each boundary gets one clear line naming the bad value, and nothing is written.
 
 Covered here: CLI arguments, environment variables, partition keys and ranges outside the KRX calendar.
+A bad variable read while the definitions load, under the Dagster CLI: test_deterministic_failures.py.
 Covered elsewhere (not repeated): API payloads — kis/test_client_faults.py
 (test_corrupted_field_is_an_error_never_a_number), kis/test_registry_parsing.py and, through Dagster,
 ingest/test_ingest_assets.py (test_a_bad_field_fails_the_blocking_check_and_writes_nothing); replay CSVs —
@@ -10,9 +11,6 @@ pages/test_http.py (test_a_bad_parameter_gets_a_one_line_400_naming_it).
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import dagster as dg
@@ -114,8 +112,8 @@ def test_a_bad_partition_start_stops_the_demo_before_it_writes(
 
 
 def test_bad_variables_read_when_definitions_load_are_named_in_the_last_line() -> None:
-    """The Dagster CLI and `dagster dev` import the definitions; Dagster prints the traceback, whose last
-    line must still say which variable holds which bad value."""
+    """The Dagster CLI and `dagster dev` import the definitions: whatever else they print, the last line
+    must say which variable holds which bad value."""
     cases = {
         "KIS_RATE_LIMIT_PER_SEC": ("fast", "KIS_RATE_LIMIT_PER_SEC must be a number from 0.1 to 100"),
         "KIS_INTEL_PARTITION_START": ("2023/01/02", "KIS_INTEL_PARTITION_START must be a date"),
@@ -135,7 +133,7 @@ def test_bad_variables_read_when_definitions_load_are_named_in_the_last_line() -
         value, expected = cases[name]
         assert process.returncode != 0
         last = err.strip().splitlines()[-1]
-        assert "ConfigurationError" in last and expected in last and repr(value) in last, err[-2000:]
+        assert expected in last and repr(value) in last, err[-2000:]
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from kis_intel_assets.analytics.concentrated_buying import ConcentratedBuyingCon
 from kis_intel_assets.analytics.mfi import DEFAULT_PERIOD
 from kis_intel_assets.analytics.short_overheat import BASELINE_DAYS
 from kis_intel_assets.defs.analytics import reads
+from kis_intel_assets.defs.failures import deterministic_failure
 from kis_intel_assets.defs.ingest.assets import daily_prices, investor_trends, short_selling, stock_universe
 from kis_intel_assets.defs.ingest.collect import PREVIEW_ROWS
 from kis_intel_assets.defs.partitions import partition_dates, trading_day_partitions
@@ -70,11 +71,9 @@ def require_history(frame: pd.DataFrame, table: str, upstream: str, first: date,
     expected = trading_days(first, end)
     missing = [day for day in expected if day not in have]
     if missing:
-        raise dg.Failure(
-            description=(
-                f"no {table} rows for {len(missing)} of the {len(expected)} trading days this run reads "
-                f"({first}..{end}; first missing {missing[0]}): materialize {upstream} for them first"
-            )
+        raise deterministic_failure(
+            f"no {table} rows for {len(missing)} of the {len(expected)} trading days this run reads "
+            f"({first}..{end}; first missing {missing[0]}): materialize {upstream} for them first"
         )
 
 
@@ -259,7 +258,7 @@ def rotation_scorecard(context: dg.AssetExecutionContext, database: DatabaseReso
         flow = reads.sector_rotation(conn, None, date.max)
         signals = reads.rotation_signals(conn)
     if signals.empty:
-        raise dg.Failure(description="rotation_signal is empty: materialize rotation_signal partitions first")
+        raise deterministic_failure("rotation_signal is empty: materialize rotation_signal partitions first")
     card = analytics.rotation_scorecard(signals, flow)
     card = card.assign(time=pd.to_datetime(card["time"]).dt.date)
     written = write(database, "rotation_scorecard", card, ("method", "horizon", "time"))

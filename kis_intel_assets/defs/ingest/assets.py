@@ -14,6 +14,7 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field as ConfigField
 
+from kis_intel_assets.defs.failures import deterministic_failure
 from kis_intel_assets.defs.ingest import schemas
 from kis_intel_assets.defs.ingest.collect import (
     SCHEMA_CHECK,
@@ -89,7 +90,7 @@ def _refresh_universe(
     if config.symbols:
         unknown = sorted(set(config.symbols) - set(symbols))
         if unknown:
-            raise dg.Failure(description=f"stock_universe: symbols not listed as common stocks: {unknown}")
+            raise deterministic_failure(f"stock_universe: symbols not listed as common stocks: {unknown}")
         symbols = sorted(config.symbols)
     if config.top_n_by_market_cap:
         symbols = _largest(client, symbols, config.top_n_by_market_cap, as_of, workers)
@@ -132,7 +133,7 @@ def _symbols(database: DatabaseResource, start: date) -> list[str]:
     with database.connection() as conn:
         symbols = listed_symbols(conn, start)
     if not symbols:
-        raise dg.Failure(description="stock_master is empty: materialize stock_universe first")
+        raise deterministic_failure("stock_master is empty: materialize stock_universe first")
     return symbols
 
 
@@ -168,7 +169,9 @@ def _symbol_asset(dataset: SymbolDataset, description: str) -> dg.AssetsDefiniti
     return _asset
 
 
-DAILY_PRICES = SymbolDataset("daily_prices", "FHKST03010100", SYMBOL_KEY, schemas.daily_prices)
+DAILY_PRICES = SymbolDataset(
+    "daily_prices", "FHKST03010100", SYMBOL_KEY, schemas.daily_prices, previous_day=True
+)
 INVESTOR_TRENDS = SymbolDataset("investor_trends", "FHPTJ04160001", SYMBOL_KEY, schemas.investor_trends)
 SHORT_SELLING = SymbolDataset("short_selling", "FHPST04830000", SYMBOL_KEY, schemas.short_selling)
 PROGRAM_TRADING = SymbolDataset("program_trading", "FHPPG04650201", SYMBOL_KEY, schemas.program_trading)

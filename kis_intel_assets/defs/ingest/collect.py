@@ -5,12 +5,15 @@ fails the whole partition with the list of symbols, so there is never a half-wri
 about. What did arrive is not thrown away: each symbol's parsed answer is kept in the fetch cache
 (storage/fetch_cache.py) as soon as it arrives, the re-run of the window asks KIS only for the missing
 symbols, and the transaction that writes the partition deletes the kept answers. Data that arrives but
-is wrong (a field that is not a number, buy − sell ≠ net, a date outside the partition) fails the
-blocking `schema_valid` check instead, naming the TR ID, symbol and field, and nothing is written.
+is wrong (a field that is not a number, buy − sell ≠ net, a ratio that does not match its values, a
+price outside the daily band, a date outside the partition) fails the blocking `schema_valid` check
+instead, naming the TR ID, symbol and field, and nothing is written. Fields read only for those checks
+are dropped first.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -28,9 +31,10 @@ from kis_intel_assets.defs.ingest.drift import schema_drift_result
 from kis_intel_assets.defs.ingest.sources import source_metadata
 from kis_intel_assets.defs.resources import DatabaseResource
 from kis_intel_assets.kis import KISClient
+from kis_intel_assets.kis.endpoints import ENDPOINTS
 from kis_intel_assets.kis.errors import KISError, KISPayloadError
 from kis_intel_assets.kis.publication import UNPUBLISHED
-from kis_intel_assets.krx_calendar import trading_days
+from kis_intel_assets.krx_calendar import CalendarRangeError, previous_trading_day, trading_days
 from kis_intel_assets.storage import upsert_frame
 from kis_intel_assets.storage.fetch_cache import FetchCache
 
@@ -57,6 +61,9 @@ class SymbolDataset:
     tr_id: str
     key_columns: tuple[str, ...]
     schema: Callable[[date, date], pa.DataFrameSchema]
+    # Also fetch the trading day before the window, validated but never written: the schema can then tell
+    # a stock's first day (no earlier row: a listing day) from a day with a previous one.
+    previous_day: bool = False
 
     def fetch(self, client: KISClient, symbol: str, start: date, end: date) -> pd.DataFrame:
         return getattr(client, self.table)(symbol, start, end)
@@ -117,18 +124,49 @@ def _rejected(table: str, tr_id: str, problem: str, metadata: dict[str, object])
 
 
 def check_frame(frame: pd.DataFrame, schema: pa.DataFrameSchema, table: str, tr_id: str) -> None:
-    """Raise RejectedData with the failure cases when the frame breaks its schema."""
+    """Raise RejectedData with the failure cases when the frame breaks its schema.
+
+    The description names the first failing row (symbol or market, day), the check and the KIS fields
+    it reads, like a KISPayloadError names TR ID, symbol and field.
+    """
     try:
         schema.validate(frame, lazy=True)
     except pa_errors.SchemaErrors as errors:
         cases = errors.failure_cases
         first = cases.iloc[0]
-        problem = f"{len(cases)} schema failure(s), first: {first['check']} on column {first['column']}"
+        column = "" if first["schema_context"] == "DataFrameSchema" else f" on column {first['column']}"
+        problem = (
+            f"{len(cases)} schema failure(s), first: {first['check']}{column}"
+            f"{_row_label(frame, first['index'])}{_kis_fields(tr_id, str(first['check']), first['column'])}"
+        )
         shown = cases.head(FAILURE_CASES_SHOWN).astype(str).to_markdown(index=False)
-        raise _rejected(table, tr_id, problem, {
-            "failure_count": len(cases),
-            "failure_cases": dg.MetadataValue.md(shown),
-        }) from None
+        raise _rejected(
+            table,
+            tr_id,
+            problem,
+            {
+                "failure_count": len(cases),
+                "failure_cases": dg.MetadataValue.md(shown),
+            },
+        ) from None
+
+
+def _row_label(frame: pd.DataFrame, index: object) -> str:
+    if index is None or pd.isna(index) or index not in frame.index:
+        return ""
+    row = frame.loc[index]
+    who = next((f"{k} {row[k]}" for k in ("symbol", "market") if k in frame.columns), "")
+    day = f" on {row['time']}" if "time" in frame.columns else ""
+    return f" ({who}{day})" if who or day else ""
+
+
+def _kis_fields(tr_id: str, check: str, column: object) -> str:
+    endpoint = ENDPOINTS.get(tr_id)
+    if endpoint is None:
+        return ""
+    named = set(re.findall(r"[a-z][a-z0-9_]*", check)) | {str(column)}
+    sources = [f.source for f in endpoint.fields if f.column in named]
+    return f"; KIS fields {', '.join(sources)}" if sources else ""
 
 
 def raise_on_fetch_errors(
@@ -143,10 +181,17 @@ def raise_on_fetch_errors(
     if outcome.bad_payloads:
         first_error = next(iter(outcome.bad_payloads.values()))
         problem = f"bad payload for {len(outcome.bad_payloads)} symbol(s); {first_error}"
-        raise _rejected(table, tr_id, problem, {
-            "symbols": dg.MetadataValue.json(sorted(outcome.bad_payloads)),
-            "errors": dg.MetadataValue.json(dict(list(outcome.bad_payloads.items())[:FAILURE_CASES_SHOWN])),
-        })
+        raise _rejected(
+            table,
+            tr_id,
+            problem,
+            {
+                "symbols": dg.MetadataValue.json(sorted(outcome.bad_payloads)),
+                "errors": dg.MetadataValue.json(
+                    dict(list(outcome.bad_payloads.items())[:FAILURE_CASES_SHOWN])
+                ),
+            },
+        )
     if outcome.failed:
         rerun = (
             f"re-run the partition: the {symbol_count - len(outcome.failed)} symbols fetched are kept and "
@@ -176,12 +221,15 @@ def fetch_dataset(
     """Every symbol's rows for the window, validated; raises instead of returning anything partial.
 
     With a `cache`, symbols an earlier run of the window already fetched are taken from it, each new
-    answer is kept as it arrives, and rejected data is forgotten (its re-run must ask KIS again).
+    answer is kept as it arrives, and rejected data is forgotten (its re-run must ask KIS again). A
+    dataset checked against the previous close is fetched from the trading day before `start`; that day
+    is only read for the checks and never written.
     """
+    fetch_start = _day_before(start) if dataset.previous_day else start
     kept = cache.load(symbols) if cache else {}
 
     def fetch(c: KISClient, symbol: str) -> pd.DataFrame:
-        frame = dataset.fetch(c, symbol, start, end)
+        frame = dataset.fetch(c, symbol, fetch_start, end)
         if cache:
             cache.store(symbol, frame)
         return frame
@@ -194,7 +242,11 @@ def fetch_dataset(
     unavailable = unavailable_days(client, dataset.tr_id, start, end)
     _raise_on_refused_past_days(dataset, unavailable, client.server_clock.now().date())
     try:
-        if not outcome.frames:
+        frame = pd.concat(outcome.frames, ignore_index=True) if outcome.frames else pd.DataFrame()
+        if not frame.empty:
+            check_frame(frame, dataset.schema(fetch_start, end), dataset.table, dataset.tr_id)
+            frame = frame[frame["time"] >= start].reset_index(drop=True)
+        if frame.empty:
             if set(trading_days(start, end)) <= set(unavailable):
                 return pd.DataFrame()  # nothing to write yet: every day is reported as unavailable
             raise dg.Failure(
@@ -202,13 +254,18 @@ def fetch_dataset(
                     f"{dataset.tr_id} → {dataset.table}: no rows for {len(symbols)} symbols in {start}..{end}"
                 )
             )
-        frame = pd.concat(outcome.frames, ignore_index=True)
-        check_frame(frame, dataset.schema(start, end), dataset.table, dataset.tr_id)
     except (dg.Failure, RejectedData):
         if cache:
             cache.discard()  # every symbol answered and the whole is wrong: the re-run starts afresh
         raise
-    return frame
+    return frame.drop(columns=list(ENDPOINTS[dataset.tr_id].check_only_columns))
+
+
+def _day_before(day: date) -> date:
+    try:
+        return previous_trading_day(day)
+    except CalendarRangeError:
+        return day  # the calendar's first day: nothing before it to fetch
 
 
 def _raise_on_refused_past_days(dataset: SymbolDataset, unavailable: Unserved, today: date) -> None:

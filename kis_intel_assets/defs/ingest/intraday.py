@@ -12,6 +12,7 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field as ConfigField
 
+from kis_intel_assets.defs.failures import deterministic_failure
 from kis_intel_assets.defs.ingest import schemas
 from kis_intel_assets.defs.ingest.collect import (
     SCHEMA_CHECK,
@@ -90,8 +91,8 @@ def _largest(conn, n: int) -> list[str]:
     )
     caps = caps[caps["symbol"].isin(listed)]
     if caps.empty:
-        raise dg.Failure(
-            description="no daily_prices yet to pick a watchlist from: set `symbols` in the config"
+        raise deterministic_failure(
+            "no daily_prices yet to pick a watchlist from: set `symbols` in the config"
         )
     return sorted(caps.nlargest(n, "market_cap")["symbol"])
 

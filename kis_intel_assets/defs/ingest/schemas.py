@@ -1,6 +1,17 @@
 """Pandera schemas for every ingested dataset, run inside the assets before a row is written.
 
 Each schema is built for the run's date window so rows dated outside the partition are rejected too.
+Beyond types and ranges, every identity or bound the data has is checked, so a number that is well
+formed but wrong (a field tripled, a ratio that no longer matches its values) is rejected too:
+
+- buy − sell = net exactly; 기관계 = the sum of its sub-groups and 기타 = 기타법인 + 기타단체 (quantities
+  exactly, KRW-million values within one unit per part); the four top-level groups net to ~0;
+- short ratio = round(100 · short / total, 2) (within 0.01, which also admits truncation), short ≤ total;
+- low ≤ open, close ≤ high; every price inside KRX's ±30 % daily band around the base price (기준가 =
+  close − prdy_vrss), except on days KIS marks as a base-price reset (락 구분 ≠ 00, 수정 여부 Y, a
+  재평가 사유 such as a split) or without a base price, and inside the listing-day band (60–400 %) on a
+  stock's first row; a day's average price (value ÷ volume) inside the band (inside the day's range
+  ± 10 % for after-hours trades where no band applies).
 """
 
 from __future__ import annotations
@@ -10,13 +21,29 @@ from datetime import date
 import pandas as pd
 import pandera.pandas as pa
 
-from kis_intel_assets.investor_groups import INVESTOR_GROUPS, ZERO_SUM_GROUPS
+from kis_intel_assets.investor_groups import (
+    INSTITUTION_SUBGROUPS,
+    INVESTOR_GROUPS,
+    OTHER_SUBGROUPS,
+    ZERO_SUM_GROUPS,
+)
 
 SYMBOL = pa.Column(str, pa.Check.str_matches(r"^[0-9A-Z]{6}$"), nullable=False)
 NON_NEGATIVE = pa.Check.ge(0)
 PERCENT = pa.Check.in_range(0, 100)
 # Per-row net totals may be off by rounding at the source; the budget is a small share of gross turnover.
 ZERO_SUM_TOLERANCE = 0.005
+# KIS rounds ratios to 2 decimals; 0.01 admits rounding or truncation, and float error.
+RATIO_TOLERANCE = 0.01 + 1e-9
+# KRX's daily price limit around the base price, with one per cent to spare for the tick grid and for
+# an adjusted (수정주가) base that differs from KRX's by rounding.
+PRICE_BAND = (0.70 - 0.01, 1.30 + 0.01)
+# A listing day's range: 60–400 % of the offering price, KIS's base price that day (KRX, since 2023-06-26).
+LISTING_BAND = (0.60 - 0.01, 4.00 + 0.01)
+# After-hours single-price trades (시간외 단일가) may print up to 10 % beyond the session's range.
+AFTER_HOURS_MARGIN = 0.10
+UNMARKED = ("", "00", "N")  # 락 구분 "00" none, 수정 여부 "N", blank 재평가 사유
+KRW_MILLION = 1_000_000
 
 
 def _in_window(start: date, end: date) -> pa.Column:
@@ -61,6 +88,8 @@ def daily_prices(start: date, end: date) -> pa.DataFrameSchema:
             "close": _int(pa.Check.gt(0)),
             "volume": _int(NON_NEGATIVE),
             "trading_value": _int(NON_NEGATIVE),
+            "base_change": pa.Column("Int64", nullable=True),
+            **{mark: pa.Column(object, nullable=True) for mark in BASE_PRICE_MARKS},
         },
         checks=[
             pa.Check(
@@ -71,11 +100,70 @@ def daily_prices(start: date, end: date) -> pa.DataFrameSchema:
                 ),
                 name="low <= open, close <= high",
                 error="prices must satisfy low <= open, close <= high on a traded day",
-            )
+            ),
+            *_price_band_checks(),
         ],
         unique=["symbol", "time"],
         strict=True,
     )
+
+
+BASE_PRICE_MARKS = ("lock_code", "modified_yn", "reevaluation_reason")
+
+
+def _base_price(df: pd.DataFrame) -> pd.Series:
+    """기준가 = close − prdy_vrss where KIS gives it and marks no reset; NaN where no band applies."""
+    reset = pd.Series(False, index=df.index)
+    for mark in BASE_PRICE_MARKS:
+        reset |= ~df[mark].fillna("").astype(str).isin(UNMARKED)
+    base = df["close"].astype("float64") - df["base_change"].astype("float64")
+    return base.where(~reset & (base > 0))
+
+
+def _within(values: pd.Series, low: pd.Series, high: pd.Series) -> pd.Series:
+    """values inside [low, high]; rows without bounds (NaN) pass."""
+    return ~((values < low) | (values > high)).fillna(False).astype(bool)
+
+
+def _price_band_checks() -> list[pa.Check]:
+    def band(df: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+        """±30 % of the base price; the listing band on a stock's first row in the frame, which the assets
+        fetch from the trading day before the window on (no earlier row: a listing day, or the first day
+        after a halt, where the wider band is merely lenient)."""
+        base = _base_price(df)
+        first = df["time"] == df.groupby("symbol")["time"].transform("min")
+        low = base * PRICE_BAND[0]
+        high = base * PRICE_BAND[1]
+        return low.where(~first, base * LISTING_BAND[0]), high.where(~first, base * LISTING_BAND[1])
+
+    def prices_in_band(df: pd.DataFrame) -> pd.Series:
+        low, high = band(df)
+        traded = df["volume"] > 0
+        return _within(df["high"], low, high) & _within(df["low"], low, high) | ~traded
+
+    def average_in_band(df: pd.DataFrame) -> pd.Series:
+        low, high = band(df)
+        margin_low = df["low"] * (1 - AFTER_HOURS_MARGIN)
+        margin_high = df["high"] * (1 + AFTER_HOURS_MARGIN)
+        average = df["trading_value"] / df["volume"].where(df["volume"] > 0)
+        no_band = low.isna()
+        lower = low.where(~no_band, margin_low)
+        upper = high.where(~no_band, margin_high)
+        untraded_is_empty = (df["volume"] > 0) | (df["trading_value"] == 0)
+        return _within(average, lower, upper) & untraded_is_empty
+
+    return [
+        pa.Check(
+            prices_in_band,
+            name="base price × 0.7 <= low, high <= base price × 1.3 (base price = close - base_change)",
+            error="high and low must lie inside KRX's ±30 % daily band around the base price (prdy_vrss)",
+        ),
+        pa.Check(
+            average_in_band,
+            name="trading_value / volume inside the daily band",
+            error="the day's average price (trading value / volume) must lie inside the daily band",
+        ),
+    ]
 
 
 def investor_trends(start: date, end: date) -> pa.DataFrameSchema:
@@ -91,10 +179,31 @@ def investor_trends(start: date, end: date) -> pa.DataFrameSchema:
         checks=[
             *_buy_sell_net([f"{g}_" for g in INVESTOR_GROUPS]),
             *(_zero_sum(unit) for unit in ("qty", "value")),
+            *_group_sums("institution", INSTITUTION_SUBGROUPS),
+            *_group_sums("other", OTHER_SUBGROUPS),
         ],
         unique=["symbol", "time"],
         strict=True,
     )
+
+
+def _group_sums(total: str, parts: tuple[str, ...]) -> list[pa.Check]:
+    """A group total equals the sum of its sub-groups: quantities exactly, values (sent in KRW million,
+    each rounded on its own) within one million per part."""
+    checks = []
+    for measure in ("buy", "sell", "net"):
+        for unit in ("qty", "value"):
+            column = f"{total}_{measure}_{unit}"
+            summed = [f"{p}_{measure}_{unit}" for p in parts]
+            slack = len(parts) * KRW_MILLION if unit == "value" else 0
+            checks.append(
+                pa.Check(
+                    lambda df, c=column, s=summed, t=slack: (df[c] - df[s].sum(axis=1)).abs() <= t,
+                    name=f"{column} = {' + '.join(summed)}",
+                    error=f"{column} must equal the sum of its sub-groups",
+                )
+            )
+    return checks
 
 
 def _zero_sum(unit: str) -> pa.Check:
@@ -122,6 +231,8 @@ def short_selling(start: date, end: date) -> pa.DataFrameSchema:
             "short_value_ratio": pa.Column(float, PERCENT),
             "total_volume": _int(NON_NEGATIVE),
             "total_value": _int(NON_NEGATIVE),
+            "day_high": pa.Column("Int64", NON_NEGATIVE, nullable=True),
+            "day_low": pa.Column("Int64", NON_NEGATIVE, nullable=True),
             "short_balance_qty": pa.Column("Int64", NON_NEGATIVE, nullable=True, required=False),
             "short_balance_value": pa.Column("Int64", NON_NEGATIVE, nullable=True, required=False),
         },
@@ -132,10 +243,42 @@ def short_selling(start: date, end: date) -> pa.DataFrameSchema:
                 ),
                 name="short <= total",
                 error="short volume and value cannot exceed the day's total",
-            )
+            ),
+            _ratio_matches("short_volume_ratio", "short_volume", "total_volume"),
+            _ratio_matches("short_value_ratio", "short_value", "total_value"),
+            _average_in_range("total_value", "total_volume"),
+            _average_in_range("short_value", "short_volume"),
         ],
         unique=["symbol", "time"],
         strict=True,
+    )
+
+
+def _ratio_matches(ratio: str, part: str, total: str) -> pa.Check:
+    def matches(df: pd.DataFrame) -> pd.Series:
+        exact = 100 * df[part] / df[total].where(df[total] > 0)
+        return (df[ratio] - exact.fillna(0.0)).abs() <= RATIO_TOLERANCE
+
+    return pa.Check(
+        matches,
+        name=f"{ratio} = round(100 · {part} / {total}, 2)",
+        error=f"{ratio} must equal 100 · {part} / {total} to 2 decimals",
+    )
+
+
+def _average_in_range(value: str, volume: str) -> pa.Check:
+    """value ÷ volume is a price the stock traded at: inside the day's range, ± the after-hours margin."""
+
+    def inside(df: pd.DataFrame) -> pd.Series:
+        average = df[value] / df[volume].where(df[volume] > 0)
+        low = df["day_low"].astype("float64") * (1 - AFTER_HOURS_MARGIN)
+        high = df["day_high"].astype("float64") * (1 + AFTER_HOURS_MARGIN)
+        return _within(average, low, high) & ((df[volume] > 0) | (df[value] == 0))
+
+    return pa.Check(
+        inside,
+        name=f"{value} / {volume} inside the day's range (day_low..day_high)",
+        error=f"{value} / {volume} must be a price inside the day's range (stck_lwpr..stck_hgpr)",
     )
 
 
