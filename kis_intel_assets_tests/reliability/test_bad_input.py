@@ -11,6 +11,9 @@ pages/test_http.py (test_a_bad_parameter_gets_a_one_line_400_naming_it).
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import dagster as dg
