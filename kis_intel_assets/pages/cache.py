@@ -16,11 +16,11 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import psycopg
 
-from kis_intel_assets.storage import connect
+from kis_intel_assets.storage import DatabaseTimeouts, connect
 
 DEFAULT_ENTRIES = 512
 DEFAULT_VERSION_TTL_SECONDS = 1.0
@@ -62,7 +62,9 @@ class PageCache:
             return version
         try:
             try:
-                with connect(self._url, connect_timeout=3) as conn:
+                with connect(
+                    self._url, timeouts=replace(DatabaseTimeouts.from_env(), connect_seconds=3)
+                ) as conn:
                     row = conn.execute("SELECT count(*) FROM pages_data_change").fetchone()
                 version = int(row[0]) if row else None
             except psycopg.errors.UndefinedTable:

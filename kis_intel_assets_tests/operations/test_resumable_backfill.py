@@ -28,7 +28,7 @@ from kis_intel_assets.storage.fetch_cache import FetchCache, kept_symbols
 from kis_intel_assets_tests.simulator_fixtures import SimulatorFactory, simulator_resources
 
 APP_KEY = "resume-app-key"
-RATE = 300.0
+RATE = 100.0  # the most a client budget may be (ratelimit.MAX_BUDGET_PER_SEC)
 TR_ID = "FHKST03010100"
 SYMBOLS = 20
 DAYS = trading_days(date(2024, 6, 3), date(2025, 5, 30))  # ~240 trading days: 3 pages per symbol

@@ -64,7 +64,7 @@ def test_an_empty_stock_master_fails_without_the_step_retry(offline_resources: d
 
 def test_bad_variables_under_the_dagster_cli_are_one_line(database_url: str, tmp_path: Path) -> None:
     cases = {
-        "KIS_RATE_LIMIT_PER_SEC": ("fast", "KIS_RATE_LIMIT_PER_SEC must be a positive number"),
+        "KIS_RATE_LIMIT_PER_SEC": ("fast", "KIS_RATE_LIMIT_PER_SEC must be a number from 0.1 to 100"),
         "KIS_INTEL_PARTITION_START": ("2023/01/02", "KIS_INTEL_PARTITION_START must be a date"),
     }
     # Without this file Dagster prints a note on it and a telemetry banner of its own.
@@ -84,7 +84,9 @@ def test_bad_variables_under_the_dagster_cli_are_one_line(database_url: str, tmp
         out, err = process.communicate(timeout=180)
         value, expected = cases[name]
         assert process.returncode != 0
-        (line,) = [line for line in (out + err).splitlines() if line.strip()]  # warnings are off
+        lines = [line for line in (out + err).splitlines() if line.strip()]  # warnings are off
+        assert len(lines) == 1, out + err
+        (line,) = lines
         assert line.startswith(f"kis-intel: error: {expected}") and repr(value) in line, out + err
 
 

@@ -32,7 +32,7 @@ from kis_intel_assets_tests.simulator_fixtures import simulator_resources
 
 pytestmark = pytest.mark.faults
 
-RATE = 400.0
+RATE = 100.0  # the most a client budget may be (ratelimit.MAX_BUDGET_PER_SEC)
 PARTITION = "2025-06-02"
 ASSET_OF_TR = {
     "FHKST03010100": daily_prices,
