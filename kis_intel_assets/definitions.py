@@ -8,6 +8,7 @@ import dagster as dg
 
 from kis_intel_assets.defs.alerts.definitions import alert_resources, alert_sensors
 from kis_intel_assets.defs.analytics.assets import analytics_assets
+from kis_intel_assets.defs.automation import analytics_automation
 from kis_intel_assets.defs.ingest.assets import (
     daily_prices,
     investor_trends,
@@ -42,7 +43,7 @@ defs = dg.Definitions(
     asset_checks=table_checks,
     jobs=[universe_job, daily_market_data_job, intraday_job],
     schedules=[universe_schedule, daily_market_data_schedule, intraday_schedule],
-    sensors=alert_sensors,
+    sensors=[analytics_automation, *alert_sensors],
     resources={
         **alert_resources,
         "database": database,

@@ -17,6 +17,7 @@ from kis_intel_assets.analytics.concentrated_buying import ConcentratedBuyingCon
 from kis_intel_assets.analytics.mfi import DEFAULT_PERIOD
 from kis_intel_assets.analytics.short_overheat import BASELINE_DAYS
 from kis_intel_assets.defs.analytics import reads
+from kis_intel_assets.defs.automation import DAILY_ANALYTICS, DAILY_FRESHNESS, WHOLE_HISTORY_ANALYTICS
 from kis_intel_assets.defs.ingest.assets import daily_prices, investor_trends, short_selling, stock_universe
 from kis_intel_assets.defs.ingest.collect import PREVIEW_ROWS
 from kis_intel_assets.defs.partitions import partition_dates, trading_day_partitions
@@ -102,6 +103,8 @@ def partition_asset(deps: list[dg.AssetDep | dg.AssetsDefinition], **kwargs: obj
         backfill_policy=dg.BackfillPolicy.single_run(),
         kinds={"pandas", "postgres"},
         deps=deps,
+        automation_condition=DAILY_ANALYTICS,
+        freshness_policy=DAILY_FRESHNESS,
         **kwargs,
     )
 
@@ -225,6 +228,7 @@ def rotation_signal(context: dg.AssetExecutionContext, database: DatabaseResourc
     group_name=GROUP,
     kinds={"pandas", "postgres"},
     deps=[rotation_signal],
+    automation_condition=WHOLE_HISTORY_ANALYTICS,
     metadata={"table": "rotation_scorecard"},
 )
 def rotation_scorecard(context: dg.AssetExecutionContext, database: DatabaseResource) -> dg.MaterializeResult:

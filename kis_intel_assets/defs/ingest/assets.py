@@ -14,6 +14,7 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field as ConfigField
 
+from kis_intel_assets.defs.automation import DAILY_FRESHNESS
 from kis_intel_assets.defs.ingest import schemas
 from kis_intel_assets.defs.ingest.collect import (
     SCHEMA_CHECK,
@@ -149,6 +150,7 @@ def _symbol_asset(dataset: SymbolDataset, description: str) -> dg.AssetsDefiniti
             schema_drift_spec(dataset.table),
         ],
         retry_policy=dg.RetryPolicy(max_retries=1, delay=30),
+        freshness_policy=DAILY_FRESHNESS,
         metadata={"tr_id": dataset.tr_id, "table": dataset.table},
     )
     def _asset(context: dg.AssetExecutionContext, kis: KISResource, database: DatabaseResource):
@@ -197,6 +199,7 @@ short_selling = _symbol_asset(
         schema_drift_spec("program_trading"),
     ],
     retry_policy=dg.RetryPolicy(max_retries=1, delay=30),
+    freshness_policy=DAILY_FRESHNESS,
     metadata={"tr_id": "FHPPG04650201, FHPPG04600001", "table": "program_trading, program_trading_market"},
 )
 def program_trading(context: dg.AssetExecutionContext, kis: KISResource, database: DatabaseResource):

@@ -1,111 +1,89 @@
-"""Table-level checks that read PostgreSQL after a partition is written.
+"""Table-level checks that read PostgreSQL after a partition is written, one result per trading day.
 
 The in-asset pandera check guards each batch before it is written; these look at what the table holds for
-the partition afterwards: every trading day has rows, the rows cover the followed universe, and every
-key is unique and belongs to a known stock.
+each day afterwards: the day has rows, the rows cover the followed universe, and every key is unique and
+belongs to a known stock. They run after the asset in its run and on their own (re-checking after a fix
+reads the database only; nothing is fetched from KIS again).
 """
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 
 import dagster as dg
+import psycopg
 from psycopg import sql
 
-from kis_intel_assets.defs.partitions import trading_day_partitions
-from kis_intel_assets.defs.resources import DatabaseResource
-from kis_intel_assets.krx_calendar import trading_days
+from kis_intel_assets.defs.partition_checks import DailyCheck, Measure, build_daily_checks
 
 SYMBOL_TABLES = ("daily_prices", "investor_trends", "short_selling", "program_trading")
 # Suspended or newly listed stocks legitimately miss days; below this share of the universe, look closer.
 MIN_COVERAGE = 0.95
 
 
-def _window(context: dg.AssetCheckExecutionContext) -> tuple[date, date]:
-    key_range = context.partition_key_range
-    return date.fromisoformat(key_range.start), date.fromisoformat(key_range.end)
+@dataclass(frozen=True)
+class TableDay:
+    """What one table holds for one trading day."""
+
+    stocks: int
+    universe: int
+    duplicate_keys: int
+    unknown_symbols: int
+
+    @property
+    def coverage(self) -> float:
+        return self.stocks / self.universe if self.universe else 0.0
 
 
-def build_table_checks(table: str) -> dg.AssetChecksDefinition:
-    specs = [
-        dg.AssetCheckSpec(
-            "partition_not_empty",
-            asset=table,
-            partitions_def=trading_day_partitions,
-            description="every trading day of the partition has rows",
+def measure_table(table: str) -> Measure[TableDay]:
+    def measure(conn: psycopg.Connection, days: Sequence[date]) -> Mapping[date, TableDay]:
+        (universe,) = conn.execute(
+            """SELECT count(DISTINCT symbol) FROM stock_master
+                WHERE last_seen = (SELECT max(last_seen) FROM stock_master)"""
+        ).fetchone()
+        rows = conn.execute(
+            sql.SQL(
+                """SELECT t.time, count(DISTINCT t.symbol), count(*) - count(DISTINCT t.symbol),
+                          count(DISTINCT t.symbol) FILTER (WHERE NOT EXISTS (
+                              SELECT 1 FROM stock_master m WHERE m.symbol = t.symbol))
+                     FROM {} t WHERE t.time BETWEEN %s AND %s GROUP BY t.time"""
+            ).format(sql.Identifier(table)),
+            (min(days), max(days)),
+        ).fetchall()
+        per_day = {day: TableDay(stocks, universe, dups, unknown) for day, stocks, dups, unknown in rows}
+        return {day: per_day.get(day, TableDay(0, universe, 0, 0)) for day in days}
+
+    return measure
+
+
+TABLE_CHECKS: list[DailyCheck[TableDay]] = [
+    DailyCheck(
+        "partition_not_empty",
+        "the trading day has rows",
+        dg.AssetCheckSeverity.ERROR,
+        lambda day: (day.stocks > 0, {"stocks": day.stocks}),
+    ),
+    DailyCheck(
+        "coverage_vs_universe",
+        f"the trading day covers at least {MIN_COVERAGE:.0%} of the followed stocks",
+        dg.AssetCheckSeverity.WARN,
+        lambda day: (
+            day.coverage >= MIN_COVERAGE,
+            {"stocks": day.stocks, "universe": day.universe, "coverage": round(day.coverage, 4)},
         ),
-        dg.AssetCheckSpec(
-            "coverage_vs_universe",
-            asset=table,
-            partitions_def=trading_day_partitions,
-            description=f"each trading day covers at least {MIN_COVERAGE:.0%} of the followed stocks",
+    ),
+    DailyCheck(
+        "keys_unique_and_known",
+        "no duplicate (symbol, time) and no symbol missing from stock_master",
+        dg.AssetCheckSeverity.ERROR,
+        lambda day: (
+            day.duplicate_keys == 0 and day.unknown_symbols == 0,
+            {"duplicate_keys": day.duplicate_keys, "unknown_symbols": day.unknown_symbols},
         ),
-        dg.AssetCheckSpec(
-            "keys_unique_and_known",
-            asset=table,
-            partitions_def=trading_day_partitions,
-            description="no duplicate (symbol, time) and no symbol missing from stock_master",
-        ),
-    ]
+    ),
+]
 
-    @dg.multi_asset_check(specs=specs, name=f"{table}_table_checks")
-    def _checks(context: dg.AssetCheckExecutionContext, database: DatabaseResource):
-        start, end = _window(context)
-        days = trading_days(start, end)
-        ident = sql.Identifier(table)
-        with database.connection() as conn:
-            per_day = dict(
-                conn.execute(
-                    sql.SQL(
-                        "SELECT time, count(DISTINCT symbol) FROM {} "
-                        "WHERE time BETWEEN %s AND %s GROUP BY time"
-                    ).format(ident),
-                    (start, end),
-                ).fetchall()
-            )
-            universe = conn.execute(
-                """SELECT count(DISTINCT symbol) FROM stock_master
-                    WHERE last_seen = (SELECT max(last_seen) FROM stock_master)"""
-            ).fetchone()[0]
-            duplicates, orphans = conn.execute(
-                sql.SQL(
-                    """SELECT (SELECT count(*) FROM (SELECT 1 FROM {t} WHERE time BETWEEN %(s)s AND %(e)s
-                                                      GROUP BY symbol, time HAVING count(*) > 1) d),
-                              (SELECT count(DISTINCT t.symbol) FROM {t} t
-                                WHERE t.time BETWEEN %(s)s AND %(e)s
-                                  AND NOT EXISTS (SELECT 1 FROM stock_master m WHERE m.symbol = t.symbol))"""
-                ).format(t=ident),
-                {"s": start, "e": end},
-            ).fetchone()
-
-        empty_days = [d.isoformat() for d in days if per_day.get(d, 0) == 0]
-        yield dg.AssetCheckResult(
-            check_name="partition_not_empty",
-            asset_key=table,
-            passed=not empty_days,
-            severity=dg.AssetCheckSeverity.ERROR,
-            metadata={"trading_days": len(days), "empty_days": dg.MetadataValue.json(empty_days)},
-        )
-        coverage = {d.isoformat(): per_day.get(d, 0) / universe if universe else 0.0 for d in days}
-        low = {d: round(c, 4) for d, c in coverage.items() if c < MIN_COVERAGE}
-        yield dg.AssetCheckResult(
-            check_name="coverage_vs_universe",
-            asset_key=table,
-            passed=not low,
-            severity=dg.AssetCheckSeverity.WARN,
-            metadata={
-                "universe": universe,
-                "min_coverage": round(min(coverage.values(), default=0.0), 4),
-                "days_below_threshold": dg.MetadataValue.json(low),
-            },
-        )
-        yield dg.AssetCheckResult(
-            check_name="keys_unique_and_known",
-            asset_key=table,
-            passed=duplicates == 0 and orphans == 0,
-            severity=dg.AssetCheckSeverity.ERROR,
-            metadata={"duplicate_keys": duplicates, "unknown_symbols": orphans},
-        )
-
-    return _checks
-
-
-table_checks = [build_table_checks(table) for table in SYMBOL_TABLES]
+table_checks = [
+    build_daily_checks(table, TABLE_CHECKS, measure_table(table), f"{table}_table_checks")
+    for table in SYMBOL_TABLES
+]

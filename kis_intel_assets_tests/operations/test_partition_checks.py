@@ -1,0 +1,143 @@
+"""Table checks tell the truth per partition: a single-run backfill of twelve trading days records every
+day's table checks, read back through Dagster's GraphQL API (the one the UI uses); with one day's rows
+deleted, the checks executed on their own (no asset, no KIS request) fail that day and only that day."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from dagster_graphql.test.utils import define_out_of_process_context, execute_dagster_graphql
+
+from kis_intel_assets.defs.ingest.checks import TABLE_CHECKS
+from kis_intel_assets.defs.partitions import trading_day_partitions
+from kis_intel_assets.defs.selection import materialize_selection, range_tags
+from kis_intel_assets.krx_calendar import trading_days
+from kis_intel_assets.storage import connect
+from kis_intel_assets_tests.simulator_fixtures import SimulatorFactory, simulator_resources
+
+DEFINITIONS = Path(__file__).resolve().parents[2] / "kis_intel_assets" / "definitions.py"
+DAYS = trading_days(date(2025, 5, 26), date(2025, 6, 12))  # 12 trading days (06-03 and 06-06 closed)
+DELETED = date(2025, 6, 5)
+TABLE = "daily_prices"
+CHECKS = [check.name for check in TABLE_CHECKS]
+EMPTY_DAY_FAILS = {"partition_not_empty", "coverage_vs_universe"}
+RUN_TIMEOUT_S = 180
+
+pytestmark = pytest.mark.timeout(300)
+
+CHECK_STATUSES = """
+query Checks($key: AssetKeyInput!) {
+  assetNodeOrError(assetKey: $key) {
+    ... on AssetNode {
+      assetChecksOrError {
+        ... on AssetChecks {
+          checks {
+            name canExecuteIndividually
+            partitionStatuses { ... on AssetCheckTimePartitionStatuses { ranges { startKey endKey status } } }
+          }
+        }
+      }
+    }
+  }
+}"""
+LAUNCH_CHECKS = """
+mutation Launch($params: ExecutionParams!) {
+  launchRun(executionParams: $params) {
+    __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message }
+  }
+}"""
+
+
+@pytest.fixture
+def graphql(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path) -> Iterator[object]:
+    """A persistent instance and a GraphQL context on the project's code location (its own process)."""
+    monkeypatch.setenv("KIS_INTEL_DATABASE_URL", database_url)
+    # Launched runs start at once (no daemon here to dequeue them).
+    immediate = {
+        "run_coordinator": {"module": "dagster._core.run_coordinator", "class": "DefaultRunCoordinator"}
+    }
+    with (
+        dg.instance_for_test(temp_dir=str(tmp_path), overrides=immediate) as instance,
+        define_out_of_process_context(str(DEFINITIONS), "defs", instance) as context,
+    ):
+        yield context
+
+
+def statuses(context: object) -> dict[str, dict[str, str]]:
+    """check name → {partition: status} for every day of DAYS, expanded from GraphQL's ranges."""
+    result = execute_dagster_graphql(context, CHECK_STATUSES, {"key": {"path": [TABLE]}})
+    assert not result.errors, result.errors
+    checks = result.data["assetNodeOrError"]["assetChecksOrError"]["checks"]
+    found: dict[str, dict[str, str]] = {}
+    for check in (c for c in checks if c["name"] in CHECKS):
+        assert check["canExecuteIndividually"] == "CAN_EXECUTE", check
+        per_day = found.setdefault(check["name"], {})
+        for span in (check["partitionStatuses"] or {}).get("ranges", []):
+            keys = trading_day_partitions.get_partition_keys_in_range(
+                dg.PartitionKeyRange(span["startKey"], span["endKey"])
+            )
+            per_day.update(dict.fromkeys(keys, span["status"]))
+    return {name: {day.isoformat(): found[name].get(day.isoformat(), "–") for day in DAYS} for name in CHECKS}
+
+
+def run_checks_alone(context: object) -> None:
+    """Launch the table's checks without the asset, as the UI's "Execute checks" does, for DAYS."""
+    (repository,) = context.code_locations[0].get_repositories().values()
+    params = {
+        "selector": {
+            "repositoryLocationName": context.code_locations[0].name,
+            "repositoryName": repository.name,
+            "jobName": "__ASSET_JOB",
+            "assetSelection": [],
+            "assetCheckSelection": [{"assetKey": {"path": [TABLE]}, "name": name} for name in CHECKS],
+        },
+        "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in range_tags(DAYS).items()]},
+    }
+    result = execute_dagster_graphql(context, LAUNCH_CHECKS, {"params": params})
+    launched = result.data["launchRun"]
+    assert launched["__typename"] == "LaunchRunSuccess", launched
+    run_id = launched["run"]["runId"]
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    while not (run := context.instance.get_run_by_id(run_id)).is_finished:
+        assert time.monotonic() < deadline, f"check run {run_id} still {run.status}"
+        time.sleep(1)
+    assert run.status == dg.DagsterRunStatus.SUCCESS, run.status
+    materialized = context.instance.get_records_for_run(
+        run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
+    ).records
+    assert not materialized, "checks alone must not materialize the asset"
+
+
+def test_range_run_records_each_days_checks_and_a_deleted_day_fails_alone(
+    graphql: object, simulator_factory: SimulatorFactory, database_url: str
+) -> None:
+    sim = simulator_factory(n_symbols=6)
+    resources = simulator_resources(sim, database_url, "checks-app-key")
+    instance = graphql.instance
+    assert materialize_selection(["stock_universe"], resources, instance=instance, quiet=True).success
+    result = materialize_selection(
+        [TABLE], resources, days=DAYS, instance=instance, table_checks=True, quiet=True
+    )
+    assert result.success
+    assert statuses(graphql) == {
+        name: dict.fromkeys((d.isoformat() for d in DAYS), "SUCCEEDED") for name in CHECKS
+    }
+
+    with connect(database_url) as conn:
+        assert conn.execute(f"DELETE FROM {TABLE} WHERE time = %s", (DELETED,)).rowcount == 6
+    requests_before = len(sim.stats.requests())
+    run_checks_alone(graphql)
+    assert len(sim.stats.requests()) == requests_before, "re-checking must not ask KIS for anything"
+
+    expected = {
+        name: {
+            d.isoformat(): "FAILED" if d == DELETED and name in EMPTY_DAY_FAILS else "SUCCEEDED" for d in DAYS
+        }
+        for name in CHECKS
+    }
+    assert statuses(graphql) == expected
