@@ -14,6 +14,7 @@ import pytest
 from dagster_graphql.test.utils import define_out_of_process_context, execute_dagster_graphql
 
 from kis_intel_assets.defs.ingest.checks import TABLE_CHECKS
+from kis_intel_assets.simulator.faults import FaultSpec
 from kis_intel_assets.defs.partitions import trading_day_partitions
 from kis_intel_assets.defs.selection import materialize_selection, range_tags
 from kis_intel_assets.krx_calendar import trading_days
@@ -41,6 +42,16 @@ query Checks($key: AssetKeyInput!) {
             partitionStatuses { ... on AssetCheckTimePartitionStatuses { ranges { startKey endKey status } } }
           }
         }
+      }
+    }
+  }
+}"""
+LATEST_SCHEMA_CHECK = """
+query Latest($key: AssetKeyInput!) {
+  assetNodeOrError(assetKey: $key) {
+    ... on AssetNode {
+      assetChecksOrError {
+        ... on AssetChecks { checks { name executionForLatestMaterialization { status runId } } }
       }
     }
   }
@@ -141,3 +152,36 @@ def test_range_run_records_each_days_checks_and_a_deleted_day_fails_alone(
         for name in CHECKS
     }
     assert statuses(graphql) == expected
+
+
+def test_failed_blocking_schema_check_shows_on_the_assets_latest_state(
+    graphql: object, simulator_factory: SimulatorFactory, database_url: str
+) -> None:
+    """Day 1 and day 2 land; a re-run of day 1 with a bad field fails `schema_valid`. That failure is
+    the check's state for the asset's latest materialization (day 2's), not "Not evaluated"."""
+    sim = simulator_factory(n_symbols=4)
+    resources = simulator_resources(sim, database_url, "schema-app-key")
+    instance = graphql.instance
+    assert materialize_selection(["stock_universe"], resources, instance=instance, quiet=True).success
+    first, second = DAYS[0], DAYS[1]
+    for day in (first, second):
+        materialize = materialize_selection(
+            [TABLE], resources, partition_key=day.isoformat(), instance=instance, quiet=True
+        )
+        assert materialize.success
+    symbol = sorted(sim.truth.symbols())[0]
+    sim.set_faults(FaultSpec.parse(f"bad_field@FHKST03010100:{symbol}=1", seed=1))
+    failed = materialize_selection(
+        [TABLE],
+        resources,
+        partition_key=first.isoformat(),
+        instance=instance,
+        quiet=True,
+        raise_on_error=False,
+    )
+    assert not failed.success
+
+    result = execute_dagster_graphql(graphql, LATEST_SCHEMA_CHECK, {"key": {"path": [TABLE]}})
+    checks = result.data["assetNodeOrError"]["assetChecksOrError"]["checks"]
+    (schema,) = [c for c in checks if c["name"] == "schema_valid"]
+    assert schema["executionForLatestMaterialization"] == {"status": "FAILED", "runId": failed.run_id}

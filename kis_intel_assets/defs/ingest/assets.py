@@ -68,7 +68,7 @@ def stock_universe(
     as_of = datetime.now(SEOUL).date()
     with kis.client() as client:
         yield from reporting_rejections(
-            lambda: _refresh_universe(context, config, client, database, as_of, kis.fetch_workers)
+            context, lambda: _refresh_universe(context, config, client, database, as_of, kis.fetch_workers)
         )
 
 
@@ -158,9 +158,10 @@ def _symbol_asset(dataset: SymbolDataset, description: str) -> dg.AssetsDefiniti
         symbols = _symbols(database)
         with kis.client() as client:
             yield from reporting_rejections(
+                context,
                 lambda: ingest_symbol_dataset(
                     context, client, database, dataset, symbols, start, end, kis.fetch_workers
-                )
+                ),
             )
 
     return _asset
@@ -209,7 +210,8 @@ def program_trading(context: dg.AssetExecutionContext, kis: KISResource, databas
     symbols = _symbols(database)
     with kis.client() as client:
         yield from reporting_rejections(
-            lambda: _program_trading(context, client, database, symbols, start, end, kis.fetch_workers)
+            context,
+            lambda: _program_trading(context, client, database, symbols, start, end, kis.fetch_workers),
         )
 
 

@@ -22,6 +22,7 @@ import pandera.pandas as pa
 from psycopg import sql
 
 from kis_intel_assets.defs.ingest.drift import schema_drift_result
+from kis_intel_assets.defs.partition_checks import failed_on_current_state
 from kis_intel_assets.defs.resources import DatabaseResource
 from kis_intel_assets.kis import KISClient
 from kis_intel_assets.kis.errors import KISError, KISPayloadError
@@ -189,13 +190,13 @@ def write_frames(
 
 
 def reporting_rejections(
-    run: Callable[[], dg.MaterializeResult],
-) -> Iterator[dg.AssetCheckResult | dg.MaterializeResult]:
+    context: dg.AssetExecutionContext, run: Callable[[], dg.MaterializeResult]
+) -> Iterator[dg.AssetCheckEvaluation | dg.MaterializeResult]:
     """Run an asset body; rejected data is reported as the failed blocking check, then fails the step."""
     try:
         result = run()
     except RejectedData as rejected:
-        yield rejected.check
+        yield failed_on_current_state(context, rejected.check)
         raise dg.Failure(description=rejected.check.description, allow_retries=False) from None
     yield result
 

@@ -76,7 +76,7 @@ def intraday_flows(
         watchlist = config.symbols or _largest(conn, config.top_n_by_market_cap)
     with kis.client() as client:
         yield from reporting_rejections(
-            lambda: _snapshot(context, client, database, watchlist, now, kis.fetch_workers)
+            context, lambda: _snapshot(context, client, database, watchlist, now, kis.fetch_workers)
         )
 
 
