@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import dagster as dg
 
 from kis_intel_assets.definitions import defs
@@ -52,3 +55,13 @@ def test_table_checks_cover_every_daily_table() -> None:
     for table in INGEST - {"stock_universe"}:
         for name in ("partition_not_empty", "coverage_vs_universe", "keys_unique_and_known"):
             assert dg.AssetCheckKey(dg.AssetKey(table), name) in check_keys, (table, name)
+
+
+def test_loading_the_code_location_prints_no_beta_or_preview_warnings() -> None:
+    loaded = subprocess.run(
+        [sys.executable, "-W", "always", "-c", "import kis_intel_assets.definitions"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "BetaWarning" not in loaded.stderr and "PreviewWarning" not in loaded.stderr, loaded.stderr[-2000:]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import date
 
 import dagster as dg
 import pytest
 
+from kis_intel_assets.alerts import AlertSettings, channels_from_settings
 from kis_intel_assets.defs.alerts.definitions import alert_resources, alert_sensors
 from kis_intel_assets.defs.alerts.resources import AlertsResource, alerts_resource_from_env
 from kis_intel_assets.defs.alerts.sensors import asset_check_failure_alerts, run_failure_alerts
@@ -218,3 +220,13 @@ def test_alert_definitions_load_with_the_project_and_run_by_default() -> None:
     ]
     assert {s.default_status for s in alert_sensors} == {dg.DefaultSensorStatus.RUNNING}
     assert {s.minimum_interval_seconds for s in alert_sensors} == {30, 60}
+
+
+def test_an_unconfigured_channel_is_said_once_per_process(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    log = logging.getLogger("alerts-once-test")
+    for _ in range(3):  # three sensor ticks
+        for channel in channels_from_settings(AlertSettings(), log):
+            channel.close()
+    lines = [r.getMessage() for r in caplog.records if r.name == "alerts-once-test"]
+    assert len(lines) == len(set(lines)) == 4, lines  # slack webhook, slack bot, discord, console

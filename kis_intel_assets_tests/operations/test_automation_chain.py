@@ -21,14 +21,13 @@ import pytest
 
 from kis_intel_assets.defs.automation import analytics_automation
 from kis_intel_assets.defs.partitions import SEOUL
-from kis_intel_assets.demo import INGEST, DemoGraph, run_analytics
+from kis_intel_assets.demo import DemoGraph, run_analytics
 from kis_intel_assets.krx_calendar import trading_days
 from kis_intel_assets.storage import connect
 from kis_intel_assets_tests.alerts.conftest import SLACK_PATH
 from kis_intel_assets_tests.alerts.receiver import running_receiver
 from kis_intel_assets_tests.operations.test_dagster_dev_backfill import (
     STARTUP_TIMEOUT_S,
-    TERMINAL,
     DagsterDev,
     dagster_home,
     dagster_storage_env,
@@ -42,7 +41,11 @@ from kis_intel_assets_tests.simulator_fixtures import (
 )
 
 DAY = date(2025, 6, 27)  # a Friday; the simulated market ends on 2025-06-30
-HISTORY = trading_days(date(2024, 10, 1), DAY - timedelta(days=1))
+# Enough for DAY's longest trailing window (rotation_signal: 75 days of sector flow, each reading 60 days
+# of prices) plus a few days of signals for the scorecard.
+HISTORY = trading_days(date(2024, 11, 25), DAY - timedelta(days=1))
+READ_BY_ANALYTICS = ["daily_prices", "investor_trends", "short_selling"]
+RUN_ENDED = {"SUCCESS", "FAILURE", "CANCELED"}
 APP_KEY, APP_SECRET = "automation-app-key", "automation-app-secret"
 RATE = 100.0
 ANALYTICS = [
@@ -54,7 +57,7 @@ ANALYTICS = [
 ]
 CHAIN_TIMEOUT_S = 240.0
 
-pytestmark = pytest.mark.timeout(600)
+pytestmark = pytest.mark.timeout(900)
 
 REPOSITORIES = """
 { repositoriesOrError { ... on RepositoryConnection { nodes { name location { name } } } } }"""
@@ -101,7 +104,7 @@ def load_history(home: Path, resources: dict[str, object], storage: dict[str, st
         graph = DemoGraph(instance)
         graph.resources = resources
         graph.run(["stock_universe"])
-        graph.run(INGEST, HISTORY, checks=True)
+        graph.run(READ_BY_ANALYTICS, HISTORY)
         assert run_analytics(graph, HISTORY)
 
 
@@ -190,7 +193,7 @@ def test_schedule_tick_ingests_and_automation_derives_analytics_that_alert(
 
             started = time.monotonic()
             ingest_run = tick_daily_schedule(dev, where, DAY)
-            dev.wait_for("the day's ingest run", lambda: run_status(dev, ingest_run) in TERMINAL, 180)
+            dev.wait_for("the day's ingest run", lambda: run_status(dev, ingest_run) in RUN_ENDED, 180)
             assert run_status(dev, ingest_run) == "SUCCESS", dev.log_tail()
             ingested = time.monotonic() - started
 

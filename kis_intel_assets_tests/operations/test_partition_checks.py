@@ -14,10 +14,10 @@ import pytest
 from dagster_graphql.test.utils import define_out_of_process_context, execute_dagster_graphql
 
 from kis_intel_assets.defs.ingest.checks import TABLE_CHECKS
-from kis_intel_assets.simulator.faults import FaultSpec
 from kis_intel_assets.defs.partitions import trading_day_partitions
 from kis_intel_assets.defs.selection import materialize_selection, range_tags
 from kis_intel_assets.krx_calendar import trading_days
+from kis_intel_assets.simulator.faults import FaultSpec
 from kis_intel_assets.storage import connect
 from kis_intel_assets_tests.simulator_fixtures import SimulatorFactory, simulator_resources
 
