@@ -230,3 +230,16 @@ def test_an_unconfigured_channel_is_said_once_per_process(caplog: pytest.LogCapt
             channel.close()
     lines = [r.getMessage() for r in caplog.records if r.name == "alerts-once-test"]
     assert len(lines) == len(set(lines)) == 4, lines  # slack webhook, slack bot, discord, console
+
+
+def test_a_catch_up_backfill_alerts_only_the_newest_trading_days(
+    dagster_pg_instance: dg.DagsterInstance, database_url: str, resources: dict[str, object]
+) -> None:
+    """Last alerted 2025-05-26, then a week of days lands at once: the two newest trading days alert."""
+    add_stock(database_url, "005930", "삼성전자")
+    caught_up = [date(2025, 5, 27), date(2025, 5, 28), date(2025, 5, 29), date(2025, 5, 30), D1, D2]
+    for day in caught_up:
+        add_overheat(database_url, day, "005930")
+    result = tick(SENSORS["short_overheat_alerts"], dagster_pg_instance, "2025-05-26", resources)
+    assert result.cursor == D2.isoformat()
+    assert [day for _, day, _, _ in outbox(database_url, "short_overheat")] == [D1, D2]
