@@ -8,6 +8,7 @@ import dagster as dg
 
 from kis_intel_assets.defs.alerts.definitions import alert_resources, alert_sensors
 from kis_intel_assets.defs.analytics.assets import analytics_assets
+from kis_intel_assets.defs.analytics.checks import analytics_checks
 from kis_intel_assets.defs.automation import analytics_automation
 from kis_intel_assets.defs.ingest.assets import (
     daily_prices,
@@ -40,7 +41,7 @@ defs = dg.Definitions(
         intraday_flows,
         *analytics_assets,
     ],
-    asset_checks=table_checks,
+    asset_checks=[*table_checks, *analytics_checks],
     jobs=[universe_job, daily_market_data_job, intraday_job],
     schedules=[universe_schedule, daily_market_data_schedule, intraday_schedule],
     sensors=[analytics_automation, *alert_sensors],

@@ -14,6 +14,7 @@ import pytest
 
 from kis_intel_assets import analytics
 from kis_intel_assets.defs.analytics import reads
+from kis_intel_assets.defs.analytics.checks import analytics_checks
 from kis_intel_assets.defs.ingest.assets import stock_universe
 from kis_intel_assets.defs.selection import materialize_selection
 from kis_intel_assets.krx_calendar import trading_days
@@ -150,3 +151,32 @@ def test_missing_upstream_history_fails_naming_what_to_materialize(ingested: dic
     message = str(failure.step_failure_data.error.message)
     assert "no sector_rotation rows for" in message
     assert "materialize sector_money_flow for them first" in message
+
+
+def test_analytics_checks_pass_per_day_and_fail_the_day_a_sector_is_missing(
+    ingested: dict, database_url: str
+) -> None:
+    days = ANALYTICS_DAYS[-5:]
+    assert run(["rotation_signal"], ingested, days=days).success
+    passed = materialize_selection([], ingested, days=days, checks=analytics_checks)
+    evaluations = passed.get_asset_check_evaluations()
+    assert len(evaluations) == 5 * len(days)  # two sector-flow and three signal checks per day
+    assert {e.partition for e in evaluations} == {d.isoformat() for d in days}
+    assert all(e.passed for e in evaluations), [e for e in evaluations if not e.passed]
+
+    broken = days[2]
+    with connect(database_url) as conn:
+        (sector,) = conn.execute(
+            "DELETE FROM sector_rotation WHERE time = %s AND sector_code = "
+            "(SELECT min(sector_code) FROM sector_rotation WHERE time = %s) RETURNING sector_code",
+            (broken, broken),
+        ).fetchone()
+    try:
+        failed = materialize_selection([], ingested, days=days, checks=analytics_checks)
+        by_day = {(e.check_name, e.partition): e for e in failed.get_asset_check_evaluations()}
+        missing = by_day[("every_sector_present", broken.isoformat())]
+        assert not missing.passed and missing.metadata["missing"].value == [sector]
+        failures = [key for key, e in by_day.items() if not e.passed]
+        assert failures == [("every_sector_present", broken.isoformat())]
+    finally:
+        assert run(["sector_money_flow"], ingested, days=[broken]).success
