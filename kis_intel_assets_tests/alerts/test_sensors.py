@@ -156,7 +156,7 @@ def test_failed_checks_of_any_severity_alert_once(
     warn = next(e for e in sent if "coverage" in e["title"])
     assert warn["title"] == "Asset check 실패 [WARN] — tiny_prices · coverage"
     assert warn["description"].startswith("커버리지 81% (기준 95%)")
-    assert warn["url"] == "http://dagster.test:3000/assets/tiny_prices?view=checks"
+    assert warn["url"] == "http://dagster.test:3000/assets/tiny_prices?view=checks&checkDetail=coverage"
     assert warn["color"] == 0xF39C12
 
     requests_before = len(receiver.requests())

@@ -13,6 +13,7 @@ import dagster as dg
 import pytest
 from dagster_graphql.test.utils import define_out_of_process_context, execute_dagster_graphql
 
+from kis_intel_assets.defs.alerts.check_events import check_failure_alerts, failed_check_evaluations
 from kis_intel_assets.defs.ingest.checks import TABLE_CHECKS
 from kis_intel_assets.defs.partitions import trading_day_partitions
 from kis_intel_assets.defs.selection import materialize_selection, range_tags
@@ -152,6 +153,13 @@ def test_range_run_records_each_days_checks_and_a_deleted_day_fails_alone(
         for name in CHECKS
     }
     assert statuses(graphql) == expected
+
+    failures, _ = failed_check_evaluations(instance, None)
+    alerts = check_failure_alerts(instance, failures)
+    assert sorted((a.entity, a.trading_day) for a in alerts) == sorted(
+        (f"{TABLE}:{name}", DELETED) for name in EMPTY_DAY_FAILS
+    )  # the failing day, not the range's end
+    assert all(a.payload["partition"] == DELETED.isoformat() for a in alerts)
 
 
 def test_failed_blocking_schema_check_shows_on_the_assets_latest_state(
