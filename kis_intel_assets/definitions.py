@@ -25,6 +25,7 @@ from kis_intel_assets.defs.ingest.schedules import (
     universe_job,
     universe_schedule,
 )
+from kis_intel_assets.defs.pages.assets import page_specs
 from kis_intel_assets.defs.resources import DatabaseResource, KISResource, rate_limit_from_env
 from kis_intel_assets.kis.config import MASTER_BASE_URL
 
@@ -40,6 +41,7 @@ defs = dg.Definitions(
         program_trading,
         intraday_flows,
         *analytics_assets,
+        *page_specs,
     ],
     asset_checks=[*table_checks, *analytics_checks],
     jobs=[universe_job, daily_market_data_job, intraday_job],

@@ -65,3 +65,28 @@ def test_loading_the_code_location_prints_no_beta_or_preview_warnings() -> None:
         check=True,
     )
     assert "BetaWarning" not in loaded.stderr and "PreviewWarning" not in loaded.stderr, loaded.stderr[-2000:]
+
+
+def test_pages_are_external_assets_downstream_of_the_tables_they_read() -> None:
+    graph = defs.resolve_asset_graph()
+    for page, reads in {
+        "sectors_page": {"sector_money_flow", "investor_trends"},
+        "overheat_page": {"short_overheat", "short_selling"},
+        "rotation_page": {"rotation_signal", "rotation_scorecard"},
+    }.items():
+        node = graph.get(dg.AssetKey(page))
+        assert not node.is_materializable and node.group_name == "pages"
+        assert reads <= {key.to_user_string() for key in node.parent_keys}, page
+        assert node.metadata["url"].value.endswith("/" + page.removesuffix("_page"))
+
+
+def test_analytics_run_by_automation_and_daily_tables_have_freshness_policies() -> None:
+    graph = defs.resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        if node.group_name == "analytics":
+            assert node.automation_condition is not None, key
+        if node.partitions_def == trading_day_partitions and node.group_name in {"ingest", "analytics"}:
+            assert node.freshness_policy is not None, key
+    sensor = defs.get_sensor_def("analytics_automation")
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING

@@ -43,7 +43,7 @@ def materialize_selection(
 
     all_checks = list(defs.asset_checks or [])
     graph = [*(defs.assets or []), *all_checks]
-    required = set().union(*(node.required_resource_keys for node in graph))
+    required = set().union(*(getattr(node, "required_resource_keys", set()) for node in graph))
     missing = required - set(resources) - {"io_manager"}  # materialize supplies the default io_manager
     resources = {key: _not_provided(key) for key in missing} | dict(resources)
     selection = dg.AssetSelection.assets(*keys)
