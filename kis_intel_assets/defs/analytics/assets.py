@@ -22,6 +22,7 @@ from kis_intel_assets.defs.ingest.assets import daily_prices, investor_trends, s
 from kis_intel_assets.defs.ingest.collect import PREVIEW_ROWS
 from kis_intel_assets.defs.partitions import partition_dates, trading_day_partitions
 from kis_intel_assets.defs.resources import DatabaseResource
+from kis_intel_assets.defs.tables import table_metadata
 from kis_intel_assets.krx_calendar import calendar_bounds, trading_days
 from kis_intel_assets.page_links import page_url
 from kis_intel_assets.storage import upsert_frame
@@ -109,7 +110,7 @@ def partition_asset(deps: list[dg.AssetDep | dg.AssetsDefinition], **kwargs: obj
     )
 
 
-@partition_asset(deps=[trailing(daily_prices, DEFAULT_PERIOD)], metadata={"table": "stock_mfi"})
+@partition_asset(deps=[trailing(daily_prices, DEFAULT_PERIOD)], metadata=table_metadata("stock_mfi"))
 def stock_money_flow_index(
     context: dg.AssetExecutionContext, database: DatabaseResource
 ) -> dg.MaterializeResult:
@@ -145,7 +146,10 @@ def stock_money_flow_index(
         trailing(investor_trends, analytics.SECTOR_FLOW_LOOKBACK_DAYS),
         stock_universe,
     ],
-    metadata={"table": "sector_rotation"},
+    # The design card names the asset, RFC-010 names the table: both names are a contract.
+    metadata=table_metadata(
+        "sector_rotation", rfc_table="sector_rotation (RFC-010), written by sector_money_flow"
+    ),
 )
 def sector_money_flow(context: dg.AssetExecutionContext, database: DatabaseResource) -> dg.MaterializeResult:
     """Per KRX 업종 sector and day: foreign / institution / individual net flow, flow intensity against
@@ -186,7 +190,9 @@ def sector_money_flow(context: dg.AssetExecutionContext, database: DatabaseResou
 
 @partition_asset(
     deps=[trailing(sector_money_flow, ROTATION.lookback_days)],
-    metadata={"table": "rotation_signal, rotation_transition"},
+    metadata=table_metadata(
+        "rotation_signal", "rotation_transition", rfc_column="sector_rotation.rotation_signal (RFC-010)"
+    ),
 )
 def rotation_signal(context: dg.AssetExecutionContext, database: DatabaseResource) -> dg.MaterializeResult:
     """INFLOW / OUTFLOW / NEUTRAL per sector and day with a score and a reason, plus the Relative Rotation
@@ -229,7 +235,7 @@ def rotation_signal(context: dg.AssetExecutionContext, database: DatabaseResourc
     kinds={"pandas", "postgres"},
     deps=[rotation_signal],
     automation_condition=WHOLE_HISTORY_ANALYTICS,
-    metadata={"table": "rotation_scorecard"},
+    metadata=table_metadata("rotation_scorecard"),
 )
 def rotation_scorecard(context: dg.AssetExecutionContext, database: DatabaseResource) -> dg.MaterializeResult:
     """How well the rotation signal has predicted on all stored history: hit rate (with a Wilson 95% CI)
@@ -265,7 +271,7 @@ def rotation_scorecard(context: dg.AssetExecutionContext, database: DatabaseReso
         trailing(daily_prices, BASELINE_DAYS + 1),
         stock_universe,
     ],
-    metadata={"table": "short_overheat"},
+    metadata=table_metadata("short_overheat"),
 )
 def short_overheat(context: dg.AssetExecutionContext, database: DatabaseResource) -> dg.MaterializeResult:
     """공매도 과열종목 designations under the KRX rules (types ①②④ KOSPI, ①②③④ KOSDAQ) with their ban
@@ -344,7 +350,7 @@ def _overheat_input(master: pd.DataFrame, shorts: pd.DataFrame, prices: pd.DataF
         trailing(daily_prices, CONCENTRATION.lookback_days),
         stock_universe,
     ],
-    metadata={"table": "concentrated_buying"},
+    metadata=table_metadata("concentrated_buying"),
 )
 def concentrated_buying(
     context: dg.AssetExecutionContext, database: DatabaseResource

@@ -32,6 +32,7 @@ from kis_intel_assets.defs.ingest.drift import schema_drift_spec
 from kis_intel_assets.defs.ingest.universe import latest_master_rows, listed_symbols, master_updates
 from kis_intel_assets.defs.partitions import SEOUL, partition_dates, trading_day_partitions
 from kis_intel_assets.defs.resources import DatabaseResource, KISResource
+from kis_intel_assets.defs.tables import table_metadata
 from kis_intel_assets.kis import KISClient
 from kis_intel_assets.krx_calendar import calendar_bounds
 
@@ -56,6 +57,7 @@ class UniverseConfig(dg.Config):
         dg.AssetCheckSpec(SCHEMA_CHECK, asset="stock_universe", blocking=True),
         schema_drift_spec("stock_universe"),
     ],
+    metadata=table_metadata("stock_master"),
 )
 def stock_universe(
     context: dg.AssetExecutionContext, config: UniverseConfig, kis: KISResource, database: DatabaseResource
@@ -151,7 +153,7 @@ def _symbol_asset(dataset: SymbolDataset, description: str) -> dg.AssetsDefiniti
         ],
         retry_policy=dg.RetryPolicy(max_retries=1, delay=30),
         freshness_policy=DAILY_FRESHNESS,
-        metadata={"tr_id": dataset.tr_id, "table": dataset.table},
+        metadata={"tr_id": dataset.tr_id, **table_metadata(dataset.table)},
     )
     def _asset(context: dg.AssetExecutionContext, kis: KISResource, database: DatabaseResource):
         start, end = partition_dates(context)
@@ -201,7 +203,10 @@ short_selling = _symbol_asset(
     ],
     retry_policy=dg.RetryPolicy(max_retries=1, delay=30),
     freshness_policy=DAILY_FRESHNESS,
-    metadata={"tr_id": "FHPPG04650201, FHPPG04600001", "table": "program_trading, program_trading_market"},
+    metadata={
+        "tr_id": "FHPPG04650201, FHPPG04600001",
+        **table_metadata("program_trading", "program_trading_market"),
+    },
 )
 def program_trading(context: dg.AssetExecutionContext, kis: KISResource, database: DatabaseResource):
     """Program trading: per-stock programme buy/sell/net (FHPPG04650201) and, per market, the arbitrage
