@@ -90,3 +90,16 @@ def test_analytics_run_by_automation_and_daily_tables_have_freshness_policies() 
             assert node.freshness_policy is not None, key
     sensor = defs.get_sensor_def("analytics_automation")
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+
+
+def test_every_table_is_an_asset_that_names_it() -> None:
+    graph = defs.resolve_asset_graph()
+    tables = {
+        graph.get(key).metadata.get("dagster/table_name"): key.to_user_string()
+        for key in graph.get_all_asset_keys()
+    }
+    assert tables["rotation_transition"] == "rotation_transition"  # its own asset, beside rotation_signal
+    assert tables["sector_rotation"] == "sector_money_flow"  # RFC-010's table, the design card's asset
+    assert tables["stock_mfi"] == "stock_money_flow_index" and tables["stock_master"] == "stock_universe"
+    signal = defs.get_assets_def("rotation_signal")
+    assert signal.keys == {dg.AssetKey("rotation_signal"), dg.AssetKey("rotation_transition")}

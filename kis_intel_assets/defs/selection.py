@@ -46,7 +46,8 @@ def materialize_selection(
     required = set().union(*(getattr(node, "required_resource_keys", set()) for node in graph))
     missing = required - set(resources) - {"io_manager"}  # materialize supplies the default io_manager
     resources = {key: _not_provided(key) for key in missing} | dict(resources)
-    selection = dg.AssetSelection.assets(*keys)
+    # A multi-asset that writes several tables (rotation_signal + rotation_transition) runs whole.
+    selection = dg.AssetSelection.assets(*keys).required_multi_asset_neighbors()
     if not table_checks:
         selection = selection - dg.AssetSelection.checks(*all_checks)
     selection = selection | dg.AssetSelection.checks(*checks)

@@ -64,6 +64,7 @@ def test_an_ingest_backfill_requests_each_affected_analytics_partition_once_in_o
     sector_end = min(end + SECTOR_FLOW_LOOKBACK_DAYS, len(HISTORY) - 1)
     signals = tick.get_requested_partitions(dg.AssetKey("rotation_signal"))
     assert signals == affected(start, sector_end, ROTATION.lookback_days)
+    assert tick.get_requested_partitions(dg.AssetKey("rotation_transition")) == signals  # written together
     assert not tick.get_requested_partitions(dg.AssetKey("rotation_scorecard"))  # signals not landed yet
 
     requests = build_run_requests(

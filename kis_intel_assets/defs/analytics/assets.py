@@ -7,6 +7,7 @@ T are the same whether T is computed alone or inside a ten-year recompute.
 """
 
 import time
+from collections.abc import Iterator
 from datetime import date, timedelta
 
 import dagster as dg
@@ -96,18 +97,28 @@ def table_md(frame: pd.DataFrame, columns: list[str], rows: int = PREVIEW_ROWS) 
     return dg.MetadataValue.md(frame[columns].head(rows).to_markdown(index=False, floatfmt=".2f"))
 
 
+DAILY_ANALYTICS_SETTINGS = {
+    "group_name": GROUP,
+    "kinds": {"pandas", "postgres"},
+    "automation_condition": DAILY_ANALYTICS,
+    "freshness_policy": DAILY_FRESHNESS,
+}
+
+
 def partition_asset(deps: list[dg.AssetDep | dg.AssetsDefinition], **kwargs: object):
     """The decorator shared by the daily analytics assets."""
     return dg.asset(
-        group_name=GROUP,
         partitions_def=trading_day_partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
-        kinds={"pandas", "postgres"},
         deps=deps,
-        automation_condition=DAILY_ANALYTICS,
-        freshness_policy=DAILY_FRESHNESS,
+        **DAILY_ANALYTICS_SETTINGS,
         **kwargs,
     )
+
+
+def daily_spec(key: str, deps: list[dg.AssetDep], **kwargs: object) -> dg.AssetSpec:
+    """One table of a daily analytics multi-asset, with the same settings as `partition_asset`."""
+    return dg.AssetSpec(key, deps=deps, **DAILY_ANALYTICS_SETTINGS, **kwargs)
 
 
 @partition_asset(deps=[trailing(daily_prices, DEFAULT_PERIOD)], metadata=table_metadata("stock_mfi"))
@@ -188,16 +199,35 @@ def sector_money_flow(context: dg.AssetExecutionContext, database: DatabaseResou
     )
 
 
-@partition_asset(
-    deps=[trailing(sector_money_flow, ROTATION.lookback_days)],
-    metadata=table_metadata(
-        "rotation_signal", "rotation_transition", rfc_column="sector_rotation.rotation_signal (RFC-010)"
-    ),
+_SIGNAL_DEPS = [trailing(sector_money_flow, ROTATION.lookback_days)]
+
+
+@dg.multi_asset(
+    specs=[
+        daily_spec(
+            "rotation_signal",
+            _SIGNAL_DEPS,
+            description="INFLOW / OUTFLOW / NEUTRAL per sector and day with a score and a reason, plus the "
+            "Relative Rotation Graph state (RS-Ratio, RS-Momentum, quadrant) from causal rolling windows.",
+            metadata=table_metadata(
+                "rotation_signal", rfc_column="sector_rotation.rotation_signal (RFC-010)"
+            ),
+        ),
+        daily_spec(
+            "rotation_transition",
+            _SIGNAL_DEPS,
+            description="Quadrant and signal changes between a sector's consecutive days; the signal "
+            "changes are what the rotation alerts send.",
+            metadata=table_metadata("rotation_transition"),
+        ),
+    ],
+    partitions_def=trading_day_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
 )
-def rotation_signal(context: dg.AssetExecutionContext, database: DatabaseResource) -> dg.MaterializeResult:
-    """INFLOW / OUTFLOW / NEUTRAL per sector and day with a score and a reason, plus the Relative Rotation
-    Graph state (RS-Ratio, RS-Momentum, quadrant) from causal rolling windows. Quadrant and signal
-    changes are stored as rotation_transition rows; the signal changes drive the rotation alerts."""
+def rotation_signal(
+    context: dg.AssetExecutionContext, database: DatabaseResource
+) -> Iterator[dg.MaterializeResult]:
+    """Signals and their transitions, computed together and written in one transaction (two tables)."""
     started = time.monotonic()
     start, end = partition_dates(context)
     first = read_start(context, "sector_money_flow")
@@ -214,7 +244,8 @@ def rotation_signal(context: dg.AssetExecutionContext, database: DatabaseResourc
     last_day = signals[signals["time"] == signals["time"].max()].assign(
         sector_name=lambda f: f["sector_code"].map(names)
     )
-    return dg.MaterializeResult(
+    yield dg.MaterializeResult(
+        asset_key="rotation_signal",
         metadata={
             "rows": written,
             "transitions": len(transitions),
@@ -226,14 +257,22 @@ def rotation_signal(context: dg.AssetExecutionContext, database: DatabaseResourc
                 rows=30,
             ),
             "rotation_view": dg.MetadataValue.url(page_url("rotation", end)),
-        }
+        },
+    )
+    yield dg.MaterializeResult(
+        asset_key="rotation_transition",
+        metadata={
+            "rows": len(transitions),
+            "signal_changes": int((transitions["kind"] == "signal").sum()) if len(transitions) else 0,
+            "latest": table_md(transitions.tail(PREVIEW_ROWS), list(transitions.columns)),
+        },
     )
 
 
 @dg.asset(
     group_name=GROUP,
     kinds={"pandas", "postgres"},
-    deps=[rotation_signal],
+    deps=["rotation_signal"],
     automation_condition=WHOLE_HISTORY_ANALYTICS,
     metadata=table_metadata("rotation_scorecard"),
 )
