@@ -52,6 +52,7 @@ ANALYTICS = [
     "stock_money_flow_index",
     "sector_money_flow",
     "rotation_signal",
+    "rotation_transition",
     "short_overheat",
     "concentrated_buying",
 ]
@@ -155,14 +156,31 @@ def automation_runs(dev: DagsterDev) -> list[dict[str, Any]]:
     return [r for r in runs if {"key": "dagster/from_automation_condition", "value": "true"} in r["tags"]]
 
 
-def day_alerts_sent(database_url: str, day: date) -> list[tuple[str, str]]:
+def day_alerts_sent(database_url: str, day: date) -> dict[str, int]:
+    """Alerts of `day` delivered to the channel, per alert type."""
     with connect(database_url) as conn:
-        return conn.execute(
-            """SELECT o.alert_type, o.entity FROM alert_outbox o JOIN alert_delivery d USING (alert_id)
-                WHERE o.trading_day = %s AND d.status = 'sent'
-                  AND o.alert_type IN ('rotation_transition', 'short_overheat')""",
-            (day,),
-        ).fetchall()
+        return dict(
+            conn.execute(
+                """SELECT o.alert_type, count(*) FROM alert_outbox o JOIN alert_delivery d USING (alert_id)
+                    WHERE o.trading_day = %s AND d.status = 'sent'
+                      AND o.alert_type IN ('rotation_transition', 'short_overheat', 'concentrated_buying')
+                    GROUP BY o.alert_type""",
+                (day,),
+            ).fetchall()
+        )
+
+
+def day_alerts_due(database_url: str, day: date) -> dict[str, int]:
+    """What the analytics wrote for `day` that alerts: signal changes, designations, flagged buying."""
+    with connect(database_url) as conn:
+        return {
+            table: conn.execute(f"SELECT count(*) FROM {table} WHERE time = %s {extra}", (day,)).fetchone()[0]
+            for table, extra in (
+                ("rotation_transition", "AND kind = 'signal'"),
+                ("short_overheat", ""),
+                ("concentrated_buying", ""),
+            )
+        }
 
 
 def test_schedule_tick_ingests_and_automation_derives_analytics_that_alert(
@@ -197,15 +215,22 @@ def test_schedule_tick_ingests_and_automation_derives_analytics_that_alert(
             assert run_status(dev, ingest_run) == "SUCCESS", dev.log_tail()
             ingested = time.monotonic() - started
 
+            market_alerts = {"rotation_transition", "short_overheat"}
             dev.wait_for(
                 "a rotation or overheat alert for the day",
-                lambda: bool(day_alerts_sent(database_url, DAY)),
+                lambda: bool(day_alerts_sent(database_url, DAY).keys() & market_alerts),
                 CHAIN_TIMEOUT_S,
             )
-            elapsed = time.monotonic() - started
+            first_alert = time.monotonic() - started
+            due = day_alerts_due(database_url, DAY)
+            dev.wait_for(
+                f"every alert of the day {due}",
+                lambda: day_alerts_sent(database_url, DAY) == {k: n for k, n in due.items() if n},
+                CHAIN_TIMEOUT_S,
+            )
             print(
                 f"\nchain: schedule tick → ingest done {ingested:.1f}s → first alert of {DAY} sent "
-                f"{elapsed:.1f}s"
+                f"{first_alert:.1f}s → last ({sum(due.values())} alerts) {time.monotonic() - started:.1f}s"
             )
 
             runs = automation_runs(dev)
