@@ -53,14 +53,26 @@ def partition_targets(
         for record in records:  # newest first
             partition = record.partition_key
             if partition is not None and partition not in found:
-                found[partition] = AssetCheckEvaluationTargetMaterializationData(
-                    storage_id=record.storage_id, run_id=record.run_id, timestamp=record.timestamp
-                )
+                found[partition] = _target(record)
 
     take(partitions, len(partitions))  # one query when each partition was last written by one run
     for partition in [p for p in partitions if p not in found]:
         take([partition], 1)
     return found
+
+
+def latest_target(
+    instance: dg.DagsterInstance, asset_key: dg.AssetKey
+) -> AssetCheckEvaluationTargetMaterializationData | None:
+    """The asset's latest materialization, whichever partition it was."""
+    records = instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=asset_key), limit=1).records
+    return _target(records[0]) if records else None
+
+
+def _target(record: dg.EventLogRecord) -> AssetCheckEvaluationTargetMaterializationData:
+    return AssetCheckEvaluationTargetMaterializationData(
+        storage_id=record.storage_id, run_id=record.run_id, timestamp=record.timestamp
+    )
 
 
 def build_daily_checks(
@@ -118,8 +130,9 @@ def failed_on_current_state(
     asset's current state.
 
     Dagster would tie the result to the partition's previous materialization, which is not the asset's
-    latest one, so the check page (where the alert links) would say "Not evaluated". Without a target
-    the evaluation is matched by time: it is newer than every materialization, so it shows as failed.
+    latest one, so the check page (where the alert links) would say "Not evaluated". The data was
+    rejected against what the asset holds now, so the evaluation targets the asset's latest
+    materialization (of any partition).
     """
     (spec,) = [s for s in context.assets_def.check_specs if s.name == result.check_name]
     return dg.AssetCheckEvaluation(
@@ -127,7 +140,7 @@ def failed_on_current_state(
         check_name=spec.name,
         passed=result.passed,
         metadata=result.metadata,
-        target_materialization_data=None,
+        target_materialization_data=latest_target(context.instance, spec.asset_key),
         severity=result.severity,
         description=result.description,
         blocking=spec.blocking,

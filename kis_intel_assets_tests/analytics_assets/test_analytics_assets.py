@@ -104,6 +104,13 @@ def test_range_run_writes_what_the_pure_functions_compute(ingested: dict, databa
     assert signals["rs_ratio"].notna().all()  # the mapping supplied enough history for every RRG value
     assert mfi_days["time"].tolist() == ANALYTICS_DAYS
 
+    per_day = {
+        (m.asset_key.to_user_string(), m.partition): m.metadata["dagster/row_count"].value
+        for m in result.asset_materializations_for_node("rotation_signal")
+    }
+    stored = signals.groupby("time").size()
+    assert {day: per_day["rotation_signal", day.isoformat()] for day in ANALYTICS_DAYS} == stored.to_dict()
+    assert ("rotation_transition", ANALYTICS_DAYS[0].isoformat()) in per_day  # one asset per table
     metadata = result.asset_materializations_for_node("rotation_signal")[0].metadata
     assert metadata["rotation_view"].value.endswith(f"/rotation?date={ANALYTICS_DAYS[-1].isoformat()}")
     assert "|" in metadata["latest"].value  # a markdown table the Dagster UI renders

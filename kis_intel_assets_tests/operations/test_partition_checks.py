@@ -136,6 +136,11 @@ def test_range_run_records_each_days_checks_and_a_deleted_day_fails_alone(
         [TABLE], resources, days=DAYS, instance=instance, table_checks=True, quiet=True
     )
     assert result.success
+    per_day = {
+        m.partition: m.metadata["dagster/row_count"].value
+        for m in result.asset_materializations_for_node(TABLE)
+    }
+    assert per_day == {day.isoformat(): 6 for day in DAYS}  # that day's rows, not the run's total
     assert statuses(graphql) == {
         name: dict.fromkeys((d.isoformat() for d in DAYS), "SUCCEEDED") for name in CHECKS
     }

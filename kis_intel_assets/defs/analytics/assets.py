@@ -21,6 +21,7 @@ from kis_intel_assets.defs.analytics import reads
 from kis_intel_assets.defs.automation import DAILY_ANALYTICS, DAILY_FRESHNESS, WHOLE_HISTORY_ANALYTICS
 from kis_intel_assets.defs.ingest.assets import daily_prices, investor_trends, short_selling, stock_universe
 from kis_intel_assets.defs.ingest.collect import PREVIEW_ROWS
+from kis_intel_assets.defs.partition_metadata import rows_per_partition
 from kis_intel_assets.defs.partitions import partition_dates, trading_day_partitions
 from kis_intel_assets.defs.resources import DatabaseResource
 from kis_intel_assets.defs.tables import table_metadata
@@ -140,6 +141,7 @@ def stock_money_flow_index(
     prices["money_flow_index"] = analytics.money_flow_index_panel(prices)
     mfi = in_partition(prices[["time", "symbol", "money_flow_index"]].dropna(), start, end)
     written = write(database, "stock_mfi", mfi, ("symbol", "time"))
+    rows_per_partition(context, mfi)
     return dg.MaterializeResult(
         metadata={
             "rows": written,
@@ -174,6 +176,7 @@ def sector_money_flow(context: dg.AssetExecutionContext, database: DatabaseResou
     master, prices, flows = stock_panel_inputs(database, first, end)
     flow = in_partition(analytics.sector_money_flow(master, prices, flows), start, end)
     written = write(database, "sector_rotation", flow, ("sector_code", "time"))
+    rows_per_partition(context, flow)
     last_day = flow[flow["time"] == flow["time"].max()].assign(
         smart_money=lambda f: f["foreign_flow"].astype(float) + f["institution_flow"].astype(float)
     )
@@ -240,6 +243,8 @@ def rotation_signal(
     with database.connection() as conn, conn.transaction():
         written = upsert_frame(conn, "rotation_signal", signals, ("sector_code", "time"))
         upsert_frame(conn, "rotation_transition", transitions, ("sector_code", "kind", "time"))
+    rows_per_partition(context, signals, "rotation_signal")
+    rows_per_partition(context, transitions, "rotation_transition")
     names = flow.drop_duplicates("sector_code", keep="last").set_index("sector_code")["sector_name"]
     last_day = signals[signals["time"] == signals["time"].max()].assign(
         sector_name=lambda f: f["sector_code"].map(names)
@@ -336,6 +341,7 @@ def short_overheat(context: dg.AssetExecutionContext, database: DatabaseResource
     for column in ("ban_start", "ban_date"):
         designations[column] = pd.to_datetime(designations[column]).dt.date
     written = write(database, "short_overheat", designations, ("symbol", "time"))
+    rows_per_partition(context, designations)
     return dg.MaterializeResult(
         metadata={
             "designations": written,
@@ -402,6 +408,7 @@ def concentrated_buying(
     master, prices, flows = stock_panel_inputs(database, first, end)
     flagged = in_partition(analytics.concentrated_buying(master, prices, flows, CONCENTRATION), start, end)
     written = write(database, "concentrated_buying", flagged, ("symbol", "investor", "time"))
+    rows_per_partition(context, flagged)
     return dg.MaterializeResult(
         metadata={
             "rows": written,

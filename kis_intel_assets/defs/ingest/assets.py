@@ -30,6 +30,7 @@ from kis_intel_assets.defs.ingest.collect import (
 )
 from kis_intel_assets.defs.ingest.drift import schema_drift_spec
 from kis_intel_assets.defs.ingest.universe import latest_master_rows, listed_symbols, master_updates
+from kis_intel_assets.defs.partition_metadata import rows_per_partition
 from kis_intel_assets.defs.partitions import SEOUL, partition_dates, trading_day_partitions
 from kis_intel_assets.defs.resources import DatabaseResource, KISResource
 from kis_intel_assets.defs.tables import table_metadata
@@ -244,6 +245,7 @@ def _program_trading(
         ],
         final_for=(start, end),
     )
+    rows_per_partition(context, per_stock)
     return materialize_result(
         per_stock,
         rows_written=written,

@@ -23,6 +23,7 @@ from psycopg import sql
 
 from kis_intel_assets.defs.ingest.drift import schema_drift_result
 from kis_intel_assets.defs.partition_checks import failed_on_current_state
+from kis_intel_assets.defs.partition_metadata import rows_per_partition
 from kis_intel_assets.defs.resources import DatabaseResource
 from kis_intel_assets.kis import KISClient
 from kis_intel_assets.kis.errors import KISError, KISPayloadError
@@ -248,6 +249,7 @@ def ingest_symbol_dataset(
     started = time.monotonic()
     frame = fetch_dataset(client, dataset, symbols, start, end, workers)
     written = write_frames(context, database, [(dataset.table, frame, dataset.key_columns)], (start, end))
+    rows_per_partition(context, frame)
     return materialize_result(
         frame,
         rows_written=written,
