@@ -8,6 +8,8 @@ import dagster as dg
 
 from kis_intel_assets.defs.alerts.definitions import alert_resources, alert_sensors
 from kis_intel_assets.defs.analytics.assets import analytics_assets
+from kis_intel_assets.defs.analytics.checks import analytics_checks
+from kis_intel_assets.defs.automation import analytics_automation
 from kis_intel_assets.defs.failures import setting_at_load
 from kis_intel_assets.defs.ingest.assets import (
     daily_prices,
@@ -24,6 +26,7 @@ from kis_intel_assets.defs.ingest.schedules import (
     universe_job,
     universe_schedule,
 )
+from kis_intel_assets.defs.pages.assets import page_specs
 from kis_intel_assets.defs.resources import KISResource, database_resource_from_env, rate_limit_from_env
 from kis_intel_assets.kis.config import (
     BASE_URL_ENV,
@@ -47,11 +50,12 @@ defs = dg.Definitions(
         program_trading,
         intraday_flows,
         *analytics_assets,
+        *page_specs,
     ],
-    asset_checks=table_checks,
+    asset_checks=[*table_checks, *analytics_checks],
     jobs=[universe_job, daily_market_data_job, intraday_job],
     schedules=[universe_schedule, daily_market_data_schedule, intraday_schedule],
-    sensors=alert_sensors,
+    sensors=[analytics_automation, *alert_sensors],
     resources={
         **alert_resources,
         "database": database,

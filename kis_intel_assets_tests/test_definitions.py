@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import dagster as dg
 
 from kis_intel_assets.definitions import defs
@@ -52,3 +55,51 @@ def test_table_checks_cover_every_daily_table() -> None:
     for table in INGEST - {"stock_universe"}:
         for name in ("partition_not_empty", "coverage_vs_universe", "keys_unique_and_known"):
             assert dg.AssetCheckKey(dg.AssetKey(table), name) in check_keys, (table, name)
+
+
+def test_loading_the_code_location_prints_no_beta_or_preview_warnings() -> None:
+    loaded = subprocess.run(
+        [sys.executable, "-W", "always", "-c", "import kis_intel_assets.definitions"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "BetaWarning" not in loaded.stderr and "PreviewWarning" not in loaded.stderr, loaded.stderr[-2000:]
+
+
+def test_pages_are_external_assets_downstream_of_the_tables_they_read() -> None:
+    graph = defs.resolve_asset_graph()
+    for page, reads in {
+        "sectors_page": {"sector_money_flow", "investor_trends"},
+        "overheat_page": {"short_overheat", "short_selling"},
+        "rotation_page": {"rotation_signal", "rotation_scorecard"},
+    }.items():
+        node = graph.get(dg.AssetKey(page))
+        assert not node.is_materializable and node.group_name == "pages"
+        assert reads <= {key.to_user_string() for key in node.parent_keys}, page
+        assert node.metadata["url"].value.endswith("/" + page.removesuffix("_page"))
+
+
+def test_analytics_run_by_automation_and_daily_tables_have_freshness_policies() -> None:
+    graph = defs.resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        if node.group_name == "analytics":
+            assert node.automation_condition is not None, key
+        if node.partitions_def == trading_day_partitions and node.group_name in {"ingest", "analytics"}:
+            assert node.freshness_policy is not None, key
+    sensor = defs.get_sensor_def("analytics_automation")
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+
+
+def test_every_table_is_an_asset_that_names_it() -> None:
+    graph = defs.resolve_asset_graph()
+    tables = {
+        graph.get(key).metadata.get("dagster/table_name"): key.to_user_string()
+        for key in graph.get_all_asset_keys()
+    }
+    assert tables["rotation_transition"] == "rotation_transition"  # its own asset, beside rotation_signal
+    assert tables["sector_rotation"] == "sector_money_flow"  # RFC-010's table, the design card's asset
+    assert tables["stock_mfi"] == "stock_money_flow_index" and tables["stock_master"] == "stock_universe"
+    signal = defs.get_assets_def("rotation_signal")
+    assert signal.keys == {dg.AssetKey("rotation_signal"), dg.AssetKey("rotation_transition")}

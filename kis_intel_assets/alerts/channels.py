@@ -297,25 +297,37 @@ def _json_bytes(body: dict[str, Any]) -> bytes:
     return json.dumps(body, ensure_ascii=False).encode("utf-8")
 
 
+# (logger name, line) pairs already said: an unconfigured channel is a setting, not news, so a sensor
+# ticking every 30 s says it once per process instead of on every tick.
+_SAID: set[tuple[str, str]] = set()
+
+
+def _say_once(log: logging.Logger | Any, line: str) -> None:
+    key = (str(getattr(log, "name", "")), line)
+    if key not in _SAID:
+        _SAID.add(key)
+        log.info(line)
+
+
 def channels_from_settings(settings: AlertSettings, log: logging.Logger | Any) -> list[Channel]:
-    """The configured channels; each unconfigured one is skipped with one log line, and with none
-    configured the console stands in so alerts are still visible."""
+    """The configured channels; each unconfigured one is skipped with one log line per process, and with
+    none configured the console stands in so alerts are still visible."""
     channels: list[Channel] = []
     if settings.slack_webhook_url:
         channels.append(SlackWebhookChannel(settings.slack_webhook_url))
     else:
-        log.info(f"alerts: Slack webhook not configured ({SLACK_WEBHOOK_ENV} unset); skipping it")
+        _say_once(log, f"alerts: Slack webhook not configured ({SLACK_WEBHOOK_ENV} unset); skipping it")
     if settings.slack_bot_token:
         channels.append(
             SlackBotChannel(settings.slack_bot_token, settings.slack_channel, settings.slack_api_url)
         )
     else:
-        log.info(f"alerts: Slack bot not configured ({SLACK_BOT_TOKEN_ENV} unset); skipping it")
+        _say_once(log, f"alerts: Slack bot not configured ({SLACK_BOT_TOKEN_ENV} unset); skipping it")
     if settings.discord_webhook_url:
         channels.append(DiscordWebhookChannel(settings.discord_webhook_url))
     else:
-        log.info(f"alerts: Discord webhook not configured ({DISCORD_WEBHOOK_ENV} unset); skipping it")
+        _say_once(log, f"alerts: Discord webhook not configured ({DISCORD_WEBHOOK_ENV} unset); skipping it")
     if not channels:
-        log.info("alerts: no channel configured; printing alerts to the console")
+        _say_once(log, "alerts: no channel configured; printing alerts to the console")
         channels.append(ConsoleChannel())
     return channels

@@ -89,13 +89,16 @@ class Links:
     def run(self, run_id: str) -> str:
         return f"{self.dagster_url.rstrip('/')}/runs/{quote(run_id)}"
 
-    def asset_checks(self, asset_path: list[str]) -> str:
+    def asset_check(self, asset_path: list[str], check_name: str) -> str:
+        """The check's own page (its evaluations, per partition for a partitioned check)."""
         path = "/".join(quote(part, safe="") for part in asset_path)
-        return f"{self.dagster_url.rstrip('/')}/assets/{path}?view=checks"
+        query = urlencode({"view": "checks", "checkDetail": check_name})
+        return f"{self.dagster_url.rstrip('/')}/assets/{path}?{query}"
 
     def asset_partition(self, asset_key: str, day: date) -> str:
         query = urlencode({"view": "partitions", "partition": day.isoformat()})
-        return f"{self.dagster_url.rstrip('/')}/assets/{quote(asset_key, safe='')}?{query}"
+        path = "/".join(quote(part, safe="") for part in asset_key.split("/"))
+        return f"{self.dagster_url.rstrip('/')}/assets/{path}?{query}"
 
     def page(self, page: str, day: date) -> str:
         return f"{self.pages_url.rstrip('/')}/{page}?{urlencode({'date': day.isoformat()})}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from kis_intel_assets.alerts.model import Alert, AlertType, Links, Severity
@@ -149,10 +150,11 @@ def _asset_check_failure(payload: Mapping[str, Any], links: Links) -> Rendered:
     for key in list(metadata)[:MAX_METADATA_FIELDS]:
         fields.append((key, json.dumps(metadata[key], ensure_ascii=False, default=str)))
     summary = payload.get("description") or f"asset check {payload['check_name']} on {asset} did not pass"
-    own_links = [
-        ("Dagster checks", links.asset_checks(list(payload["asset_path"]))),
-        ("Dagster run", links.run(payload["run_id"])),
-    ]
+    own_links = [("Dagster check", links.asset_check(list(payload["asset_path"]), payload["check_name"]))]
+    if payload.get("partition"):  # the failing day's partition page: that day's checks and materialization
+        partition_day = date.fromisoformat(payload["partition"])
+        own_links.append(("Dagster partition", links.asset_partition(asset, partition_day)))
+    own_links.append(("Dagster run", links.run(payload["run_id"])))
     title = f"Asset check 실패 [{payload['severity']}] — {asset} · {payload['check_name']}"
     return title, str(summary), fields, own_links
 

@@ -32,21 +32,25 @@ def materialize_selection(
     days: Sequence[date] | None = None,
     instance: dg.DagsterInstance | None = None,
     table_checks: bool = False,
+    checks: Sequence[dg.AssetChecksDefinition] = (),
     quiet: bool = False,
     run_config: Mapping[str, Any] | None = None,
     **kwargs: Any,
 ) -> dg.ExecuteInProcessResult:
-    """Materialize `keys` (with their in-asset checks; table-level checks only when asked) for `days`."""
+    """Materialize `keys` (with their in-asset checks; table-level checks only when asked) for `days`;
+    `checks` are executed too, also with no keys at all (checks on their own, nothing materialized)."""
     from kis_intel_assets.definitions import defs
 
-    checks = list(defs.asset_checks or [])
-    graph = [*(defs.assets or []), *checks]
-    required = set().union(*(node.required_resource_keys for node in graph))
+    all_checks = list(defs.asset_checks or [])
+    graph = [*(defs.assets or []), *all_checks]
+    required = set().union(*(getattr(node, "required_resource_keys", set()) for node in graph))
     missing = required - set(resources) - {"io_manager"}  # materialize supplies the default io_manager
     resources = {key: _not_provided(key) for key in missing} | dict(resources)
-    selection = dg.AssetSelection.assets(*keys)
+    # A multi-asset that writes several tables (rotation_signal + rotation_transition) runs whole.
+    selection = dg.AssetSelection.assets(*keys).required_multi_asset_neighbors()
     if not table_checks:
-        selection = selection - dg.AssetSelection.checks(*checks)
+        selection = selection - dg.AssetSelection.checks(*all_checks)
+    selection = selection | dg.AssetSelection.checks(*checks)
     return dg.materialize(
         graph,
         selection=selection,

@@ -135,7 +135,14 @@ def test_check_failure_links_to_checks_and_run_and_shows_metadata() -> None:
     message = render(alert, LINKS)
     assert message.title == "Asset check 실패 [ERROR] — daily_prices · coverage_vs_universe"
     assert message.links == (
-        ("Dagster checks", "http://dagster.local:3000/assets/daily_prices?view=checks"),
+        (
+            "Dagster check",
+            "http://dagster.local:3000/assets/daily_prices?view=checks&checkDetail=coverage_vs_universe",
+        ),
+        (
+            "Dagster partition",
+            "http://dagster.local:3000/assets/daily_prices?view=partitions&partition=2025-06-02",
+        ),
         ("Dagster run", "http://dagster.local:3000/runs/abc-123"),
     )
     assert ("days_below_threshold", '{"2025-06-02": 0.81}') in message.fields

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import date
 
 import dagster as dg
 import pytest
 
+from kis_intel_assets.alerts import AlertSettings, channels_from_settings
 from kis_intel_assets.defs.alerts.definitions import alert_resources, alert_sensors
 from kis_intel_assets.defs.alerts.resources import AlertsResource, alerts_resource_from_env
 from kis_intel_assets.defs.alerts.sensors import asset_check_failure_alerts, run_failure_alerts
@@ -154,7 +156,7 @@ def test_failed_checks_of_any_severity_alert_once(
     warn = next(e for e in sent if "coverage" in e["title"])
     assert warn["title"] == "Asset check 실패 [WARN] — tiny_prices · coverage"
     assert warn["description"].startswith("커버리지 81% (기준 95%)")
-    assert warn["url"] == "http://dagster.test:3000/assets/tiny_prices?view=checks"
+    assert warn["url"] == "http://dagster.test:3000/assets/tiny_prices?view=checks&checkDetail=coverage"
     assert warn["color"] == 0xF39C12
 
     requests_before = len(receiver.requests())
@@ -218,3 +220,26 @@ def test_alert_definitions_load_with_the_project_and_run_by_default() -> None:
     ]
     assert {s.default_status for s in alert_sensors} == {dg.DefaultSensorStatus.RUNNING}
     assert {s.minimum_interval_seconds for s in alert_sensors} == {30, 60}
+
+
+def test_an_unconfigured_channel_is_said_once_per_process(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    log = logging.getLogger("alerts-once-test")
+    for _ in range(3):  # three sensor ticks
+        for channel in channels_from_settings(AlertSettings(), log):
+            channel.close()
+    lines = [r.getMessage() for r in caplog.records if r.name == "alerts-once-test"]
+    assert len(lines) == len(set(lines)) == 4, lines  # slack webhook, slack bot, discord, console
+
+
+def test_a_catch_up_backfill_alerts_only_the_newest_trading_days(
+    dagster_pg_instance: dg.DagsterInstance, database_url: str, resources: dict[str, object]
+) -> None:
+    """Last alerted 2025-05-26, then a week of days lands at once: the two newest trading days alert."""
+    add_stock(database_url, "005930", "삼성전자")
+    caught_up = [date(2025, 5, 27), date(2025, 5, 28), date(2025, 5, 29), date(2025, 5, 30), D1, D2]
+    for day in caught_up:
+        add_overheat(database_url, day, "005930")
+    result = tick(SENSORS["short_overheat_alerts"], dagster_pg_instance, "2025-05-26", resources)
+    assert result.cursor == D2.isoformat()
+    assert [day for _, day, _, _ in outbox(database_url, "short_overheat")] == [D1, D2]

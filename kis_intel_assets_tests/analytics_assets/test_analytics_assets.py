@@ -15,6 +15,7 @@ import pytest
 from kis_intel_assets import analytics
 from kis_intel_assets.defs.analytics import reads
 from kis_intel_assets.defs.analytics.assets import FLOW_COLUMNS, PRICE_COLUMNS
+from kis_intel_assets.defs.analytics.checks import analytics_checks
 from kis_intel_assets.defs.ingest.assets import stock_universe
 from kis_intel_assets.defs.selection import materialize_selection
 from kis_intel_assets.krx_calendar import trading_days
@@ -104,6 +105,13 @@ def test_range_run_writes_what_the_pure_functions_compute(ingested: dict, databa
     assert signals["rs_ratio"].notna().all()  # the mapping supplied enough history for every RRG value
     assert mfi_days["time"].tolist() == ANALYTICS_DAYS
 
+    per_day = {
+        (m.asset_key.to_user_string(), m.partition): m.metadata["dagster/row_count"].value
+        for m in result.asset_materializations_for_node("rotation_signal")
+    }
+    stored = signals.groupby("time").size()
+    assert {day: per_day["rotation_signal", day.isoformat()] for day in ANALYTICS_DAYS} == stored.to_dict()
+    assert ("rotation_transition", ANALYTICS_DAYS[0].isoformat()) in per_day  # one asset per table
     metadata = result.asset_materializations_for_node("rotation_signal")[0].metadata
     assert metadata["rotation_view"].value.endswith(f"/rotation?date={ANALYTICS_DAYS[-1].isoformat()}")
     assert "|" in metadata["latest"].value  # a markdown table the Dagster UI renders
@@ -185,6 +193,33 @@ def test_missing_upstream_history_fails_naming_what_to_materialize(ingested: dic
     assert "materialize sector_money_flow for them first" in message
 
 
+def test_analytics_checks_pass_per_day_and_fail_the_day_a_sector_is_missing(
+    ingested: dict, database_url: str
+) -> None:
+    days = ANALYTICS_DAYS[-5:]
+    assert run(["rotation_signal"], ingested, days=days).success
+    passed = materialize_selection([], ingested, days=days, checks=analytics_checks)
+    evaluations = passed.get_asset_check_evaluations()
+    assert len(evaluations) == 5 * len(days)  # two sector-flow and three signal checks per day
+    assert {e.partition for e in evaluations} == {d.isoformat() for d in days}
+    assert all(e.passed for e in evaluations), [e for e in evaluations if not e.passed]
+
+    broken = days[2]
+    with connect(database_url) as conn:
+        (sector,) = conn.execute(
+            "DELETE FROM sector_rotation WHERE time = %s AND sector_code = "
+            "(SELECT min(sector_code) FROM sector_rotation WHERE time = %s) RETURNING sector_code",
+            (broken, broken),
+        ).fetchone()
+    try:
+        failed = materialize_selection([], ingested, days=days, checks=analytics_checks)
+        by_day = {(e.check_name, e.partition): e for e in failed.get_asset_check_evaluations()}
+        missing = by_day[("every_sector_present", broken.isoformat())]
+        assert not missing.passed and missing.metadata["missing"].value == [sector]
+        failures = [key for key, e in by_day.items() if not e.passed]
+        assert failures == [("every_sector_present", broken.isoformat())]
+    finally:
+        assert run(["sector_money_flow"], ingested, days=[broken]).success
 def test_without_flows_the_price_only_signal_runs_and_is_scored(ingested: dict, database_url: str) -> None:
     """Issue 16, defect 4: with no investor flows the pipeline used to stop ("rotation_signal is empty")."""
     with connect(database_url) as conn:

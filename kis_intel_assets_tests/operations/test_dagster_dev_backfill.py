@@ -128,25 +128,17 @@ def stop(dev: DagsterDev) -> list[str]:
     return leftovers
 
 
-@pytest.fixture
-def dagster_dev(
-    tmp_path: Path, simulator_factory: SimulatorFactory, database_url: str, empty_database_url: str
-) -> Iterator[DagsterDev]:
-    sim = simulator_factory(n_symbols=8, rate_limit_per_sec=RATE)
-    database = DatabaseResource(url=database_url)
-    kis = KISResource(app_key=APP_KEY, app_secret=APP_SECRET, database=database, base_url=sim.base_url,
-                      master_base_url=sim.master_base_url, rate_limit_per_sec=RATE)
-    assert dg.materialize([stock_universe], resources={"database": database, "kis": kis}).success
-
+def dagster_home(tmp_path: Path) -> Path:
+    """A DAGSTER_HOME on the deployment's own instance configuration (deploy/dagster.yaml)."""
     home = tmp_path / "dagster_home"
     home.mkdir()
     shutil.copy(REPO / "deploy" / "dagster.yaml", home / "dagster.yaml")
-    env = {
-        **simulator_environment(sim, database_url, APP_KEY, APP_SECRET, RATE),
-        **dagster_storage_env(empty_database_url),
-        "DAGSTER_HOME": str(home),
-        "KIS_INTEL_PARTITION_START": "2025-01-02",
-    }
+    return home
+
+
+@contextlib.contextmanager
+def running_dagster_dev(tmp_path: Path, sim: Simulator, env: dict[str, str]) -> Iterator[DagsterDev]:
+    """`dagster dev` (webserver + daemon) on a free port; stopped by SIGTERM, nothing may outlive it."""
     port = free_port()
     log = tmp_path / "dagster_dev.log"
     with log.open("wb") as out:
@@ -160,6 +152,26 @@ def dagster_dev(
     finally:
         leftovers = stop(dev)
     assert not leftovers, f"processes left after SIGTERM: {leftovers}\n{dev.log_tail()}"
+
+
+@pytest.fixture
+def dagster_dev(
+    tmp_path: Path, simulator_factory: SimulatorFactory, database_url: str, empty_database_url: str
+) -> Iterator[DagsterDev]:
+    sim = simulator_factory(n_symbols=8, rate_limit_per_sec=RATE)
+    database = DatabaseResource(url=database_url)
+    kis = KISResource(app_key=APP_KEY, app_secret=APP_SECRET, database=database, base_url=sim.base_url,
+                      master_base_url=sim.master_base_url, rate_limit_per_sec=RATE)
+    assert dg.materialize([stock_universe], resources={"database": database, "kis": kis}).success
+
+    env = {
+        **simulator_environment(sim, database_url, APP_KEY, APP_SECRET, RATE),
+        **dagster_storage_env(empty_database_url),
+        "DAGSTER_HOME": str(dagster_home(tmp_path)),
+        "KIS_INTEL_PARTITION_START": "2025-01-02",
+    }
+    with running_dagster_dev(tmp_path, sim, env) as dev:
+        yield dev
 
 
 def server_up(dev: DagsterDev) -> bool:

@@ -7,7 +7,9 @@ small query per interval.
 - rotation_transition_alerts, concentrated_buying_alerts, short_overheat_alerts: cursor = the newest
   trading day seen in the table (a watermark); each tick re-reads that day and later ones, so rows added
   by a re-run of the latest partition alert too. On the first tick only the newest day alerts, and
-  backfills of older days never do (history is not news).
+  backfills of older days never do (history is not news). A backfill that catches up on missed days
+  (an outage of a week, then one run for the week) alerts only its newest ALERT_DAYS trading days: the
+  older ones are on the pages, not in the channel.
 - asset_check_failure_alerts: failed evaluations of any severity, cursor = event storage id
   (see check_events.py), so WARN and non-blocking failures, which never fail a run, alert once each.
 - run_failure_alerts: @run_failure_sensor over all code locations (the demo and the CLI launch runs
@@ -20,14 +22,17 @@ import time
 from datetime import date
 
 import dagster as dg
+import psycopg
 
 from kis_intel_assets.alerts import TABLE_SOURCES, Alert, collect_source, run_failure_alert, write_alerts
-from kis_intel_assets.alerts.producers import TableSource
+from kis_intel_assets.alerts.producers import TableSource, latest_day
 from kis_intel_assets.defs.alerts.check_events import check_failure_alerts, failed_check_evaluations
 from kis_intel_assets.defs.alerts.resources import AlertsResource
 from kis_intel_assets.defs.resources import DatabaseResource
+from kis_intel_assets.krx_calendar import previous_trading_day
 
 TABLE_INTERVAL_SECONDS = 60  # analytics tables change once a trading day
+ALERT_DAYS = 2  # a catch-up backfill alerts the newest two trading days of the table, not every day
 EVENT_INTERVAL_SECONDS = 30
 MAX_STEP_ERRORS = 3
 
@@ -60,12 +65,23 @@ def build_table_alert_sensor(source: TableSource) -> dg.SensorDefinition:
     ) -> dg.SkipReason:
         since = date.fromisoformat(context.cursor) if context.cursor else None
         with database.connection() as conn:
-            written, watermark = collect_source(conn, source, since)
+            written, watermark = collect_source(conn, source, _recent(conn, source, since))
         if watermark:
             context.update_cursor(watermark.isoformat())
         return dg.SkipReason(_deliver(context, database, alerts, written, source.table))
 
     return _sensor
+
+
+def _recent(conn: psycopg.Connection, source: TableSource, since: date | None) -> date | None:
+    """`since`, raised to the first of the table's newest ALERT_DAYS trading days (stale days stay quiet)."""
+    newest = latest_day(conn, source.table)
+    if since is None or newest is None:
+        return since
+    floor = newest
+    for _ in range(ALERT_DAYS - 1):
+        floor = previous_trading_day(floor)
+    return max(since, floor)
 
 
 table_alert_sensors = [build_table_alert_sensor(source) for source in TABLE_SOURCES]

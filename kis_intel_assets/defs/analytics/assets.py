@@ -8,6 +8,7 @@ T are the same whether T is computed alone or inside a ten-year recompute.
 
 import dataclasses
 import time
+from collections.abc import Iterator
 from datetime import date, timedelta
 
 import dagster as dg
@@ -18,11 +19,14 @@ from kis_intel_assets.analytics.concentrated_buying import ConcentratedBuyingCon
 from kis_intel_assets.analytics.mfi import DEFAULT_PERIOD
 from kis_intel_assets.analytics.short_overheat import BASELINE_DAYS
 from kis_intel_assets.defs.analytics import reads
+from kis_intel_assets.defs.automation import DAILY_ANALYTICS, DAILY_FRESHNESS, WHOLE_HISTORY_ANALYTICS
 from kis_intel_assets.defs.failures import deterministic_failure
 from kis_intel_assets.defs.ingest.assets import daily_prices, investor_trends, short_selling, stock_universe
 from kis_intel_assets.defs.ingest.collect import PREVIEW_ROWS
+from kis_intel_assets.defs.partition_metadata import rows_per_partition
 from kis_intel_assets.defs.partitions import partition_dates, trading_day_partitions
 from kis_intel_assets.defs.resources import DatabaseResource
+from kis_intel_assets.defs.tables import table_metadata
 from kis_intel_assets.krx_calendar import calendar_bounds, trading_days
 from kis_intel_assets.page_links import page_url
 from kis_intel_assets.storage import upsert_frame
@@ -106,19 +110,31 @@ def table_md(frame: pd.DataFrame, columns: list[str], rows: int = PREVIEW_ROWS) 
     return dg.MetadataValue.md(frame[columns].head(rows).to_markdown(index=False, floatfmt=".2f"))
 
 
+DAILY_ANALYTICS_SETTINGS = {
+    "group_name": GROUP,
+    "kinds": {"pandas", "postgres"},
+    "automation_condition": DAILY_ANALYTICS,
+    "freshness_policy": DAILY_FRESHNESS,
+}
+
+
 def partition_asset(deps: list[dg.AssetDep | dg.AssetsDefinition], **kwargs: object):
     """The decorator shared by the daily analytics assets."""
     return dg.asset(
-        group_name=GROUP,
         partitions_def=trading_day_partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
-        kinds={"pandas", "postgres"},
         deps=deps,
+        **DAILY_ANALYTICS_SETTINGS,
         **kwargs,
     )
 
 
-@partition_asset(deps=[trailing(daily_prices, DEFAULT_PERIOD)], metadata={"table": "stock_mfi"})
+def daily_spec(key: str, deps: list[dg.AssetDep], **kwargs: object) -> dg.AssetSpec:
+    """One table of a daily analytics multi-asset, with the same settings as `partition_asset`."""
+    return dg.AssetSpec(key, deps=deps, **DAILY_ANALYTICS_SETTINGS, **kwargs)
+
+
+@partition_asset(deps=[trailing(daily_prices, DEFAULT_PERIOD)], metadata=table_metadata("stock_mfi"))
 def stock_money_flow_index(
     context: dg.AssetExecutionContext, database: DatabaseResource
 ) -> dg.MaterializeResult:
@@ -137,6 +153,7 @@ def stock_money_flow_index(
     prices["money_flow_index"] = analytics.money_flow_index_panel(prices)
     mfi = in_partition(prices[["time", "symbol", "money_flow_index"]].dropna(), start, end)
     written = write(database, "stock_mfi", mfi, ("symbol", "time"))
+    rows_per_partition(context, mfi)
     return dg.MaterializeResult(
         metadata={
             "rows": written,
@@ -154,7 +171,10 @@ def stock_money_flow_index(
         trailing(investor_trends, analytics.SECTOR_FLOW_LOOKBACK_DAYS),
         stock_universe,
     ],
-    metadata={"table": "sector_rotation"},
+    # The design card names the asset, RFC-010 names the table: both names are a contract.
+    metadata=table_metadata(
+        "sector_rotation", rfc_table="sector_rotation (RFC-010), written by sector_money_flow"
+    ),
 )
 def sector_money_flow(context: dg.AssetExecutionContext, database: DatabaseResource) -> dg.MaterializeResult:
     """Per KRX 업종 sector and day: foreign / institution / individual net flow, flow intensity against
@@ -170,6 +190,7 @@ def sector_money_flow(context: dg.AssetExecutionContext, database: DatabaseResou
         context.log.warning(f"no investor_trends rows for {first}..{end}: sector flows stay empty (NaN)")
     flow = in_partition(analytics.sector_money_flow(master, prices, flows), start, end)
     written = write(database, "sector_rotation", flow, ("sector_code", "time"))
+    rows_per_partition(context, flow)
     last_day = flow[flow["time"] == flow["time"].max()].assign(
         smart_money=lambda f: f["foreign_flow"].astype(float) + f["institution_flow"].astype(float)
     )
@@ -195,18 +216,37 @@ def sector_money_flow(context: dg.AssetExecutionContext, database: DatabaseResou
     )
 
 
-@partition_asset(
-    deps=[trailing(sector_money_flow, ROTATION.lookback_days)],
-    metadata={"table": "rotation_signal, rotation_transition"},
+_SIGNAL_DEPS = [trailing(sector_money_flow, ROTATION.lookback_days)]
+
+
+@dg.multi_asset(
+    specs=[
+        daily_spec(
+            "rotation_signal",
+            _SIGNAL_DEPS,
+            description="INFLOW / OUTFLOW / NEUTRAL per sector and day with a score and a reason, plus the "
+            "Relative Rotation Graph state (RS-Ratio, RS-Momentum, quadrant) from causal rolling windows.",
+            metadata=table_metadata(
+                "rotation_signal", rfc_column="sector_rotation.rotation_signal (RFC-010)"
+            ),
+        ),
+        daily_spec(
+            "rotation_transition",
+            _SIGNAL_DEPS,
+            description="Quadrant and signal changes between a sector's consecutive days; the signal "
+            "changes are what the rotation alerts send.",
+            metadata=table_metadata("rotation_transition"),
+        ),
+    ],
+    partitions_def=trading_day_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
 )
 def rotation_signal(
     context: dg.AssetExecutionContext, database: DatabaseResource, config: RotationSignalConfig
-) -> dg.MaterializeResult:
-    """INFLOW / OUTFLOW / NEUTRAL per sector and day with a score and a reason, plus the Relative Rotation
-    Graph state (RS-Ratio, RS-Momentum, quadrant) from causal rolling windows. The flow-weighted signal
-    where flows exist, the price-only RRG rule where they are missing or flat (config `method` picks;
-    both are stored). Quadrant and signal changes are stored as rotation_transition rows; the signal
-    changes drive the rotation alerts."""
+) -> Iterator[dg.MaterializeResult]:
+    """Signals and their transitions, computed together and written in one transaction (two tables).
+    The flow-weighted signal where flows exist, the price-only RRG rule where they are missing or flat
+    (config `method` picks; both are stored)."""
     started = time.monotonic()
     start, end = partition_dates(context)
     first = read_start(context, "sector_money_flow")
@@ -220,11 +260,14 @@ def rotation_signal(
     with database.connection() as conn, conn.transaction():
         written = upsert_frame(conn, "rotation_signal", signals, ("sector_code", "time"))
         upsert_frame(conn, "rotation_transition", transitions, ("sector_code", "kind", "time"))
+    rows_per_partition(context, signals, "rotation_signal")
+    rows_per_partition(context, transitions, "rotation_transition")
     names = flow.drop_duplicates("sector_code", keep="last").set_index("sector_code")["sector_name"]
     last_day = signals[signals["time"] == signals["time"].max()].assign(
         sector_name=lambda f: f["sector_code"].map(names)
     )
-    return dg.MaterializeResult(
+    yield dg.MaterializeResult(
+        asset_key="rotation_signal",
         metadata={
             "rows": written,
             "transitions": len(transitions),
@@ -237,15 +280,24 @@ def rotation_signal(
                 rows=30,
             ),
             "rotation_view": dg.MetadataValue.url(page_url("rotation", end)),
-        }
+        },
+    )
+    yield dg.MaterializeResult(
+        asset_key="rotation_transition",
+        metadata={
+            "rows": len(transitions),
+            "signal_changes": int((transitions["kind"] == "signal").sum()) if len(transitions) else 0,
+            "latest": table_md(transitions.tail(PREVIEW_ROWS), list(transitions.columns)),
+        },
     )
 
 
 @dg.asset(
     group_name=GROUP,
     kinds={"pandas", "postgres"},
-    deps=[rotation_signal],
-    metadata={"table": "rotation_scorecard"},
+    deps=["rotation_signal"],
+    automation_condition=WHOLE_HISTORY_ANALYTICS,
+    metadata=table_metadata("rotation_scorecard"),
 )
 def rotation_scorecard(context: dg.AssetExecutionContext, database: DatabaseResource) -> dg.MaterializeResult:
     """How well the rotation signal has predicted on all stored history: hit rate (with a Wilson 95% CI)
@@ -282,7 +334,7 @@ def rotation_scorecard(context: dg.AssetExecutionContext, database: DatabaseReso
         trailing(daily_prices, BASELINE_DAYS + 1),
         stock_universe,
     ],
-    metadata={"table": "short_overheat"},
+    metadata=table_metadata("short_overheat"),
 )
 def short_overheat(context: dg.AssetExecutionContext, database: DatabaseResource) -> dg.MaterializeResult:
     """공매도 과열종목 designations under the KRX rules (types ①②④ KOSPI, ①②③④ KOSDAQ) with their ban
@@ -308,6 +360,7 @@ def short_overheat(context: dg.AssetExecutionContext, database: DatabaseResource
     for column in ("ban_start", "ban_date"):
         designations[column] = pd.to_datetime(designations[column]).dt.date
     written = write(database, "short_overheat", designations, ("symbol", "time"))
+    rows_per_partition(context, designations)
     return dg.MaterializeResult(
         metadata={
             "designations": written,
@@ -361,7 +414,7 @@ def _overheat_input(master: pd.DataFrame, shorts: pd.DataFrame, prices: pd.DataF
         trailing(daily_prices, CONCENTRATION.lookback_days),
         stock_universe,
     ],
-    metadata={"table": "concentrated_buying"},
+    metadata=table_metadata("concentrated_buying"),
 )
 def concentrated_buying(
     context: dg.AssetExecutionContext, database: DatabaseResource
@@ -374,6 +427,7 @@ def concentrated_buying(
     master, prices, flows = stock_panel_inputs(database, first, end)
     flagged = in_partition(analytics.concentrated_buying(master, prices, flows, CONCENTRATION), start, end)
     written = write(database, "concentrated_buying", flagged, ("symbol", "investor", "time"))
+    rows_per_partition(context, flagged)
     return dg.MaterializeResult(
         metadata={
             "rows": written,

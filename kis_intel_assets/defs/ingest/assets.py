@@ -14,6 +14,7 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field as ConfigField
 
+from kis_intel_assets.defs.automation import DAILY_FRESHNESS
 from kis_intel_assets.defs.failures import deterministic_failure
 from kis_intel_assets.defs.ingest import schemas
 from kis_intel_assets.defs.ingest.collect import (
@@ -33,8 +34,10 @@ from kis_intel_assets.defs.ingest.collect import (
 from kis_intel_assets.defs.ingest.drift import schema_drift_spec
 from kis_intel_assets.defs.ingest.sources import sources_result, sources_spec
 from kis_intel_assets.defs.ingest.universe import latest_master_rows, listed_symbols, master_updates
+from kis_intel_assets.defs.partition_metadata import rows_per_partition
 from kis_intel_assets.defs.partitions import SEOUL, partition_dates, trading_day_partitions
 from kis_intel_assets.defs.resources import DatabaseResource, KISResource
+from kis_intel_assets.defs.tables import table_metadata
 from kis_intel_assets.kis import KISClient
 from kis_intel_assets.krx_calendar import calendar_bounds
 from kis_intel_assets.storage.fetch_cache import FetchCache
@@ -60,6 +63,7 @@ class UniverseConfig(dg.Config):
         dg.AssetCheckSpec(SCHEMA_CHECK, asset="stock_universe", blocking=True),
         schema_drift_spec("stock_universe"),
     ],
+    metadata=table_metadata("stock_master"),
 )
 def stock_universe(
     context: dg.AssetExecutionContext, config: UniverseConfig, kis: KISResource, database: DatabaseResource
@@ -72,7 +76,7 @@ def stock_universe(
     as_of = datetime.now(SEOUL).date()
     with kis.client() as client:
         yield from reporting_rejections(
-            lambda: _refresh_universe(context, config, client, database, as_of, kis.fetch_workers)
+            context, lambda: _refresh_universe(context, config, client, database, as_of, kis.fetch_workers)
         )
 
 
@@ -154,16 +158,18 @@ def _symbol_asset(dataset: SymbolDataset, description: str) -> dg.AssetsDefiniti
             schema_drift_spec(dataset.table),
         ],
         retry_policy=dg.RetryPolicy(max_retries=1, delay=30),
-        metadata={"tr_id": dataset.tr_id, "table": dataset.table},
+        freshness_policy=DAILY_FRESHNESS,
+        metadata={"tr_id": dataset.tr_id, **table_metadata(dataset.table)},
     )
     def _asset(context: dg.AssetExecutionContext, kis: KISResource, database: DatabaseResource):
         start, end = partition_dates(context)
         symbols = _symbols(database, start)
         with kis.client() as client:
             yield from reporting_rejections(
+                context,
                 lambda: ingest_symbol_dataset(
                     context, client, database, dataset, symbols, start, end, kis.fetch_workers
-                )
+                ),
             )
 
     return _asset
@@ -205,7 +211,11 @@ short_selling = _symbol_asset(
         sources_spec("program_trading"),
     ],
     retry_policy=dg.RetryPolicy(max_retries=1, delay=30),
-    metadata={"tr_id": "FHPPG04650201, FHPPG04600001", "table": "program_trading, program_trading_market"},
+    freshness_policy=DAILY_FRESHNESS,
+    metadata={
+        "tr_id": "FHPPG04650201, FHPPG04600001",
+        **table_metadata("program_trading", "program_trading_market"),
+    },
 )
 def program_trading(context: dg.AssetExecutionContext, kis: KISResource, database: DatabaseResource):
     """Program trading: per-stock programme buy/sell/net (FHPPG04650201) and, per market, the arbitrage
@@ -214,7 +224,8 @@ def program_trading(context: dg.AssetExecutionContext, kis: KISResource, databas
     symbols = _symbols(database, start)
     with kis.client() as client:
         yield from reporting_rejections(
-            lambda: _program_trading(context, client, database, symbols, start, end, kis.fetch_workers)
+            context,
+            lambda: _program_trading(context, client, database, symbols, start, end, kis.fetch_workers),
         )
 
 
@@ -255,6 +266,7 @@ def _program_trading(
             unavailable=unavailable,
             fetched=[cache],
         )
+    rows_per_partition(context, per_stock)
     return materialize_result(
         per_stock,
         rows_written=written,

@@ -29,6 +29,8 @@ from psycopg import sql
 
 from kis_intel_assets.defs.ingest.drift import schema_drift_result
 from kis_intel_assets.defs.ingest.sources import source_metadata
+from kis_intel_assets.defs.partition_checks import failed_on_current_state
+from kis_intel_assets.defs.partition_metadata import rows_per_partition
 from kis_intel_assets.defs.resources import DatabaseResource
 from kis_intel_assets.kis import KISClient
 from kis_intel_assets.kis.endpoints import ENDPOINTS
@@ -364,13 +366,13 @@ def _replace_unavailable(
 
 
 def reporting_rejections(
-    run: Callable[[], dg.MaterializeResult],
-) -> Iterator[dg.AssetCheckResult | dg.MaterializeResult]:
+    context: dg.AssetExecutionContext, run: Callable[[], dg.MaterializeResult]
+) -> Iterator[dg.AssetCheckEvaluation | dg.MaterializeResult]:
     """Run an asset body; rejected data is reported as the failed blocking check, then fails the step."""
     try:
         result = run()
     except RejectedData as rejected:
-        yield rejected.check
+        yield failed_on_current_state(context, rejected.check)
         raise dg.Failure(description=rejected.check.description, allow_retries=False) from None
     yield result
 
@@ -435,6 +437,7 @@ def ingest_symbol_dataset(
             unavailable=unavailable,
             fetched=[cache],
         )
+    rows_per_partition(context, frame)
     return materialize_result(
         frame,
         rows_written=written,

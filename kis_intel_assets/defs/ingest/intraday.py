@@ -27,6 +27,7 @@ from kis_intel_assets.defs.ingest.drift import schema_drift_spec
 from kis_intel_assets.defs.ingest.universe import listed_symbols
 from kis_intel_assets.defs.partitions import SEOUL
 from kis_intel_assets.defs.resources import DatabaseResource, KISResource
+from kis_intel_assets.defs.tables import table_metadata
 from kis_intel_assets.kis import KISClient
 from kis_intel_assets.krx_calendar import is_trading_day
 from kis_intel_assets.storage import fetch_frame
@@ -60,7 +61,10 @@ class IntradayConfig(dg.Config):
     pool="kis_api",
     kinds={"postgres"},
     deps=["stock_universe"],
-    metadata={"table": "intraday_program_trading, intraday_investor_estimates", "provisional": True},
+    metadata={
+        **table_metadata("intraday_program_trading", "intraday_investor_estimates"),
+        "provisional": True,
+    },
     check_specs=[
         dg.AssetCheckSpec(SCHEMA_CHECK, asset="intraday_flows", blocking=True),
         schema_drift_spec("intraday_flows"),
@@ -77,7 +81,7 @@ def intraday_flows(
         watchlist = config.symbols or _largest(conn, config.top_n_by_market_cap)
     with kis.client() as client:
         yield from reporting_rejections(
-            lambda: _snapshot(context, client, database, watchlist, now, kis.fetch_workers)
+            context, lambda: _snapshot(context, client, database, watchlist, now, kis.fetch_workers)
         )
 
 

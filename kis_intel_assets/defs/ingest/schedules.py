@@ -9,9 +9,12 @@ from kis_intel_assets.defs.partitions import SEOUL
 from kis_intel_assets.krx_calendar import is_trading_day
 
 universe_job = dg.define_asset_job("stock_universe_refresh", selection=["stock_universe"])
+# One process for the day's run: the steps queue on the kis_api pool one at a time anyway, so a process per
+# step would only add its start-up (seconds per step) to the chain that ends in the day's alerts.
 daily_market_data_job = dg.define_asset_job(
     "daily_market_data",
     selection=dg.AssetSelection.assets(daily_prices, investor_trends, short_selling, program_trading),
+    config={"execution": {"config": {"in_process": {}}}},
 )
 
 universe_schedule = dg.ScheduleDefinition(

@@ -1,0 +1,1 @@
+"""The dashboard pages (`kis-intel serve`) in the asset graph, so lineage shows who reads what."""
