@@ -15,6 +15,8 @@ import pandas as pd
 def rows_per_partition(
     context: dg.AssetExecutionContext, frame: pd.DataFrame, asset_key: str | None = None
 ) -> None:
+    if not (context.has_partition_key or context.has_partition_key_range):
+        return  # the asset body called without a partition (as the resumable-backfill test does)
     days = pd.to_datetime(frame["time"]).dt.date if not frame.empty else pd.Series(dtype=object)
     counts = days.value_counts().to_dict()
     keys = context.partition_keys

@@ -109,7 +109,7 @@ def create_app(database_url: str, *, cache: bool = True) -> Starlette:
         Route("/sectors", page(views.sectors, "date", "investor")),
         Route("/overheat", page(views.overheat_view, "date", "market", "sort", "order")),
         Route("/overheat/stock/{symbol}", page(views.overheat_stock, "date")),
-        Route("/rotation", page(views.rotation, "date")),
+        Route("/rotation", page(views.rotation, "date", "view", "sector")),
         Route("/healthz", healthz),
         Route("/static/plotly.min.js", plotly_js),
     ]

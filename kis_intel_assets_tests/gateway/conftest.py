@@ -71,8 +71,11 @@ def kis_headers(name: str, token: str, tr_id: str = PRICE_TR, **extra: str) -> d
 
 @pytest.fixture(scope="module")
 def gateway_sim() -> Iterator[Simulator]:
-    """A small simulator (KIS token rules: one issuance per minute per key)."""
-    config = SimulatorConfig(seed=7, n_symbols=12, start=dt.date(2024, 1, 2), end=dt.date(2025, 3, 31))
+    """A small simulator (KIS token rules: one issuance per minute per key) that pages every ranged TR
+    with tr_cont, so the tests see that header pass through the gateway both ways."""
+    config = SimulatorConfig(
+        seed=7, n_symbols=12, start=dt.date(2024, 1, 2), end=dt.date(2025, 3, 31), paging_style="tr_cont"
+    )
     with running_simulator(config) as sim:
         yield sim
 

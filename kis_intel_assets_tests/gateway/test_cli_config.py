@@ -31,7 +31,7 @@ REAL = {
             ["--clients", "{good}"],
             "KIS_RATE_LIMIT_PER_SEC='fast'",
         ),
-        ({**REAL, "KIS_RATE_LIMIT_PER_SEC": "-3"}, ["--clients", "{good}"], "must be positive"),
+        ({**REAL, "KIS_RATE_LIMIT_PER_SEC": "-3"}, ["--clients", "{good}"], "above 0 and at most 100"),
         (REAL, ["--clients", "{good}", "--port", "70000"], "--port must be within"),
     ],
 )

@@ -67,13 +67,16 @@ def test_bad_variables_under_the_dagster_cli_are_one_line(database_url: str, tmp
         "KIS_RATE_LIMIT_PER_SEC": ("fast", "KIS_RATE_LIMIT_PER_SEC must be a number from 0.1 to 100"),
         "KIS_INTEL_PARTITION_START": ("2023/01/02", "KIS_INTEL_PARTITION_START must be a date"),
     }
-    # Without this file Dagster prints a note on it and a telemetry banner of its own.
-    (tmp_path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    base = {"KIS_INTEL_DATABASE_URL": database_url, "DAGSTER_HOME": str(tmp_path), "PYTHONWARNINGS": "ignore"}
+    base = {"KIS_INTEL_DATABASE_URL": database_url, "PYTHONWARNINGS": "ignore"}
+    homes = {name: tmp_path / name for name in cases}  # one each: two CLIs on one SQLite home race
+    for home in homes.values():
+        home.mkdir()
+        # Without this file Dagster prints a note on it and a telemetry banner of its own.
+        (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     processes = {
         name: subprocess.Popen(
             dagster_materialize_command("daily_prices", "--partition", "2025-06-02"),
-            env={**os.environ, **base, name: value},
+            env={**os.environ, **base, "DAGSTER_HOME": str(homes[name]), name: value},
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
