@@ -22,7 +22,12 @@ def test_ingest_assets_share_the_kis_pool_and_block_on_invalid_data() -> None:
     graph = defs.resolve_asset_graph()
     keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
     assert keys >= INGEST
-    for name in [*INGEST, "intraday_flows"]:
+    for name in [
+        *INGEST,
+        "program_trading_market",
+        "intraday_program_trading",
+        "intraday_investor_estimates",
+    ]:
         node = graph.get(dg.AssetKey(name))
         assert node.group_name == "ingest"
         assert defs.get_assets_def(name).node_def.pool == KIS_POOL, name
