@@ -145,9 +145,10 @@ def _snapshot(
     estimates = pd.concat(
         [client.foreign_institution_provisional(market) for market in MARKETS], ignore_index=True
     ).assign(time=now.replace(microsecond=0))[ESTIMATE_COLUMNS]
-    check_frame(
-        estimates, schemas.intraday_investor_estimates(), "intraday_investor_estimates", ESTIMATES_TR_ID
-    )
+    if not estimates.empty:  # brokers key in 가집계 a few times a day: none yet early in the session
+        check_frame(
+            estimates, schemas.intraday_investor_estimates(), "intraday_investor_estimates", ESTIMATES_TR_ID
+        )
     written = write_frames(
         context,
         database,
