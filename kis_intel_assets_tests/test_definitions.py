@@ -143,3 +143,10 @@ def test_assets_that_write_several_tables_are_multi_assets_run_whole() -> None:
         assets_def = defs.get_assets_def(op)
         assert {key.to_user_string() for key in assets_def.keys} == tables
         assert not assets_def.can_subset, op
+    for job, tables in {
+        "daily_market_data": {"program_trading", "program_trading_market"},
+        "intraday_flows_job": {"intraday_program_trading", "intraday_investor_estimates"},
+    }.items():  # the schedules' jobs write every table of the multi-assets they select
+        assert tables <= {
+            key.to_user_string() for key in defs.resolve_job_def(job).asset_layer.selected_asset_keys
+        }
