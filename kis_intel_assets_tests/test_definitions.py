@@ -22,7 +22,12 @@ def test_ingest_assets_share_the_kis_pool_and_block_on_invalid_data() -> None:
     graph = defs.resolve_asset_graph()
     keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
     assert keys >= INGEST
-    for name in [*INGEST, "intraday_flows"]:
+    for name in [
+        *INGEST,
+        "program_trading_market",
+        "intraday_program_trading",
+        "intraday_investor_estimates",
+    ]:
         node = graph.get(dg.AssetKey(name))
         assert node.group_name == "ingest"
         assert defs.get_assets_def(name).node_def.pool == KIS_POOL, name
@@ -103,3 +108,45 @@ def test_every_table_is_an_asset_that_names_it() -> None:
     assert tables["stock_mfi"] == "stock_money_flow_index" and tables["stock_master"] == "stock_universe"
     signal = defs.get_assets_def("rotation_signal")
     assert signal.keys == {dg.AssetKey("rotation_signal"), dg.AssetKey("rotation_transition")}
+
+
+def test_every_table_asset_declares_its_table_and_columns() -> None:
+    graph = defs.resolve_asset_graph()
+    declared = {}
+    for key in graph.get_all_asset_keys():
+        if graph.get(key).group_name == "pages":
+            continue
+        metadata = graph.get(key).metadata
+        schema = metadata["dagster/column_schema"]
+        names = [column.name for column in schema.columns]
+        assert "time" in names or key.to_user_string() == "stock_universe", key
+        assert len(names) == len(set(names)) >= 3, key
+        declared[metadata["dagster/table_name"]] = {
+            c.name: (c.type, c.constraints.nullable) for c in schema.columns
+        }
+    assert set(declared) == {
+        "stock_master", "daily_prices", "investor_trends", "short_selling", "program_trading",
+        "program_trading_market", "intraday_program_trading", "intraday_investor_estimates", "stock_mfi",
+        "sector_rotation", "rotation_signal", "rotation_transition", "rotation_scorecard", "short_overheat",
+        "concentrated_buying",
+    }  # fmt: skip
+    assert declared["program_trading_market"]["net_value"] == ("bigint", False)
+    assert declared["rotation_signal"]["score"] == ("double precision", False)  # retyped by 013
+    assert declared["short_selling"]["source"] == ("text", False)  # added by 016
+
+
+def test_assets_that_write_several_tables_are_multi_assets_run_whole() -> None:
+    for op, tables in {
+        "program_trading": {"program_trading", "program_trading_market"},
+        "intraday_program_trading": {"intraday_program_trading", "intraday_investor_estimates"},
+    }.items():
+        assets_def = defs.get_assets_def(op)
+        assert {key.to_user_string() for key in assets_def.keys} == tables
+        assert not assets_def.can_subset, op
+    for job, tables in {
+        "daily_market_data": {"program_trading", "program_trading_market"},
+        "intraday_flows_job": {"intraday_program_trading", "intraday_investor_estimates"},
+    }.items():  # the schedules' jobs write every table of the multi-assets they select
+        assert tables <= {
+            key.to_user_string() for key in defs.resolve_job_def(job).asset_layer.selected_asset_keys
+        }

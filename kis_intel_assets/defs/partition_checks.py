@@ -124,7 +124,7 @@ def build_daily_checks(
 
 
 def failed_on_current_state(
-    context: dg.AssetExecutionContext, result: dg.AssetCheckResult
+    context: dg.AssetExecutionContext, result: dg.AssetCheckResult, asset_key: dg.AssetKey | None = None
 ) -> dg.AssetCheckEvaluation:
     """A failed blocking check of data that never became a materialization, as an evaluation of the
     asset's current state.
@@ -132,9 +132,13 @@ def failed_on_current_state(
     Dagster would tie the result to the partition's previous materialization, which is not the asset's
     latest one, so the check page (where the alert links) would say "Not evaluated". The data was
     rejected against what the asset holds now, so the evaluation targets the asset's latest
-    materialization (of any partition).
+    materialization (of any partition). A multi-asset names the `asset_key` whose check it is.
     """
-    (spec,) = [s for s in context.assets_def.check_specs if s.name == result.check_name]
+    (spec,) = [
+        s
+        for s in context.assets_def.check_specs
+        if s.name == result.check_name and asset_key in (None, s.asset_key)
+    ]
     return dg.AssetCheckEvaluation(
         asset_key=spec.asset_key,
         check_name=spec.name,

@@ -1,10 +1,26 @@
-"""Which PostgreSQL table an asset writes, in Dagster's standard metadata (`dagster/table_name`, shown on
-the asset page and searchable in the catalog), plus the other tables the same transaction writes."""
+"""Which PostgreSQL table an asset writes, in Dagster's standard metadata: `dagster/table_name` (shown on
+the asset page and searchable in the catalog) and `dagster/column_schema`, the table's columns with their
+types and nullability as the sql/ migrations define them (read from the files: no database at import)."""
+
+import dagster as dg
+
+from kis_intel_assets.storage.table_columns import table_columns
 
 
-def table_metadata(table: str, *also_writes: str, **links: str) -> dict[str, str]:
+def column_schema(table: str) -> dg.TableSchema:
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(
+                column.name, column.type, constraints=dg.TableColumnConstraints(nullable=column.nullable)
+            )
+            for column in table_columns(table)
+        ]
+    )
+
+
+def table_metadata(table: str, **links: str) -> dict[str, object]:
     return {
         "dagster/table_name": table,
-        **({"also_writes": ", ".join(also_writes)} if also_writes else {}),
+        "dagster/column_schema": column_schema(table),
         **links,
     }

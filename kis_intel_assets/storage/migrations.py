@@ -157,7 +157,7 @@ def timescale_plan(conn: psycopg.Connection) -> list[str]:
 
 
 def retention_settings(tables: list[str]) -> dict[str, int]:
-    """Opt-in retention per table from KIS_INTEL_TIMESCALE_RETENTION, e.g. "intraday_flows=30"."""
+    """Opt-in retention per table from KIS_INTEL_TIMESCALE_RETENTION, e.g. "intraday_program_trading=30"."""
     raw = os.environ.get(RETENTION_ENV, "").strip()
     settings: dict[str, int] = {}
     for item in filter(None, (part.strip() for part in raw.split(","))):

@@ -25,6 +25,7 @@ from kis_intel_assets.defs.ingest.assets import (
     stock_universe,
 )
 from kis_intel_assets.defs.ingest.checks import table_checks
+from kis_intel_assets.defs.selection import materialize_selection
 from kis_intel_assets.krx_calendar import trading_days
 from kis_intel_assets.simulator import FaultSpec, SimulatorConfig, running_simulator
 from kis_intel_assets.simulator.server import Simulator
@@ -113,6 +114,15 @@ def test_each_daily_asset_stores_exactly_the_ground_truth(simulator: Simulator, 
     metadata = result.asset_materializations_for_node("investor_trends")[0].metadata
     assert metadata["rows"].value == len(simulator.truth.symbols())
     assert metadata["requests"].value == len(simulator.truth.symbols())
+    # program_trading_market is an asset of its own with its own table checks, run here without a fetch.
+    with connect(database_url) as conn:
+        conn.execute("DELETE FROM program_trading_market WHERE market = 'KOSDAQ' AND trade_type = 'total'")
+    (market_checks,) = [c for c in table_checks if c.node_def.name == "program_trading_market_table_checks"]
+    rechecked = materialize_selection(
+        [], resources(simulator, database_url, "daily-key"), checks=[market_checks], days=[day]
+    )
+    (complete,) = [e for e in rechecked.get_asset_check_evaluations() if e.check_name == "markets_complete"]
+    assert not complete.passed and complete.metadata["missing"].value == ["KOSDAQ total"]
 
 
 def test_a_backfill_costs_range_paged_calls_not_one_per_day(simulator: Simulator, database_url: str) -> None:

@@ -31,7 +31,7 @@ def test_snapshots_are_provisional_until_the_daily_data_supersedes_them(database
         assert dg.materialize([stock_universe], resources=resources).success
         watchlist = sim.truth.symbols()[:3]
         run_config = {"ops": {"intraday_flows": {"config": {"symbols": watchlist}}}}
-        result = materialize_selection(["intraday_flows"], resources, run_config=run_config)
+        result = materialize_selection(["intraday_program_trading"], resources, run_config=run_config)
         assert result.success
         with connect(database_url) as conn:
             program = fetch_frame(conn, "SELECT * FROM intraday_program_trading ORDER BY symbol, time")
@@ -42,8 +42,18 @@ def test_snapshots_are_provisional_until_the_daily_data_supersedes_them(database
         assert {t.astimezone(SEOUL).date() for t in program["time"]} == {TODAY}
         assert (program["program_buy_qty"] - program["program_sell_qty"] == program["program_net_qty"]).all()
         assert set(estimates["market"]) == {"KOSPI", "KOSDAQ"}
-        metadata = result.asset_materializations_for_node("intraday_flows")[0].metadata
-        assert metadata["provisional"].value is True
+        # One materialization per table (the multi-asset runs whole when one of its tables is selected).
+        materialized = {
+            m.asset_key.to_user_string(): m.metadata
+            for m in result.asset_materializations_for_node("intraday_flows")
+        }
+        assert set(materialized) == {"intraday_program_trading", "intraday_investor_estimates"}
+        for table, frame in (
+            ("intraday_program_trading", program),
+            ("intraday_investor_estimates", estimates),
+        ):
+            metadata = materialized[table]
+            assert metadata["provisional"].value is True and metadata["rows"].value == len(frame), table
 
         assert materialize_selection(
             ["program_trading", "investor_trends"], resources, partition_key=TODAY.isoformat()

@@ -50,7 +50,7 @@ RATE = 20.0  # the real KIS budget per app key, enforced by the simulator
 WORKERS = 2
 DAYS = trading_days(date(2025, 5, 2), date(2025, 6, 2))
 ANALYTICS_DAYS = DAYS[-3:]  # the money flow index needs 14 earlier days, which the ingest run stores
-INGEST = "daily_prices,investor_trends,short_selling,program_trading"
+INGEST = "daily_prices,investor_trends,short_selling,program_trading,program_trading_market"
 
 WORKER_READY_TIMEOUT_S = 90.0
 RUN_TIMEOUT_S = 180.0

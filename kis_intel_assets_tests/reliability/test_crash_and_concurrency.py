@@ -115,7 +115,7 @@ def test_a_run_killed_mid_write_leaves_no_partial_partition_and_a_rerun_complete
 
     with psycopg.connect(database_url) as blocker, psycopg.connect(database_url, autocommit=True) as watcher:
         blocker.execute("LOCK TABLE program_trading_market IN SHARE MODE")
-        victim = dagster_materialize(sim, database_url, "program_trading", CRASH_DAYS)
+        victim = dagster_materialize(sim, database_url, "program_trading,program_trading_market", CRASH_DAYS)
         try:
             backend = wait_for(
                 lambda: backend_waiting_on(watcher, "program_trading_market"), "the blocked write", victim
@@ -130,8 +130,9 @@ def test_a_run_killed_mid_write_leaves_no_partial_partition_and_a_rerun_complete
             victim.stdout.close()  # type: ignore[union-attr]
         blocker.rollback()  # the orphaned backend now gets the lock, finds its client gone and rolls back
         wait_for(
-            lambda: watcher.execute("SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = %s)",
-                                    (backend,)).fetchone()[0],
+            lambda: watcher.execute(
+                "SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = %s)", (backend,)
+            ).fetchone()[0],
             "the killed run's backend to end",
         )
         advisory_locks = watcher.execute(
@@ -179,7 +180,10 @@ def test_two_runs_of_the_same_partition_at_once_stay_consistent_and_within_the_k
     def run(name: str, **kwargs: object) -> None:
         try:
             results[name] = dg.materialize(
-                [investor_trends, short_selling], resources=resources, raise_on_error=False, run_config=QUIET,
+                [investor_trends, short_selling],
+                resources=resources,
+                raise_on_error=False,
+                run_config=QUIET,
                 **kwargs,  # type: ignore[arg-type]
             )
         except BaseException as exc:  # surfaced below; a thread cannot fail the test itself
@@ -196,8 +200,10 @@ def test_two_runs_of_the_same_partition_at_once_stay_consistent_and_within_the_k
 
     assert not errors and not any(t.is_alive() for t in threads), errors
     assert results["range"].success and results["partition"].success
-    for table, truth in (("investor_trends", sim.truth.investor_trends(days[0], days[-1])),
-                         ("short_selling", sim.truth.short_selling(days[0], days[-1]))):
+    for table, truth in (
+        ("investor_trends", sim.truth.investor_trends(days[0], days[-1])),
+        ("short_selling", sim.truth.short_selling(days[0], days[-1])),
+    ):
         comparison = compare_frames(table, table_frame(database_url, table), truth, ["symbol", "time"])
         assert comparison.exact, str(comparison)
     busiest_second = sim.stats.max_requests_in_window("shared-app-key")

@@ -105,7 +105,9 @@ def _refresh_universe(
         latest = latest_master_rows(conn)
     updates = master_updates(latest, observed, as_of, calendar_bounds()[0])
     check_frame(updates, schemas.stock_master(), "stock_master", "CTPF1002R")
-    written = write_frames(context, database, [("stock_master", updates, ("symbol", "valid_from"))])
+    (written,) = write_frames(
+        context, database, [("stock_master", updates, ("symbol", "valid_from"))]
+    ).values()
     known = set(zip(latest["symbol"], latest["valid_from"], strict=True))
     opened = sum(key not in known for key in zip(updates["symbol"], updates["valid_from"], strict=True))
     return materialize_result(
@@ -198,28 +200,50 @@ short_selling = _symbol_asset(
 )
 
 
-@dg.asset(
-    group_name=GROUP,
+PROGRAM_MARKET_TR_ID = "FHPPG04600001"
+# Both tables are one fetch and one transaction, so Dagster runs them together (can_subset=False):
+# select `program_trading,program_trading_market`, or either one with `required_multi_asset_neighbors()`.
+_PROGRAM_SPEC = {
+    "group_name": GROUP,
+    "kinds": {"postgres"},
+    "deps": [stock_universe],
+    "freshness_policy": DAILY_FRESHNESS,
+}
+
+
+@dg.multi_asset(
+    name="program_trading",
+    specs=[
+        dg.AssetSpec(
+            "program_trading",
+            description="Programme buy / sell / net per stock and day (FHPPG04650201).",
+            metadata={"tr_id": PROGRAM_TRADING.tr_id, **table_metadata("program_trading")},
+            **_PROGRAM_SPEC,
+        ),
+        dg.AssetSpec(
+            "program_trading_market",
+            description="Programme trading per market and day: arbitrage (차익), non-arbitrage (비차익) "
+            "and their total (FHPPG04600001).",
+            metadata={"tr_id": PROGRAM_MARKET_TR_ID, **table_metadata("program_trading_market")},
+            **_PROGRAM_SPEC,
+        ),
+    ],
+    check_specs=[
+        dg.AssetCheckSpec(SCHEMA_CHECK, asset="program_trading", blocking=True),
+        dg.AssetCheckSpec(SCHEMA_CHECK, asset="program_trading_market", blocking=True),
+        schema_drift_spec("program_trading"),
+        schema_drift_spec("program_trading_market"),
+        sources_spec("program_trading"),
+    ],
     partitions_def=trading_day_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     pool=KIS_POOL,
-    kinds={"postgres"},
-    deps=[stock_universe],
-    check_specs=[
-        dg.AssetCheckSpec(SCHEMA_CHECK, asset="program_trading", blocking=True),
-        schema_drift_spec("program_trading"),
-        sources_spec("program_trading"),
-    ],
     retry_policy=dg.RetryPolicy(max_retries=1, delay=30),
-    freshness_policy=DAILY_FRESHNESS,
-    metadata={
-        "tr_id": "FHPPG04650201, FHPPG04600001",
-        **table_metadata("program_trading", "program_trading_market"),
-    },
+    can_subset=False,
 )
 def program_trading(context: dg.AssetExecutionContext, kis: KISResource, database: DatabaseResource):
-    """Program trading: per-stock programme buy/sell/net (FHPPG04650201) and, per market, the arbitrage
-    (차익) / non-arbitrage (비차익) split with its total (FHPPG04600001), written together."""
+    """Program trading per stock and, per market, the arbitrage / non-arbitrage split: fetched in one run
+    and written in one transaction, one materialization per table."""
     start, end = partition_dates(context)
     symbols = _symbols(database, start)
     with kis.client() as client:
@@ -237,7 +261,7 @@ def _program_trading(
     start: date,
     end: date,
     workers: int,
-) -> dg.MaterializeResult:
+) -> list[dg.MaterializeResult]:
     started = time.monotonic()
     with FetchCache(database.resolved_url, PROGRAM_TRADING.table, start, end) as cache:
         per_stock = fetch_dataset(client, PROGRAM_TRADING, symbols, start, end, workers, cache)
@@ -249,11 +273,11 @@ def _program_trading(
                 per_market,
                 schemas.program_trading_market(start, end),
                 "program_trading_market",
-                "FHPPG04600001",
+                PROGRAM_MARKET_TR_ID,
             )
         unavailable = {
             "program_trading": unavailable_days(client, PROGRAM_TRADING.tr_id, start, end),
-            "program_trading_market": unavailable_days(client, "FHPPG04600001", start, end),
+            "program_trading_market": unavailable_days(client, PROGRAM_MARKET_TR_ID, start, end),
         }
         written = write_frames(
             context,
@@ -266,20 +290,32 @@ def _program_trading(
             unavailable=unavailable,
             fetched=[cache],
         )
-    rows_per_partition(context, per_stock)
-    return materialize_result(
-        per_stock,
-        rows_written=written,
-        symbols=len(symbols),
-        client=client,
-        started=started,
-        start=start,
-        end=end,
-        extra={
-            "market_rows": len(per_market),
-            "symbols_from_earlier_run": cache.reused,
-            "market_preview": dg.MetadataValue.md(per_market.head(12).to_markdown(index=False)),
-            **availability_metadata(unavailable),
-        },
-        checks=[sources_result(client, "program_trading", start, end)],
-    )
+    rows_per_partition(context, per_stock, "program_trading")
+    rows_per_partition(context, per_market, "program_trading_market")
+    run = {"client": client, "started": started, "start": start, "end": end}
+    return [
+        materialize_result(
+            per_stock,
+            rows_written=written["program_trading"],
+            symbols=len(symbols),
+            extra={
+                "symbols_from_earlier_run": cache.reused,
+                **availability_metadata({"program_trading": unavailable["program_trading"]}),
+            },
+            checks=[sources_result(client, "program_trading", start, end)],
+            asset_key="program_trading",
+            **run,
+        ),
+        materialize_result(
+            per_market,
+            rows_written=written["program_trading_market"],
+            symbols=0,
+            extra={
+                "markets": int(per_market["market"].nunique()) if not per_market.empty else 0,
+                **availability_metadata({"program_trading_market": unavailable["program_trading_market"]}),
+            },
+            asset_key="program_trading_market",
+            drift_tr_ids=[PROGRAM_MARKET_TR_ID],
+            **run,
+        ),
+    ]

@@ -19,8 +19,9 @@ from psycopg import sql
 from kis_intel_assets.defs.partition_checks import DailyCheck, Measure, build_daily_checks
 
 SYMBOL_TABLES = ("daily_prices", "investor_trends", "short_selling", "program_trading")
-# Tables an asset writes next to its own, whose unavailable days its checks report too.
-WRITTEN_WITH = {"program_trading": ("program_trading_market",)}
+MARKET_TABLE = "program_trading_market"
+MARKETS = ("KOSPI", "KOSDAQ")
+TRADE_TYPES = ("arbitrage", "non_arbitrage", "total")
 # Below this share of the stocks listed that day, look closer.
 MIN_COVERAGE = 0.95
 
@@ -34,15 +35,32 @@ class TableDay:
     duplicate_keys: int
     unknown_symbols: int
     unavailable: tuple[tuple[str, str, str], ...] = ()  # (table, kind, reason) from ingest_unavailable
-    skipped: bool = False  # KIS could not serve this table's day: not a missing day
+
+    @property
+    def skipped(self) -> bool:
+        """KIS could not serve the day: not a missing day."""
+        return bool(self.unavailable)
 
     @property
     def coverage(self) -> float:
         return self.stocks / self.listed if self.listed else 0.0
 
 
+def _unavailable(
+    conn: psycopg.Connection, table: str, window: tuple[date, date]
+) -> dict[date, tuple[tuple[str, str, str], ...]]:
+    """The days of the window KIS could not serve for `table` (ingest_unavailable), with why."""
+    unavailable: dict[date, list[tuple[str, str, str]]] = {}
+    for name, day, kind, reason in conn.execute(
+        """SELECT table_name, day, kind, reason FROM ingest_unavailable
+            WHERE table_name = %s AND day BETWEEN %s AND %s ORDER BY day""",
+        (table, *window),
+    ).fetchall():
+        unavailable.setdefault(day, []).append((name, kind, reason))
+    return {day: tuple(entries) for day, entries in unavailable.items()}
+
+
 def measure_table(table: str) -> Measure[TableDay]:
-    tables = [table, *WRITTEN_WITH.get(table, ())]
     ident = sql.Identifier(table)
 
     def measure(conn: psycopg.Connection, days: Sequence[date]) -> Mapping[date, TableDay]:
@@ -72,30 +90,46 @@ def measure_table(table: str) -> Measure[TableDay]:
                 (list(days),),
             ).fetchall()
         )
-        unavailable: dict[date, list[tuple[str, str, str]]] = {}
-        for name, day, kind, reason in conn.execute(
-            """SELECT table_name, day, kind, reason FROM ingest_unavailable
-                WHERE table_name = ANY(%s) AND day BETWEEN %s AND %s ORDER BY table_name, day""",
-            (tables, *window),
-        ).fetchall():
-            unavailable.setdefault(day, []).append((name, kind, reason))
+        unavailable = _unavailable(conn, table, window)
         held = {day: (stocks, dups, unknown) for day, stocks, dups, unknown in rows}
         measured = {}
         for day in days:
             stocks, dups, unknown = held.get(day, (0, 0, 0))
-            served_not = tuple(unavailable.get(day, ()))
-            measured[day] = TableDay(
-                stocks,
-                listed.get(day, 0),
-                dups,
-                unknown,
-                unavailable=served_not,
-                skipped=any(name == table for name, _, _ in served_not),
-            )
+            measured[day] = TableDay(stocks, listed.get(day, 0), dups, unknown, unavailable.get(day, ()))
         return measured
 
     return measure
 
+
+@dataclass(frozen=True)
+class MarketDay:
+    """What program_trading_market holds for one trading day: its (market, trade_type) rows."""
+
+    rows: frozenset[tuple[str, str]]
+    unavailable: tuple[tuple[str, str, str], ...] = ()
+
+    @property
+    def missing(self) -> list[str]:
+        return [f"{m} {t}" for m in MARKETS for t in TRADE_TYPES if (m, t) not in self.rows]
+
+
+def measure_markets(conn: psycopg.Connection, days: Sequence[date]) -> Mapping[date, MarketDay]:
+    window = (min(days), max(days))
+    held: dict[date, set[tuple[str, str]]] = {}
+    for day, market, trade_type in conn.execute(
+        "SELECT time, market, trade_type FROM program_trading_market WHERE time BETWEEN %s AND %s", window
+    ).fetchall():
+        held.setdefault(day, set()).add((market, trade_type))
+    unavailable = _unavailable(conn, MARKET_TABLE, window)
+    return {day: MarketDay(frozenset(held.get(day, ())), unavailable.get(day, ())) for day in days}
+
+
+def _served(day: TableDay | MarketDay) -> tuple[bool, Mapping[str, object]]:
+    listed = [{"table": name, "kind": kind, "reason": reason} for name, kind, reason in day.unavailable]
+    return not day.unavailable, {"unavailable": dg.MetadataValue.json(listed)}
+
+
+SERVED_BY_KIS = "served_by_kis", "KIS served the day (not: unpublished yet, beyond its history limit)"
 
 TABLE_CHECKS: list[DailyCheck[TableDay]] = [
     DailyCheck(
@@ -122,25 +156,27 @@ TABLE_CHECKS: list[DailyCheck[TableDay]] = [
             {"duplicate_keys": day.duplicate_keys, "unknown_symbols": day.unknown_symbols},
         ),
     ),
+    DailyCheck(*SERVED_BY_KIS, dg.AssetCheckSeverity.WARN, _served),
+]
+
+MARKET_CHECKS: list[DailyCheck[MarketDay]] = [
     DailyCheck(
-        "served_by_kis",
-        "KIS served the day (not: unpublished yet, beyond its history limit)",
-        dg.AssetCheckSeverity.WARN,
+        "markets_complete",
+        "KOSPI and KOSDAQ each have arbitrage, non_arbitrage and total rows (unless KIS could not serve "
+        "the day: see served_by_kis)",
+        dg.AssetCheckSeverity.ERROR,
         lambda day: (
-            not day.unavailable,
-            {
-                "unavailable": dg.MetadataValue.json(
-                    [
-                        {"table": name, "kind": kind, "reason": reason}
-                        for name, kind, reason in day.unavailable
-                    ]
-                )
-            },
+            not day.missing or bool(day.unavailable),
+            {"missing": dg.MetadataValue.json(day.missing)},
         ),
     ),
+    DailyCheck(*SERVED_BY_KIS, dg.AssetCheckSeverity.WARN, _served),
 ]
 
 table_checks = [
-    build_daily_checks(table, TABLE_CHECKS, measure_table(table), f"{table}_table_checks")
-    for table in SYMBOL_TABLES
+    *(
+        build_daily_checks(table, TABLE_CHECKS, measure_table(table), f"{table}_table_checks")
+        for table in SYMBOL_TABLES
+    ),
+    build_daily_checks(MARKET_TABLE, MARKET_CHECKS, measure_markets, f"{MARKET_TABLE}_table_checks"),
 ]

@@ -72,11 +72,13 @@ class SymbolDataset:
 
 
 class RejectedData(Exception):
-    """The data arrived but is wrong; carries the failed blocking check to report before failing."""
+    """The data arrived but is wrong; carries the failed blocking check (and the table whose data it
+    rejected, which picks the check of a multi-asset) to report before failing."""
 
-    def __init__(self, check: dg.AssetCheckResult) -> None:
+    def __init__(self, check: dg.AssetCheckResult, table: str) -> None:
         super().__init__(check.description)
         self.check = check
+        self.table = table
 
 
 @dataclass
@@ -121,7 +123,8 @@ def _rejected(table: str, tr_id: str, problem: str, metadata: dict[str, object])
             severity=dg.AssetCheckSeverity.ERROR,
             description=f"{tr_id} → {table}: {problem}; nothing was written",
             metadata={"tr_id": tr_id, **metadata},
-        )
+        ),
+        table,
     )
 
 
@@ -321,22 +324,22 @@ def write_frames(
     final_for: tuple[date, date] | None = None,
     fetched: Sequence[FetchCache] = (),
     unavailable: Mapping[str, Unserved] | None = None,
-) -> int:
-    """Upsert several (table, frame, key) batches in one transaction: all land or none does.
+) -> dict[str, int]:
+    """Upsert several (table, frame, key) batches in one transaction: all land or none does; returns the
+    rows written per table.
 
     `final_for` is the window these rows are final for: their provisional intraday counterparts are
     marked superseded in the same transaction, and `unavailable` (per table) replaces the window's
     record of days KIS could not serve. The `fetched` caches the rows came from are emptied in that
     transaction too: once the partition is written, a new run must ask KIS again.
     """
-    total = 0
+    written: dict[str, int] = {}
     with database.connection() as conn, conn.transaction():
         for cache in fetched:
             cache.clear(conn)
         for table, frame, key_columns in writes:
-            written = upsert_frame(conn, table, frame, key_columns) if not frame.empty else 0
-            context.log.info(f"{table}: upserted {written} rows")
-            total += written
+            written[table] = upsert_frame(conn, table, frame, key_columns) if not frame.empty else 0
+            context.log.info(f"{table}: upserted {written[table]} rows")
             if final_for:
                 _replace_unavailable(conn, table, final_for, (unavailable or {}).get(table, {}))
                 for day, (kind, reason) in sorted((unavailable or {}).get(table, {}).items()):
@@ -349,7 +352,7 @@ def write_frames(
                     ).format(sql.Identifier(SUPERSEDED_BY[table])),
                     final_for,
                 )
-    return total
+    return written
 
 
 def _replace_unavailable(
@@ -366,15 +369,19 @@ def _replace_unavailable(
 
 
 def reporting_rejections(
-    context: dg.AssetExecutionContext, run: Callable[[], dg.MaterializeResult]
+    context: dg.AssetExecutionContext, run: Callable[[], dg.MaterializeResult | list[dg.MaterializeResult]]
 ) -> Iterator[dg.AssetCheckEvaluation | dg.MaterializeResult]:
-    """Run an asset body; rejected data is reported as the failed blocking check, then fails the step."""
+    """Run an asset body (one result, or one per table of a multi-asset); rejected data is reported as the
+    failed blocking check of the table it was meant for, then fails the step."""
     try:
         result = run()
     except RejectedData as rejected:
-        yield failed_on_current_state(context, rejected.check)
+        table = dg.AssetKey(rejected.table)
+        yield failed_on_current_state(
+            context, rejected.check, table if table in context.assets_def.keys else None
+        )
         raise dg.Failure(description=rejected.check.description, allow_retries=False) from None
-    yield result
+    yield from result if isinstance(result, list) else [result]
 
 
 def materialize_result(
@@ -388,9 +395,14 @@ def materialize_result(
     end: date,
     extra: dict[str, dg.RawMetadataValue] | None = None,
     checks: Sequence[dg.AssetCheckResult] = (),
+    asset_key: str | None = None,
+    drift_tr_ids: Sequence[str] | None = None,
 ) -> dg.MaterializeResult:
+    """The run's figures and in-asset checks; `asset_key` names the table's asset in a multi-asset and
+    `drift_tr_ids` the endpoints its schema_drift check reports on (default: all the run called)."""
     metrics = client.metrics.snapshot()
     return dg.MaterializeResult(
+        asset_key=asset_key,
         metadata={
             "rows": rows_written,
             "symbols": symbols,
@@ -407,8 +419,8 @@ def materialize_result(
             **(extra or {}),
         },
         check_results=[
-            dg.AssetCheckResult(check_name=SCHEMA_CHECK, passed=True),
-            schema_drift_result(client),
+            dg.AssetCheckResult(check_name=SCHEMA_CHECK, passed=True, asset_key=asset_key),
+            schema_drift_result(client, asset_key, drift_tr_ids),
             *checks,
         ],
     )
@@ -436,7 +448,7 @@ def ingest_symbol_dataset(
             final_for=(start, end),
             unavailable=unavailable,
             fetched=[cache],
-        )
+        )[dataset.table]
     rows_per_partition(context, frame)
     return materialize_result(
         frame,

@@ -8,6 +8,8 @@ blocking `schema_valid` check through the parser, so this check only adds which 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import dagster as dg
 
 from kis_intel_assets.kis import KISClient
@@ -28,9 +30,16 @@ def schema_drift_spec(asset: str) -> dg.AssetCheckSpec:
     )
 
 
-def schema_drift_result(client: KISClient | KISClientPool) -> dg.AssetCheckResult:
-    """What the client saw during this run, as the check's result (WARN when anything drifted)."""
-    report = client.schema_drift.report()
+def schema_drift_result(
+    client: KISClient | KISClientPool, asset_key: str | None = None, tr_ids: Sequence[str] | None = None
+) -> dg.AssetCheckResult:
+    """What the client saw during this run (of `tr_ids` only, when given), as the check's result (WARN when
+    anything drifted); `asset_key` names the asset in a multi-asset."""
+    report = {
+        tr_id: entry
+        for tr_id, entry in client.schema_drift.report().items()
+        if tr_ids is None or tr_id in tr_ids
+    }
     drifted = {tr_id: entry for tr_id, entry in report.items() if entry["new"] or entry["missing"]}
     rows = sum(entry["rows"] for entry in report.values())
     if drifted:
@@ -43,6 +52,7 @@ def schema_drift_result(client: KISClient | KISClientPool) -> dg.AssetCheckResul
         description = f"{rows} rows from {len(report)} TR ID(s), all fields as expected"
     return dg.AssetCheckResult(
         check_name=SCHEMA_DRIFT_CHECK,
+        asset_key=asset_key,
         passed=not drifted,
         severity=dg.AssetCheckSeverity.WARN,
         description=description,

@@ -56,26 +56,50 @@ class IntradayConfig(dg.Config):
     top_n_by_market_cap: int = ConfigField(default=30, ge=1, le=500, description="watchlist size when empty")
 
 
-@dg.asset(
-    group_name="ingest",
-    pool="kis_api",
-    kinds={"postgres"},
-    deps=["stock_universe"],
-    metadata={
-        **table_metadata("intraday_program_trading", "intraday_investor_estimates"),
-        "provisional": True,
-    },
-    check_specs=[
-        dg.AssetCheckSpec(SCHEMA_CHECK, asset="intraday_flows", blocking=True),
-        schema_drift_spec("intraday_flows"),
+PROGRAM_TR_ID, ESTIMATES_TR_ID = "FHPPG04650101", "FHPTJ04400000"
+_INTRADAY_SPEC = {"group_name": "ingest", "kinds": {"postgres"}, "deps": ["stock_universe"]}
+
+
+@dg.multi_asset(
+    name="intraday_flows",
+    specs=[
+        dg.AssetSpec(
+            "intraday_program_trading",
+            description="PROVISIONAL programme buy / sell / net per watched stock through the session "
+            f"({PROGRAM_TR_ID}).",
+            metadata={
+                "tr_id": PROGRAM_TR_ID,
+                **table_metadata("intraday_program_trading"),
+                "provisional": True,
+            },
+            **_INTRADAY_SPEC,
+        ),
+        dg.AssetSpec(
+            "intraday_investor_estimates",
+            description="PROVISIONAL foreign / institution net-buy totals per market, keyed in by brokers "
+            f"a few times a day (가집계, {ESTIMATES_TR_ID}).",
+            metadata={
+                "tr_id": ESTIMATES_TR_ID,
+                **table_metadata("intraday_investor_estimates"),
+                "provisional": True,
+            },
+            **_INTRADAY_SPEC,
+        ),
     ],
+    check_specs=[
+        dg.AssetCheckSpec(SCHEMA_CHECK, asset="intraday_program_trading", blocking=True),
+        dg.AssetCheckSpec(SCHEMA_CHECK, asset="intraday_investor_estimates", blocking=True),
+        schema_drift_spec("intraday_program_trading"),
+        schema_drift_spec("intraday_investor_estimates"),
+    ],
+    pool="kis_api",
+    can_subset=False,  # one snapshot moment for both tables, written in one transaction
 )
 def intraday_flows(
     context: dg.AssetExecutionContext, config: IntradayConfig, kis: KISResource, database: DatabaseResource
 ):
-    """PROVISIONAL intraday flows: programme buy/sell/net per watched stock through the session
-    (FHPPG04650101) and KIS's provisional foreign / institution net-buy totals per market (FHPTJ04400000,
-    keyed in by brokers a few times a day). Superseded by the final daily assets after the close."""
+    """PROVISIONAL intraday flows, one asset per table, both from the same snapshot. Superseded by the
+    final daily assets after the close."""
     now = datetime.now(SEOUL)
     with database.connection() as conn:
         watchlist = config.symbols or _largest(conn, config.top_n_by_market_cap)
@@ -108,19 +132,23 @@ def _snapshot(
     watchlist: list[str],
     now: datetime,
     workers: int,
-) -> dg.MaterializeResult:
+) -> list[dg.MaterializeResult]:
     started = time.monotonic()
     day = now.date()
     outcome = fetch_symbols(client, watchlist, lambda c, s: c.program_trade_intraday(s), workers)
-    raise_on_fetch_errors("intraday_program_trading", "FHPPG04650101", outcome, len(watchlist), day, day)
+    raise_on_fetch_errors("intraday_program_trading", PROGRAM_TR_ID, outcome, len(watchlist), day, day)
     program = pd.concat(outcome.frames, ignore_index=True) if outcome.frames else pd.DataFrame()
     if not program.empty:
         program["time"] = [datetime.combine(day, hour, tzinfo=SEOUL) for hour in program["hour"]]
         program = program[PROGRAM_COLUMNS]
-        check_frame(program, schemas.intraday_program_trading(), "intraday_program_trading", "FHPPG04650101")
+        check_frame(program, schemas.intraday_program_trading(), "intraday_program_trading", PROGRAM_TR_ID)
     estimates = pd.concat(
         [client.foreign_institution_provisional(market) for market in MARKETS], ignore_index=True
     ).assign(time=now.replace(microsecond=0))[ESTIMATE_COLUMNS]
+    if not estimates.empty:  # brokers key in 가집계 a few times a day: none yet early in the session
+        check_frame(
+            estimates, schemas.intraday_investor_estimates(), "intraday_investor_estimates", ESTIMATES_TR_ID
+        )
     written = write_frames(
         context,
         database,
@@ -129,20 +157,28 @@ def _snapshot(
             ("intraday_investor_estimates", estimates, ("symbol", "time")),
         ],
     )
-    return materialize_result(
-        program if not program.empty else estimates,
-        rows_written=written,
-        symbols=len(watchlist),
-        client=client,
-        started=started,
-        start=day,
-        end=day,
-        extra={
-            "estimate_rows": len(estimates),
-            "provisional": True,
-            "snapshot": now.isoformat(timespec="seconds"),
-        },
-    )
+    snapshot = {"provisional": True, "snapshot": now.isoformat(timespec="seconds")}
+    run = {"client": client, "started": started, "start": day, "end": day}
+    return [
+        materialize_result(
+            program,
+            rows_written=written["intraday_program_trading"],
+            symbols=len(watchlist),
+            extra=snapshot,
+            asset_key="intraday_program_trading",
+            drift_tr_ids=[PROGRAM_TR_ID],
+            **run,
+        ),
+        materialize_result(
+            estimates,
+            rows_written=written["intraday_investor_estimates"],
+            symbols=int(estimates["symbol"].nunique()),
+            extra={**snapshot, "markets": int(estimates["market"].nunique())},
+            asset_key="intraday_investor_estimates",
+            drift_tr_ids=[ESTIMATES_TR_ID],
+            **run,
+        ),
+    ]
 
 
 intraday_job = dg.define_asset_job("intraday_flows_job", selection=[intraday_flows])

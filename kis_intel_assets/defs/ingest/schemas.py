@@ -371,3 +371,24 @@ def intraday_program_trading() -> pa.DataFrameSchema:
             }
         )
     )
+
+
+def intraday_investor_estimates() -> pa.DataFrameSchema:
+    """KIS's provisional foreign / institution net buying (가집계): nets may be negative or not keyed in
+    yet (NULL), the snapshot's KST timestamp is `time`."""
+    return pa.DataFrameSchema(
+        {
+            "time": pa.Column(None, nullable=False),
+            "symbol": SYMBOL,
+            "market": pa.Column(str, pa.Check.isin(["KOSPI", "KOSDAQ"])),
+            "name": pa.Column(str, nullable=False),
+            "price": _int(NON_NEGATIVE),
+            **{
+                f"{group}_net_{unit}": pa.Column("Int64", nullable=True)
+                for group in ("foreign", "institution")
+                for unit in ("qty", "value")
+            },
+        },
+        unique=["symbol", "time"],
+        strict=True,
+    )

@@ -34,15 +34,18 @@ def source_metadata(client: Any) -> dict[str, dg.RawMetadataValue]:
 
 
 def sources_result(client: Any, dataset: str, start: date, end: date) -> dg.AssetCheckResult:
+    """The check on the asset named like its dataset."""
     if not isinstance(client, TwoBrokerClient) or client.source != "both":
         return dg.AssetCheckResult(
             check_name=SOURCES_CHECK,
+            asset_key=dataset,
             passed=True,
             metadata={"compared_symbols": 0, "reason": "one source configured"},
         )
     mismatches = client.cross_check(dataset, start, end)
     return dg.AssetCheckResult(
         check_name=SOURCES_CHECK,
+        asset_key=dataset,
         passed=not mismatches,
         severity=dg.AssetCheckSeverity.WARN,
         description=f"{len(mismatches)} stock-day(s) differ between KIS and Kiwoom" if mismatches else None,
