@@ -63,7 +63,7 @@ FAULT_MIX = (
     )
 )
 RERUNS = 12  # a rejected asset is re-run; the corruption may hit the re-run too
-DATABASE_FAULT_EVERY_SECONDS = 6.0  # on average (uniform 0.5–1.5×), during the backfill runs
+DATABASE_FAULT_EVERY_SECONDS = 2.0  # on average (uniform 0.5–1.5×), during the backfill runs
 RESTART_EVERY = 3  # every third database fault restarts the cluster, the others terminate connections
 
 
