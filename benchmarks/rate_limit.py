@@ -36,8 +36,9 @@ APP_KEY, APP_SECRET = "bench-app-key", "bench-app-secret"
 
 
 @contextmanager
-def scratch_database() -> Iterator[str]:
-    server = os.environ.get(SERVER_URL_ENV, "postgresql://postgres@127.0.0.1:5432/postgres")
+def scratch_database(server: str | None = None) -> Iterator[str]:
+    """A migrated database of its own on `server` (default: KIS_INTEL_BENCH_DATABASE_URL), dropped after."""
+    server = server or os.environ.get(SERVER_URL_ENV, "postgresql://postgres@127.0.0.1:5432/postgres")
     name = f"kis_bench_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))

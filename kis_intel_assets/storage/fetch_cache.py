@@ -9,10 +9,16 @@ later run of the same days asks KIS again instead of reusing old answers.
 
 Entries older than `MAX_AGE` are ignored and removed: a re-run normally follows within minutes or hours,
 and an old failed run's answers should not outlive that.
+
+The cache's one connection lives as long as the step's fetches; a connection lost meanwhile (a database
+restart, a terminated backend) is replaced once per statement. Keeping an answer is worth a retry but not
+the run: when even the new connection fails, `store` logs it and the run goes on with the answer in memory
+(only a re-run after a crash would ask KIS for that symbol again).
 """
 
 from __future__ import annotations
 
+import logging
 import pickle
 import threading
 from collections.abc import Iterable
@@ -22,10 +28,17 @@ from types import TracebackType
 import pandas as pd
 import psycopg
 
-from kis_intel_assets.storage.database import connect
+from kis_intel_assets.storage.database import connect, redact_url
 
+log = logging.getLogger(__name__)
 MAX_AGE = timedelta(hours=12)
 _WINDOW = "dataset = %s AND window_start = %s AND window_end = %s"
+_CLEAR_WINDOW = f"DELETE FROM kis_fetch_cache WHERE {_WINDOW}"
+_KEEP = (
+    "INSERT INTO kis_fetch_cache (dataset, window_start, window_end, symbol, row_count, frame) "
+    "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (dataset, window_start, window_end, symbol) "
+    "DO UPDATE SET row_count = EXCLUDED.row_count, frame = EXCLUDED.frame, fetched_at = now()"
+)
 
 
 class FetchCache:
@@ -53,8 +66,17 @@ class FetchCache:
             self._conn.close()
             self._conn = None
 
-    def _connection(self) -> psycopg.Connection:
-        if self._conn is None:
+    def _execute(self, query: str, params: tuple[object, ...]) -> psycopg.Cursor:
+        """One autocommit statement (every one is idempotent); a lost connection is replaced once."""
+        try:
+            return self._connected().execute(query, params)
+        except psycopg.OperationalError:
+            if self._conn is not None:
+                self._conn.close()
+            return self._connected().execute(query, params)
+
+    def _connected(self) -> psycopg.Connection:
+        if self._conn is None or self._conn.closed or self._conn.broken:
             self._conn = connect(self.url, autocommit=True)
         return self._conn
 
@@ -62,10 +84,9 @@ class FetchCache:
         """The kept frames of these symbols (expired entries are deleted first)."""
         wanted = sorted(set(symbols))
         with self._lock:
-            conn = self._connection()
             # Expired entries of every window go, so windows that are never re-run do not pile up.
-            conn.execute("DELETE FROM kis_fetch_cache WHERE fetched_at < now() - %s", (self.max_age,))
-            rows = conn.execute(
+            self._execute("DELETE FROM kis_fetch_cache WHERE fetched_at < now() - %s", (self.max_age,))
+            rows = self._execute(
                 f"SELECT symbol, frame FROM kis_fetch_cache WHERE {_WINDOW} AND symbol = ANY(%s)",
                 (*self.key, wanted),
             ).fetchall()
@@ -77,21 +98,24 @@ class FetchCache:
         """Keep one symbol's parsed answer at once, so even a killed run keeps what it paid for."""
         payload = pickle.dumps(frame, protocol=pickle.HIGHEST_PROTOCOL)
         with self._lock:
-            self._connection().execute(
-                "INSERT INTO kis_fetch_cache (dataset, window_start, window_end, symbol, row_count, frame) "
-                "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (dataset, window_start, window_end, symbol) "
-                "DO UPDATE SET row_count = EXCLUDED.row_count, frame = EXCLUDED.frame, fetched_at = now()",
-                (*self.key, symbol, len(frame), payload),
-            )
+            try:
+                self._execute(_KEEP, (*self.key, symbol, len(frame), payload))
+            except psycopg.OperationalError as exc:
+                log.warning(
+                    "fetch cache: could not keep %s's %s answer for a re-run (this run still has it): %s",
+                    symbol,
+                    self.key[0],
+                    redact_url(str(exc)).splitlines()[0] if str(exc) else type(exc).__name__,
+                )
 
     def clear(self, conn: psycopg.Connection) -> None:
         """Delete the window's entries on the caller's connection: inside the transaction that writes it."""
-        conn.execute(f"DELETE FROM kis_fetch_cache WHERE {_WINDOW}", self.key)
+        conn.execute(_CLEAR_WINDOW, self.key)
 
     def discard(self) -> None:
         """Forget the window's entries now (the data was rejected, so a re-run must fetch it again)."""
         with self._lock:
-            self.clear(self._connection())
+            self._execute(_CLEAR_WINDOW, self.key)
 
 
 def kept_symbols(url: str, dataset: str, start: date, end: date) -> list[str]:

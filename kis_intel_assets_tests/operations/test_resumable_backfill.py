@@ -10,6 +10,8 @@ from the simulator's own request log (benchmarks/resume.py prints them on a larg
 
 from __future__ import annotations
 
+import logging
+import socket
 from collections import Counter
 from datetime import date, timedelta
 from typing import Any
@@ -23,7 +25,7 @@ from kis_intel_assets.defs.ingest.collect import ingest_symbol_dataset
 from kis_intel_assets.defs.resources import KISResource
 from kis_intel_assets.krx_calendar import trading_days
 from kis_intel_assets.simulator import FaultSpec, Simulator
-from kis_intel_assets.storage import connect, fetch_frame
+from kis_intel_assets.storage import DatabaseUnavailableError, connect, fetch_frame
 from kis_intel_assets.storage.fetch_cache import FetchCache, kept_symbols
 from kis_intel_assets_tests.simulator_fixtures import SimulatorFactory, simulator_resources
 
@@ -118,3 +120,40 @@ def test_kept_answers_expire_and_a_rejected_window_is_forgotten(database_url: st
         cache.store("005930", frame)
         assert cache.load(["005930"]) == {}, "an expired answer must be fetched again"
     assert kept_symbols(database_url, "daily_prices", start, end) == []
+
+
+def test_a_lost_cache_connection_is_replaced_and_an_outage_never_fails_a_fetch(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The soak's database faults: a terminated backend or a restart under a running fetch must not cost
+    the answers already paid for (found by benchmarks/soak.py: the step failed on `store`)."""
+    frame = pd.DataFrame({"time": [date(2025, 6, 2)], "symbol": ["005930"], "close": [70_000]})
+    start, end = date(2025, 6, 2), date(2025, 6, 2)
+
+    def terminate_cache_connections() -> int:
+        with connect(database_url, autocommit=True) as admin:
+            row = admin.execute(
+                "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+    with FetchCache(database_url, "daily_prices", start, end) as cache:
+        cache.store("005930", frame)
+        assert terminate_cache_connections() == 1
+        cache.store("000660", frame.assign(symbol="000660"))
+        assert terminate_cache_connections() == 1
+        assert sorted(cache.load(["005930", "000660"])) == ["000660", "005930"]
+        assert terminate_cache_connections() == 1
+        cache.discard()
+    assert kept_symbols(database_url, "daily_prices", start, end) == []
+
+    with socket.socket() as sock:  # a port nobody listens on: the database is down
+        sock.bind(("127.0.0.1", 0))
+        down = f"postgresql://postgres@127.0.0.1:{sock.getsockname()[1]}/postgres"
+    with FetchCache(down, "daily_prices", start, end) as cache:
+        with caplog.at_level(logging.WARNING, logger="kis_intel_assets.storage.fetch_cache"):
+            cache.store("005930", frame)  # the run keeps the answer in memory and goes on
+        assert "could not keep 005930's daily_prices answer" in caplog.text
+        with pytest.raises(DatabaseUnavailableError, match="cannot connect to database"):
+            cache.discard()  # forgetting rejected data must not fail silently: a re-run would reuse it

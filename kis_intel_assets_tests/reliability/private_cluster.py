@@ -94,20 +94,32 @@ class PrivateCluster:
                 os.kill(pid, signal.SIGCONT)
 
 
-@pytest.fixture(scope="module")
-def private_cluster() -> Iterator[PrivateCluster]:
-    if not (PG_BIN / "initdb").exists():
-        pytest.skip(f"PostgreSQL server binaries not found in {PG_BIN}")
+def server_binaries_present() -> bool:
+    return (PG_BIN / "initdb").exists()
+
+
+@contextmanager
+def running_private_cluster() -> Iterator[PrivateCluster]:
+    """A fresh cluster, started; stopped and deleted on exit (the soak benchmark uses it outside pytest)."""
     folder = Path(tempfile.mkdtemp(prefix="kis-private-pg-"))
     if os.geteuid() == 0:
         shutil.chown(folder, "postgres")
     cluster = PrivateCluster(folder)
-    cluster.init()
-    cluster.start()
     try:
+        cluster.init()
+        cluster.start()
         yield cluster
     finally:
         try:
-            cluster.stop()
+            if (cluster.data / "postmaster.pid").exists():
+                cluster.stop()
         finally:
             shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def private_cluster() -> Iterator[PrivateCluster]:
+    if not server_binaries_present():
+        pytest.skip(f"PostgreSQL server binaries not found in {PG_BIN}")
+    with running_private_cluster() as cluster:
+        yield cluster
