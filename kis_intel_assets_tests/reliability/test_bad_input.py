@@ -111,6 +111,7 @@ def test_a_bad_partition_start_stops_the_demo_before_it_writes(
     assert line.startswith("kis-intel: error: KIS_INTEL_PARTITION_START") and expected in line
 
 
+@pytest.fixture
 def offline_resources(database_url: str) -> dict[str, object]:
     """KIS points at a closed port: a refused partition must fail before any request or write."""
     database = DatabaseResource(url=database_url)
