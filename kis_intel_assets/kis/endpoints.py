@@ -1,9 +1,10 @@
 """Registry of every KIS endpoint the product uses: one table-like place for TR IDs, paths,
 parameters, output shape, paging style, paper availability and the field -> DB column map.
 
-Field names follow /work/shared/reference/kis_api.md; column names follow sql/001_core_tables.sql where a
-table exists (other endpoints reuse that vocabulary). Units follow protocol.md: investor `*_tr_pbmn`
-values arrive in KRW million and are scaled to KRW here, everything else is taken as given.
+Field names are KIS's own (the official samples' column mappings; the simulator's documented.py holds
+the same lists); column names follow sql/001_core_tables.sql where a table exists (other endpoints reuse
+that vocabulary). Units: investor `*_tr_pbmn` values arrive in KRW million and are scaled to KRW here,
+everything else is taken as given (README, "Interpretations worth knowing").
 """
 
 from __future__ import annotations
