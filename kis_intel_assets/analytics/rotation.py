@@ -43,7 +43,6 @@ from kis_intel_assets.analytics.sector_flow import SECTOR_FLOW_LOOKBACK_DAYS
 QUADRANTS = ("Leading", "Weakening", "Lagging", "Improving")
 SIGNALS = ("INFLOW", "OUTFLOW", "NEUTRAL")
 METHODS = ("auto", "flow", "price")
-RRG_COLUMNS = ("time", "sector_code", "market", "rs", "rs_ratio", "rs_momentum", "quadrant")
 SIGNAL_COLUMNS = (
     "time", "sector_code", "signal", "score", "reason", "rs_ratio", "rs_momentum", "quadrant",
     "flow_z20", "flow_z60", "signal_method", "price_signal", "price_score",
@@ -96,7 +95,8 @@ def _quadrant(rs_ratio: np.ndarray, rs_momentum: np.ndarray) -> np.ndarray:
 
 
 def relative_rotation(sector_flow: pd.DataFrame, config: RotationConfig | None = None) -> pd.DataFrame:
-    """RRG state per (time, sector_code) row of sector_flow, columns RRG_COLUMNS."""
+    """RRG state per (time, sector_code) row of sector_flow: time, sector_code, market, rs, rs_ratio,
+    rs_momentum, quadrant."""
     config = config or RotationConfig()
     require_columns(
         sector_flow,

@@ -9,8 +9,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -281,13 +280,6 @@ def connect(
     conn.client_deadline_seconds = timeouts.client_deadline_seconds
     conn.adapters.register_loader("numeric", FloatLoader)
     return conn
-
-
-@contextmanager
-def transaction(url: str) -> Iterator[psycopg.Connection]:
-    """A connection whose work commits on success and rolls back completely on any error."""
-    with connect(url) as conn, conn.transaction():
-        yield conn
 
 
 def fetch_frame(

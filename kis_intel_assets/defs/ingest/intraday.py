@@ -42,11 +42,6 @@ ESTIMATE_COLUMNS = [
     "institution_net_qty", "institution_net_value",
 ]  # fmt: skip
 SESSION_OPEN, SESSION_CLOSE = "0900", "1530"
-# The daily tables whose final rows supersede each provisional table.
-SUPERSEDED_BY = {
-    "program_trading": "intraday_program_trading",
-    "investor_trends": "intraday_investor_estimates",
-}
 
 
 class IntradayConfig(dg.Config):
