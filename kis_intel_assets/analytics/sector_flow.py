@@ -41,7 +41,8 @@ from kis_intel_assets.analytics._frames import (
     to_day,
 )
 from kis_intel_assets.analytics.mfi import DEFAULT_PERIOD, mfi_from_direction, typical_price
-from kis_intel_assets.analytics.stock_panel import MARKETS, build_stock_panel
+from kis_intel_assets.analytics.stock_panel import build_stock_panel
+from kis_intel_assets.markets import MARKETS
 
 ZSCORE_WINDOWS = (20, 60)
 SECTOR_FLOW_LOOKBACK_DAYS = max(*ZSCORE_WINDOWS, DEFAULT_PERIOD + 1) - 1

@@ -57,7 +57,7 @@ from kis_intel_assets.analytics._frames import (
     sort_by_entity_day,
     to_day,
 )
-from kis_intel_assets.analytics.stock_panel import MARKETS
+from kis_intel_assets.markets import MARKETS
 
 INPUT_COLUMNS = ("time", "symbol", "market", "close", "trading_value", "short_value", "short_ratio")
 OUTPUT_COLUMNS = (

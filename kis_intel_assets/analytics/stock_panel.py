@@ -28,8 +28,8 @@ from kis_intel_assets.analytics._frames import (
     require_columns,
     sort_by_entity_day,
 )
+from kis_intel_assets.markets import MARKETS
 
-MARKETS = ("KOSPI", "KOSDAQ")
 MASTER_COLUMNS = ("symbol", "valid_from", "market", "sector_code", "sector_name", "listed_shares")
 PRICE_COLUMNS = ("high", "low", "close", "volume", "trading_value")
 FLOW_COLUMNS = ("foreign_net_value", "institution_net_value", "individual_net_value")

@@ -40,11 +40,11 @@ from kis_intel_assets.defs.resources import DatabaseResource, KISResource
 from kis_intel_assets.defs.tables import table_metadata
 from kis_intel_assets.kis import KISClient
 from kis_intel_assets.krx_calendar import calendar_bounds
+from kis_intel_assets.markets import MARKETS
 from kis_intel_assets.storage.fetch_cache import FetchCache
 
 KIS_POOL = "kis_api"
 GROUP = "ingest"
-MARKETS = ("KOSPI", "KOSDAQ")
 SYMBOL_KEY = ("symbol", "time")
 
 

@@ -17,10 +17,10 @@ import psycopg
 from psycopg import sql
 
 from kis_intel_assets.defs.partition_checks import DailyCheck, Measure, build_daily_checks
+from kis_intel_assets.markets import MARKETS
 
 SYMBOL_TABLES = ("daily_prices", "investor_trends", "short_selling", "program_trading")
 MARKET_TABLE = "program_trading_market"
-MARKETS = ("KOSPI", "KOSDAQ")
 TRADE_TYPES = ("arbitrage", "non_arbitrage", "total")
 # Below this share of the stocks listed that day, look closer.
 MIN_COVERAGE = 0.95

@@ -30,9 +30,9 @@ from kis_intel_assets.defs.resources import DatabaseResource, KISResource
 from kis_intel_assets.defs.tables import table_metadata
 from kis_intel_assets.kis import KISClient
 from kis_intel_assets.krx_calendar import is_trading_day
+from kis_intel_assets.markets import MARKETS
 from kis_intel_assets.storage import fetch_frame
 
-MARKETS = ("KOSPI", "KOSDAQ")
 PROGRAM_COLUMNS = [
     "time", "symbol", "price", "volume", "program_buy_qty", "program_sell_qty", "program_net_qty",
     "program_buy_value", "program_sell_value", "program_net_value",
