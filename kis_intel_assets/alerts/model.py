@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
-from kis_intel_assets.page_links import DEFAULT_PAGES_URL, PAGES_URL_ENV
+from kis_intel_assets.page_links import DEFAULT_PAGES_URL, PAGES_URL_ENV, page_url
 from kis_intel_assets.storage import ConfigurationError
 
 SEOUL = ZoneInfo("Asia/Seoul")
@@ -101,7 +101,7 @@ class Links:
         return f"{self.dagster_url.rstrip('/')}/assets/{path}?{query}"
 
     def page(self, page: str, day: date) -> str:
-        return f"{self.pages_url.rstrip('/')}/{page}?{urlencode({'date': day.isoformat()})}"
+        return page_url(page, day, base_url=self.pages_url)
 
 
 @dataclass(frozen=True)

@@ -2,24 +2,21 @@
 request), but they are downstream of the tables they read, so the lineage view answers "what breaks if
 this table is late" all the way to the page, and each links to the page itself."""
 
-import os
-
 import dagster as dg
 
-from kis_intel_assets.page_links import DEFAULT_PAGES_URL, PAGES_URL_ENV
+from kis_intel_assets.page_links import page_url
 
 GROUP = "pages"
 
 
 def _page(view: str, title: str, reads: list[str]) -> dg.AssetSpec:
-    base = os.environ.get(PAGES_URL_ENV, "").strip().rstrip("/") or DEFAULT_PAGES_URL
     return dg.AssetSpec(
         f"{view}_page",
         description=f"{title} — served by `kis-intel serve` at /{view}, read live from PostgreSQL.",
         group_name=GROUP,
         kinds={"html"},
         deps=reads,
-        metadata={"url": dg.MetadataValue.url(f"{base}/{view}")},
+        metadata={"url": dg.MetadataValue.url(page_url(view))},
     )
 
 
