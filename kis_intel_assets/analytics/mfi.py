@@ -1,4 +1,4 @@
-"""Money Flow Index with TA-Lib's conventions (krx_market.md §2), for one series and for a whole panel.
+"""Money Flow Index with TA-Lib's conventions (docs/krx_rules.md §5), for one series and for a whole panel.
 
 Conventions, pinned so values match TA-Lib's `MFI` and never depend on the environment:
 - TP = (H+L+C)/3 and raw flow = TP × volume; a bar's flow is positive when TP rose from the previous bar,

@@ -1,6 +1,7 @@
 """Sector rotation: RRG state, INFLOW/OUTFLOW/NEUTRAL signals and their transitions, from sector_flow rows.
 
-RRG on daily bars (krx_market.md §3.1, causal rolling normalisation as in RRG-Lite, never full-sample):
+RRG on daily bars (docs/rotation_method.md §3), with causal rolling normalisation as in RRG-Lite, never
+full-sample:
 - Sector and market index levels are chained from sector_flow's cap-weighted daily returns over the rows
   given; RS = 100 · sector level / market level (the sector's own market: KOSPI or KOSDAQ). Chaining from
   the first row only rescales RS by a constant, which every z-score below cancels, so a trailing window

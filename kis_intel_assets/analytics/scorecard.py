@@ -1,6 +1,6 @@
 """Out-of-sample scorecard of the rotation signals, next to a within-date placebo and a momentum baseline.
 
-Evaluation (krx_market.md §3.3):
+Evaluation (docs/rotation_method.md §6):
 - Signals are known after the close of T, so the forward relative return is (sector close T+h / close T)
   − (market close T+h / close T), chained from sector_flow's daily index returns over the sector's next h
   rows: the first return that counts is T+1's.

@@ -1,4 +1,4 @@
-"""KRX 공매도 과열종목 (overheated short-selling) designation and ban, per krx_market.md §1.1.
+"""KRX 공매도 과열종목 (overheated short-selling) designation and ban, per docs/krx_rules.md §2.
 
 Input: one row per stock-day with time, symbol, market (KOSPI/KOSDAQ), close, trading_value, short_value
 (KRW) and short_ratio (percent of trading value), plus an optional boolean `baseline_constituent`.

@@ -242,8 +242,8 @@ def check_calendar(client: KISClient, day: dt.date) -> dict[str, Any]:
 
 
 def live_behaviour(client: KISClient, symbol: str, day: dt.date) -> dict[str, Any]:
-    """What kis_api.md §9 leaves unknown about live KIS, as this key sees it: paging style and page size per
-    date-ranged TR, history limits, and publication time of today's investor rows."""
+    """What docs/kis_protocol.md §7-§9 leave unknown about live KIS, as this key sees it: paging style and
+    page size per date-ranged TR, history limits, and publication time of today's investor rows."""
     paging = {tr_id: probe_paging(client, endpoint, symbol, day) for tr_id, endpoint in ENDPOINTS.items()
               if endpoint.cursor and not (client.config.paper and not endpoint.paper)}
     if client.config.paper:

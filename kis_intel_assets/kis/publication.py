@@ -1,6 +1,6 @@
 """When KIS's daily data for a day is final, how far back it serves, and which days a run could not get.
 
-What is known (kis_api.md §9; the official samples say no more):
+What is known (docs/kis_protocol.md §8-§9; the official samples say no more):
 - FHPTJ04160001 refuses every request with rt_cd "2" / OPSQ2001 "TIME LIMIT 00:00 ~ 15:40" until 15:41
   KST (live, two projects); whether past dates are refused too before then is unknown.
 - FHKST01010900 fills today's row only after the close (sample docstring), ≈ 15:40.

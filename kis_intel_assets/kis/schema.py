@@ -5,8 +5,8 @@ KIS sends every value as a string, so types are inferred from the text. Six-digi
 (a volume of 123456 or 12:34:56), so "time" also needs the KIS naming convention (`bsop_hour`,
 `stck_cntg_hour`); eight-digit numbers read as a date only when they form a real calendar date.
 
-The baseline (schema_baseline.json next to this module) is a `kis-intel discover` document. The shipped
-one was recorded against the simulator, whose field sets follow the official samples in kis_api.md;
+The baseline (schema_baseline.json next to this module) is a `kis-intel discover` document. The shipped one
+was recorded against the simulator, whose field sets follow KIS's official samples (docs/kis_protocol.md §3);
 re-record it with real credentials when KIS changes an endpoint on purpose:
 `kis-intel discover --output kis_intel_assets/kis/schema_baseline.json`.
 """

@@ -234,7 +234,7 @@ class KISSession:
 
     def fetch_range(self, endpoint: Endpoint, params: Mapping[str, str], *, symbol: str | None,
                     start: dt.date, end: dt.date) -> list[Row]:
-        """Rows back to `start`, newest first, under every paging style KIS may use (kis_api.md §9).
+        """Rows back to `start`, newest first, under every paging style KIS may use (docs/kis_protocol.md §7).
 
         Follows tr_cont "F"/"M" pages; when the server stops (tr_cont "D", or a TR that never pages)
         before `start` is covered, moves the endpoint's cursor date(s) to the day before the oldest row

@@ -1,4 +1,4 @@
-"""How close an undesignated stock is to a type ① 공매도 과열종목 designation (krx_market.md §1.1).
+"""How close an undesignated stock is to a type ① 공매도 과열종목 designation (docs/krx_rules.md §2.1, §2.7).
 
 Type ① (the only type that needs all three inputs of the day): price down 5-10%, short ratio at least the
 previous quarter's threshold (3 × the market's value-weighted short ratio, capped at 20%), and short value

@@ -6,7 +6,8 @@ Usage::
     with running_simulator(SimulatorConfig(seed=7, n_symbols=50, start=date(2024, 1, 2))) as sim:
         sim.base_url, sim.master_base_url, sim.truth.daily_prices(...), sim.stats.token_issuances(key)
 
-Documented behaviour where protocol.md / kis_api.md leave a choice (simulator decisions):
+Documented behaviour where the KIS sources leave a choice (simulator decisions; docs/kis_protocol.md says
+what is known):
 - Data: KRX trading days only (exchange_calendars XKRX). No corporate actions. Tick sizes use the
   2023-01-25 unified schedule for the whole history. The universe changes (universe.py): listings,
   delistings and trading halts at `listings_per_year` / `delistings_per_year` / `halts_per_year` per
@@ -36,7 +37,7 @@ Documented behaviour where protocol.md / kis_api.md leave a choice (simulator de
 - Unknown stock/index codes: HTTP 200, rt_cd "7", msg_cd KIOK0560. Bad or missing query
   parameters: HTTP 500, rt_cd "1", msg_cd OPSQ2001, msg1 naming the parameter. Missing header:
   HTTP 500, msg_cd EGW00205 naming it. Unknown TR ID or path/TR mismatch: HTTP 500 OPSQ0002.
-  Paper mode: real-only TRs (kis_api.md "Paper: no", plus FHPUP02120000) -> HTTP 500 MCA00124;
+  Paper mode: real-only TRs (Paper "no" in docs/kis_protocol.md §3) -> HTTP 500 MCA00124;
   rate limit capped at 2/s. Invalid token: HTTP 500 EGW00121; expired token: EGW00123 with
   `expired_token_http_status` (500).
 - Token endpoint: every successful answer within `token_min_interval_seconds` (60) of the
@@ -65,7 +66,7 @@ Documented behaviour where protocol.md / kis_api.md leave a choice (simulator de
   largest 60 stocks of the scope by final figures.
 - FHKST03010100 hts_avls is in 억원 (KRW 100 million). FID_PERIOD_DIV_CODE D/W/M/Y (a bar is dated
   by the last trading day of its period); FID_INPUT_DATE_1 "00000101" = from the first day.
-- Short regimes (krx_market.md §1.3): full bans 2020-03-16..2021-05-02 and
+- Short regimes (docs/krx_rules.md §3): full bans 2020-03-16..2021-05-02 and
   2023-11-06..2025-03-30 with only market-maker prints (~0.03% of volume on a quarter of days);
   2021-05-03..2023-11-05 only KOSPI200/KOSDAQ150 members (top 200/950 and 150/1550 of each
   market by initial market cap, scaled for smaller universes). Short attacks (1/250 allowed

@@ -1,7 +1,7 @@
 """The simulator's clock (KST) and when each dataset's day becomes final on it.
 
 Live KIS serves a day's daily data only after the close, and each TR shows "not yet" its own way
-(kis_api.md §9). The forms, per TR, before the day's publication time:
+(docs/kis_protocol.md §8). The forms, per TR, before the day's publication time:
 
 - ``refuse``: the whole request is refused with rt_cd "2" / OPSQ2001 "TIME LIMIT 00:00 ~ 15:40"
   (FHPTJ04160001, seen live by two projects). Whether a request for *past* days is refused too before

@@ -32,7 +32,7 @@ class SimulatorConfig:
     paper: bool = False
     faults: FaultSpec | None = None
     rate_limit_style: str = "500"
-    # KIS holds a new customer's key to about 3 requests/s for its first days (kis_api.md section 9):
+    # KIS holds a new customer's key to about 3 requests/s for its first days (docs/kis_protocol.md §5):
     # when set, keys in `new_keys` (every key when None) get this per-second limit instead.
     new_key_rate_limit_per_sec: float | None = None
     new_keys: Collection[str] | None = None

@@ -8,7 +8,7 @@ mapping misspells value keys (`arbt_smtm_ntby_qty`, `nabt_smtm_seln_vol` are ser
 `smtm`/`shun` stay in the `_rate` keys, as the spec sheet and other clients spell them) and adds
 `nabt_smtn_seln_tr_pbmn` / `whol_smtn_seln_tr_pbmn`, which the spec sheet lists. Neither source lists
 `whol_smtn_ntby_qty` / `whol_smtn_ntby_tr_pbmn`, so they are not served: clients add arbitrage and
-non-arbitrage (kis_api.md §9).
+non-arbitrage (docs/kis_protocol.md §3).
 """
 
 from __future__ import annotations

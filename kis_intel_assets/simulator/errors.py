@@ -1,5 +1,5 @@
-"""KIS-style error replies. Codes marked "simulator choice" are not from KIS (protocol.md lets us pick
-them)."""
+"""KIS-style error replies. Codes marked "simulator choice" are not from KIS: docs/kis_protocol.md §6 lists
+the codes KIS is known to send, §15 the ones the simulator picks."""
 
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ def token_invalid() -> KisError:
 
 
 def time_limit(last_refused: str = "15:40") -> KisError:
-    # live (kis_api.md §9): FHPTJ04160001 before 15:41 KST answers "TIME LIMIT 00:00 ~ 15:40"
+    # live (docs/kis_protocol.md §8): FHPTJ04160001 before 15:41 KST answers "TIME LIMIT 00:00 ~ 15:40"
     return KisError(200, "OPSQ2001", f"TIME LIMIT 00:00 ~ {last_refused}", rt_cd="2")
 
 

@@ -18,7 +18,7 @@ from kis_intel_assets.simulator.sectors import MARKET_INDICES, SECTOR_INDEX, SEC
 from kis_intel_assets.simulator.streams import Streams
 
 REGIME_OPEN, REGIME_BAN, REGIME_INDEX_ONLY = 0, 1, 2
-# (first day, last day, regime) of the KRX short-selling regimes (krx_market.md §1.3); other days are open.
+# (first day, last day, regime) of the KRX short-selling regimes (docs/krx_rules.md §3); other days are open.
 SHORT_REGIMES: tuple[tuple[date, date, int], ...] = (
     (date(2020, 3, 16), date(2021, 5, 2), REGIME_BAN),
     (date(2021, 5, 3), date(2023, 11, 5), REGIME_INDEX_ONLY),

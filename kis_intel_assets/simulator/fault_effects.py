@@ -1,4 +1,4 @@
-"""How each injected fault changes a reply (protocol.md "Faults")."""
+"""How each injected fault changes a reply (the kinds and the spec grammar are in faults.py)."""
 
 from __future__ import annotations
 

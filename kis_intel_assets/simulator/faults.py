@@ -1,4 +1,4 @@
-"""Seeded, reproducible fault injection (protocol.md "Faults").
+"""Seeded, reproducible fault injection (a simulator feature, not KIS behaviour: docs/kis_protocol.md §15).
 
 Spec grammar: comma-separated `kind[@TR_ID[:SYMBOL]][/FIELD]=rate`, e.g.
 "http5xx=0.02,bad_field@FHPST04830000:005930=1,bad_number@FHKST03010100/stck_hgpr=1". `/FIELD` names the

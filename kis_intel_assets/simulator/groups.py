@@ -10,7 +10,7 @@ from kis_intel_assets.investor_groups import INSTITUTION_SUBGROUPS, OTHER_SUBGRO
 from kis_intel_assets.simulator.factors import LEAVES
 from kis_intel_assets.simulator.series import SymbolSeries
 
-# DB group name -> KIS field prefix (kis_api.md §3.2), in the order fields are emitted.
+# DB group name -> KIS field prefix (docs/kis_protocol.md §3), in the order fields are emitted.
 KIS_PREFIX: dict[str, str] = {
     "foreign": "frgn",
     "individual": "prsn",

@@ -1,5 +1,6 @@
 """Investor-flow endpoints: per stock (FHKST01010900, FHPTJ04160001), ranking (FHPTJ04400000) and per market
-(FHPTJ04040000). Money fields (*_tr_pbmn, *_pbmn) are KRW million integers (protocol.md)."""
+(FHPTJ04040000). Money fields (*_tr_pbmn, *_pbmn) are KRW million integers (docs/kis_protocol.md §2,
+Units)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Program-trading endpoints: per stock intraday (FHPPG04650101) and daily (FHPPG04650201), and per market
-daily (FHPPG04600001). Program values are KRW (protocol.md)."""
+daily (FHPPG04600001). Program values are KRW (docs/kis_protocol.md §2, Units)."""
 
 from __future__ import annotations
 

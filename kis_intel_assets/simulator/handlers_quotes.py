@@ -1,8 +1,8 @@
-"""Endpoints other tools call on the same app key (kis_api.md §9): product info (CTPF1604R), daily prices
-(FHKST01010400), minute bars of today (FHKST03010200) and of a past day (FHKST03010230), order book and
-expected execution (FHKST01010200), recent executions (FHKST01010300) and the volume ranking
-(FHPST01710000). The product does not use them; they exist so a user's other tools see KIS-shaped answers
-(field sets: documented.py).
+"""Endpoints other tools call on the same app key (docs/kis_protocol.md §13): product info (CTPF1604R), daily
+prices (FHKST01010400), minute bars of today (FHKST03010200) and of a past day (FHKST03010230), order book and
+expected execution (FHKST01010200), recent executions (FHKST01010300) and the volume ranking (FHPST01710000).
+The product does not use them; they exist so a user's other tools see KIS-shaped answers (field sets:
+documented.py).
 
 Minute bars are derived from the day's OHLCV (simulator choice): a seeded Brownian bridge from open to
 close that touches the day's high and low, on the tick grid, with a U-shaped volume profile that sums to

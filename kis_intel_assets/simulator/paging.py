@@ -1,4 +1,4 @@
-"""How many rows one call returns and whether `tr_cont` pages on, per endpoint (kis_api.md §9).
+"""How many rows one call returns and whether `tr_cont` pages on, per endpoint (docs/kis_protocol.md §7).
 
 Known: FHKST03010100 answers at most 100 rows and never pages (the client moves FID_INPUT_DATE_2);
 FHKST01010400 and FHKST01010900 answer 30 rows; FHPPG04650201 about 30 business days per call and

@@ -1,11 +1,11 @@
 """FID_COND_MRKT_DIV_CODE NX (Nextrade) and UN (KRX + Nextrade) answers, derived from the J (KRX) ones.
 
-Since 2025-03 many quotation TRs take J, NX or UN (kis_api.md §9). A third party measured UN programme
-volume about 1.8x J and the sign of foreign net buying flipped. The simulator models that: programme
-quantities and values are scaled (UN 1.8x, NX 0.8x), other volumes and values get NXT's share (UN 1.15x,
-NX 0.15x), and foreign buying and selling swap sides, which flips foreign net buying while keeping
-buy - sell = net. Prices, rates and dates stay as on KRX. J is the product's scope; these answers
-exist so a client that drifts off J gets visibly different numbers.
+Since 2025-03 many quotation TRs take J, NX or UN (docs/kis_protocol.md §11). A third party measured UN
+programme volume about 1.8x J and the sign of foreign net buying flipped. The simulator models that: programme
+quantities and values are scaled (UN 1.8x, NX 0.8x), other volumes and values get NXT's share (UN 1.15x, NX
+0.15x), and foreign buying and selling swap sides, which flips foreign net buying while keeping buy - sell =
+net. Prices, rates and dates stay as on KRX. J is the product's scope; these answers exist so a client that
+drifts off J gets visibly different numbers.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@
   example: SK hynix "013" 전기,전자) = the index code without its market digit, so KOSPI "012" 기계,장비 and
   KOSDAQ "012" 일반서비스 share it.
 
-Names are the post-2024-12-09 ones (krx_market.md §4) written as KIS writes them in CTPF1002R, with a
+Names are the post-2024-12-09 ones (docs/krx_rules.md §4) written as KIS writes them in CTPF1002R, with a
 comma where KRX writes "·" ("전기,전자" in KIS's example; the other names are inferred from it).
 """
 

@@ -76,7 +76,7 @@ def test_the_simulator_matches_the_registry_and_the_baseline(
         assert all(spec.sum_of for spec in endpoint.fields if spec.source in derived), tr_id
         assert entry["drift"] == {"shape": None, "missing": [], "changed": [], "new": [], "removed": [],
                                   "derived": derived}
-    # Documented nowhere, so not served: the client adds arbitrage and non-arbitrage (kis_api.md §9)
+    # Documented nowhere, so not served: the client adds arbitrage and non-arbitrage (docs/kis_protocol.md §3)
     program_drift = document["endpoints"]["FHPPG04600001"]["drift"]
     assert program_drift["derived"] == ["whol_smtn_ntby_qty", "whol_smtn_ntby_tr_pbmn"]
     prices = document["endpoints"]["FHKST03010100"]["outputs"]

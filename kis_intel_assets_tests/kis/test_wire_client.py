@@ -1,6 +1,6 @@
-"""The real client against the simulator over loopback for KIS's wire details (kis_api.md §9): market scope
-J/NX/UN, the sector index history and holiday endpoints it uses, and a simulator started from the CLI with
-EGW00201 as HTTP 200 and one-page answers."""
+"""The real client against the simulator over loopback for KIS's wire details (docs/kis_protocol.md §7-§11):
+market scope J/NX/UN, the sector index history and holiday endpoints it uses, and a simulator started from the
+CLI with EGW00201 as HTTP 200 and one-page answers."""
 
 from __future__ import annotations
 

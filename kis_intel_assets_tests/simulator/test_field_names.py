@@ -1,5 +1,5 @@
-"""Response field names per endpoint: transcribed by hand from shared/reference/kis_api.md §3.x, and
-exactly the official samples' documented sets (simulator/documented.py)."""
+"""Response field names per endpoint: transcribed by hand from KIS's official samples (docs/kis_protocol.md
+§1, §3), and exactly the official samples' documented sets (simulator/documented.py)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ WHO = [
     "etc_corp",
     "etc_orgt",
 ]
-NTBY_VOL = {"pe_fund", "etc_corp", "etc_orgt"}  # kis_api.md §3.2 quirk
+NTBY_VOL = {"pe_fund", "etc_corp", "etc_orgt"}  # docs/kis_protocol.md §3 quirk
 
 
 def _net_qty(who: str) -> str:

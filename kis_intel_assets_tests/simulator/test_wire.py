@@ -1,5 +1,6 @@
-"""The simulator's wire behaviour as live KIS shows it (kis_api.md §9), seen with plain HTTP: page sizes and
-paging styles, header casing, `//uapi` paths, chart periods, "00000101", and the NX/UN market scopes."""
+"""The simulator's wire behaviour as live KIS shows it (docs/kis_protocol.md §7, §11, §14), seen with plain
+HTTP: page sizes and paging styles, header casing, `//uapi` paths, chart periods, "00000101", and the NX/UN
+market scopes."""
 
 from __future__ import annotations
 
