@@ -10,11 +10,11 @@ from collections.abc import Callable, Sequence
 import dagster as dg
 
 from kis_intel_assets.demo import DEFAULT_DAYS, DEFAULT_RATE_LIMIT, DEFAULT_SEED, DEFAULT_SYMBOLS
+from kis_intel_assets.errors import ConfigurationError
 from kis_intel_assets.kis.ratelimit import MAX_BUDGET_PER_SEC
 from kis_intel_assets.krx_calendar import CalendarRangeError
 from kis_intel_assets.simulator.config import MAX_SYMBOLS
 from kis_intel_assets.storage import (
-    ConfigurationError,
     DatabaseUnavailableError,
     migrate,
     redact_url,

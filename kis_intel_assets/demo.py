@@ -22,9 +22,10 @@ from kis_intel_assets.alerts import collect_alerts, deliver_pending
 from kis_intel_assets.analytics import SECTOR_FLOW_LOOKBACK_DAYS, RotationConfig
 from kis_intel_assets.defs.partitions import SEOUL, partition_start
 from kis_intel_assets.defs.selection import materialize_selection
+from kis_intel_assets.errors import ConfigurationError
 from kis_intel_assets.krx_calendar import trading_days
 from kis_intel_assets.simulator import Simulator, SimulatorConfig, running_simulator
-from kis_intel_assets.storage import ConfigurationError, connect, migrate, redact_url, resolve_database_url
+from kis_intel_assets.storage import connect, migrate, redact_url, resolve_database_url
 from kis_intel_assets.storage.database import project_home
 
 INGEST = ["daily_prices", "investor_trends", "short_selling", "program_trading"]

@@ -45,9 +45,10 @@ from kis_intel_assets.demo import (
     save_market,
     simulator_config,
 )
+from kis_intel_assets.errors import ConfigurationError
 from kis_intel_assets.pages.app import create_app
 from kis_intel_assets.simulator import Simulator, SimulatorConfig, running_simulator
-from kis_intel_assets.storage import ConfigurationError, connect, migrate, resolve_database_url
+from kis_intel_assets.storage import connect, migrate, resolve_database_url
 from kis_intel_assets.storage.database import DATABASE_URL_ENV, HOME_ENV, project_home
 from kis_intel_assets.storage.embedded import release
 

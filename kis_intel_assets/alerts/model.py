@@ -15,8 +15,8 @@ from typing import Any
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
+from kis_intel_assets.errors import ConfigurationError
 from kis_intel_assets.page_links import DEFAULT_PAGES_URL, PAGES_URL_ENV, page_url
-from kis_intel_assets.storage import ConfigurationError
 
 SEOUL = ZoneInfo("Asia/Seoul")
 

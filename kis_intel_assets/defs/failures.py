@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import dagster as dg
 
-from kis_intel_assets.storage import ConfigurationError
+from kis_intel_assets.errors import ConfigurationError
 
 # Processes that serve the definitions to the Dagster UI: there the error belongs on the code location
 # (which shows it), not in an exit of the server.

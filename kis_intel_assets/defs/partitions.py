@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from kis_intel_assets.defs.failures import deterministic_failure, setting_at_load
+from kis_intel_assets.errors import ConfigurationError
 from kis_intel_assets.krx_calendar import calendar_bounds, is_trading_day
-from kis_intel_assets.storage import ConfigurationError
 
 SEOUL = ZoneInfo("Asia/Seoul")
 PARTITION_START_ENV = "KIS_INTEL_PARTITION_START"

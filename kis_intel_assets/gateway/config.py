@@ -21,9 +21,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kis_intel_assets.errors import ConfigurationError
 from kis_intel_assets.kis.config import KISConfig
 from kis_intel_assets.kis.secrets import Secret
-from kis_intel_assets.storage import ConfigurationError, resolve_database_url
+from kis_intel_assets.storage import resolve_database_url
 
 CLIENTS_FILE_ENV = "KIS_GATEWAY_CLIENTS"
 BULK_CLASS = "bulk"

@@ -20,9 +20,10 @@ from types import FrameType
 import uvicorn
 
 from kis_intel_assets.background_server import serving_in_thread
+from kis_intel_assets.errors import ConfigurationError
 from kis_intel_assets.gateway.app import Gateway
 from kis_intel_assets.gateway.config import GatewaySettings, settings_from_environment
-from kis_intel_assets.storage import ConfigurationError, redact_url
+from kis_intel_assets.storage import redact_url
 
 USAGE_ERROR = 2
 

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from kis_intel_assets.errors import ConfigurationError
 from kis_intel_assets.kis.config import (
     BASE_URL_ENV,
     MASTER_BASE_URL,
@@ -34,7 +35,7 @@ from kis_intel_assets.kis.parsing import extract_rows, is_unpublished, parse_val
 from kis_intel_assets.kis.schema import load_baseline, response_schema
 from kis_intel_assets.kis.session import MORE_PAGES, KISSession, Page
 from kis_intel_assets.krx_calendar import is_trading_day, previous_trading_day
-from kis_intel_assets.storage import ConfigurationError, migrate, resolve_database_url
+from kis_intel_assets.storage import migrate, resolve_database_url
 
 APP_KEY_ENV, APP_SECRET_ENV = "KIS_APP_KEY", "KIS_APP_SECRET"
 KST = dt.timezone(dt.timedelta(hours=9))

@@ -21,11 +21,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from kis_intel_assets.errors import ConfigurationError
 from kis_intel_assets.pages import params, views
 from kis_intel_assets.pages.cache import PageCache, Rendered
 from kis_intel_assets.pages.params import BadParameter
 from kis_intel_assets.pages.templates import environment
-from kis_intel_assets.storage import ConfigurationError, DatabaseTimeouts, connect, redact_url
+from kis_intel_assets.storage import DatabaseTimeouts, connect, redact_url
 
 log = logging.getLogger(__name__)
 PLOTLY_CACHE_SECONDS = 7 * 24 * 3600

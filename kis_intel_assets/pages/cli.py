@@ -10,8 +10,9 @@ from contextlib import contextmanager
 import uvicorn
 
 from kis_intel_assets.background_server import serving_in_thread
+from kis_intel_assets.errors import ConfigurationError
 from kis_intel_assets.pages.app import create_app
-from kis_intel_assets.storage import ConfigurationError, redact_url, resolve_database_url
+from kis_intel_assets.storage import redact_url, resolve_database_url
 
 
 def _port(text: str) -> int:

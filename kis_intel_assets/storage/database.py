@@ -20,15 +20,13 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.types.numeric import FloatLoader
 
+from kis_intel_assets.errors import ConfigurationError
+
 DATABASE_URL_ENV = "KIS_INTEL_DATABASE_URL"
 CONNECT_TIMEOUT_ENV = "KIS_INTEL_DB_CONNECT_TIMEOUT_SECONDS"
 STATEMENT_TIMEOUT_ENV = "KIS_INTEL_DB_STATEMENT_TIMEOUT_SECONDS"
 HOME_ENV = "KIS_INTEL_HOME"
 EMBEDDED_DATABASE = "kis_intel"
-
-
-class ConfigurationError(RuntimeError):
-    """A setting is missing or wrong; the message names the setting and never carries secrets."""
 
 
 class DatabaseUnavailableError(psycopg.OperationalError):

@@ -18,7 +18,8 @@ from kis_intel_assets.alerts import (
     collect_alerts,
     deliver_pending,
 )
-from kis_intel_assets.storage import ConfigurationError, connect
+from kis_intel_assets.errors import ConfigurationError
+from kis_intel_assets.storage import connect
 from kis_intel_assets_tests.alerts.conftest import (
     DISCORD_PATH,
     SECRETS,

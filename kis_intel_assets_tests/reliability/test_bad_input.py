@@ -21,8 +21,8 @@ from kis_intel_assets.cli import main as kis_intel
 from kis_intel_assets.defs.ingest.assets import daily_prices
 from kis_intel_assets.defs.partitions import partition_start
 from kis_intel_assets.defs.resources import DatabaseResource, KISResource, rate_limit_from_env
+from kis_intel_assets.errors import ConfigurationError
 from kis_intel_assets.simulator.cli import run_simulator_cli
-from kis_intel_assets.storage import ConfigurationError
 
 pytestmark = pytest.mark.faults
 

@@ -19,10 +19,11 @@ import pytest
 
 from kis_intel_assets.alerts import run_failure_alert
 from kis_intel_assets.defs.resources import KISResource, database_resource_from_env, rate_limit_from_env
+from kis_intel_assets.errors import ConfigurationError
 from kis_intel_assets.kis import KISConfig
 from kis_intel_assets.kis.ratelimit import PostgresRateLimiter
 from kis_intel_assets.pages.cli import serving
-from kis_intel_assets.storage import ConfigurationError, DatabaseTimeouts, redact_url
+from kis_intel_assets.storage import DatabaseTimeouts, redact_url
 from kis_intel_assets_tests.simulator_fixtures import dagster_materialize_command
 
 PASSWORD = "S3cretPw"
