@@ -15,7 +15,7 @@ import pytest
 from kis_intel_assets.kis import KISClient, KISConfig, KISPayloadError
 from kis_intel_assets.krx_calendar import trading_days
 from kis_intel_assets.simulator import running_simulator
-from kis_intel_assets.simulator.clock import Publication
+from kis_intel_assets.simulator.clock import Publication, parse_publication
 from kis_intel_assets_tests.kis.conftest import END, START, sim_config
 from kis_intel_assets_tests.kis.test_client_datasets import assert_same, calls
 
@@ -57,6 +57,11 @@ def test_a_range_without_trading_days_is_no_rows(sim: Any, make_config: Callable
         before = client.stock_lending(symbol, dt.date(2023, 6, 1), dt.date(2023, 12, 28))
         served = sim.stats.requests(client.config.app_key.reveal(), TR)
     assert before.empty and [r.msg_cd for r in served] == ["KIOK0560"]
+
+
+def test_the_publication_day_is_switchable_from_the_command_line() -> None:
+    assert parse_publication(f"{TR}=08:00+1d") == NEXT_DAY
+    assert parse_publication(f"{TR}=19:30") == {TR: Publication(dt.time(19, 30), "absent")}
 
 
 @pytest.mark.parametrize(
