@@ -15,7 +15,9 @@ import pandas as pd
 import pytest
 
 from kis_intel_assets.defs.ingest.assets import stock_universe
-from kis_intel_assets.defs.ingest.lending import stock_lending, stock_lending_checks
+from kis_intel_assets.defs.ingest.collect import ingest_symbol_dataset
+from kis_intel_assets.defs.ingest.lending import STOCK_LENDING, stock_lending, stock_lending_checks
+from kis_intel_assets.defs.resources import KISResource
 from kis_intel_assets.krx_calendar import trading_days
 from kis_intel_assets.simulator import FaultSpec, SimulatorConfig, running_simulator
 from kis_intel_assets.simulator.clock import KST, Publication
@@ -162,3 +164,34 @@ def test_a_corrupted_number_fails_the_blocking_check_and_writes_nothing(
     assert TR in evaluation.description and target in evaluation.description
     assert "rmnd_stcn" in evaluation.description
     assert stored(database_url).empty
+
+
+def test_a_rerun_after_failed_symbols_asks_only_for_them(simulator: Simulator, database_url: str) -> None:
+    """The fetch cache keeps every answered symbol of the window: the re-run asks KIS only for the two
+    that failed, then writes the whole window (equal to the truth) and empties the cache."""
+    res = resources(simulator, database_url, "lending-resume")
+    assert dg.materialize([stock_universe], resources=res).success
+    days = trading_days(date(2025, 4, 30), date(2025, 5, 30))
+    assert len(days) >= 20
+    symbols = sorted(simulator.truth.symbols())
+    failing = symbols[-2:]
+
+    def run() -> dg.MaterializeResult:
+        kis: KISResource = res["kis"]  # type: ignore[assignment]
+        with kis.client() as client:
+            return ingest_symbol_dataset(dg.build_asset_context(), client, res["database"],  # type: ignore[arg-type]
+                                         STOCK_LENDING, symbols, days[0], days[-1], kis.fetch_workers)
+
+    simulator.set_faults(FaultSpec.parse(",".join(f"http5xx@{TR}:{symbol}=1" for symbol in failing)))
+    try:
+        with pytest.raises(dg.Failure, match=f"2 of {SYMBOLS} symbols failed after retries"):
+            run()
+    finally:
+        simulator.set_faults(None)
+    assert stored(database_url).empty
+    before = len(simulator.stats.requests())
+    rerun = run()
+    asked = Counter(r.symbol for r in simulator.stats.requests()[before:])
+    assert asked == {symbol: 1 for symbol in failing}
+    assert rerun.metadata["symbols_from_earlier_run"] == SYMBOLS - 2
+    assert_equals_truth(simulator, database_url, days[0], days[-1])

@@ -51,12 +51,16 @@ def test_every_field_equals_truth_across_100_row_pages(
     assert (frame["balance_volume"] >= 0).all() and (frame["new_volume"] > 0).any()
 
 
-def test_a_range_without_trading_days_is_no_rows(sim: Any, make_config: Callable[..., KISConfig]) -> None:
-    symbol = sim.truth.symbols()[1]
-    with KISClient(make_config(sim)) as client:
-        before = client.stock_lending(symbol, dt.date(2023, 6, 1), dt.date(2023, 12, 28))
-        served = sim.stats.requests(client.config.app_key.reveal(), TR)
-    assert before.empty and [r.msg_cd for r in served] == ["KIOK0560"]
+@pytest.mark.parametrize("form", ["rt7", "empty_row", "zero_price"])
+def test_a_range_without_trading_days_is_no_rows(make_config: Callable[..., KISConfig], form: str) -> None:
+    """Before the first day KIS has: rt_cd 7 KIOK0560, `output1: [{}]` or an empty list, each no rows."""
+    with running_simulator(sim_config(no_data_form=form)) as sim:
+        symbol = sim.truth.symbols()[1]
+        with KISClient(make_config(sim)) as client:
+            before = client.stock_lending(symbol, dt.date(2023, 6, 1), dt.date(2023, 12, 28))
+            served = sim.stats.requests(client.config.app_key.reveal(), TR)
+    assert before.empty and list(before.columns)[:2] == ["time", "symbol"]
+    assert [r.msg_cd for r in served] == ["KIOK0560" if form == "rt7" else "MCA00000"]
 
 
 def test_the_publication_day_is_switchable_from_the_command_line() -> None:
