@@ -20,6 +20,7 @@ from kis_intel_assets.defs.ingest.assets import (
 )
 from kis_intel_assets.defs.ingest.checks import table_checks
 from kis_intel_assets.defs.ingest.intraday import intraday_flows, intraday_job, intraday_schedule
+from kis_intel_assets.defs.ingest.lending import stock_lending, stock_lending_checks
 from kis_intel_assets.defs.ingest.schedules import (
     daily_market_data_job,
     daily_market_data_schedule,
@@ -49,10 +50,11 @@ defs = dg.Definitions(
         short_selling,
         program_trading,
         intraday_flows,
+        stock_lending,
         *analytics_assets,
         *page_specs,
     ],
-    asset_checks=[*table_checks, *analytics_checks],
+    asset_checks=[*table_checks, *analytics_checks, stock_lending_checks],
     jobs=[universe_job, daily_market_data_job, intraday_job],
     schedules=[universe_schedule, daily_market_data_schedule, intraday_schedule],
     sensors=[analytics_automation, *alert_sensors],

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 
@@ -11,7 +13,8 @@ from kis_intel_assets.definitions import defs
 from kis_intel_assets.defs.ingest.assets import KIS_POOL
 from kis_intel_assets.defs.partitions import trading_day_partitions
 
-INGEST = {"stock_universe", "daily_prices", "investor_trends", "short_selling", "program_trading"}
+INGEST = {"stock_universe", "daily_prices", "investor_trends", "short_selling", "program_trading",
+          "stock_lending"}
 
 
 def test_definitions_load() -> None:
@@ -129,10 +132,29 @@ def test_every_table_asset_declares_its_table_and_columns() -> None:
         "program_trading_market", "intraday_program_trading", "intraday_investor_estimates", "stock_mfi",
         "sector_rotation", "rotation_signal", "rotation_transition", "rotation_scorecard", "short_overheat",
         "concentrated_buying",
+        "stock_lending",
     }  # fmt: skip
     assert declared["program_trading_market"]["net_value"] == ("bigint", False)
     assert declared["rotation_signal"]["score"] == ("double precision", False)  # retyped by 013
     assert declared["short_selling"]["source"] == ("text", False)  # added by 016
+    assert declared["stock_lending"]["balance_amount"] == ("bigint", False)  # 018
+
+
+def test_the_daily_schedule_asks_for_lending_of_the_trading_day_before() -> None:
+    """Lending may be published the next trading day: the 16:40 run of a Monday ingests Friday's."""
+    job = defs.resolve_job_def("daily_market_data")
+    assert dg.AssetKey("stock_lending") in job.asset_layer.selected_asset_keys
+    schedule = defs.get_schedule_def("daily_market_data_schedule")
+    monday = datetime(2025, 6, 9, 16, 40, tzinfo=ZoneInfo("Asia/Seoul"))
+    with dg.build_schedule_context(
+        scheduled_execution_time=monday, repository_def=defs.get_repository_def()
+    ) as context:
+        requests = schedule.evaluate_tick(context).run_requests
+    assert {(r.partition_key, r.run_key) for r in requests} == {
+        ("2025-06-09", "daily-2025-06-09"), ("2025-06-05", "late-2025-06-05")}  # 06-06 is Memorial Day
+    by_day = {r.partition_key: {k.to_user_string() for k in r.asset_selection} for r in requests}
+    assert by_day["2025-06-05"] == {"stock_lending"}
+    assert "stock_lending" not in by_day["2025-06-09"] and "program_trading_market" in by_day["2025-06-09"]
 
 
 def test_assets_that_write_several_tables_are_multi_assets_run_whole() -> None:

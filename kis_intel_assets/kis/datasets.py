@@ -161,6 +161,13 @@ class KISClient(KISSession):
         endpoint, rows = self._range("FHPST04830000", params, symbol=symbol, start=start, end=end)
         return frame(rows, endpoint, {"symbol": symbol})
 
+    def stock_lending(self, symbol: str, start: dt.date, end: dt.date) -> pd.DataFrame:
+        """stock_lending table rows (HHPST074500C0 대차거래추이): shares lent, repaid and outstanding, and the
+        outstanding balance in KRW; `balance_change` and `close` come along for the checks only."""
+        params = {"MKSC_SHRN_ISCD": symbol, "START_DATE": _day(start), "END_DATE": _day(end)}
+        endpoint, rows = self._range("HHPST074500C0", params, symbol=symbol, start=start, end=end)
+        return frame(rows, endpoint, {"symbol": symbol})
+
     def program_trading(self, symbol: str, start: dt.date, end: dt.date) -> pd.DataFrame:
         """program_trading table rows (FHPPG04650201, programme totals)."""
         params = {"FID_INPUT_ISCD": symbol, "FID_INPUT_DATE_1": _day(end)}

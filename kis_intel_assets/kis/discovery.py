@@ -71,7 +71,13 @@ SAMPLE_PARAMS: Mapping[str, Params] = {
     "FHPUP02120000": lambda symbol, day: {"FID_INPUT_ISCD": KOSPI.index_code, "FID_INPUT_DATE_1": _ymd(day)},
     "FHKUP03500100": lambda symbol, day: {**_month_to(day), "FID_INPUT_ISCD": KOSPI.index_code},
     "CTCA0903R": lambda symbol, day: {"BASS_DT": _ymd(day - dt.timedelta(days=RANGE_DAYS))},
+    "HHPST074500C0": lambda symbol, day: {
+        "MKSC_SHRN_ISCD": symbol, "START_DATE": _ymd(day - dt.timedelta(days=RANGE_DAYS)),
+        "END_DATE": _ymd(day),
+    },
 }
+# The start-date parameter of each start/end range, by its cursor (the others take an anchor date).
+RANGE_START = {("FID_INPUT_DATE_2",): "FID_INPUT_DATE_1", ("END_DATE",): "START_DATE"}
 PAGING_PROBE_DAYS = 400  # asked of every date-ranged TR: more than any one page holds
 HISTORY_PROBES = {"FHPPG04600001": (240, 270, 400)}  # days back; spec: "8개월 이상 과거 조회 불가"
 CALENDAR_CHECK_DAYS = 60
@@ -159,14 +165,15 @@ def discover_masters(session: KISSession) -> dict[str, Any]:
 
 def _long_range(endpoint: Endpoint, symbol: str, day: dt.date) -> dict[str, str]:
     params = SAMPLE_PARAMS[endpoint.tr_id](symbol, day)
-    if endpoint.cursor == ("FID_INPUT_DATE_2",):  # a start/end range; the others take an anchor date
-        params["FID_INPUT_DATE_1"] = _ymd(day - dt.timedelta(days=PAGING_PROBE_DAYS))
+    if endpoint.cursor in RANGE_START:
+        params[RANGE_START[endpoint.cursor]] = _ymd(day - dt.timedelta(days=PAGING_PROBE_DAYS))
     return params
 
 
 def _page_facts(page: Page, endpoint: Endpoint, symbol: str) -> dict[str, Any]:
     rows = [row for row in extract_rows(page.body, endpoint, symbol=symbol) if isinstance(row, Mapping)]
-    days = sorted(str(row.get("stck_bsop_date", "")) for row in rows if row.get("stck_bsop_date"))
+    day = next((f.source for f in endpoint.fields if f.column == "time"), "stck_bsop_date")
+    days = sorted(str(row[day]) for row in rows if row.get(day))
     return {"rows": len(rows), "tr_cont": page.tr_cont, "newest": days[-1] if days else None,
             "oldest": days[0] if days else None}
 

@@ -52,7 +52,7 @@ class Endpoint:
     name: str
     path: str
     params: Mapping[str, str]  # every query parameter sent, with its default ("" = caller fills or blank)
-    rows_key: str  # "output" or "output2" (output1, when present, is a summary object)
+    rows_key: str  # "output" or "output2" (output1, when present, is a summary object; HHPST074500C0's rows)
     is_list: bool
     paging: Paging
     paper: bool
@@ -293,6 +293,23 @@ _REGISTRY = (
         rows_key="output2", is_list=True, paging=Paging.NONE, paper=True,
         cursor=("FID_INPUT_DATE_2",),
         fields=(DAY, *INDEX_FIELDS[:4], Field("acml_vol", "volume"), Field("acml_tr_pbmn", "trading_value")),
+    ),
+    Endpoint(
+        # START_DATE..END_DATE, at most 100 rows per call; the sample's docstring says to move the dates
+        # for the next call, and CTS (이전조회KEY) is sent blank, as every sample sends it.
+        tr_id="HHPST074500C0", name="종목별 일별 대차거래추이", path="daily-loan-trans",
+        params=_params(MRKT_DIV_CLS_CODE="3", MKSC_SHRN_ISCD="", START_DATE="", END_DATE="", CTS=""),
+        rows_key="output1", is_list=True, paging=Paging.TR_CONT, paper=False,
+        cursor=("END_DATE",),
+        fields=(
+            Field("bsop_date", "time", Kind.DATE, required=True),
+            Field("new_stcn", "new_volume", required=True),
+            Field("rdmp_stcn", "redeemed_volume", required=True),
+            Field("rmnd_stcn", "balance_volume", required=True),
+            Field("rmnd_amt", "balance_amount", required=True),
+            Field("prdy_rmnd_vrss", "balance_change", check_only=True),
+            Field("stck_prpr", "close", check_only=True),
+        ),
     ),
     Endpoint(
         tr_id="CTCA0903R", name="국내휴장일조회", path="chk-holiday",

@@ -9,6 +9,8 @@ What is known (docs/kis_protocol.md §8-§9; the official samples say no more):
   close; the exact time is UNVERIFIED. 15:40 is assumed; a day that still has no row for any stock after
   that is reported as not published rather than as missing.
 - FHPPG04600001: "8개월 이상 과거 조회 불가" (spec): days 8 months or more back are not served.
+- Stock lending (HHPST074500C0): when day T's 대차 figures appear is unknown (the same evening, or the next
+  trading day): a day with no row for any stock is "not published" until the end of the next trading day.
 
 The client's "now" is KIS's own clock (the HTTP Date header of its latest answer), so a wrong local
 clock or time zone cannot mark a day final early; before any answer it is the local clock.
@@ -22,7 +24,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from types import MappingProxyType
 
-from kis_intel_assets.krx_calendar import months_before
+from kis_intel_assets.krx_calendar import months_before, previous_trading_day
 
 KST = timezone(timedelta(hours=9))
 FINAL_AFTER: Mapping[str, time] = MappingProxyType(
@@ -35,6 +37,8 @@ FINAL_AFTER: Mapping[str, time] = MappingProxyType(
         "FHPPG04600001": time(15, 40),
     }
 )
+# Trading days after T that T's data may still be unpublished (0, the default: T itself only).
+PUBLICATION_LAG_DAYS: Mapping[str, int] = MappingProxyType({"HHPST074500C0": 1})
 HISTORY_MONTHS: Mapping[str, int] = MappingProxyType({"FHPPG04600001": 8})
 UNPUBLISHED = "unpublished"
 BEYOND_HISTORY = "beyond_history"
@@ -66,6 +70,15 @@ def is_final(tr_id: str, day: date, now: datetime) -> bool:
     """Whether `tr_id`'s data for `day` is final at `now` (KST)."""
     today = now.date()
     return day < today or (day == today and now.time() >= FINAL_AFTER.get(tr_id, time(15, 40)))
+
+
+def oldest_pending(tr_id: str, today: date) -> date:
+    """The oldest day `tr_id` may still not have published on `today` (KST): a day from it to today
+    with no row for any stock is not published yet rather than missing."""
+    day = today
+    for _ in range(PUBLICATION_LAG_DAYS.get(tr_id, 0)):
+        day = previous_trading_day(day)
+    return day
 
 
 def history_floor(tr_id: str, now: datetime) -> date | None:

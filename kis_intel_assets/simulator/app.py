@@ -22,6 +22,7 @@ from kis_intel_assets.simulator import (  # the handler modules register their T
     handlers_calendar,  # noqa: F401
     handlers_flows,  # noqa: F401
     handlers_index,  # noqa: F401
+    handlers_lending,  # noqa: F401
     handlers_program,  # noqa: F401
     handlers_quotes,  # noqa: F401
     handlers_stock,  # noqa: F401
@@ -53,6 +54,7 @@ MAX_CURSORS = 10_000
 # tr_cont "N" gets the same page again.
 CURSOR_SAFE_FAULTS = (None, "latency", "token_expiry")
 DropConnection = Callable[[dict], None]
+SYMBOL_PARAMS = {"CTPF1002R": "PDNO", "HHPST074500C0": "MKSC_SHRN_ISCD"}  # else FID_INPUT_ISCD
 
 
 class SimulatorApp:
@@ -187,7 +189,7 @@ class SimulatorApp:
         if self.config.paper and service.real_only:
             raise errors.paper_refused(tr_id)
         query = Query(request.query_params)
-        symbol = query.text("PDNO" if tr_id == "CTPF1002R" else "FID_INPUT_ISCD", "") or None
+        symbol = query.text(SYMBOL_PARAMS.get(tr_id, "FID_INPUT_ISCD"), "") or None
         record["symbol"] = symbol
         rule = self.injector.draw(tr_id, symbol) if self.injector else None
         fault = rule.kind if rule else None
@@ -290,7 +292,7 @@ def conform(body: dict[str, object], documented: Mapping[str, tuple[str, ...]]) 
 
 def _day_span(rows: object) -> dict[str, str | None]:
     days = (
-        [r["stck_bsop_date"] for r in rows if isinstance(r, dict) and r.get("stck_bsop_date")]
+        [d for r in rows if isinstance(r, dict) and (d := r.get("stck_bsop_date") or r.get("bsop_date"))]
         if isinstance(rows, list)
         else []
     )

@@ -12,7 +12,9 @@ Live KIS serves a day's daily data only after the close, and each TR shows "not 
 - ``absent``: today's row is simply not there yet.
 
 Publication times of short selling and programme data are not documented anywhere we could read: the
-defaults (15:40, absent) are a simulator choice, switchable per TR with ``publication``.
+defaults (15:40, absent) are a simulator choice, switchable per TR with ``publication``. Stock lending
+(HHPST074500C0) is unknown too: by default day T appears the same evening at 18:00; ``days_late`` moves it
+to a later trading day (``HHPST074500C0=08:00+1d`` publishes T at 08:00 of the next trading day).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ TIME_LIMIT_SCOPES = ("all", "today")
 class Publication:
     final_after: time  # from this KST time on the day's data is final
     before: str  # what a request sees before that: one of FORMS
+    days_late: int = 0  # `final_after` is on the day itself (0) or this many trading days after it
 
     def __post_init__(self) -> None:
         if self.before not in FORMS:
@@ -48,13 +51,17 @@ DEFAULT_PUBLICATION: Mapping[str, Publication] = {
     "FHPST04830000": Publication(time(15, 40), "absent"),  # unknown (simulator choice)
     "FHPPG04650201": Publication(time(15, 40), "absent"),  # unknown (simulator choice)
     "FHPPG04600001": Publication(time(15, 40), "absent"),  # unknown (simulator choice)
+    "HHPST074500C0": Publication(time(18, 0), "absent"),  # unknown (simulator choice): same evening
 }
 GENERIC = Publication(time(15, 40), "absent")  # every other daily TR
-_SPEC = re.compile(r"(?P<tr>[A-Z0-9]+)=(?P<hh>\d{1,2}):(?P<mm>\d{2})(?:/(?P<form>[a-z]+))?")
+_SPEC = re.compile(
+    r"(?P<tr>[A-Z0-9]+)=(?P<hh>\d{1,2}):(?P<mm>\d{2})(?:\+(?P<late>\d)d)?(?:/(?P<form>[a-z]+))?"
+)
 
 
 def parse_publication(spec: str) -> dict[str, Publication]:
-    """`TR=HH:MM[/form],...` (CLI) -> overrides; the form defaults to the TR's default form."""
+    """`TR=HH:MM[+Nd][/form],...` (CLI) -> overrides; the form defaults to the TR's default form, +Nd
+    publishes N trading days after the day."""
     overrides: dict[str, Publication] = {}
     for part in filter(None, (p.strip() for p in spec.split(","))):
         match = _SPEC.fullmatch(part)
@@ -62,7 +69,8 @@ def parse_publication(spec: str) -> dict[str, Publication]:
             raise ValueError(f"publication override must look like FHPST04830000=16:10/absent, got {part!r}")
         tr_id = match["tr"]
         form = match["form"] or DEFAULT_PUBLICATION.get(tr_id, GENERIC).before
-        overrides[tr_id] = Publication(time(int(match["hh"]), int(match["mm"])), form)
+        at = time(int(match["hh"]), int(match["mm"]))
+        overrides[tr_id] = Publication(at, form, int(match["late"] or 0))
     return overrides
 
 

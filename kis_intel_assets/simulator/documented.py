@@ -908,6 +908,21 @@ DOCUMENTED: Mapping[str, Mapping[str, tuple[str, ...]]] = {
             "acml_tr_pbmn",
         ),
     },
+    "HHPST074500C0": {
+        "output1": (
+            "bsop_date",
+            "stck_prpr",
+            "prdy_vrss_sign",
+            "prdy_vrss",
+            "prdy_ctrt",
+            "acml_vol",
+            "new_stcn",
+            "rdmp_stcn",
+            "prdy_rmnd_vrss",
+            "rmnd_stcn",
+            "rmnd_amt",
+        ),
+    },
     "CTCA0903R": {
         "output": (
             "bass_dt",

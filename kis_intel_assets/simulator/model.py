@@ -87,9 +87,12 @@ class MarketModel:
     def cutoff(self, tr_id: str | None = None) -> np.datetime64:
         """Last day whose daily data `tr_id` serves as final under the simulated clock."""
         now = self.now_kst()
+        publication = self.publication(tr_id)
         today = np.datetime64(now.date(), "D")
-        final = now.time() >= self.publication(tr_id).final_after
+        final = now.time() >= publication.final_after
         limit = today if final else today - np.timedelta64(1, "D")
+        if publication.days_late:
+            limit = np.datetime64(_trading_days_back(limit.astype(date), publication.days_late), "D")
         index = int(np.searchsorted(self.days, limit, "right")) - 1
         return self.days[index] if index >= 0 else self.days[0] - np.timedelta64(1, "D")
 
@@ -180,6 +183,15 @@ class MarketModel:
         path = self.universe.sector_path(index, len(self.days))
         position = min(int(np.searchsorted(self.days, day, "right")) - 1, len(self.days) - 1)
         return int(path[max(position, 0)])
+
+
+def _trading_days_back(day: date, count: int) -> date:
+    """The KRX trading day `count` sessions before the last one on or before `day` (whose publication
+    time has passed): the newest day a TR publishing `count` trading days late has out."""
+    latest = day if krx_calendar.is_trading_day(day) else krx_calendar.previous_trading_day(day)
+    for _ in range(count):
+        latest = krx_calendar.previous_trading_day(latest)
+    return latest
 
 
 def _halted(prices: PriceBlock, halted: np.ndarray) -> PriceBlock:

@@ -2,7 +2,8 @@
 
 Known: FHKST03010100 answers at most 100 rows and never pages (the client moves FID_INPUT_DATE_2);
 FHKST01010400 and FHKST01010900 answer 30 rows; FHPPG04650201 about 30 business days per call and
-FHPTJ04160001 about 30 sessions back from its FID_INPUT_DATE_1 anchor, in one page. Unknown: whether KIS
+FHPTJ04160001 about 30 sessions back from its FID_INPUT_DATE_1 anchor, in one page; HHPST074500C0 at
+most 100 rows, the caller moving its START_DATE / END_DATE (sample docstring). Unknown: whether KIS
 pages the other date-ranged TRs with tr_cont and how many rows a page holds, so those are switchable:
 
 - "known": the facts above; TRs without facts page with tr_cont at `SimulatorConfig.page_size` rows.
@@ -25,8 +26,9 @@ KNOWN_PAGE_SIZES: Mapping[str, int] = {
     "FHKST01010900": 30,
     "FHPPG04650201": 30,
     "FHPTJ04160001": 30,
+    "HHPST074500C0": 100,  # sample: "최대 100건", then move start_date / end_date
 }
-KNOWN_ONE_PAGE = frozenset({"FHPPG04650201", "FHPTJ04160001", "FHPUP02120000"})
+KNOWN_ONE_PAGE = frozenset({"FHPPG04650201", "FHPTJ04160001", "FHPUP02120000", "HHPST074500C0"})
 
 
 def page_size(tr_id: str, default: int, overrides: Mapping[str, int]) -> int:

@@ -15,6 +15,7 @@ import pandas as pd
 from kis_intel_assets.simulator.encode import percent
 from kis_intel_assets.simulator.groups import KIS_PREFIX, group_flows
 from kis_intel_assets.simulator.handlers_program import market_program_components
+from kis_intel_assets.simulator.lending import stock_lending
 from kis_intel_assets.simulator.model import MarketModel
 from kis_intel_assets.simulator.sectors import SECTORS
 from kis_intel_assets.simulator.series import SymbolSeries
@@ -26,6 +27,8 @@ INVESTOR_COLUMNS = ["time", "symbol"] + [
     for group in INVESTOR_GROUPS
     for field in ("buy_qty", "buy_value", "sell_qty", "sell_value", "net_qty", "net_value")
 ]
+
+LENDING_COLUMNS = ("time", "symbol", "new_volume", "redeemed_volume", "balance_volume", "balance_amount")
 
 
 class GroundTruth:
@@ -206,6 +209,25 @@ class GroundTruth:
                 "program_net_value",
             ],
         )
+
+    def stock_lending(self, start: date, end: date, symbols: Iterable[str] | None = None) -> pd.DataFrame:
+        """대차거래 per stock-day (HHPST074500C0): shares lent, repaid, outstanding, and KRW outstanding."""
+        frames = []
+        for series, idx in self._each(start, end, symbols):
+            _, lending = stock_lending(self.model, series.symbol)
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "time": series.days[idx].astype(date),
+                        "symbol": series.symbol,
+                        "new_volume": lending.new[idx],
+                        "redeemed_volume": lending.redeemed[idx],
+                        "balance_volume": lending.balance[idx],
+                        "balance_amount": lending.amount[idx],
+                    }
+                )
+            )
+        return _concat(frames, list(LENDING_COLUMNS))
 
     def program_trading_market(self, start: date, end: date) -> pd.DataFrame:
         """arbitrage / non_arbitrage / total per market-day, each the 합계 (위탁 + 자기) channel."""

@@ -20,6 +20,7 @@ PRODUCT_TR_IDS = {
     "FHKST01010900", "FHPTJ04160001", "FHPTJ04400000", "FHPTJ04040000", "FHPST04830000", "FHPPG04650101",
     "FHPPG04650201", "FHPPG04600001", "FHKST01010100", "FHKST03010100", "CTPF1002R", "FHPUP02120000",
     "FHKUP03500100", "CTCA0903R",  # sector index history (rotation benchmark) and KIS's holiday check
+    "HHPST074500C0",  # stock lending (대차거래추이)
 }
 
 
@@ -34,7 +35,7 @@ def test_registry_covers_every_product_endpoint_with_unique_fields() -> None:
     assert set(ENDPOINTS) == PRODUCT_TR_IDS
     for spec in ENDPOINTS.values():
         assert spec.url_path.startswith("/uapi/domestic-stock/v1/quotations/")
-        assert spec.rows_key in ("output", "output2")
+        assert spec.rows_key in ("output", "output1", "output2")
         sources = [f.source for f in spec.fields]
         columns = [f.column for f in spec.fields]
         assert len(set(sources)) == len(sources), spec.tr_id

@@ -133,7 +133,8 @@ def tick_daily_schedule(dev: DagsterDev, where: dict[str, str], day: date) -> st
     selector = {**where, "scheduleName": "daily_market_data_schedule"}
     tick = dev.graphql(DRY_RUN, {"selector": selector, "timestamp": at})["scheduleDryRun"]
     assert tick["__typename"] == "DryRunInstigationTick", tick
-    (request,) = tick["evaluationResult"]["runRequests"]
+    requests = tick["evaluationResult"]["runRequests"]  # the day's, and lending for the day before
+    request = next(r for r in requests if {"key": "dagster/partition", "value": day.isoformat()} in r["tags"])
     tags = {t["key"]: t["value"] for t in request["tags"]}
     assert tags["dagster/partition"] == day.isoformat(), tags
     tags |= {"dagster/schedule_name": "daily_market_data_schedule", "dagster/run_key": request["runKey"]}

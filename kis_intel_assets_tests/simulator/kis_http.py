@@ -14,6 +14,7 @@ PATHS = {
     "FHPTJ04400000": "quotations/foreign-institution-total",
     "FHPTJ04040000": "quotations/inquire-investor-daily-by-market",
     "FHPST04830000": "quotations/daily-short-sale",
+    "HHPST074500C0": "quotations/daily-loan-trans",
     "FHPPG04650101": "quotations/program-trade-by-stock",
     "FHPPG04650201": "quotations/program-trade-by-stock-daily",
     "FHPPG04600001": "quotations/comp-program-trade-daily",

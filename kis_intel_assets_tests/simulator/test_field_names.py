@@ -336,6 +336,21 @@ def test_market_endpoint_fields(simulator: Simulator) -> None:
     assert body["output"]["mket_id_cd"] in ("STK", "KSQ")
 
 
+def test_stock_lending_fields(simulator: Simulator) -> None:
+    """종목별 일별 대차거래추이: the rows are in output1 (the sample reads output1), KIS's names."""
+    kis = KisHttp(simulator, app_key="fields-lending").login()
+    symbol = simulator.truth.symbols()[0]
+    body, _ = kis.ok(
+        "HHPST074500C0",
+        {"MRKT_DIV_CLS_CODE": "3", "MKSC_SHRN_ISCD": symbol, "START_DATE": "20250501", "END_DATE": "20250630",
+         "CTS": ""},
+    )
+    assert set(body) == {"rt_cd", "msg_cd", "msg1", "output1"}
+    expected = {"bsop_date", "stck_prpr", "acml_vol", "new_stcn", "rdmp_stcn", "prdy_rmnd_vrss", "rmnd_stcn",
+                "rmnd_amt"} | CHANGE
+    assert 30 <= len(body["output1"]) <= 100 and all(set(row) == expected for row in body["output1"])
+
+
 def test_token_response_fields(simulator: Simulator) -> None:
     response = KisHttp(simulator, app_key="fields-token").issue_token()
     assert response.status_code == 200
@@ -422,6 +437,7 @@ SERVED_PARAMS: dict[str, dict[str, str]] = {
         "FID_BLNG_CLS_CODE": "0",
     },
     "CTCA0903R": {"BASS_DT": "20250601", "CTX_AREA_FK": "", "CTX_AREA_NK": ""},
+    "HHPST074500C0": {"MRKT_DIV_CLS_CODE": "3", "START_DATE": "20250501", "END_DATE": "20250630", "CTS": ""},
 }
 
 
@@ -433,7 +449,7 @@ def test_every_endpoint_serves_exactly_its_documented_fields(simulator_factory: 
     assert set(SERVED_PARAMS) == set(REGISTRY) == set(DOCUMENTED)
     symbol = simulator.truth.symbols()[0]
     for tr_id, params in SERVED_PARAMS.items():
-        query = {"FID_INPUT_ISCD": symbol, "PDNO": symbol, **params}
+        query = {"FID_INPUT_ISCD": symbol, "PDNO": symbol, "MKSC_SHRN_ISCD": symbol, **params}
         body, _ = kis.ok(tr_id, query)
         for key, names in DOCUMENTED[tr_id].items():
             rows = body[key] if isinstance(body[key], list) else [body[key]]

@@ -35,7 +35,7 @@ from kis_intel_assets.defs.resources import DatabaseResource
 from kis_intel_assets.kis import KISClient
 from kis_intel_assets.kis.endpoints import ENDPOINTS
 from kis_intel_assets.kis.errors import KISError, KISPayloadError
-from kis_intel_assets.kis.publication import UNPUBLISHED
+from kis_intel_assets.kis.publication import UNPUBLISHED, oldest_pending
 from kis_intel_assets.krx_calendar import CalendarRangeError, previous_trading_day, trading_days
 from kis_intel_assets.storage import upsert_frame
 from kis_intel_assets.storage.fetch_cache import FetchCache
@@ -243,9 +243,10 @@ def fetch_dataset(
     outcome.frames[:0] = [frame for frame in kept.values() if not frame.empty]
     # Symbols that failed or answered garbage are asked again by the re-run; the rest stay kept.
     raise_on_fetch_errors(dataset.table, dataset.tr_id, outcome, len(symbols), start, end, cache)
-    _record_unserved_today(client, dataset.tr_id, outcome.frames, start, end)
+    _record_unserved_recent(client, dataset.tr_id, outcome.frames, start, end)
     unavailable = unavailable_days(client, dataset.tr_id, start, end)
-    _raise_on_refused_past_days(dataset, unavailable, client.server_clock.now().date())
+    pending = oldest_pending(dataset.tr_id, client.server_clock.now().date())
+    _raise_on_refused_past_days(dataset, unavailable, pending)
     try:
         frame = pd.concat(outcome.frames, ignore_index=True) if outcome.frames else pd.DataFrame()
         if not frame.empty:
@@ -273,11 +274,12 @@ def _day_before(day: date) -> date:
         return day  # the calendar's first day: nothing before it to fetch
 
 
-def _raise_on_refused_past_days(dataset: SymbolDataset, unavailable: Unserved, today: date) -> None:
+def _raise_on_refused_past_days(dataset: SymbolDataset, unavailable: Unserved, pending: date) -> None:
     """KIS refusing *past* days before its publication time (FHPTJ04160001 may refuse every request
     until 15:41) is not "today is not out yet": the run cannot get days it should have, so the step fails
-    with KIS's reason instead of recording a materialization without them."""
-    past = sorted(day for day, (kind, _) in unavailable.items() if kind == UNPUBLISHED and day < today)
+    with KIS's reason instead of recording a materialization without them. Days from `pending` on (today,
+    or the day before for a TR that may publish a day late) may still be unpublished."""
+    past = sorted(day for day, (kind, _) in unavailable.items() if kind == UNPUBLISHED and day < pending)
     if past:
         reason = unavailable[past[0]][1]
         raise dg.Failure(
@@ -295,16 +297,19 @@ def unavailable_days(client: KISClient, tr_id: str, start: date, end: date) -> d
     return {day: entry for day, entry in client.unavailable.days(tr_id).items() if start <= day <= end}
 
 
-def _record_unserved_today(
+def _record_unserved_recent(
     client: KISClient, tr_id: str, frames: Sequence[pd.DataFrame], start: date, end: date
 ) -> None:
-    """KIS's today with no row for any stock is not published yet (short selling and programme data
-    have no documented publication time), not a gap: record it like the days KIS said so for."""
-    today = client.server_clock.now().date()
-    if today not in trading_days(start, end) or any((f["time"] == today).any() for f in frames):
-        return
-    reason = f"{tr_id}: no stock has a row for {today} yet at KIS time {client.server_clock.now():%H:%M} KST"
-    client.unavailable.record(tr_id, [today], UNPUBLISHED, reason)
+    """KIS's today (and, for a TR that may publish a day late, the trading day before) with no row for
+    any stock is not published yet (short selling, programme and lending data have no documented
+    publication time), not a gap: record it like the days KIS said so for."""
+    now = client.server_clock.now()
+    pending = oldest_pending(tr_id, now.date())
+    served = {day for f in frames for day in f["time"]}
+    days = [d for d in trading_days(start, end) if pending <= d <= now.date() and d not in served]
+    for day in days:
+        reason = f"{tr_id}: no stock has a row for {day} yet at KIS time {now:%Y-%m-%d %H:%M} KST"
+        client.unavailable.record(tr_id, [day], UNPUBLISHED, reason)
 
 
 def availability_metadata(unavailable: Mapping[str, Unserved]) -> dict[str, dg.RawMetadataValue]:

@@ -27,6 +27,7 @@ from kis_intel_assets.investor_groups import (
     OTHER_SUBGROUPS,
     ZERO_SUM_GROUPS,
 )
+from kis_intel_assets.krx_calendar import CalendarRangeError, previous_trading_day
 
 SYMBOL = pa.Column(str, pa.Check.str_matches(r"^[0-9A-Z]{6}$"), nullable=False)
 NON_NEGATIVE = pa.Check.ge(0)
@@ -392,3 +393,68 @@ def intraday_investor_estimates() -> pa.DataFrameSchema:
         unique=["symbol", "time"],
         strict=True,
     )
+
+
+def stock_lending(start: date, end: date) -> pa.DataFrameSchema:
+    """대차거래 per stock-day: balance_change (prdy_rmnd_vrss) = new − redeemed, and the balance moves by
+    it from the previous trading day's row; the KRW balance is the share balance at a price inside the
+    daily band around the close (a balance in another unit, or a tripled field, is rejected)."""
+    return pa.DataFrameSchema(
+        {
+            "time": _in_window(start, end),
+            "symbol": SYMBOL,
+            "new_volume": _int(NON_NEGATIVE),
+            "redeemed_volume": _int(NON_NEGATIVE),
+            "balance_volume": _int(NON_NEGATIVE),
+            "balance_amount": _int(NON_NEGATIVE),
+            "balance_change": pa.Column("Int64", nullable=True),
+            "close": pa.Column("Int64", pa.Check.gt(0), nullable=True),
+        },
+        checks=[
+            pa.Check(
+                lambda df: (df["balance_change"] == df["new_volume"] - df["redeemed_volume"])
+                .fillna(True)
+                .astype(bool),
+                name="balance_change = new_volume - redeemed_volume",
+                error="prdy_rmnd_vrss must equal new_stcn - rdmp_stcn",
+            ),
+            pa.Check(
+                _balance_follows_previous_day,
+                name="balance_volume - previous day's balance_volume = balance_change",
+                error="rmnd_stcn must move from the previous trading day's by prdy_rmnd_vrss",
+            ),
+            pa.Check(
+                _amount_at_a_price_near_the_close,
+                name="balance_amount / balance_volume inside the band around close",
+                error="rmnd_amt / rmnd_stcn must be a price inside the ±30 % band around stck_prpr",
+            ),
+        ],
+        unique=["symbol", "time"],
+        strict=True,
+    )
+
+
+def _balance_follows_previous_day(df: pd.DataFrame) -> pd.Series:
+    """Rows whose symbol has a row on the previous trading day: the balance moved by exactly the change."""
+    order = df.sort_values(["symbol", "time"])
+    by_symbol = order.groupby("symbol", sort=False)
+    previous_day = by_symbol["time"].shift()
+    previous_balance = by_symbol["balance_volume"].shift()
+    expected_day = order["time"].map({day: _previous_day(day) for day in order["time"].unique()})
+    adjacent = previous_day.notna() & (previous_day == expected_day)
+    moved = order["balance_volume"] - previous_balance == order["balance_change"]
+    return (~adjacent | moved.fillna(True)).astype(bool).reindex(df.index)
+
+
+def _previous_day(day: date) -> date | None:
+    try:
+        return previous_trading_day(day)
+    except CalendarRangeError:
+        return None  # the calendar's first day: no row before it to follow
+
+
+def _amount_at_a_price_near_the_close(df: pd.DataFrame) -> pd.Series:
+    price = df["balance_amount"] / df["balance_volume"].where(df["balance_volume"] > 0)
+    close = df["close"].astype("float64")
+    inside = _within(price, close * PRICE_BAND[0], close * PRICE_BAND[1])
+    return inside & ((df["balance_volume"] > 0) | (df["balance_amount"] == 0))
