@@ -20,6 +20,10 @@ from kis_intel_assets.defs.ingest.assets import (
 )
 from kis_intel_assets.defs.ingest.checks import table_checks
 from kis_intel_assets.defs.ingest.intraday import intraday_flows, intraday_job, intraday_schedule
+from kis_intel_assets.defs.ingest.overheat_designations import (
+    overheat_designation_checks,
+    short_overheat_designations,
+)
 from kis_intel_assets.defs.ingest.schedules import (
     daily_market_data_job,
     daily_market_data_schedule,
@@ -49,10 +53,11 @@ defs = dg.Definitions(
         short_selling,
         program_trading,
         intraday_flows,
+        short_overheat_designations,
         *analytics_assets,
         *page_specs,
     ],
-    asset_checks=[*table_checks, *analytics_checks],
+    asset_checks=[*table_checks, *analytics_checks, *overheat_designation_checks],
     jobs=[universe_job, daily_market_data_job, intraday_job],
     schedules=[universe_schedule, daily_market_data_schedule, intraday_schedule],
     sensors=[analytics_automation, *alert_sensors],

@@ -5,6 +5,7 @@ from datetime import datetime
 import dagster as dg
 
 from kis_intel_assets.defs.ingest.assets import daily_prices, investor_trends, program_trading, short_selling
+from kis_intel_assets.defs.ingest.overheat_designations import short_overheat_designations
 from kis_intel_assets.defs.partitions import SEOUL
 from kis_intel_assets.krx_calendar import is_trading_day
 
@@ -13,7 +14,9 @@ universe_job = dg.define_asset_job("stock_universe_refresh", selection=["stock_u
 # step would only add its start-up (seconds per step) to the chain that ends in the day's alerts.
 daily_market_data_job = dg.define_asset_job(
     "daily_market_data",
-    selection=dg.AssetSelection.assets(daily_prices, investor_trends, short_selling, program_trading),
+    selection=dg.AssetSelection.assets(daily_prices, investor_trends, short_selling, program_trading)
+    # The day's official 공매도 과열종목 list: at 16:40 the master files are today's (kis/masters.py).
+    | dg.AssetSelection.assets(short_overheat_designations),
     config={"execution": {"config": {"in_process": {}}}},
 )
 
