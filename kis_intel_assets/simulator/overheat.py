@@ -50,7 +50,7 @@ def _rule_input(model: MarketModel) -> pd.DataFrame:
         frames.append(
             pd.DataFrame(
                 {
-                    "time": series.days.astype(date),
+                    "time": series.days,  # datetime64: no per-row date objects on a large universe
                     "symbol": series.symbol,
                     "market": str(market),
                     "close": series.prices.close,
