@@ -21,6 +21,10 @@ from kis_intel_assets.defs.ingest.assets import (
 from kis_intel_assets.defs.ingest.checks import table_checks
 from kis_intel_assets.defs.ingest.intraday import intraday_flows, intraday_job, intraday_schedule
 from kis_intel_assets.defs.ingest.lending import stock_lending, stock_lending_checks
+from kis_intel_assets.defs.ingest.overheat_designations import (
+    overheat_designation_checks,
+    short_overheat_designations,
+)
 from kis_intel_assets.defs.ingest.schedules import (
     daily_market_data_job,
     daily_market_data_schedule,
@@ -51,10 +55,11 @@ defs = dg.Definitions(
         program_trading,
         intraday_flows,
         stock_lending,
+        short_overheat_designations,
         *analytics_assets,
         *page_specs,
     ],
-    asset_checks=[*table_checks, *analytics_checks, stock_lending_checks],
+    asset_checks=[*table_checks, *analytics_checks, stock_lending_checks, *overheat_designation_checks],
     jobs=[universe_job, daily_market_data_job, intraday_job],
     schedules=[universe_schedule, daily_market_data_schedule, intraday_schedule],
     sensors=[analytics_automation, *alert_sensors],

@@ -46,6 +46,7 @@ SUMMARY_TABLES = (
     "rotation_scorecard",
     "short_overheat",
     "concentrated_buying",
+    "short_overheat_designations",
 )
 FINAL_HOUR_KST = 16
 MARKET_FILE = "simulated-market.json"  # under KIS_INTEL_HOME
@@ -113,6 +114,9 @@ def run_demo(*, symbols: int, days: int, seed: int, rate_limit: float) -> int:
             graph.run(["stock_universe"])
         with step("daily_prices, investor_trends, short_selling, program_trading (one backfill run)"):
             graph.run(INGEST, window, checks=True)
+        official_day = simulator.model.master_day().astype(date)  # a master file tells only its own day
+        with step(f"short_overheat_designations (official list of {official_day} from the master files)"):
+            graph.run(["short_overheat_designations"], [official_day])
         requests = len(simulator.stats.requests())
     if run_analytics(graph, window):
         with step("alerts (outbox, then the configured channels; console when none is)"):
@@ -244,7 +248,7 @@ def _summary(url: str, requests: int, seconds: float, next_command: str) -> None
         }
     print(f"\nDone in {seconds:.1f}s with {requests} KIS requests. Rows in {redact_url(url)}:")
     for table, count in counts.items():
-        print(f"  {table:<24} {count:>9,}")
+        print(f"  {table:<27} {count:>9,}")
     print(
         "\nNext: one command for the Dagster UI (lineage, materializations, checks; the daemon runs\n"
         "schedules, sensors and backfills), the pages and a KIS simulator serving this demo's market,\n"

@@ -133,6 +133,7 @@ def test_every_table_asset_declares_its_table_and_columns() -> None:
         "sector_rotation", "rotation_signal", "rotation_transition", "rotation_scorecard", "short_overheat",
         "concentrated_buying",
         "stock_lending",
+        "short_overheat_designations",
     }  # fmt: skip
     assert declared["program_trading_market"]["net_value"] == ("bigint", False)
     assert declared["rotation_signal"]["score"] == ("double precision", False)  # retyped by 013

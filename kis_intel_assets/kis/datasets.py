@@ -13,7 +13,14 @@ import pandas as pd
 
 from kis_intel_assets.kis.endpoints import ENDPOINTS, TRADE_TYPES, Endpoint, Kind
 from kis_intel_assets.kis.errors import KISAPIError, KISError, KISNotPublishedError, KISPayloadError
-from kis_intel_assets.kis.masters import COMMON_STOCK, MASTER_FILES, parse_master, sector_index_code
+from kis_intel_assets.kis.masters import (
+    COMMON_STOCK,
+    MASTER_FILES,
+    master_file_day,
+    parse_master,
+    sector_index_code,
+    short_overheat_symbols,
+)
 from kis_intel_assets.kis.parsing import Row
 from kis_intel_assets.kis.publication import (
     BEYOND_HISTORY,
@@ -310,3 +317,17 @@ class KISClient(KISSession):
             records += [{"symbol": e.symbol, "name": e.name, "market": master.market}
                         for e in parse_master(content, master) if e.group == COMMON_STOCK]
         return pd.DataFrame(records, columns=["symbol", "name", "market"])
+
+    def short_overheat_designations(self) -> tuple[dt.date, pd.DataFrame]:
+        """The trading day both master files describe (from the download's Date header, KIS's clock) and
+        the common stocks flagged 공매도과열종목 on it: columns symbol, market."""
+        days, records = set(), []
+        for master in MASTER_FILES:
+            content = self.download(f"{self.config.master_base_url}/{master.filename}", label=master.filename)
+            days.add(master_file_day(self.server_clock.now()))
+            records += [{"symbol": symbol, "market": master.market}
+                        for symbol in short_overheat_symbols(parse_master(content, master), master)]
+        if len(days) != 1:
+            raise KISError(f"the master files describe different days {sorted(days)} (downloaded across "
+                           "their daily regeneration): download again", tr_id="master:both", symbol=None)
+        return days.pop(), pd.DataFrame(records, columns=["symbol", "market"])

@@ -130,3 +130,4 @@ class KISClientPool:
     current_price = _dispatched("current_price")
     stock_info = _dispatched("stock_info")
     list_common_stocks = _dispatched("list_common_stocks")
+    short_overheat_designations = _dispatched("short_overheat_designations")

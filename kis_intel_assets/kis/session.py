@@ -213,6 +213,7 @@ class KISSession:
         for attempt in range(1, limit + 1):
             try:
                 response = self._http.get(url)
+                self.server_clock.observe(response.headers.get("date"))  # which day a master file is
                 if response.status_code == 200:
                     return response.content
                 problem = f"HTTP {response.status_code}"

@@ -143,10 +143,15 @@ class SimulatorApp:
         market = MASTER_FILES.get(request.path_params["file"])
         if market is None:
             return Response(b"not found", 404)
-        key = (market, self.model.latest_day())  # the listed universe follows the clock
+        # The listed universe and the 공매도 과열 flags follow the clock (and the planted differences).
+        key = (market, self.model.latest_day(), self.model.master_day(), self.model.overheat_differences)
         if key not in self._masters:
-            self._masters[key] = master_zip(self.model, market)
-        return Response(self._masters[key], media_type="application/zip")
+            # The first file of a market computes the official 공매도 과열 list over every simulated
+            # stock-day (seconds at 2,500 stocks): off the event loop, so other requests go on.
+            self._masters[key] = await asyncio.to_thread(master_zip, self.model, market)
+        # Date from the simulated clock: it tells a client which trading day the files describe.
+        date = format_datetime(self.model.now_kst().astimezone(UTC), usegmt=True)
+        return Response(self._masters[key], media_type="application/zip", headers={"date": date})
 
     # -- quotations ------------------------------------------------------------------------------------
     async def quotation(self, request: Request) -> Response:

@@ -29,6 +29,10 @@ KST = timezone(timedelta(hours=9))
 SESSION_OPEN, SESSION_CLOSE = time(9, 0), time(15, 30)
 # With no clock set the simulator stands after the last configured day's after-hours session.
 AFTER_HOURS_END = time(18, 0)
+# The master files (kospi/kosdaq_code.mst.zip) describe trading day D from this KST time on D until the same
+# time on the next trading day: KIS regenerates them before the open; the hour is our assumption (the
+# product's kis/masters.py MASTER_READY is the same).
+MASTER_READY = time(8, 0)
 FORMS = ("refuse", "blank", "partial", "absent")
 TIME_LIMIT_SCOPES = ("all", "today")
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from kis_intel_assets.simulator.clock import KST, TIME_LIMIT_SCOPES, Publication
 from kis_intel_assets.simulator.factors import EpisodeParams
 from kis_intel_assets.simulator.faults import FaultSpec
+from kis_intel_assets.simulator.overheat import OverheatDifference
 from kis_intel_assets.simulator.paging import PAGING_STYLES, page_size
 
 RATE_LIMIT_STYLES = ("500", "200")
@@ -57,6 +58,8 @@ class SimulatorConfig:
     symbol_cache_size: int = 128
     expired_token_http_status: int = 500
     episodes: EpisodeParams | None = None  # planted rotation episodes; None = EpisodeParams() defaults
+    # Planted differences of the official 공매도 과열종목 list from the KRX rule (simulator/overheat.py).
+    overheat_differences: tuple[OverheatDifference, ...] = ()
 
     def __post_init__(self) -> None:
         if self.replay_dir is None and not 4 <= self.n_symbols <= MAX_SYMBOLS:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 import numpy as np
 
@@ -13,6 +13,7 @@ from kis_intel_assets import krx_calendar
 from kis_intel_assets.simulator.clock import (
     DEFAULT_PUBLICATION,
     GENERIC,
+    MASTER_READY,
     Publication,
     SimClock,
     default_now,
@@ -75,6 +76,8 @@ class MarketModel:
         self._lock = threading.Lock()
         self.clock = SimClock(config.now, config.time_offset, running=config.clock_running)
         self._publication = {**DEFAULT_PUBLICATION, **(config.publication or {})}
+        # Planted differences of the official 공매도 과열종목 list from the KRX rule (simulator/overheat.py).
+        self.overheat_differences = tuple(config.overheat_differences)
 
     # -- clock ---------------------------------------------------------------------------------------------
     def now_kst(self) -> datetime:
@@ -86,13 +89,22 @@ class MarketModel:
 
     def cutoff(self, tr_id: str | None = None) -> np.datetime64:
         """Last day whose daily data `tr_id` serves as final under the simulated clock."""
-        now = self.now_kst()
         publication = self.publication(tr_id)
+        return self._last_day_from(publication.final_after, publication.days_late)
+
+    def master_day(self) -> np.datetime64:
+        """The trading day the served master files describe: today's from MASTER_READY KST on, else the
+        previous trading day's (a weekend or a holiday serves the last trading day's files)."""
+        return self._last_day_from(MASTER_READY)
+
+    def _last_day_from(self, ready: time, days_late: int = 0) -> np.datetime64:
+        """Last configured day whose `ready` KST time has passed on the simulated clock, `days_late`
+        trading days further back for data published that late."""
+        now = self.now_kst()
         today = np.datetime64(now.date(), "D")
-        final = now.time() >= publication.final_after
-        limit = today if final else today - np.timedelta64(1, "D")
-        if publication.days_late:
-            limit = np.datetime64(_trading_days_back(limit.astype(date), publication.days_late), "D")
+        limit = today if now.time() >= ready else today - np.timedelta64(1, "D")
+        if days_late:
+            limit = np.datetime64(_trading_days_back(limit.astype(date), days_late), "D")
         index = int(np.searchsorted(self.days, limit, "right")) - 1
         return self.days[index] if index >= 0 else self.days[0] - np.timedelta64(1, "D")
 

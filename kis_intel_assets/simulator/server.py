@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 
 import uvicorn
@@ -15,6 +15,7 @@ from kis_intel_assets.simulator.app import SimulatorApp
 from kis_intel_assets.simulator.config import SimulatorConfig
 from kis_intel_assets.simulator.faults import FaultSpec
 from kis_intel_assets.simulator.model import MarketModel
+from kis_intel_assets.simulator.overheat import OverheatDifference
 from kis_intel_assets.simulator.stats import SimulatorStats
 from kis_intel_assets.simulator.truth import GroundTruth
 
@@ -69,6 +70,10 @@ class Simulator:
 
     def set_faults(self, spec: FaultSpec | None) -> None:
         self.app.set_faults(spec)
+
+    def set_overheat_differences(self, differences: Iterable[OverheatDifference]) -> None:
+        """Plant differences of the official 공매도 과열종목 list from the KRX rule (master files follow)."""
+        self.model.overheat_differences = tuple(differences)
 
     def set_now(self, now: datetime | None) -> None:
         """Move the simulated clock (naive = KST); None = every configured day is final."""

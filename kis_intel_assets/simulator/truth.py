@@ -17,6 +17,7 @@ from kis_intel_assets.simulator.groups import KIS_PREFIX, group_flows
 from kis_intel_assets.simulator.handlers_program import market_program_components
 from kis_intel_assets.simulator.lending import stock_lending
 from kis_intel_assets.simulator.model import MarketModel
+from kis_intel_assets.simulator.overheat import official_designations
 from kis_intel_assets.simulator.sectors import SECTORS
 from kis_intel_assets.simulator.series import SymbolSeries
 
@@ -271,6 +272,11 @@ class GroundTruth:
 
     def rotation_episodes(self) -> pd.DataFrame:
         return pd.DataFrame([asdict(e) for e in self.model.factors.episodes])
+
+    def short_overheat_designations(self, day: date) -> list[str]:
+        """The official 공매도 과열종목 list of ban day `day` that the master files flag (sorted): the KRX
+        rule on this market with the planted differences applied (simulator/overheat.py)."""
+        return official_designations(self.model, day)
 
     def index_members(self) -> list[str]:
         """KOSPI200/KOSDAQ150 constituents used for the 2021-05-03..2023-11-05 short regime."""

@@ -133,8 +133,8 @@ def master_zip(lines: list[str]) -> bytes:
 
 def test_master_file_parsing() -> None:
     kospi = MASTER_FILES[0]
-    lines = [f"{'005930':<9}KR7005930003삼성전자" + "ST" + "0" * 226,
-             f"{'069500':<9}KR7069500007KODEX 200" + "EF" + "0" * 226]
+    lines = [f"{'005930':<9}KR7005930003삼성전자" + "ST" + "0" * 225,
+             f"{'069500':<9}KR7069500007KODEX 200" + "EF" + "0" * 225]
     entries = parse_master(master_zip(lines), kospi)
     assert [(e.symbol, e.name, e.group) for e in entries] == [
         ("005930", "삼성전자", "ST"), ("069500", "KODEX 200", "EF")]

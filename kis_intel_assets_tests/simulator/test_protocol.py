@@ -147,7 +147,7 @@ def test_simulated_clock_hides_today_until_the_close(simulator_factory: Factory)
 
 def test_master_files_list_the_universe(simulator: Simulator) -> None:
     codes = set()
-    for name, tail in (("kospi_code.mst.zip", 228), ("kosdaq_code.mst.zip", 222)):
+    for name, tail in (("kospi_code.mst.zip", 227), ("kosdaq_code.mst.zip", 221)):
         archive = zipfile.ZipFile(io.BytesIO(httpx.get(f"{simulator.master_base_url}/{name}").content))
         lines = archive.read(archive.namelist()[0]).decode("cp949").splitlines()
         for line in lines:

@@ -6,10 +6,13 @@ import dagster as dg
 
 from kis_intel_assets.defs.ingest.assets import daily_prices, investor_trends, program_trading, short_selling
 from kis_intel_assets.defs.ingest.lending import DAYS_LATE, stock_lending
+from kis_intel_assets.defs.ingest.overheat_designations import short_overheat_designations
 from kis_intel_assets.defs.partitions import SEOUL, trading_day_partitions
 from kis_intel_assets.krx_calendar import is_trading_day, previous_trading_day
 
-ON_THE_DAY = (daily_prices, investor_trends, short_selling, program_trading)
+# The day's own data, and the day's official 공매도 과열종목 list (at 16:40 the master files are today's,
+# kis/masters.py).
+ON_THE_DAY = (daily_prices, investor_trends, short_selling, program_trading, short_overheat_designations)
 # Published up to a trading day late (lending: the same evening or the next day), so the day's run asks
 # for the trading day before.
 LATE = (stock_lending,)
