@@ -144,6 +144,10 @@ def test_the_flag_parsed_from_the_served_master_files_is_the_official_truth(
         assert sorted(flagged["symbol"]) == simulator.truth.short_overheat_designations(day)
         seen[day] = sorted(flagged["symbol"])
     assert seen == {BAN_DAY: [BANNED], EXTENDED_DAY: [EXTENDED], QUIET_DAY: []}
+    simulator.set_now(at(EXTENDED_DAY, 7))  # before 08:00 the files are still the previous trading day's
+    with ingested["kis"].client() as client:
+        file_day, flagged = client.short_overheat_designations()
+    assert file_day == date(2025, 7, 8) and sorted(flagged["symbol"]) == [EXTENDED]
 
 
 def test_the_day_is_written_exactly_and_the_check_passes_without_differences(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from datetime import date, datetime, timedelta
+from datetime import time as time_of_day
 from pathlib import Path
 from typing import Any
 
@@ -211,6 +212,8 @@ def test_schedule_tick_ingests_and_automation_derives_analytics_that_alert(
             dev.wait_for("the automation sensor's first tick", lambda: automation_ticked(dev, where), 120)
 
             started = time.monotonic()
+            # KIS's clock at the tick, as in production: the day's master files (official overheat list).
+            sim.set_now(datetime.combine(DAY, time_of_day(16, 40)))
             ingest_run = tick_daily_schedule(dev, where, DAY)
             dev.wait_for("the day's ingest run", lambda: run_status(dev, ingest_run) in RUN_ENDED, 180)
             assert run_status(dev, ingest_run) == "SUCCESS", dev.log_tail()
