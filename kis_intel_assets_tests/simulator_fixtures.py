@@ -86,3 +86,18 @@ def dagster_materialize_command(select: str, *partition_args: str) -> list[str]:
         "--config-json",
         '{"execution": {"config": {"in_process": {}}}}',
     ]
+
+
+@pytest.fixture
+def krx_simulator_factory() -> Iterator[Callable[..., Any]]:
+    """Start KRX portal simulators: `start(market, **KRXSimSettings fields)` where market is a MarketModel
+    (e.g. a KIS simulator's `.model`, to serve the same trades) or a SimulatorConfig; all stop at test end."""
+    from kis_intel_assets.simulator.krx_app import KRXSimSettings
+    from kis_intel_assets.simulator.krx_server import running_krx_simulator
+
+    with contextlib.ExitStack() as stack:
+
+        def start(market: Any, **settings: Any) -> Any:
+            return stack.enter_context(running_krx_simulator(market, KRXSimSettings(**settings)))
+
+        yield start
