@@ -13,9 +13,9 @@ from kis_intel_assets.krx.errors import (
     KRXNotConfiguredError,
     KRXNotPublishedError,
     KRXPayloadError,
+    KRXUnavailableError,
 )
 from kis_intel_assets.krx.publication import PublicationGates
-from kis_intel_assets.krx.session import KRXUnavailableError
 
 __all__ = [
     "BALANCE_COLUMNS",

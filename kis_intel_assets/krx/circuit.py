@@ -89,7 +89,8 @@ class Circuit:
                 "opened_by": f"{socket.gethostname()}:{os.getpid()}",
             },
         )
-        assert row is not None
+        if row is None:  # INSERT ... RETURNING always answers one row
+            raise RuntimeError("krx_circuit: the block was not recorded")
         return row[0].astimezone(KST)
 
     def close(self) -> None:

@@ -62,6 +62,10 @@ class KRXNotPublishedError(KRXError):
         )
 
 
+class KRXUnavailableError(KRXError):
+    """The portal could not be reached or answered 5xx; not retried here (the run is retried later)."""
+
+
 class KRXPayloadError(KRXError):
     """A field of a bld's answer is missing, empty or not a number (a parse failure, never a zero)."""
 

@@ -32,10 +32,10 @@ from kis_intel_assets.krx.circuit import Circuit
 from kis_intel_assets.krx.credentials import KRXCredentials
 from kis_intel_assets.krx.errors import (
     KRXBlockedError,
-    KRXError,
     KRXLoggedOutError,
     KRXLoginError,
     KRXPayloadError,
+    KRXUnavailableError,
 )
 
 log = logging.getLogger(__name__)
@@ -43,10 +43,6 @@ log = logging.getLogger(__name__)
 USER_AGENT = "Mozilla/5.0 (compatible; kis-intel)"
 LOGIN = "login"
 DEFAULT_MAX_AGE_SECONDS = 3300.0  # the portal's ~1 h session, less a margin
-
-
-class KRXUnavailableError(KRXError):
-    """The portal could not be reached or answered 5xx; not retried here (the run is retried later)."""
 
 
 def limiter_key(portal_name: str) -> str:

@@ -10,7 +10,6 @@ from datetime import date
 import pandas as pd
 import uvicorn
 
-from kis_intel_assets import krx_calendar
 from kis_intel_assets.background_server import serving_in_thread
 from kis_intel_assets.krx import portal
 from kis_intel_assets.krx.client import BALANCE_COLUMNS, FLOW_COLUMNS
@@ -114,19 +113,6 @@ class KRXSimulator:
 
     def unblock(self) -> None:
         self.app.unblock()
-
-    def latest_day(self) -> date:
-        """The last configured trading day (the default clock stands after its close)."""
-        return self.model.days[-1].astype(date)
-
-    def trading_days(self) -> list[date]:
-        return [d.astype(date) for d in self.model.days]
-
-    def days_before(self, day: date, count: int) -> date:
-        """The trading day `count` trading days before `day`."""
-        for _ in range(count):
-            day = krx_calendar.previous_trading_day(day)
-        return day
 
 
 @contextlib.contextmanager

@@ -13,6 +13,7 @@ from kis_intel_assets.krx import KRXClient, KRXCredentials
 from kis_intel_assets.simulator import Simulator, SimulatorConfig, running_simulator
 from kis_intel_assets.simulator.krx_app import DEFAULT_ACCOUNTS
 from kis_intel_assets.simulator.krx_server import KRXSimulator, running_krx_simulator
+from kis_intel_assets.simulator.model import MarketModel
 
 # Short selling resumed on 2025-03-31, so balances move with real short volume in this span.
 MARKET = SimulatorConfig(seed=7, n_symbols=24, start=dt.date(2025, 3, 4), end=dt.date(2025, 6, 30))
@@ -35,10 +36,8 @@ def krx_sim(kis_sim: Simulator) -> Iterator[KRXSimulator]:
 
 
 @pytest.fixture
-def own_market() -> Callable[[], Any]:
+def own_market() -> Callable[[], MarketModel]:
     """A fresh MarketModel of the same market, for tests that move the simulated clock."""
-    from kis_intel_assets.simulator.model import MarketModel
-
     return lambda: MarketModel(MARKET)
 
 

@@ -13,6 +13,7 @@ from kis_intel_assets.krx import KRXBlockedError, KRXClient
 from kis_intel_assets.krx.circuit import reopening
 from kis_intel_assets.krx.publication import KST
 from kis_intel_assets.simulator.krx_server import KRXSimulator
+from kis_intel_assets.simulator.model import MarketModel
 from kis_intel_assets_tests.krx.conftest import CREDENTIALS, DAY
 
 NOW = dt.datetime(2025, 6, 30, 19, 0, tzinfo=KST)
@@ -28,7 +29,7 @@ def test_reopening_is_the_later_of_next_midnight_and_the_hold() -> None:
 
 @pytest.mark.parametrize("block_form", ["403_page", "200_page"])
 def test_block_stops_every_client_of_the_database_for_the_day(
-    own_market: Callable[[], object],
+    own_market: Callable[[], MarketModel],
     krx_simulator_factory: Callable[..., KRXSimulator],
     make_client: Callable[..., KRXClient],
     database_url: str,
@@ -64,7 +65,7 @@ def test_block_stops_every_client_of_the_database_for_the_day(
 
 
 def test_answers_while_blocked_only_push_reopening_later(
-    own_market: Callable[[], object],
+    own_market: Callable[[], MarketModel],
     krx_simulator_factory: Callable[..., KRXSimulator],
     make_client: Callable[..., KRXClient],
 ) -> None:

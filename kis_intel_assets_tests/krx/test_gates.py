@@ -12,6 +12,7 @@ import pytest
 from kis_intel_assets.krx import KRXClient, KRXNotPublishedError, PublicationGates
 from kis_intel_assets.krx.publication import KST
 from kis_intel_assets.simulator.krx_server import KRXSimulator
+from kis_intel_assets.simulator.model import MarketModel
 
 T = dt.date(2025, 6, 24)  # Tue; T+3 is Fri 2025-06-27
 
@@ -21,7 +22,7 @@ def at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
 
 
 def test_balance_is_not_requested_before_the_morning_of_t_plus_3(
-    own_market: Callable[[], object],
+    own_market: Callable[[], MarketModel],
     krx_simulator_factory: Callable[..., KRXSimulator],
     make_client: Callable[..., KRXClient],
 ) -> None:
@@ -41,7 +42,7 @@ def test_balance_is_not_requested_before_the_morning_of_t_plus_3(
 
 
 def test_a_gate_earlier_than_the_portal_gets_not_published_not_zeros(
-    own_market: Callable[[], object],
+    own_market: Callable[[], MarketModel],
     krx_simulator_factory: Callable[..., KRXSimulator],
     make_client: Callable[..., KRXClient],
 ) -> None:
@@ -59,7 +60,7 @@ def test_a_gate_earlier_than_the_portal_gets_not_published_not_zeros(
 
 
 def test_investor_flows_wait_for_the_final_table(
-    own_market: Callable[[], object],
+    own_market: Callable[[], MarketModel],
     krx_simulator_factory: Callable[..., KRXSimulator],
     make_client: Callable[..., KRXClient],
 ) -> None:
