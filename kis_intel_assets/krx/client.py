@@ -6,6 +6,9 @@ KRXNotConfiguredError before anything is sent. Before any request the client che
 request while a block is in force). Parsing is strict (parsing.py): a field that is missing or not a
 number fails the call with KRXPayloadError naming bld, symbol and field; nothing is read as zero.
 
+An empty table for a day the gate allows means the portal has not published it after all: that is
+KRXNotPublishedError too, with `available_from` an hour after the check (the portal gives no time).
+
 Units (docs/krx_portal.md): volumes are shares and values KRW, as the portal reports them. (KIS reports
 per-stock investor values in KRW million, so KIS x 1,000,000 and KRX differ by KIS's rounding.)
 """
@@ -28,6 +31,7 @@ from kis_intel_assets.krx.credentials import KRXCredentials
 from kis_intel_assets.krx.errors import KRXNotConfiguredError, KRXNotPublishedError
 from kis_intel_assets.krx.parsing import RowReader, rows_of
 from kis_intel_assets.krx.publication import (
+    BALANCE_HISTORY_START,
     INVESTOR_FLOWS,
     KST,
     SHORT_BALANCE,
@@ -208,9 +212,10 @@ class KRXClient:
     def short_balance(self, day: date, *, markets: Iterable[str] = MARKETS) -> pd.DataFrame:
         """Every stock's short-selling balance on trading day `day` (MDCSTAT30501, one request per market).
 
-        Not requested before the morning of T+3 (KRXNotPublishedError); a non-trading day is an empty frame.
+        Not requested before the morning of T+3 (KRXNotPublishedError); a non-trading day, or one before the
+        portal's history (2016-06-30), is an empty frame without a request.
         """
-        if not krx_calendar.is_trading_day(day):
+        if day < BALANCE_HISTORY_START or not krx_calendar.is_trading_day(day):
             return _frame([], BALANCE_COLUMNS)
         self._gate(SHORT_BALANCE, day)
         bld = portal.BALANCE_BLD
@@ -234,7 +239,7 @@ class KRXClient:
 
         `isin` defaults to the common-stock ISIN of `symbol`; pass it for other share classes.
         """
-        last_day = max(krx_calendar.trading_days(start, end), default=None)
+        last_day = max(krx_calendar.trading_days(max(start, BALANCE_HISTORY_START), end), default=None)
         if last_day is None:
             return _frame([], BALANCE_COLUMNS)
         self._gate(SHORT_BALANCE, last_day)

@@ -174,4 +174,6 @@ def test_non_trading_day_is_empty_without_a_request(
     client = make_client(krx_sim)
     assert client.investor_flows(dt.date(2025, 6, 21)).empty  # a Saturday
     assert client.short_balance(dt.date(2025, 6, 6)).empty  # 현충일
+    assert client.short_balance(dt.date(2016, 6, 29)).empty  # before the portal's balance history
+    assert client.short_balance_history("005930", dt.date(2016, 1, 4), dt.date(2016, 6, 29)).empty
     assert client.request_count == 0
