@@ -115,3 +115,14 @@ def test_refused_login_is_a_login_error(
     assert raised.value.code == "CD002"
     assert "wrong-password-123" not in str(raised.value)
     assert sim.stats.served() == 0
+
+
+def test_password_change_required_is_a_login_error_that_says_so(
+    kis_sim: Simulator, krx_simulator_factory: Factory, make_client: Callable[..., KRXClient]
+) -> None:
+    sim = krx_simulator_factory(kis_sim.model, password_change_accounts=frozenset({ACCOUNT}))
+    client = make_client(sim)
+    with pytest.raises(KRXLoginError) as raised:
+        client.investor_flows(DAY)
+    assert raised.value.code == portal.LOGIN_PASSWORD_CHANGE and "new password" in str(raised.value)
+    assert client.request_count == 3 and sim.stats.served() == 0  # the login steps only, once
