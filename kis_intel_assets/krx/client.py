@@ -44,6 +44,7 @@ MAX_REQUESTS_PER_SECOND = 50.0  # the simulator's tests; the portal itself shoul
 MARKETS = ("KOSPI", "KOSDAQ")
 FLOW_COLUMNS = ["time", "symbol", "group", "buy", "sell", "net", "buy_value", "sell_value", "net_value"]
 FLOW_NUMBERS = FLOW_COLUMNS[3:]
+RETAIL_TYPE = "8000"
 BALANCE_COLUMNS = ["time", "symbol", "balance_volume", "balance_amount", "listed_shares", "balance_ratio"]
 
 
@@ -147,13 +148,18 @@ class KRXClient:
         return _frame(records, FLOW_COLUMNS)
 
     def _market_flows(self, day: date, market: str, include_krx_only: bool) -> list[dict[str, object]]:
+        # Individuals trade every stock-day: an empty 개인 table means the day is not published, and the
+        # other eleven requests are not sent.
+        retail = self._investor_table(day, portal.INVESTOR_MARKETS[market], RETAIL_TYPE)
+        if not retail:
+            raise KRXNotPublishedError(INVESTOR_FLOWS, day, self._clock() + timedelta(hours=1))
         tables = {
-            code: self._investor_table(day, portal.INVESTOR_MARKETS[market], code)
+            code: retail
+            if code == RETAIL_TYPE
+            else self._investor_table(day, portal.INVESTOR_MARKETS[market], code)
             for code in portal.INVESTOR_TYPES
         }
         symbols = sorted(set().union(*tables.values()))
-        if not symbols:
-            raise KRXNotPublishedError(INVESTOR_FLOWS, day, self._clock() + timedelta(hours=1))
         zero = (0,) * len(FLOW_NUMBERS)
         records: list[dict[str, object]] = []
         for symbol in symbols:
@@ -224,12 +230,13 @@ class KRXClient:
             body = self._session.fetch(
                 bld, {"trdDd": portal.yyyymmdd(day), "mktTpCd": portal.BALANCE_MARKETS[market]}
             )
-            for raw in rows_of(body, portal.BALANCE_ROWS, bld):
+            rows = rows_of(body, portal.BALANCE_ROWS, bld)
+            if not rows:  # every listed stock has a row once the day is published
+                raise KRXNotPublishedError(SHORT_BALANCE, day, self._clock() + timedelta(hours=1))
+            for raw in rows:
                 row = RowReader(raw, bld)
                 symbol = row.symbol_code(portal.BALANCE_SYMBOL)
                 records.append({"time": day, "symbol": symbol, **_balance_values(row)})
-        if not records:
-            raise KRXNotPublishedError(SHORT_BALANCE, day, self._clock() + timedelta(hours=1))
         return _frame(records, BALANCE_COLUMNS)
 
     def short_balance_history(
