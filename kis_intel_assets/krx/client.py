@@ -19,14 +19,12 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Self
-from urllib.parse import urlsplit
 
 import pandas as pd
 
 from kis_intel_assets import krx_calendar
-from kis_intel_assets.kis.ratelimit import PostgresRateLimiter
 from kis_intel_assets.krx import portal
-from kis_intel_assets.krx.circuit import DEFAULT_HOLD, Circuit
+from kis_intel_assets.krx.circuit import DEFAULT_HOLD
 from kis_intel_assets.krx.credentials import KRXCredentials
 from kis_intel_assets.krx.errors import KRXNotConfiguredError, KRXNotPublishedError
 from kis_intel_assets.krx.parsing import RowReader, rows_of
@@ -37,7 +35,13 @@ from kis_intel_assets.krx.publication import (
     SHORT_BALANCE,
     PublicationGates,
 )
-from kis_intel_assets.krx.session import DEFAULT_MAX_AGE_SECONDS, KRXSession, limiter_key
+from kis_intel_assets.krx.session import (
+    DEFAULT_MAX_AGE_SECONDS,
+    KRXSession,
+    SessionSettings,
+    Usage,
+    shared_session,
+)
 
 DEFAULT_REQUESTS_PER_SECOND = 1.0
 MAX_REQUESTS_PER_SECOND = 50.0  # the simulator's tests; the portal itself should see about 1/s
@@ -53,7 +57,9 @@ def _kst_now() -> datetime:
 
 
 class KRXClient:
-    """Context manager; `request_count` counts every HTTP request sent (login steps included)."""
+    """Context manager. One login per process: clients with equal settings and credentials share one
+    session (`share_session=False` gives a client its own, as a separate process has). `request_count`
+    and `requests` count the HTTP requests of this client's calls, login steps included."""
 
     def __init__(
         self,
@@ -67,6 +73,7 @@ class KRXClient:
         block_hold: timedelta = DEFAULT_HOLD,
         session_max_age_seconds: float = DEFAULT_MAX_AGE_SECONDS,
         timeout_seconds: float = 30.0,
+        share_session: bool = True,
     ) -> None:
         if credentials is None:
             raise KRXNotConfiguredError(
@@ -79,19 +86,21 @@ class KRXClient:
                 f"requests_per_second must be above 0 and at most {MAX_REQUESTS_PER_SECOND:g}, "
                 f"got {requests_per_second!r}"
             )
-        self.portal = urlsplit(base_url).netloc or base_url
         self.gates = gates or PublicationGates()
         self._clock = clock or _kst_now
-        self._limiter = PostgresRateLimiter(database_url, limiter_key(self.portal), requests_per_second)
-        self._circuit = Circuit(database_url, self.portal, block_hold)
-        self._session = KRXSession(
+        self._usage = Usage()
+        settings = SessionSettings(
             base_url,
-            credentials,
-            limiter=self._limiter,
-            circuit=self._circuit,
-            clock=self._clock,
-            timeout_seconds=timeout_seconds,
-            max_age_seconds=session_max_age_seconds,
+            database_url,
+            requests_per_second,
+            block_hold,
+            session_max_age_seconds,
+            timeout_seconds,
+        )
+        self.portal = settings.portal
+        self._shared = share_session
+        self._session = (
+            shared_session(settings, credentials) if share_session else KRXSession(settings, credentials)
         )
 
     def __repr__(self) -> str:
@@ -106,22 +115,27 @@ class KRXClient:
         self.close()
 
     def close(self) -> None:
-        self._session.close()
-        self._circuit.close()
-        self._limiter.close()
+        """Closes an own session; a shared one stays for the process's other clients (closed at exit)."""
+        if not self._shared:
+            self._session.close()
 
     @property
     def request_count(self) -> int:
-        return sum(self._session.requests.values())
+        """HTTP requests this client's calls sent (login steps included)."""
+        return sum(self._usage.requests.values())
 
     @property
     def requests(self) -> Mapping[str, int]:
-        """HTTP requests sent, by bld ("login" for the login steps)."""
-        return dict(self._session.requests)
+        """HTTP requests this client's calls sent, by bld ("login" for the login steps)."""
+        return dict(self._usage.requests)
 
     @property
     def logins(self) -> int:
-        return self._session.logins
+        """Logins this client's calls made (0 when a shared session was already logged in)."""
+        return self._usage.logins
+
+    def _fetch(self, bld: str, params: Mapping[str, str]) -> Mapping[str, object]:
+        return self._session.fetch(bld, params, clock=self._clock, usage=self._usage)
 
     def _gate(self, dataset: str, day: date) -> None:
         available = self.gates.available_from(dataset, day)
@@ -187,7 +201,7 @@ class KRXClient:
 
     def _investor_table(self, day: date, market_id: str, type_code: str) -> dict[str, tuple[int, ...]]:
         bld = portal.INVESTOR_BLD
-        body = self._session.fetch(
+        body = self._fetch(
             bld,
             {
                 "strtDd": portal.yyyymmdd(day),
@@ -227,7 +241,7 @@ class KRXClient:
         bld = portal.BALANCE_BLD
         records: list[dict[str, object]] = []
         for market in markets:
-            body = self._session.fetch(
+            body = self._fetch(
                 bld, {"trdDd": portal.yyyymmdd(day), "mktTpCd": portal.BALANCE_MARKETS[market]}
             )
             rows = rows_of(body, portal.BALANCE_ROWS, bld)
@@ -251,7 +265,7 @@ class KRXClient:
             return _frame([], BALANCE_COLUMNS)
         self._gate(SHORT_BALANCE, last_day)
         bld = portal.BALANCE_ONE_BLD
-        body = self._session.fetch(
+        body = self._fetch(
             bld,
             {
                 "strtDd": portal.yyyymmdd(start),

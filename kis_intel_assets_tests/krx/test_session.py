@@ -27,6 +27,25 @@ def test_one_login_serves_many_requests(
     assert sim.stats.answers["login:CD001"] == 1 and sim.stats.answers["logout"] == 0
 
 
+def test_clients_of_one_process_share_one_login(
+    kis_sim: Simulator, krx_simulator_factory: Factory, make_client: Callable[..., KRXClient]
+) -> None:
+    sim = krx_simulator_factory(kis_sim.model)
+    first, second = (make_client(sim, share_session=True) for _ in range(2))
+    first.short_balance(DAY, markets=("KOSPI",))
+    second.short_balance(DAY, markets=("KOSPI",))
+    assert sim.stats.answers["login:CD001"] == 1 and sim.stats.answers["login:CD011"] == 0
+    assert (first.logins, second.logins) == (1, 0)
+    assert first.requests == {"login": 3, portal.BALANCE_BLD: 1} and second.requests == {
+        portal.BALANCE_BLD: 1
+    }
+    first.close()  # a shared session outlives one client
+    assert not second.short_balance(DAY, markets=("KOSDAQ",)).empty
+    other = make_client(sim, share_session=True, requests_per_second=20.0)  # other settings: own session
+    other.short_balance(DAY, markets=("KOSPI",))
+    assert other.logins == 1
+
+
 @pytest.mark.parametrize("logout_status", [400, 404])
 def test_logout_gets_one_fresh_login(
     kis_sim: Simulator,
