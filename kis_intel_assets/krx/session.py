@@ -78,7 +78,7 @@ class SessionSettings:
     """Everything that identifies a portal session; equal settings in one process share one login."""
 
     base_url: str
-    database_url: str
+    database_url: str = field(repr=False)  # may carry the database password
     requests_per_second: float
     block_hold: timedelta
     max_age_seconds: float
