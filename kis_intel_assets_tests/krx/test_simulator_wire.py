@@ -4,10 +4,12 @@ portal's field names, envelope keys and number formatting (docs/krx_portal.md)."
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import httpx
 
 from kis_intel_assets.krx import portal
+from kis_intel_assets.simulator import Simulator
 from kis_intel_assets.simulator.krx_server import KRXSimulator
 from kis_intel_assets_tests.krx.conftest import ACCOUNT, PASSWORD
 
@@ -21,7 +23,10 @@ FORM = {
 }
 
 
-def test_no_session_is_logout_and_a_login_serves_the_portal_format(krx_sim: KRXSimulator) -> None:
+def test_no_session_is_logout_and_a_login_serves_the_portal_format(
+    kis_sim: Simulator, krx_simulator_factory: Callable[..., KRXSimulator]
+) -> None:
+    krx_sim = krx_simulator_factory(kis_sim.model)  # its own sessions: no earlier login of the account
     with httpx.Client(base_url=krx_sim.base_url, timeout=10) as http:
         refused = http.post(portal.JSON_PATH, data=FORM)
         assert (refused.status_code, refused.text) == (400, "LOGOUT")
