@@ -140,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("simulator", help="run the local KIS-compatible simulator", add_help=False)
     commands.add_parser("simulator-kiwoom", help="run the local Kiwoom REST simulator", add_help=False)
+    commands.add_parser("simulator-krx", help="run the local KRX data-portal simulator", add_help=False)
     commands.add_parser(
         "discover", help="record KIS response schemas and diff them with the registry", add_help=False
     )
@@ -163,6 +164,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from kis_intel_assets.simulator.kiwoom_cli import run_kiwoom_simulator_cli
 
         return run_kiwoom_simulator_cli(argv[1:])
+    if argv[:1] == ["simulator-krx"]:
+        from kis_intel_assets.simulator.krx_cli import run_krx_simulator_cli
+
+        return run_krx_simulator_cli(argv[1:])
     if argv[:1] == ["discover"]:
         from kis_intel_assets.kis.discovery import run_discover_cli
 

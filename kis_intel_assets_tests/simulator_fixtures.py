@@ -14,6 +14,9 @@ import pytest
 
 from kis_intel_assets.defs.resources import DatabaseResource, KISResource
 from kis_intel_assets.simulator import Simulator, SimulatorConfig, running_simulator
+from kis_intel_assets.simulator.krx_app import KRXSimSettings
+from kis_intel_assets.simulator.krx_server import KRXSimulator, running_krx_simulator
+from kis_intel_assets.simulator.model import MarketModel
 
 SimulatorFactory = Callable[..., Simulator]
 DEFAULT_TEST_CONFIG = {"seed": 7, "n_symbols": 40, "start": date(2024, 1, 2), "end": date(2025, 6, 30)}
@@ -86,3 +89,15 @@ def dagster_materialize_command(select: str, *partition_args: str) -> list[str]:
         "--config-json",
         '{"execution": {"config": {"in_process": {}}}}',
     ]
+
+
+@pytest.fixture
+def krx_simulator_factory() -> Iterator[Callable[..., KRXSimulator]]:
+    """Start KRX portal simulators: `start(market, **KRXSimSettings fields)` where market is a MarketModel
+    (e.g. a KIS simulator's `.model`, to serve the same trades) or a SimulatorConfig; all stop at test end."""
+    with contextlib.ExitStack() as stack:
+
+        def start(market: SimulatorConfig | MarketModel, **settings: Any) -> KRXSimulator:
+            return stack.enter_context(running_krx_simulator(market, KRXSimSettings(**settings)))
+
+        yield start

@@ -1,0 +1,108 @@
+"""`kis-intel simulator-krx ...`: serve the KRX data-portal simulator (optionally with a KIS simulator over
+the same market and clock, so both describe the same trades) in the foreground until interrupted."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+import time
+from datetime import datetime
+
+from kis_intel_assets.simulator.clock import parse_now
+from kis_intel_assets.simulator.config import SimulatorConfig
+from kis_intel_assets.simulator.krx_app import (
+    BLOCK_FORMS,
+    DEFAULT_ACCOUNTS,
+    INVESTOR_BEFORE_FORMS,
+    ZERO_ROW_FORMS,
+    KRXSimSettings,
+)
+from kis_intel_assets.simulator.krx_server import running_krx_simulator
+from kis_intel_assets.simulator.model import MarketModel
+from kis_intel_assets.simulator.server import running_simulator
+
+USAGE_ERROR = 2
+
+
+def _clock_time(text: str) -> datetime:
+    try:
+        return datetime.strptime(text, "%H:%M")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected HH:MM, got {text!r}") from None
+
+
+def _account(text: str) -> tuple[str, str]:
+    login_id, sep, password = text.partition(":")
+    if not sep or not login_id or not password:
+        raise argparse.ArgumentTypeError("--account must look like ID:PASSWORD")
+    return login_id, password
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kis-intel simulator-krx", description="Local KRX data-portal simulator", exit_on_error=False
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8092)
+    parser.add_argument(
+        "--kis-port", type=int, default=None, help="also serve the KIS simulator (same market)"
+    )
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--symbols", type=int, default=2500, help="universe size")
+    parser.add_argument(
+        "--now", default="", help="simulated KST time at start, e.g. 2025-06-30T19:00 (runs on)"
+    )
+    parser.add_argument(
+        "--account", type=_account, action="append", default=None, help="ID:PASSWORD (repeatable)"
+    )
+    parser.add_argument("--session-seconds", type=float, default=3600.0)
+    parser.add_argument("--logout-status", type=int, default=400, choices=(400, 404))
+    parser.add_argument("--block-after", type=int, default=300, help="requests per window before a block")
+    parser.add_argument("--block-window", type=float, default=60.0, help="seconds")
+    parser.add_argument("--block-form", default="403_page", choices=BLOCK_FORMS)
+    parser.add_argument("--investor-final-after", type=_clock_time, default=_clock_time("16:00"))
+    parser.add_argument("--investor-before", default="empty", choices=INVESTOR_BEFORE_FORMS)
+    parser.add_argument("--balance-visible-from", type=_clock_time, default=_clock_time("08:00"))
+    parser.add_argument("--zero-rows", default="include", choices=ZERO_ROW_FORMS)
+    parser.add_argument("--state-in-pension-fund", action="store_true")
+    return parser
+
+
+def run_krx_simulator_cli(argv: list[str]) -> int:
+    try:
+        args = _parser().parse_args(argv)
+        now = parse_now(args.now) if args.now else None
+        market = MarketModel(
+            SimulatorConfig(seed=args.seed, n_symbols=args.symbols, now=now, clock_running=now is not None)
+        )
+        settings = KRXSimSettings(
+            accounts=dict(args.account) if args.account else dict(DEFAULT_ACCOUNTS),
+            session_seconds=args.session_seconds,
+            logout_status=args.logout_status,
+            block_after_requests=args.block_after,
+            block_window_seconds=args.block_window,
+            block_form=args.block_form,
+            investor_final_after=args.investor_final_after.time(),
+            investor_before=args.investor_before,
+            balance_visible_from=args.balance_visible_from.time(),
+            zero_rows=args.zero_rows,
+            state_in_pension_fund=args.state_in_pension_fund,
+        )
+    except (argparse.ArgumentError, argparse.ArgumentTypeError, ValueError) as error:
+        print(f"kis-intel simulator-krx: error: {error}", file=sys.stderr)
+        return USAGE_ERROR
+    try:
+        with contextlib.ExitStack() as stack:
+            krx = stack.enter_context(running_krx_simulator(market, settings, args.host, args.port))
+            print(f"KRX portal simulator serving {krx.base_url}", flush=True)
+            if args.kis_port is not None:
+                kis = stack.enter_context(running_simulator(market.config, args.host, args.kis_port))
+                print(f"KIS simulator serving {kis.base_url} (same seed and days: same market)", flush=True)
+            while True:
+                time.sleep(3600)
+    except RuntimeError as error:  # e.g. the port is taken
+        print(f"kis-intel simulator-krx: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
