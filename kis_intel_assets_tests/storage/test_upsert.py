@@ -89,17 +89,17 @@ def test_missing_values_become_null(database_url: str) -> None:
             "symbol": ["005930"],
             "time": [date(2025, 6, 2)],
             "short_volume": [10],
-            "short_value": [560_000],
-            "short_volume_ratio": [1.25],
+            "short_amount": [560_000],
+            "short_ratio": [1.25],
             "short_value_ratio": [1.3],
             "total_volume": [800],
             "total_value": [44_800_000],
-            "short_balance_qty": [pd.NA],
-            "short_balance_value": [None],
+            "balance_volume": [pd.NA],
+            "balance_amount": [None],
         }
     )
     with connect(database_url) as conn:
         upsert_frame(conn, "short_selling", frame, KEY)
-        row = fetch_frame(conn, "SELECT short_volume_ratio, short_balance_qty FROM short_selling")
-    assert row.iloc[0]["short_volume_ratio"] == pytest.approx(1.25)
-    assert row.iloc[0]["short_balance_qty"] is None
+        row = fetch_frame(conn, "SELECT short_ratio, balance_volume FROM short_selling")
+    assert row.iloc[0]["short_ratio"] == pytest.approx(1.25)
+    assert row.iloc[0]["balance_volume"] is None
