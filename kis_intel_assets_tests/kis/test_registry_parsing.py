@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import re
 import zipfile
-from pathlib import Path
 
 import pytest
 
@@ -14,8 +12,8 @@ from kis_intel_assets.kis.endpoints import ENDPOINTS, KRW_MILLION, Field, Kind, 
 from kis_intel_assets.kis.errors import KISPayloadError
 from kis_intel_assets.kis.masters import MASTER_FILES, parse_master
 from kis_intel_assets.kis.parsing import extract_rows, parse_row, parse_rows, parse_value
+from kis_intel_assets.storage.table_columns import table_columns as migrated_table_columns
 
-SQL = (Path(__file__).resolve().parents[2] / "sql" / "001_core_tables.sql").read_text()
 PRODUCT_TR_IDS = {
     "FHKST01010900", "FHPTJ04160001", "FHPTJ04400000", "FHPTJ04040000", "FHPST04830000", "FHPPG04650101",
     "FHPPG04650201", "FHPPG04600001", "FHKST01010100", "FHKST03010100", "CTPF1002R", "FHPUP02120000",
@@ -24,10 +22,7 @@ PRODUCT_TR_IDS = {
 
 
 def table_columns(table: str) -> set[str]:
-    body = re.search(rf"CREATE TABLE {table} \((.*?)\n\);", SQL, re.S)
-    assert body, table
-    return {line.split()[0] for line in body.group(1).strip().splitlines()
-            if line.strip() and not line.strip().startswith(("PRIMARY", "--"))}
+    return {c.name for c in migrated_table_columns(table)}
 
 
 def test_registry_covers_every_product_endpoint_with_unique_fields() -> None:
@@ -47,9 +42,11 @@ def test_registry_covers_every_product_endpoint_with_unique_fields() -> None:
 
 @pytest.mark.parametrize(("tr_id", "table", "keys"), [
     ("FHKST03010100", "daily_prices", {"symbol"}),
-    ("FHPTJ04160001", "investor_trends", {"symbol"}),
-    ("FHPST04830000", "short_selling", {"symbol", "balance_volume", "balance_amount"}),
-    ("FHPPG04650201", "program_trading", {"symbol"}),
+    ("FHPTJ04160001", "investor_trends", {"symbol", "source"}),
+    ("FHPST04830000", "short_selling",
+     {"symbol", "balance_volume", "balance_amount", "balance_ratio", "source"}),
+    ("FHPPG04650201", "program_trading", {
+        "symbol", "source", "arbitrage_buy", "arbitrage_sell", "non_arbitrage_buy", "non_arbitrage_sell"}),
 ])
 def test_table_endpoints_map_onto_exactly_the_table_columns(tr_id: str, table: str, keys: set[str]) -> None:
     columns = {f.column for f in ENDPOINTS[tr_id].fields if not f.check_only}

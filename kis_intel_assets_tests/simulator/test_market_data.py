@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from kis_intel_assets import krx_calendar
-from kis_intel_assets.investor_groups import INSTITUTION_SUBGROUPS
+from kis_intel_assets.investor_groups import INSTITUTION_SUBGROUPS, flow_column
 from kis_intel_assets.simulator import Simulator
 from kis_intel_assets.simulator.ticks import is_on_tick
 from kis_intel_assets.simulator.truth import INVESTOR_GROUPS
@@ -24,19 +24,22 @@ def test_investor_groups_balance_exactly(simulator: Simulator) -> None:
     listed = sum(len(simulator.model.series(s).days) for s in simulator.truth.symbols())
     assert len(flows) == listed < 40 * days  # listings and a delisting cut some symbols' spans
     for kind in ("qty", "value"):
-        top = flows[[f"{g}_net_{kind}" for g in ("foreign", "individual", "institution", "other")]].sum(
+        top = flows[[flow_column(g, "net", kind) for g in ("foreign", "retail", "institution", "other")]].sum(
             axis=1
         )
         assert (top == 0).all()
         for group in INVESTOR_GROUPS:
             assert (
-                flows[f"{group}_buy_{kind}"] - flows[f"{group}_sell_{kind}"] == flows[f"{group}_net_{kind}"]
+                flows[flow_column(group, "buy", kind)] - flows[flow_column(group, "sell", kind)]
+                == flows[flow_column(group, "net", kind)]
             ).all()
         for side in ("buy", "sell", "net"):
-            parts = flows[[f"{g}_{side}_{kind}" for g in INSTITUTION_SUBGROUPS]].sum(axis=1)
-            assert (parts == flows[f"institution_{side}_{kind}"]).all()
-            other = flows[f"other_corporation_{side}_{kind}"] + flows[f"other_organization_{side}_{kind}"]
-            assert (other == flows[f"other_{side}_{kind}"]).all()
+            parts = flows[[flow_column(g, side, kind) for g in INSTITUTION_SUBGROUPS]].sum(axis=1)
+            assert (parts == flows[flow_column("institution", side, kind)]).all()
+            other = flows[flow_column("other_corporation", side, kind)] + flows[
+                flow_column("other_organization", side, kind)
+            ]
+            assert (other == flows[flow_column("other", side, kind)]).all()
     assert (flows["foreign_buy_value"] % 1_000_000 == 0).all()
     assert flows["foreign_net"].abs().sum() > 0
 

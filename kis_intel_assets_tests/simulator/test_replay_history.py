@@ -124,17 +124,17 @@ def test_recorded_flows_are_served_as_given(tmp_path: Path) -> None:
 
     given = recorded.drop(index=5)
     kept = flows.drop(index=5)
-    for group in ("foreign", "institution", "individual"):
+    for group in ("foreign", "institution", "retail"):
         million = (given[f"{group}_net_value"].astype(float) / 1e6).round() * 1e6
         assert kept[f"{group}_net_value"].tolist() == million.tolist(), group
     assert (
         flows.loc[5, "institution_net_value"] == round(recorded.loc[5, "institution_net_value"] / 1e6) * 1e6
     )
-    groups = ("foreign", "individual", "institution", "other")
+    groups = ("foreign", "retail", "institution", "other")
     value_m = np.round(value / 1e6) * 1e6
     for side in ("buy", "sell"):
         assert sum(flows[f"{g}_{side}_value"] for g in groups).tolist() == value_m.tolist(), side
-        assert sum(flows[f"{g}_{side}_qty"] for g in groups).tolist() == rows["volume"].tolist(), side
+        assert sum(flows[f"{g}_{side}"] for g in groups).tolist() == rows["volume"].tolist(), side
     assert (flows[[f"{g}_{s}_value" for g in groups for s in ("buy", "sell")]] >= 0).all().all()
     assert shorts["short_volume"].tolist() == recorded["short_volume"].astype(int).tolist()
     assert shorts.drop(index=5)["short_amount"].tolist() == given["short_amount"].astype(int).tolist()
