@@ -160,6 +160,10 @@ CREATE TRIGGER pages_data_change AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON
 CREATE TRIGGER pages_data_change AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON sector_rotation
     FOR EACH STATEMENT EXECUTE FUNCTION note_pages_data_change();
 
+-- 5. Answers an unfinished run kept for its re-run were parsed under 016's column names: drop them (the
+-- re-run asks KIS again for those symbols).
+DELETE FROM kis_fetch_cache;
+
 ANALYZE investor_trends;
 ANALYZE short_selling;
 ANALYZE program_trading;
