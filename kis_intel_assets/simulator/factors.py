@@ -25,9 +25,9 @@ SHORT_REGIMES: tuple[tuple[date, date, int], ...] = (
     (date(2023, 11, 6), date(2025, 3, 30), REGIME_BAN),
 )
 
-# Investor leaf groups in the order used by every flow array: foreign, retail (개인), the institution
+# Investor leaf groups in the order used by every flow array: foreign, individual, the institution
 # sub-groups, then the "other" ones.
-LEAVES = ("foreign", "retail", *INSTITUTION_SUBGROUPS, *OTHER_SUBGROUPS)
+LEAVES = ("foreign", "individual", *INSTITUTION_SUBGROUPS, *OTHER_SUBGROUPS)
 FLOW_TILTED = np.array([leaf == "foreign" or leaf in INSTITUTION_SUBGROUPS for leaf in LEAVES])
 
 
@@ -166,7 +166,7 @@ class MarketFactors:
 
     @functools.lru_cache(maxsize=4)  # noqa: B019
     def market_flows(self, market: str) -> tuple[np.ndarray, np.ndarray]:
-        """Market-level net qty and net value (KRW million) per leaf group; retail balances each day."""
+        """Market-level net qty and net value (KRW million) per leaf group; individual balances each day."""
         rng = np.random.default_rng(np.random.SeedSequence([self.seed, 3, 0 if market == "KOSPI" else 1]))
         n = len(self.days)
         scale_qty, scale_value = (4e6, 2e5) if market == "KOSPI" else (8e6, 1e5)

@@ -13,7 +13,7 @@ from kis_intel_assets.simulator.series import SymbolSeries
 # DB group name -> KIS field prefix (kis_api.md §3.2), in the order fields are emitted.
 KIS_PREFIX: dict[str, str] = {
     "foreign": "frgn",
-    "retail": "prsn",
+    "individual": "prsn",
     "institution": "orgn",
     "securities": "scrt",
     "investment_trust": "ivtr",

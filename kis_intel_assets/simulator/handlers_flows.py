@@ -111,7 +111,7 @@ def inquire_investor(model: MarketModel, query: Query) -> Reply:
                     if k != "prdy_ctrt"
                 }
             )
-            for group in ("retail", "foreign", "institution"):
+            for group in ("individual", "foreign", "institution"):
                 g, prefix = flows[group], KIS_PREFIX[group]
                 row.update(
                     {

@@ -367,7 +367,7 @@ def daily_short_sale(model: MarketModel, query: Query) -> Reply:
     lo = items[-1]
     pr = series.prices
     cum_short_qty = np.cumsum(series.short_volume[lo:])
-    cum_short_value = np.cumsum(series.short_amount[lo:])
+    cum_short_value = np.cumsum(series.short_value[lo:])
     cum_volume, cum_value = np.cumsum(pr.volume[lo:]), np.cumsum(pr.value[lo:])
     head = {"output1": last_price_head(series, position_at(series, last))}
 
@@ -375,21 +375,21 @@ def daily_short_sale(model: MarketModel, query: Query) -> Reply:
         rows = []
         for i in positions:
             k = i - lo
-            short_qty, short_amount = int(series.short_volume[i]), int(series.short_amount[i])
+            short_qty, short_value = int(series.short_volume[i]), int(series.short_value[i])
             rows.append(
                 {
                     **daily_bar(series, i),
                     "ssts_cntg_qty": num(short_qty),
                     "ssts_vol_rlim": rate(percent(short_qty, pr.volume[i])),
-                    "ssts_tr_pbmn": num(short_amount),
-                    "ssts_tr_pbmn_rlim": rate(percent(short_amount, pr.value[i])),
+                    "ssts_tr_pbmn": num(short_value),
+                    "ssts_tr_pbmn_rlim": rate(percent(short_value, pr.value[i])),
                     "acml_ssts_cntg_qty": num(cum_short_qty[k]),
                     "acml_ssts_cntg_qty_rlim": rate(percent(cum_short_qty[k], cum_volume[k])),
                     "acml_ssts_tr_pbmn": num(cum_short_value[k]),
                     "acml_ssts_tr_pbmn_rlim": rate(percent(cum_short_value[k], cum_value[k])),
                     "stnd_vol_smtn": num(pr.volume[i]),
                     "stnd_tr_pbmn_smtn": num(pr.value[i]),
-                    "avrg_prc": num(round(short_amount / short_qty)) if short_qty else "0",
+                    "avrg_prc": num(round(short_value / short_qty)) if short_qty else "0",
                 }
             )
         return rows

@@ -150,9 +150,9 @@ def short_sale_trend(model: MarketModel, body: Mapping[str, str]) -> KiwoomReply
     cumulative = np.cumsum(series.short_volume[positions[::-1]])[::-1] if positions else []
     rows = []
     for k, i in enumerate(positions):
-        short_qty, short_amount, volume = (
+        short_qty, short_value, volume = (
             int(series.short_volume[i]),
-            int(series.short_amount[i]),
+            int(series.short_value[i]),
             int(series.prices.volume[i]),
         )
         fields = price_fields(series, i)
@@ -167,8 +167,8 @@ def short_sale_trend(model: MarketModel, body: Mapping[str, str]) -> KiwoomReply
                 "shrts_qty": num(short_qty),
                 "ovr_shrts_qty": num(cumulative[k]),
                 "trde_wght": rate(percent(short_qty, volume)),
-                "shrts_trde_prica": num(short_amount),
-                "shrts_avg_pric": num(round(short_amount / short_qty)) if short_qty else "0",
+                "shrts_trde_prica": num(short_value),
+                "shrts_avg_pric": num(round(short_value / short_qty)) if short_qty else "0",
             }
         )
     return KiwoomReply("shrts_trnsn", rows)

@@ -25,7 +25,7 @@ from kis_intel_assets.simulator.sectors import SECTORS, sectors_of
 from kis_intel_assets.simulator.series import SymbolSeries
 
 INVESTOR_SOURCE_GROUP = {
-    "ind_invsr": "retail",
+    "ind_invsr": "individual",
     "frgnr_invsr": "foreign",
     "orgn": "institution",
     "fnnc_invt": "securities",
@@ -47,7 +47,7 @@ SECTOR_SOURCE_GROUP = {
     "jnsinkm_netprps": "merchant_bank",
     "endw_netprps": "pension_fund",
     "etc_corp_netprps": "other_corporation",
-    "ind_netprps": "retail",
+    "ind_netprps": "individual",
     "frgnr_netprps": "foreign",
     "natn_netprps": "other_organization",
     "samo_fund_netprps": "private_fund",

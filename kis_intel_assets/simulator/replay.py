@@ -6,7 +6,7 @@ Layout: `<replay_dir>/prices.csv` with a header row and one row per stock-day.
   sectors.py of that market), name. Missing OHLC become open = previous close, high/low = max/min(open,
   close); a missing trading_value becomes volume x (high+low+close)/3.
 - Optional recorded flows (RECORDED_COLUMNS; KRW, nets may be negative; a blank cell is "not recorded"):
-  foreign_net_value, institution_net_value, retail_net_value, short_volume, short_amount,
+  foreign_net_value, institution_net_value, individual_net_value, short_volume, short_value,
   program_net_value. A recorded value is served as given, in the API's units (investor values in KRW
   million, rounded): the other investor groups absorb the difference so every day's buys and sells
   still add up to its trading value, and the net quantities follow at the day's average price.
@@ -43,9 +43,9 @@ OPTIONAL_COLUMNS = ("open", "high", "low", "trading_value", "market", "sector", 
 INVESTOR_NET_COLUMNS = {
     "foreign_net_value": ("foreign",),
     "institution_net_value": INSTITUTION_SUBGROUPS,
-    "retail_net_value": ("retail",),
+    "individual_net_value": ("individual",),
 }
-RECORDED_COLUMNS = (*INVESTOR_NET_COLUMNS, "short_volume", "short_amount", "program_net_value")
+RECORDED_COLUMNS = (*INVESTOR_NET_COLUMNS, "short_volume", "short_value", "program_net_value")
 KRW_PER_MILLION = 1_000_000
 # Index membership (the 2021-05..2023-11 shorting regime) from a stock's first replayed day: trading
 # value at least this (KRW), roughly the smallest KOSPI200 / KOSDAQ150 member's daily turnover.
@@ -129,7 +129,7 @@ def _parse_row(path: Path, line: int, record: dict[str, str]) -> dict[str, objec
             ("trading_value", 0),
             *((name, None) for name in INVESTOR_NET_COLUMNS),
             ("short_volume", 0),
-            ("short_amount", 0),
+            ("short_value", 0),
             ("program_net_value", None),
         ):
             text = record.get(column, "")
@@ -208,7 +208,7 @@ def _recorded_columns(
     for column in RECORDED_COLUMNS:
         if any(column in r for r in records):
             recorded[column] = np.array([float(r.get(column, np.nan)) for r in records])
-    limits = {"short_volume": volume, "short_amount": value, "program_net_value": value}
+    limits = {"short_volume": volume, "short_value": value, "program_net_value": value}
     limits.update({column: value for column in INVESTOR_NET_COLUMNS})
     checks = [(column, np.abs(np.nan_to_num(values))) for column, values in recorded.items()]
     nets = [np.nan_to_num(recorded[column]) for column in INVESTOR_NET_COLUMNS if column in recorded]
@@ -262,8 +262,8 @@ def serve_recorded_flows(series: SymbolSeries, recorded: ReplaySymbol) -> None:
     average_price = np.where(volume > 0, value / np.maximum(volume, 1), series.prices.close)
     if "short_volume" in given:
         series.short_volume = _where_given(given["short_volume"], series.short_volume)
-    if "short_amount" in given:
-        series.short_amount = _where_given(given["short_amount"], series.short_amount)
+    if "short_value" in given:
+        series.short_value = _where_given(given["short_value"], series.short_value)
     if "program_net_value" in given:
         net = given["program_net_value"]
         program = series.program

@@ -55,7 +55,7 @@ class SymbolSeries:
     buy_value_m: np.ndarray  # KRW million, as served
     sell_value_m: np.ndarray
     short_volume: np.ndarray
-    short_amount: np.ndarray
+    short_value: np.ndarray
     program: np.ndarray  # (days, 4): buy qty, sell qty, buy value, sell value (KRW)
 
     def span(self, first: np.datetime64, last: np.datetime64) -> tuple[int, int]:
@@ -168,7 +168,7 @@ def build_series(
         np.where(market_maker & (draws(5).random(n) < 0.25), MARKET_MAKER_SHORT_RATIO, 0.0),
     )
     short_volume = np.minimum(np.round(volume * ratio).astype(np.int64), volume)
-    short_amount = np.minimum(np.round(short_volume * average_price).astype(np.int64), value)
+    short_value = np.minimum(np.round(short_volume * average_price).astype(np.int64), value)
 
     program_share = (0.12 if market == "KOSPI" else 0.05) * np.exp(0.3 * draws(6).standard_normal((n, 2)).T)
     program_qty = np.minimum(np.round(volume * np.minimum(program_share, 0.9)).astype(np.int64), volume)
@@ -185,6 +185,6 @@ def build_series(
         buy_value_m,
         sell_value_m,
         short_volume,
-        short_amount,
+        short_value,
         program,
     )

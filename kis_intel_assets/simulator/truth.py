@@ -22,7 +22,9 @@ from kis_intel_assets.simulator.sectors import SECTORS
 from kis_intel_assets.simulator.series import SymbolSeries
 
 KRW_PER_MILLION = 1_000_000
-INVESTOR_GROUPS = tuple(KIS_PREFIX)
+# The simulator's groups (KIS_PREFIX, group_flows) keep "individual"; the tables call it retail (RFC-010).
+TABLE_GROUP = {group: "retail" if group == "individual" else group for group in KIS_PREFIX}
+INVESTOR_GROUPS = tuple(TABLE_GROUP.values())
 INVESTOR_COLUMNS = ["time", "symbol"] + [
     flow_column(group, side, unit)
     for group in INVESTOR_GROUPS
@@ -126,8 +128,8 @@ class GroundTruth:
         for series, idx in self._each(start, end, symbols):
             flows = group_flows(series, idx)
             data: dict[str, object] = {"time": series.days[idx].astype(date), "symbol": series.symbol}
-            for group in INVESTOR_GROUPS:
-                g = flows[group]
+            for simulated, group in TABLE_GROUP.items():
+                g = flows[simulated]
                 data.update(
                     {
                         flow_column(group, "buy", "qty"): g.buy_qty,
@@ -145,7 +147,7 @@ class GroundTruth:
         frames = []
         for series, idx in self._each(start, end, symbols):
             volume, value = series.prices.volume[idx], series.prices.value[idx]
-            short_qty, short_amount = series.short_volume[idx], series.short_amount[idx]
+            short_qty, short_amount = series.short_volume[idx], series.short_value[idx]
             frames.append(
                 pd.DataFrame(
                     {

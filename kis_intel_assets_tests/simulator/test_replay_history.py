@@ -108,13 +108,13 @@ def test_recorded_flows_are_served_as_given(tmp_path: Path) -> None:
         {
             "foreign_net_value": np.round(value * 0.12),
             "institution_net_value": np.round(-value * 0.07),
-            "retail_net_value": np.round(-value * 0.04),
+            "individual_net_value": np.round(-value * 0.04),
             "short_volume": rows["volume"] // 20,
-            "short_amount": value // 20,
+            "short_value": value // 20,
             "program_net_value": np.round(value * 0.03),
         }
     ).astype("Int64")
-    recorded.loc[5, ["foreign_net_value", "short_amount", "program_net_value"]] = pd.NA  # not recorded
+    recorded.loc[5, ["foreign_net_value", "short_value", "program_net_value"]] = pd.NA  # not recorded
     model = model_of(tmp_path, pd.concat([rows, recorded], axis=1), "recorded")
     truth, days = GroundTruth(model), (rows["date"].iloc[0], rows["date"].iloc[-1])
 
@@ -124,9 +124,10 @@ def test_recorded_flows_are_served_as_given(tmp_path: Path) -> None:
 
     given = recorded.drop(index=5)
     kept = flows.drop(index=5)
-    for group in ("foreign", "institution", "retail"):
+    # The recording's own column names (replay.py) against the table's (RFC-010: individual -> retail).
+    for group, column in (("foreign", "foreign"), ("institution", "institution"), ("individual", "retail")):
         million = (given[f"{group}_net_value"].astype(float) / 1e6).round() * 1e6
-        assert kept[f"{group}_net_value"].tolist() == million.tolist(), group
+        assert kept[f"{column}_net_value"].tolist() == million.tolist(), group
     assert (
         flows.loc[5, "institution_net_value"] == round(recorded.loc[5, "institution_net_value"] / 1e6) * 1e6
     )
@@ -137,7 +138,7 @@ def test_recorded_flows_are_served_as_given(tmp_path: Path) -> None:
         assert sum(flows[f"{g}_{side}"] for g in groups).tolist() == rows["volume"].tolist(), side
     assert (flows[[f"{g}_{s}_value" for g in groups for s in ("buy", "sell")]] >= 0).all().all()
     assert shorts["short_volume"].tolist() == recorded["short_volume"].astype(int).tolist()
-    assert shorts.drop(index=5)["short_amount"].tolist() == given["short_amount"].astype(int).tolist()
+    assert shorts.drop(index=5)["short_amount"].tolist() == given["short_value"].astype(int).tolist()
     assert (
         program.drop(index=5)["program_net_value"].tolist() == given["program_net_value"].astype(int).tolist()
     )
