@@ -55,7 +55,7 @@ def _rule_input(model: MarketModel) -> pd.DataFrame:
                     "market": str(market),
                     "close": series.prices.close,
                     "trading_value": value,
-                    "short_value": short,
+                    "short_amount": short,
                     "short_ratio": [percent(a, b) for a, b in zip(short, value, strict=True)],
                 }
             )
