@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
-
 import dagster as dg
 
 from kis_intel_assets.defs.alerts.definitions import alert_resources, alert_sensors
 from kis_intel_assets.defs.analytics.assets import analytics_assets
 from kis_intel_assets.defs.analytics.checks import analytics_checks
 from kis_intel_assets.defs.automation import analytics_automation
-from kis_intel_assets.defs.failures import setting_at_load
 from kis_intel_assets.defs.ingest.assets import (
     daily_prices,
     investor_trends,
@@ -27,18 +24,10 @@ from kis_intel_assets.defs.ingest.schedules import (
     universe_schedule,
 )
 from kis_intel_assets.defs.pages.assets import page_specs
-from kis_intel_assets.defs.resources import KISResource, database_resource_from_env, rate_limit_from_env
-from kis_intel_assets.kis.config import (
-    BASE_URL_ENV,
-    MASTER_BASE_URL,
-    MASTER_BASE_URL_ENV,
-    PAPER_ENV,
-    paper_from_env,
-)
-from kis_intel_assets.kiwoom.config import REAL_BASE_URL as KIWOOM_BASE_URL
+from kis_intel_assets.defs.resources import database_resource_from_env, kis_resource_from_env
 
 # Secrets (the database URL included) go through EnvVar (resolved at launch, shown by name only); plain
-# settings are read here.
+# settings are read from kis_intel_assets.settings when the definitions load.
 database = database_resource_from_env()
 
 defs = dg.Definitions(
@@ -59,25 +48,6 @@ defs = dg.Definitions(
     resources={
         **alert_resources,
         "database": database,
-        "kis": KISResource(
-            app_key=dg.EnvVar("KIS_APP_KEY"),
-            app_secret=dg.EnvVar("KIS_APP_SECRET"),
-            # More keys, each with its own token and budget (an unset EnvVar would fail every launch).
-            extra_app_keys=dg.EnvVar("KIS_EXTRA_APP_KEYS") if os.environ.get("KIS_EXTRA_APP_KEYS") else "",
-            extra_app_secrets=dg.EnvVar("KIS_EXTRA_APP_SECRETS")
-            if os.environ.get("KIS_EXTRA_APP_SECRETS")
-            else "",
-            database=database,
-            base_url=os.environ.get(BASE_URL_ENV, ""),
-            master_base_url=os.environ.get(MASTER_BASE_URL_ENV, MASTER_BASE_URL),
-            paper=paper_from_env(os.environ.get(PAPER_ENV, "")),
-            market_division=os.environ.get("KIS_MARKET_DIVISION", "J"),
-            rate_limit_per_sec=setting_at_load(rate_limit_from_env),
-            # The optional second broker (kis_intel_assets/kiwoom, README "Kiwoom (optional second source)").
-            source=os.environ.get("KIS_INTEL_SOURCE", "kis"),
-            kiwoom_app_key=dg.EnvVar("KIWOOM_APP_KEY") if os.environ.get("KIWOOM_APP_KEY") else "",
-            kiwoom_app_secret=dg.EnvVar("KIWOOM_APP_SECRET") if os.environ.get("KIWOOM_APP_SECRET") else "",
-            kiwoom_base_url=os.environ.get("KIWOOM_BASE_URL", KIWOOM_BASE_URL),
-        ),
+        "kis": kis_resource_from_env(database),
     },
 )
