@@ -8,7 +8,6 @@ afterwards shows the same materializations, checks and lineage.
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -24,9 +23,9 @@ from kis_intel_assets.defs.partitions import SEOUL, partition_start
 from kis_intel_assets.defs.selection import materialize_selection
 from kis_intel_assets.errors import ConfigurationError
 from kis_intel_assets.krx_calendar import trading_days
+from kis_intel_assets.settings import dagster_home, project_home, use_dagster_home
 from kis_intel_assets.simulator import Simulator, SimulatorConfig, running_simulator
 from kis_intel_assets.storage import connect, migrate, redact_url, resolve_database_url
-from kis_intel_assets.storage.database import project_home
 
 INGEST = ["daily_prices", "investor_trends", "short_selling", "program_trading"]
 ROTATION = RotationConfig()
@@ -55,12 +54,12 @@ DEFAULT_SYMBOLS, DEFAULT_DAYS, DEFAULT_SEED, DEFAULT_RATE_LIMIT = 300, 160, 7, 1
 
 def ensure_dagster_home() -> Path:
     """A persistent DAGSTER_HOME (SQLite) so the demo's runs stay visible in `dagster dev`."""
-    home = Path(os.environ.get("DAGSTER_HOME") or project_home() / "dagster_home").resolve()
+    home = (dagster_home() or project_home() / "dagster_home").resolve()
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
         config.write_text("telemetry:\n  enabled: false\n")
-    os.environ["DAGSTER_HOME"] = str(home)
+    use_dagster_home(home)
     return home
 
 

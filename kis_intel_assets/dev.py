@@ -47,9 +47,15 @@ from kis_intel_assets.demo import (
 )
 from kis_intel_assets.errors import ConfigurationError
 from kis_intel_assets.pages.app import create_app
+from kis_intel_assets.settings import (
+    DATABASE_URL_ENV,
+    HOME_ENV,
+    database_url,
+    process_environment,
+    project_home,
+)
 from kis_intel_assets.simulator import Simulator, SimulatorConfig, running_simulator
 from kis_intel_assets.storage import connect, migrate, resolve_database_url
-from kis_intel_assets.storage.database import DATABASE_URL_ENV, HOME_ENV, project_home
 from kis_intel_assets.storage.embedded import release
 
 READY_TIMEOUT_S = 240.0
@@ -74,7 +80,7 @@ def run_dev(settings: DevSettings) -> int:
     stopping: float | None = None
     stop = _stop_on_signals()
     dagster_home = ensure_dagster_home()
-    embedded = not os.environ.get(DATABASE_URL_ENV, "").strip()
+    embedded = not database_url()
     config = _market(settings)
     try:
         url = resolve_database_url()
@@ -84,7 +90,7 @@ def run_dev(settings: DevSettings) -> int:
             pages_url = f"http://{settings.host}:{settings.pages_port}"
             dagster_url = f"http://{settings.host}:{settings.dagster_port}"
             env = {
-                **os.environ,
+                **process_environment(),
                 "DAGSTER_HOME": str(dagster_home),
                 HOME_ENV: str(project_home()),
                 DATABASE_URL_ENV: url,  # the children use this server; this process holds it open

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import exchange_calendars as xcals
 import numpy as np
-import platformdirs
+
+from kis_intel_assets import settings
 
 _CALENDAR_START = "2010-01-04"
-CACHE_DIR_ENV = "KIS_INTEL_CACHE_DIR"
 
 
 class CalendarRangeError(ValueError):
@@ -25,8 +25,7 @@ class CalendarRangeError(ValueError):
 
 
 def _cache_file() -> Path:
-    folder = Path(os.environ.get(CACHE_DIR_ENV) or platformdirs.user_cache_dir("kis-intel"))
-    return folder / f"xkrx-{xcals.__version__}-{_CALENDAR_START}-{date.today().isoformat()}.npy"
+    return settings.cache_dir() / f"xkrx-{xcals.__version__}-{_CALENDAR_START}-{date.today().isoformat()}.npy"
 
 
 @functools.lru_cache(maxsize=1)

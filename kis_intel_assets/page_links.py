@@ -3,12 +3,11 @@ the pages' external assets."""
 
 from __future__ import annotations
 
-import os
 from datetime import date
 from urllib.parse import urlencode
 
-PAGES_URL_ENV = "KIS_INTEL_PAGES_URL"
-DEFAULT_PAGES_URL = "http://127.0.0.1:8050"
+from kis_intel_assets import settings
+
 VIEWS = ("sectors", "overheat", "rotation")
 
 
@@ -18,6 +17,6 @@ def page_url(view: str, day: date | None = None, *, base_url: str | None = None)
     if view not in VIEWS:
         raise ValueError(f"view must be one of {VIEWS}, got {view!r}")
     if base_url is None:
-        base_url = os.environ.get(PAGES_URL_ENV, "").strip().rstrip("/") or DEFAULT_PAGES_URL
+        base_url = settings.pages_url()
     url = f"{base_url.rstrip('/')}/{view}"
     return url if day is None else f"{url}?{urlencode({'date': day.isoformat()})}"

@@ -6,7 +6,6 @@ a producer may see the same source row on every sensor tick without anyone being
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -15,19 +14,23 @@ from typing import Any
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
+from kis_intel_assets import settings
 from kis_intel_assets.errors import ConfigurationError
-from kis_intel_assets.page_links import DEFAULT_PAGES_URL, PAGES_URL_ENV, page_url
+from kis_intel_assets.page_links import page_url
+from kis_intel_assets.settings import (
+    DAGSTER_URL_ENV,
+    DEFAULT_DAGSTER_URL,
+    DEFAULT_PAGES_URL,
+    DEFAULT_SLACK_API_URL,
+    DISCORD_WEBHOOK_ENV,
+    PAGES_URL_ENV,
+    SLACK_API_URL_ENV,
+    SLACK_BOT_TOKEN_ENV,
+    SLACK_CHANNEL_ENV,
+    SLACK_WEBHOOK_ENV,
+)
 
 SEOUL = ZoneInfo("Asia/Seoul")
-
-SLACK_WEBHOOK_ENV = "KIS_INTEL_SLACK_WEBHOOK_URL"
-SLACK_BOT_TOKEN_ENV = "KIS_INTEL_SLACK_BOT_TOKEN"
-SLACK_CHANNEL_ENV = "KIS_INTEL_SLACK_CHANNEL"
-SLACK_API_URL_ENV = "KIS_INTEL_SLACK_API_URL"
-DISCORD_WEBHOOK_ENV = "KIS_INTEL_DISCORD_WEBHOOK_URL"
-DAGSTER_URL_ENV = "DAGSTER_WEBSERVER_URL"
-DEFAULT_SLACK_API_URL = "https://slack.com/api"
-DEFAULT_DAGSTER_URL = "http://127.0.0.1:3000"
 
 
 class AlertType(StrEnum):
@@ -80,11 +83,8 @@ class Links:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Links:
-        environ = os.environ if environ is None else environ
-        return cls(
-            environ.get(DAGSTER_URL_ENV, "").strip() or DEFAULT_DAGSTER_URL,
-            environ.get(PAGES_URL_ENV, "").strip() or DEFAULT_PAGES_URL,
-        )
+        values = settings.alert_values(environ)
+        return cls(values["dagster_webserver_url"], values["pages_url"])
 
     def run(self, run_id: str) -> str:
         return f"{self.dagster_url.rstrip('/')}/runs/{quote(run_id)}"
@@ -117,18 +117,18 @@ class AlertSettings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> AlertSettings:
-        environ = os.environ if environ is None else environ
+        return cls.from_values(settings.alert_values(environ))
 
-        def read(name: str, default: str = "") -> str:
-            return environ.get(name, "").strip() or default
-
+    @classmethod
+    def from_values(cls, values: Mapping[str, str]) -> AlertSettings:
+        """From the alert settings by name (settings.ALERT_VARIABLES: the environment's or the resource's)."""
         return cls(
-            slack_webhook_url=read(SLACK_WEBHOOK_ENV),
-            slack_bot_token=read(SLACK_BOT_TOKEN_ENV),
-            slack_channel=read(SLACK_CHANNEL_ENV),
-            slack_api_url=read(SLACK_API_URL_ENV, DEFAULT_SLACK_API_URL),
-            discord_webhook_url=read(DISCORD_WEBHOOK_ENV),
-            links=Links.from_env(environ),
+            slack_webhook_url=values["slack_webhook_url"],
+            slack_bot_token=values["slack_bot_token"],
+            slack_channel=values["slack_channel"],
+            slack_api_url=values["slack_api_url"],
+            discord_webhook_url=values["discord_webhook_url"],
+            links=Links(values["dagster_webserver_url"], values["pages_url"]),
         )
 
     def __post_init__(self) -> None:

@@ -6,33 +6,27 @@ never schedules a run for a day the exchange was closed.
 
 from __future__ import annotations
 
-import os
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import dagster as dg
 
+from kis_intel_assets import settings
 from kis_intel_assets.defs.failures import deterministic_failure, setting_at_load
 from kis_intel_assets.errors import ConfigurationError
 from kis_intel_assets.krx_calendar import calendar_bounds, is_trading_day
+from kis_intel_assets.settings import PARTITION_START_ENV
 
 SEOUL = ZoneInfo("Asia/Seoul")
-PARTITION_START_ENV = "KIS_INTEL_PARTITION_START"
-DEFAULT_PARTITION_START = "2023-01-02"
 WEEKENDS = "0 0 * * 6,0"
 
 
 def partition_start() -> date:
-    raw = os.environ.get(PARTITION_START_ENV, DEFAULT_PARTITION_START)
-    try:
-        start = date.fromisoformat(raw)
-    except ValueError:
-        raise ConfigurationError(
-            f"{PARTITION_START_ENV} must be a date like 2023-01-02, got {raw!r}"
-        ) from None
+    """KIS_INTEL_PARTITION_START, which must lie inside the KRX calendar."""
+    start = settings.partition_start()
     first, _ = calendar_bounds()
     if start < first:
-        raise ConfigurationError(f"{PARTITION_START_ENV}={raw} is before the KRX calendar starts ({first})")
+        raise ConfigurationError(f"{PARTITION_START_ENV}={start} is before the KRX calendar starts ({first})")
     return start
 
 

@@ -4,15 +4,17 @@ Secrets come from environment variables through `dg.EnvVar`, so the Dagster UI s
 and never its value.
 """
 
-import os
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from functools import cached_property
+from typing import Any
 
 import dagster as dg
 import psycopg
 from pydantic import Field as ConfigField
 
+from kis_intel_assets import settings
+from kis_intel_assets.defs.failures import setting_at_load
 from kis_intel_assets.kis import KISClient
 from kis_intel_assets.kis.config import MASTER_BASE_URL, KISConfig
 from kis_intel_assets.kis.pool import KISClientPool
@@ -21,10 +23,9 @@ from kis_intel_assets.kiwoom import KiwoomClient, KiwoomConfig
 from kis_intel_assets.kiwoom.config import DEFAULT_RATE_LIMIT_PER_SEC as KIWOOM_RATE_LIMIT_PER_SEC
 from kis_intel_assets.kiwoom.config import REAL_BASE_URL as KIWOOM_BASE_URL
 from kis_intel_assets.kiwoom.routing import TwoBrokerClient, routed
-from kis_intel_assets.storage import connect, env_number, migrate, resolve_database_url
-from kis_intel_assets.storage.database import DATABASE_URL_ENV
+from kis_intel_assets.settings import DATABASE_URL_ENV, RATE_LIMIT_ENV
+from kis_intel_assets.storage import connect, migrate, resolve_database_url
 
-RATE_LIMIT_ENV = "KIS_RATE_LIMIT_PER_SEC"
 MIN_BUDGET_PER_SEC = 0.1
 
 
@@ -170,17 +171,43 @@ def _comma_list(text: str, name: str) -> list[str]:
     return items
 
 
+def env_var_if_set(name: str, environ: Mapping[str, str] | None = None) -> Any:
+    """`dg.EnvVar(name)` when the variable is set, else "": an unset EnvVar would fail every launch, and
+    the optional secrets (extra keys, Kiwoom, alert channels) may well be unset."""
+    return dg.EnvVar(name) if settings.is_set(name, environ=environ) else ""
+
+
 def database_resource_from_env(environ: Mapping[str, str] | None = None) -> DatabaseResource:
-    """KIS_INTEL_DATABASE_URL as an EnvVar when set (an unset EnvVar would fail every launch), else the
-    embedded server."""
-    environ = os.environ if environ is None else environ
-    configured = environ.get(DATABASE_URL_ENV, "").strip()
-    return DatabaseResource(url=dg.EnvVar(DATABASE_URL_ENV) if configured else "")
+    """KIS_INTEL_DATABASE_URL as an EnvVar when set, else the embedded server."""
+    return DatabaseResource(url=env_var_if_set(DATABASE_URL_ENV, environ))
 
 
 def rate_limit_from_env(environ: Mapping[str, str] | None = None) -> float | None:
     """KIS_RATE_LIMIT_PER_SEC (0.1-100 requests/s), None when unset; a bad value is one line naming it."""
-    environ = os.environ if environ is None else environ
-    if not environ.get(RATE_LIMIT_ENV, "").strip():
+    if not settings.is_set(RATE_LIMIT_ENV, environ=environ):
         return None
-    return env_number(RATE_LIMIT_ENV, 0.0, MIN_BUDGET_PER_SEC, MAX_BUDGET_PER_SEC, environ=environ)
+    return settings.env_number(RATE_LIMIT_ENV, 0.0, MIN_BUDGET_PER_SEC, MAX_BUDGET_PER_SEC, environ=environ)
+
+
+def kis_resource_from_env(database: DatabaseResource) -> KISResource:
+    """The KIS client as the environment configures it: secrets as EnvVars (resolved at launch, shown by
+    name only), plain settings read now; a bad rate limit stops the definitions' load with one line."""
+    source = settings.kis_source()
+    return KISResource(
+        app_key=dg.EnvVar(settings.APP_KEY_ENV),
+        app_secret=dg.EnvVar(settings.APP_SECRET_ENV),
+        # More keys, each with its own token and budget.
+        extra_app_keys=env_var_if_set(settings.EXTRA_APP_KEYS_ENV),
+        extra_app_secrets=env_var_if_set(settings.EXTRA_APP_SECRETS_ENV),
+        database=database,
+        base_url=source.base_url,
+        master_base_url=source.master_base_url or MASTER_BASE_URL,
+        paper=source.paper,
+        market_division=source.market_division,
+        rate_limit_per_sec=setting_at_load(rate_limit_from_env),
+        # The optional second broker (kis_intel_assets/kiwoom, README "Kiwoom (optional second source)").
+        source=source.source,
+        kiwoom_app_key=env_var_if_set(settings.KIWOOM_APP_KEY_ENV),
+        kiwoom_app_secret=env_var_if_set(settings.KIWOOM_APP_SECRET_ENV),
+        kiwoom_base_url=source.kiwoom_base_url or KIWOOM_BASE_URL,
+    )

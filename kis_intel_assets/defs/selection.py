@@ -2,6 +2,8 @@
 
 Passing the whole graph and selecting from it, rather than passing a few assets, keeps every upstream
 asset's partitions known to the partition mappings that analytics use to read their trailing windows.
+The graph is read from the domains' definitions, not from the root (which also binds the resources from
+the environment): callers pass their own resources.
 """
 
 from __future__ import annotations
@@ -13,6 +15,12 @@ from typing import Any
 
 import dagster as dg
 
+from kis_intel_assets.defs.analytics.definitions import analytics_defs
+from kis_intel_assets.defs.ingest.definitions import ingest_defs
+from kis_intel_assets.defs.pages.definitions import pages_defs
+
+# Every domain with assets or checks (alerts has sensors only); the root merges these too.
+GRAPH_DOMAINS: tuple[dg.Definitions, ...] = (ingest_defs, analytics_defs, pages_defs)
 # Runs stay fully logged in the instance; the console shows warnings only.
 QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
@@ -39,10 +47,8 @@ def materialize_selection(
 ) -> dg.ExecuteInProcessResult:
     """Materialize `keys` (with their in-asset checks; table-level checks only when asked) for `days`;
     `checks` are executed too, also with no keys at all (checks on their own, nothing materialized)."""
-    from kis_intel_assets.definitions import defs
-
-    all_checks = list(defs.asset_checks or [])
-    graph = [*(defs.assets or []), *all_checks]
+    all_checks = [check for domain in GRAPH_DOMAINS for check in domain.asset_checks or []]
+    graph = [*(asset for domain in GRAPH_DOMAINS for asset in domain.assets or []), *all_checks]
     required = set().union(*(getattr(node, "required_resource_keys", set()) for node in graph))
     missing = required - set(resources) - {"io_manager"}  # materialize supplies the default io_manager
     resources = {key: _not_provided(key) for key in missing} | dict(resources)

@@ -15,18 +15,18 @@ from __future__ import annotations
 
 import fnmatch
 import math
-import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kis_intel_assets import settings
 from kis_intel_assets.errors import ConfigurationError
 from kis_intel_assets.kis.config import KISConfig
 from kis_intel_assets.kis.secrets import Secret
+from kis_intel_assets.settings import APP_KEY_ENV, APP_SECRET_ENV, GATEWAY_CLIENTS_ENV, RATE_LIMIT_ENV
 from kis_intel_assets.storage import resolve_database_url
 
-CLIENTS_FILE_ENV = "KIS_GATEWAY_CLIENTS"
 BULK_CLASS = "bulk"
 # Order and account TRs (domestic stock orders TTTC…, their paper twins VTTC…) jump the quotation queue.
 DEFAULT_PRIORITY = {"order": ("TTTC*", "VTTC*")}
@@ -135,24 +135,24 @@ def settings_from_environment(
 ) -> GatewaySettings:
     """The real key as the Dagster assets read it (KIS_APP_KEY, KIS_APP_SECRET, KIS_BASE_URL, KIS_PAPER,
     KIS_RATE_LIMIT_PER_SEC, KIS_INTEL_DATABASE_URL): the gateway and the assets then share one budget."""
-    environ = os.environ if environ is None else environ
-    missing = [name for name in ("KIS_APP_KEY", "KIS_APP_SECRET") if not environ.get(name, "").strip()]
+    source = settings.kis_source(environ)
+    missing = [name for name in (APP_KEY_ENV, APP_SECRET_ENV) if not settings.is_set(name, environ=environ)]
     if missing:
         raise ConfigurationError(f"the gateway needs the real KIS credentials: set {', '.join(missing)}")
-    path = clients_file or (Path(environ[CLIENTS_FILE_ENV]) if environ.get(CLIENTS_FILE_ENV) else None)
+    path = clients_file or settings.gateway_clients_file(environ)
     if path is None:
-        raise ConfigurationError(f"name the local clients file with --clients or {CLIENTS_FILE_ENV}")
+        raise ConfigurationError(f"name the local clients file with --clients or {GATEWAY_CLIENTS_ENV}")
     clients, priority = load_clients_file(path)
-    rate = environ.get("KIS_RATE_LIMIT_PER_SEC", "").strip()
+    rate = settings.text(RATE_LIMIT_ENV, environ=environ)
     try:
         if rate and not math.isfinite(float(rate)):
             raise ValueError("not a finite number")
         kis = KISConfig(
-            app_key=environ["KIS_APP_KEY"].strip(),
-            app_secret=environ["KIS_APP_SECRET"].strip(),
+            app_key=source.app_key,
+            app_secret=source.app_secret,
             database_url=resolve_database_url(environ),
-            paper=environ.get("KIS_PAPER", "").strip().lower() in {"1", "true", "yes"},
-            base_url=environ.get("KIS_BASE_URL", "").strip(),
+            paper=source.paper,
+            base_url=source.base_url,
             rate_limit_per_sec=float(rate) if rate else None,
         )
     except ValueError as exc:

@@ -13,14 +13,6 @@ MASTER_BASE_URL = "https://new.real.download.dws.co.kr/common/master"
 REAL_RATE_LIMIT_PER_SEC = 20.0
 PAPER_RATE_LIMIT_PER_SEC = 2.0
 MARKET_DIVISIONS = ("J", "NX", "UN")
-# Endpoint overrides read by the Dagster definitions and by `kis-intel discover` alike.
-BASE_URL_ENV = "KIS_BASE_URL"
-MASTER_BASE_URL_ENV = "KIS_MASTER_BASE_URL"
-PAPER_ENV = "KIS_PAPER"
-
-
-def paper_from_env(value: str) -> bool:
-    return value.strip().lower() in {"1", "true", "yes"}
 
 
 @dataclass(frozen=True)

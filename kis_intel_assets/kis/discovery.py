@@ -12,21 +12,14 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from kis_intel_assets import settings
 from kis_intel_assets.errors import ConfigurationError
-from kis_intel_assets.kis.config import (
-    BASE_URL_ENV,
-    MASTER_BASE_URL,
-    MASTER_BASE_URL_ENV,
-    PAPER_ENV,
-    KISConfig,
-    paper_from_env,
-)
+from kis_intel_assets.kis.config import MASTER_BASE_URL, KISConfig
 from kis_intel_assets.kis.datasets import MARKETS, KISClient
 from kis_intel_assets.kis.endpoints import ENDPOINTS, Endpoint
 from kis_intel_assets.kis.errors import KISError
@@ -35,9 +28,15 @@ from kis_intel_assets.kis.parsing import extract_rows, is_unpublished, parse_val
 from kis_intel_assets.kis.schema import load_baseline, response_schema
 from kis_intel_assets.kis.session import MORE_PAGES, KISSession, Page
 from kis_intel_assets.krx_calendar import is_trading_day, previous_trading_day
+from kis_intel_assets.settings import (
+    APP_KEY_ENV,
+    APP_SECRET_ENV,
+    BASE_URL_ENV,
+    MASTER_BASE_URL_ENV,
+    PAPER_ENV,
+)
 from kis_intel_assets.storage import migrate, resolve_database_url
 
-APP_KEY_ENV, APP_SECRET_ENV = "KIS_APP_KEY", "KIS_APP_SECRET"
 KST = dt.timezone(dt.timedelta(hours=9))
 RANGE_DAYS = 30  # ranged endpoints are asked for about a month, so lists have rows to type
 KOSPI = MARKETS["KOSPI"]
@@ -339,12 +338,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     # The defaults come from the same variables the Dagster definitions read, so `discover` checks the
     # server the assets call (a simulator, the paper domain) unless told otherwise.
-    parser.add_argument("--base-url", default=os.environ.get(BASE_URL_ENV, "").strip(),
+    source = settings.kis_source()
+    parser.add_argument("--base-url", default=source.base_url,
                         help=f"KIS REST base URL (default: {BASE_URL_ENV}, else the real or paper domain)")
     parser.add_argument("--master-base-url",
-                        default=os.environ.get(MASTER_BASE_URL_ENV, "").strip() or MASTER_BASE_URL,
+                        default=source.master_base_url or MASTER_BASE_URL,
                         help=f"where the master zips live (default: {MASTER_BASE_URL_ENV}, else KIS's host)")
-    parser.add_argument("--paper", action="store_true", default=paper_from_env(os.environ.get(PAPER_ENV, "")),
+    parser.add_argument("--paper", action="store_true", default=source.paper,
                         help=f"paper-trading key, real-only TRs are skipped (default: {PAPER_ENV})")
     parser.add_argument("--symbol", default="005930", help="sample stock (default 005930)")
     parser.add_argument("--date", type=dt.date.fromisoformat, default=None,
@@ -359,7 +359,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run_discover_cli(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(list(argv))
-    key, secret = os.environ.get(APP_KEY_ENV, ""), os.environ.get(APP_SECRET_ENV, "")
+    source = settings.kis_source()
+    key, secret = source.app_key, source.app_secret
     if not key or not secret:
         print(f"kis-intel discover: error: set {APP_KEY_ENV} and {APP_SECRET_ENV}", file=sys.stderr)
         return 2

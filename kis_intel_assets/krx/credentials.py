@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from kis_intel_assets import settings
 from kis_intel_assets.kis.secrets import Secret, as_secret
 from kis_intel_assets.krx.errors import KRXNotConfiguredError
-
-ID_ENV, PASSWORD_ENV = "KRX_ID", "KRX_PW"
 
 
 @dataclass(frozen=True, init=False)
@@ -34,6 +32,6 @@ class KRXCredentials:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> KRXCredentials | None:
         """The credentials from KRX_ID / KRX_PW, or None when either is unset (KRX stays off)."""
-        env = os.environ if environ is None else environ
-        login_id, password = env.get(ID_ENV, "").strip(), env.get(PASSWORD_ENV, "")
+        login_id = settings.text(settings.KRX_ID_ENV, environ=environ)
+        password = settings.text(settings.KRX_PW_ENV, environ=environ)
         return cls(login_id, password) if login_id and password else None

@@ -7,12 +7,10 @@ duplicating them, and a failure part-way through a batch leaves the table exactl
 from __future__ import annotations
 
 import math
-import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,12 +20,10 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.types.numeric import FloatLoader
 
+from kis_intel_assets import settings
 from kis_intel_assets.errors import ConfigurationError
+from kis_intel_assets.settings import DATABASE_URL_ENV, STATEMENT_TIMEOUT_ENV, project_home
 
-DATABASE_URL_ENV = "KIS_INTEL_DATABASE_URL"
-CONNECT_TIMEOUT_ENV = "KIS_INTEL_DB_CONNECT_TIMEOUT_SECONDS"
-STATEMENT_TIMEOUT_ENV = "KIS_INTEL_DB_STATEMENT_TIMEOUT_SECONDS"
-HOME_ENV = "KIS_INTEL_HOME"
 EMBEDDED_DATABASE = "kis_intel"
 # RFC-010's tables key a trading day by `time timestamptz` = 00:00 KST of the day (docs/rfc010_contract.md);
 # every connection runs in that zone, and frames carry the day as a Python date (converted here, both ways).
@@ -64,7 +60,7 @@ def redact_url(text: str) -> str:
     """
     for form in _PASSWORD_FORMS:
         text = form.sub(lambda m: m.group("keep") + PASSWORD_MASK, text)
-    env_password = os.environ.get("PGPASSWORD", "")
+    env_password = settings.database_password()
     if len(env_password) >= 4:  # shorter values would mask ordinary words
         text = text.replace(env_password, PASSWORD_MASK)
     return text
@@ -82,19 +78,13 @@ def database_label(url: str) -> str:
     return f"{host}{f':{port}' if port else ''}/{name}"
 
 
-def project_home() -> Path:
-    """Where the embedded database and other local state live (project-local by default)."""
-    return Path(os.environ.get(HOME_ENV, ".kis-intel")).resolve()
-
-
 def resolve_database_url(environ: Mapping[str, str] | None = None) -> str:
     """The server named by KIS_INTEL_DATABASE_URL, or else an embedded PostgreSQL under KIS_INTEL_HOME.
 
     The embedded server (pgserver, PostgreSQL 16 bundled in a wheel) lets the quick start run on a machine
     that has no database server at all.
     """
-    environ = os.environ if environ is None else environ
-    url = environ.get(DATABASE_URL_ENV, "").strip()
+    url = settings.database_url(environ)
     if url:
         if not url.startswith(("postgresql://", "postgres://")):
             raise ConfigurationError(
@@ -117,31 +107,6 @@ def _embedded_database_url() -> str:
     return server.get_uri(EMBEDDED_DATABASE)
 
 
-def env_number(
-    name: str,
-    default: float,
-    minimum: float,
-    maximum: float,
-    *,
-    integer: bool = False,
-    environ: Mapping[str, str] | None = None,
-) -> float:
-    """A numeric setting from the environment, `default` when unset; outside [minimum, maximum] (or not a
-    number) it is one ConfigurationError line naming the variable, its range and the value given."""
-    environ = os.environ if environ is None else environ
-    raw = environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw) if integer else float(raw)
-    except ValueError:
-        value = math.nan
-    if not minimum <= value <= maximum:  # also False for NaN
-        kind = "a whole number" if integer else "a number"
-        raise ConfigurationError(f"{name} must be {kind} from {minimum:g} to {maximum:g}, got {raw!r}")
-    return value
-
-
 @dataclass(frozen=True)
 class DatabaseTimeouts:
     """Bounds on every connection and statement, so a dead, frozen or unreachable server fails loudly.
@@ -158,12 +123,11 @@ class DatabaseTimeouts:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> DatabaseTimeouts:
-        connect_seconds = env_number(CONNECT_TIMEOUT_ENV, 10, 1, 300, integer=True, environ=environ)
-        statement = env_number(STATEMENT_TIMEOUT_ENV, 120, 1, 3600, environ=environ)
+        configured = settings.database_timeouts(environ)
         return cls(
-            connect_seconds=connect_seconds,
-            statement_seconds=statement,
-            idle_in_transaction_seconds=statement,
+            connect_seconds=configured.connect_seconds,
+            statement_seconds=configured.statement_seconds,
+            idle_in_transaction_seconds=configured.statement_seconds,
         )
 
     @property

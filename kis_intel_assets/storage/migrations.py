@@ -8,7 +8,6 @@ edited migration that was already applied is reported instead of silently diverg
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,13 +15,12 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from kis_intel_assets import settings
+from kis_intel_assets.settings import COMPRESS_AFTER_ENV, RETENTION_ENV, SQL_DIR_ENV
 from kis_intel_assets.storage.database import connect
 
-SQL_DIR_ENV = "KIS_INTEL_SQL_DIR"
 MIGRATION_LOCK_ID = 0x4B49_5301  # "KIS" + 1: one fixed key shared by every runner
 MIGRATION_FILE = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
-COMPRESS_AFTER_ENV = "KIS_INTEL_TIMESCALE_COMPRESS_AFTER_DAYS"
-RETENTION_ENV = "KIS_INTEL_TIMESCALE_RETENTION"
 
 
 class MigrationError(RuntimeError):
@@ -38,8 +36,7 @@ class MigrationReport:
 
 def sql_dir() -> Path:
     """The project's sql/ folder (next to the package in a checkout), or KIS_INTEL_SQL_DIR."""
-    configured = os.environ.get(SQL_DIR_ENV)
-    path = Path(configured) if configured else Path(__file__).resolve().parents[2] / "sql"
+    path = settings.sql_dir() or Path(__file__).resolve().parents[2] / "sql"
     if not path.is_dir():
         raise MigrationError(f"{SQL_DIR_ENV}: migration folder {path} does not exist")
     return path
@@ -136,7 +133,7 @@ def timescale_plan(conn: psycopg.Connection) -> list[str]:
             .format(sql.Literal(table))
             .as_string(conn)
         )
-    compress_after = _positive_int_env(COMPRESS_AFTER_ENV)
+    compress_after = _positive_days(COMPRESS_AFTER_ENV, settings.timescale_compress_after())
     if compress_after:
         for table in tables:
             statements.append(
@@ -162,20 +159,19 @@ def timescale_plan(conn: psycopg.Connection) -> list[str]:
 
 def retention_settings(tables: list[str]) -> dict[str, int]:
     """Opt-in retention per table from KIS_INTEL_TIMESCALE_RETENTION, e.g. "intraday_program_trading=30"."""
-    raw = os.environ.get(RETENTION_ENV, "").strip()
-    settings: dict[str, int] = {}
+    raw = settings.timescale_retention()
+    retention: dict[str, int] = {}
     for item in filter(None, (part.strip() for part in raw.split(","))):
         table, _, days = item.partition("=")
         if table not in tables or not days.isdigit() or int(days) <= 0:
             raise MigrationError(
                 f"{RETENTION_ENV}: {item!r} must be <time-keyed table>=<days>, tables: {', '.join(tables)}"
             )
-        settings[table] = int(days)
-    return settings
+        retention[table] = int(days)
+    return retention
 
 
-def _positive_int_env(name: str) -> int | None:
-    raw = os.environ.get(name, "").strip()
+def _positive_days(name: str, raw: str) -> int | None:
     if not raw:
         return None
     if not raw.isdigit() or int(raw) <= 0:

@@ -1,4 +1,5 @@
-"""The alert sensors and their resource, for the project's one Definitions (kis_intel_assets/definitions.py).
+"""The alerts domain's definitions: the alert sensors and their resource; the root
+(kis_intel_assets/definitions.py) merges them with the other domains.
 
 Default statuses and what each sensor watches: see kis_intel_assets/defs/alerts/sensors.py. The sensors
 also need the `database` resource (DatabaseResource) that the ingestion assets use.
@@ -19,3 +20,4 @@ alert_sensors: list[dg.SensorDefinition] = [
     run_failure_alerts,
 ]
 alert_resources: dict[str, object] = {"alerts": alerts_resource_from_env()}
+alerts_defs = dg.Definitions(sensors=alert_sensors, resources=alert_resources)
