@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import dagster as dg
 
-from kis_intel_assets.defs.alerts.definitions import alerts_defs
-from kis_intel_assets.defs.analytics.definitions import analytics_defs
-from kis_intel_assets.defs.ingest.definitions import ingest_defs
-from kis_intel_assets.defs.pages.definitions import pages_defs
+# The domain modules, not their Definitions objects: Dagster's loader refuses a module that holds more than
+# one Definitions at its top level.
+from kis_intel_assets.defs.alerts import definitions as alerts
+from kis_intel_assets.defs.analytics import definitions as analytics
+from kis_intel_assets.defs.ingest import definitions as ingest
+from kis_intel_assets.defs.pages import definitions as pages
 from kis_intel_assets.defs.resources import database_resource_from_env, kis_resource_from_env
 
 # Secrets (the database URL included) go through EnvVar (resolved at launch, shown by name only); plain
@@ -16,9 +18,9 @@ from kis_intel_assets.defs.resources import database_resource_from_env, kis_reso
 database = database_resource_from_env()
 
 defs = dg.Definitions.merge(
-    ingest_defs,
-    analytics_defs,
-    pages_defs,
-    alerts_defs,
+    ingest.ingest_defs,
+    analytics.analytics_defs,
+    pages.pages_defs,
+    alerts.alerts_defs,
     dg.Definitions(resources={"database": database, "kis": kis_resource_from_env(database)}),
 )
