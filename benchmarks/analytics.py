@@ -114,7 +114,7 @@ def synthetic_history(n_symbols: int, n_days: int, seed: int = 0) -> History:
             "symbol": prices["symbol"],
             "foreign_net_value": foreign,
             "institution_net_value": institution,
-            "individual_net_value": -(foreign + institution),
+            "retail_net_value": -(foreign + institution),
         }
     )
     short = np.round(tv * rng.beta(1.2, 40, len(tv))).astype(np.int64)
@@ -125,7 +125,7 @@ def synthetic_history(n_symbols: int, n_days: int, seed: int = 0) -> History:
             "market": np.where(kospi, "KOSPI", "KOSDAQ")[symbol_index],
             "close": prices["close"],
             "trading_value": tv,
-            "short_value": short,
+            "short_amount": short,
             "short_ratio": np.round(100.0 * short / np.maximum(tv, 1), 2),
         }
     )
@@ -185,7 +185,7 @@ def python_loop_mfi_and_sectors(history: History, period: int = 14) -> tuple[dic
     for row in master.itertuples(index=False):
         membership[row.symbol].append((row.valid_from, row.sector_code, row.listed_shares))
     flows = {
-        (row.symbol, row.time): (row.foreign_net_value, row.institution_net_value, row.individual_net_value)
+        (row.symbol, row.time): (row.foreign_net_value, row.institution_net_value, row.retail_net_value)
         for row in history.investor_trends.itertuples(index=False)
     }
     mfi: dict[tuple[str, object], float] = {}
@@ -235,7 +235,7 @@ def simulator_history(config: SimulatorConfig, first: date, last: date) -> tuple
     truth = GroundTruth(model)
     prices = truth.daily_prices(first, last)
     flows = truth.investor_trends(first, last)[
-        ["time", "symbol", "foreign_net_value", "institution_net_value", "individual_net_value"]
+        ["time", "symbol", "foreign_net_value", "institution_net_value", "retail_net_value"]
     ]
     return History(truth.stock_master(), prices, flows, pd.DataFrame()), model
 

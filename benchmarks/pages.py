@@ -108,15 +108,15 @@ def table_frames(history: History) -> dict[str, pd.DataFrame]:
     )
     shorts = history.short_daily
     close = shorts["close"].to_numpy(float)
-    short_volume = np.round(shorts["short_value"].to_numpy(float) / close).astype(np.int64)
+    short_volume = np.round(shorts["short_amount"].to_numpy(float) / close).astype(np.int64)
     volume = history.daily_prices["volume"].to_numpy()
     short_selling = pd.DataFrame(
         {
             "time": shorts["time"],
             "symbol": shorts["symbol"],
             "short_volume": np.minimum(short_volume, volume),
-            "short_value": shorts["short_value"],
-            "short_volume_ratio": np.round(
+            "short_amount": shorts["short_amount"],
+            "short_ratio": np.round(
                 100.0 * np.minimum(short_volume, volume) / np.maximum(volume, 1), 2
             ),
             "short_value_ratio": shorts["short_ratio"].clip(upper=100.0),

@@ -1,7 +1,7 @@
 """Investor groups as KIS reports them, shared by the client, the simulator, the schemas and analytics.
 
 KIS field prefixes map to our column prefixes; `institution` (기관계) is the total of its sub-groups and
-`other` (기타) is other_corporation + other_organization, so foreign + individual + institution + other
+`other` (기타) is other_corporation + other_organization, so foreign + retail (개인) + institution + other
 nets to zero per stock-day.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 KIS_PREFIX_TO_GROUP: dict[str, str] = {
     "frgn": "foreign",
-    "prsn": "individual",
+    "prsn": "retail",
     "orgn": "institution",
     "scrt": "securities",
     "ivtr": "investment_trust",
@@ -33,4 +33,13 @@ INSTITUTION_SUBGROUPS: tuple[str, ...] = (
     "pension_fund",
 )
 OTHER_SUBGROUPS: tuple[str, ...] = ("other_corporation", "other_organization")
-ZERO_SUM_GROUPS: tuple[str, ...] = ("foreign", "individual", "institution", "other")
+ZERO_SUM_GROUPS: tuple[str, ...] = ("foreign", "retail", "institution", "other")
+FLOW_SIDES: tuple[str, ...] = ("buy", "sell", "net")
+
+
+def flow_column(group: str, side: str, unit: str) -> str:
+    """The investor_trends column of a group's buy/sell/net: RFC-010 names shares bare (`foreign_buy`)
+    and KRW with `_value` (`foreign_buy_value`); `unit` is "qty" or "value"."""
+    if unit not in ("qty", "value"):
+        raise ValueError(f"unit must be 'qty' or 'value', got {unit!r}")
+    return f"{group}_{side}" if unit == "qty" else f"{group}_{side}_value"

@@ -107,13 +107,15 @@ def sector_money_flow(
     present = np.flatnonzero(members)
     out: dict[str, object] = {"member_count": members[present]}
     flows = {}
-    for investor in ("foreign", "institution", "individual"):
+    # investor_trends' retail_* (RFC-010) feed sector_rotation's individual_flow, whose name stays.
+    named = (("foreign", "foreign"), ("institution", "institution"), ("retail", "individual"))
+    for investor, column in named:
         net = values[f"{investor}_net_value"]
         known = ~np.isnan(net)
         total = _sum_by(key, size, net, known)[present]
         count = np.bincount(key[known], minlength=size)[present]
         flows[investor] = np.where(count > 0, total, np.nan)
-        out[f"{investor}_flow"] = _nullable_int(flows[investor])
+        out[f"{column}_flow"] = _nullable_int(flows[investor])
     has_flow = ~np.isnan(values["foreign_net_value"]) | ~np.isnan(values["institution_net_value"])
     out["flow_member_count"] = np.bincount(key[has_flow], minlength=size)[present]
     market_cap = _sum_by(key, size, close * shares, with_shares)[present]

@@ -1,6 +1,6 @@
 """KRX 공매도 과열종목 (overheated short-selling) designation and ban, per krx_market.md §1.1.
 
-Input: one row per stock-day with time, symbol, market (KOSPI/KOSDAQ), close, trading_value, short_value
+Input: one row per stock-day with time, symbol, market (KOSPI/KOSDAQ), close, trading_value, short_amount
 (KRW) and short_ratio (percent of trading value), plus an optional boolean `baseline_constituent`.
 
 Interpretations (each one a choice where the KRX page is silent):
@@ -59,7 +59,7 @@ from kis_intel_assets.analytics._frames import (
 )
 from kis_intel_assets.analytics.stock_panel import MARKETS
 
-INPUT_COLUMNS = ("time", "symbol", "market", "close", "trading_value", "short_value", "short_ratio")
+INPUT_COLUMNS = ("time", "symbol", "market", "close", "trading_value", "short_amount", "short_ratio")
 OUTPUT_COLUMNS = (
     "time", "symbol", "market", "rule_type", "price_change_pct", "short_ratio", "short_value_multiple",
     "avg_short_value_40d", "short_ratio_40d", "traded_days_40d", "quarter_ratio_threshold",
@@ -119,7 +119,7 @@ def _validated(daily: pd.DataFrame) -> tuple[pd.DataFrame, pd.Index]:
     )
     if (frame["close"] <= 0).any():
         raise ValueError("daily.close must be positive")
-    for column in ("trading_value", "short_value"):
+    for column in ("trading_value", "short_amount"):
         if (frame[column] < 0).any():
             raise ValueError(f"daily.{column} has negative values")
         frame[column] = frame[column].astype(np.int64)
@@ -143,7 +143,7 @@ def _quarter_table(frame: pd.DataFrame) -> pd.DataFrame:
     used = frame.loc[usable].assign(quarter_id=_quarter_ids(days[usable]))
     grouped = used.groupby(["market", "quarter_id"], observed=True).agg(
         trading_days=("day", "nunique"),
-        short_value=("short_value", "sum"),
+        short_amount=("short_amount", "sum"),
         trading_value=("trading_value", "sum"),
     )
     grouped = grouped.reset_index()
@@ -152,7 +152,7 @@ def _quarter_table(frame: pd.DataFrame) -> pd.DataFrame:
             "market": grouped["market"].astype(str),
             "quarter": [_quarter_label(q) for q in grouped["quarter_id"]],
             "trading_days": grouped["trading_days"].astype(int),
-            "avg_short_ratio": 100.0 * grouped["short_value"] / grouped["trading_value"],
+            "avg_short_ratio": 100.0 * grouped["short_amount"] / grouped["trading_value"],
         }
     )
 
@@ -192,7 +192,7 @@ def _baselines(frame: pd.DataFrame, codes: np.ndarray, eligible_days: np.ndarray
     rows = np.flatnonzero(in_calendar)
     shape = (len(eligible_days) + 1, codes.max() + 1)
     columns = {
-        "short": frame["short_value"].to_numpy(np.int64),
+        "short": frame["short_amount"].to_numpy(np.int64),
         "trading": frame["trading_value"].to_numpy(np.int64),
         "traded": (frame["trading_value"].to_numpy() > 0).astype(np.int64),
     }
@@ -227,7 +227,7 @@ def _dropped(close: np.ndarray, previous: np.ndarray, percent: int) -> np.ndarra
 def _rule_types(frame: pd.DataFrame, base: dict[str, np.ndarray], previous_close: np.ndarray) -> np.ndarray:
     days, close = frame["day"].to_numpy(), frame["close"].to_numpy(float)
     kospi = (frame["market"] == "KOSPI").to_numpy()
-    short, ratio = frame["short_value"].to_numpy(np.int64), frame["short_ratio"].to_numpy(float)
+    short, ratio = frame["short_amount"].to_numpy(np.int64), frame["short_ratio"].to_numpy(float)
     eligible = base["valid"] & (base["traded"] >= MIN_TRADED_DAYS) & (base["short"] > 0)
 
     def multiple_at_least(multiple: np.ndarray | float) -> np.ndarray:
@@ -325,7 +325,7 @@ def short_overheat(
             "rule_type": rule[hit],
             "price_change_pct": change,
             "short_ratio": designated["short_ratio"].to_numpy(float),
-            "short_value_multiple": designated["short_value"].to_numpy(float) / average,
+            "short_value_multiple": designated["short_amount"].to_numpy(float) / average,
             "avg_short_value_40d": average,
             "short_ratio_40d": ratio_40d,
             "traded_days_40d": base["traded"][hit],

@@ -32,7 +32,7 @@ from kis_intel_assets.analytics._frames import (
 MARKETS = ("KOSPI", "KOSDAQ")
 MASTER_COLUMNS = ("symbol", "valid_from", "market", "sector_code", "sector_name", "listed_shares")
 PRICE_COLUMNS = ("high", "low", "close", "volume", "trading_value")
-FLOW_COLUMNS = ("foreign_net_value", "institution_net_value", "individual_net_value")
+FLOW_COLUMNS = ("foreign_net_value", "institution_net_value", "retail_net_value")
 
 
 @dataclass(frozen=True)

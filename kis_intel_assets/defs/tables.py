@@ -4,7 +4,10 @@ types and nullability as the sql/ migrations define them (read from the files: n
 
 import dagster as dg
 
+from kis_intel_assets.storage import KST_DAY_TABLES
 from kis_intel_assets.storage.table_columns import table_columns
+
+RFC_CONTRACT = "RFC-010 table (docs/rfc010_contract.md): time = 00:00 Asia/Seoul of the trading day"
 
 
 def column_schema(table: str) -> dg.TableSchema:
@@ -19,8 +22,10 @@ def column_schema(table: str) -> dg.TableSchema:
 
 
 def table_metadata(table: str, **links: str) -> dict[str, object]:
+    contract = {"rfc_contract": RFC_CONTRACT} if table in KST_DAY_TABLES else {}
     return {
         "dagster/table_name": table,
         "dagster/column_schema": column_schema(table),
+        **contract,
         **links,
     }

@@ -171,10 +171,12 @@ class KISClient(KISSession):
         """program_trading_market table rows (FHPPG04600001): arbitrage, non_arbitrage and total per day."""
         code = _market(market, "FHPPG04600001").program_code
         rows = self._within_history("FHPPG04600001", code, market, start, end)
-        measures = ("buy_qty", "sell_qty", "net_qty", "buy_value", "sell_value", "net_value")
+        # program_trading_market keeps its own names (buy_qty …); the parsed blocks use the RFC's (buy …).
+        measures = {"buy_qty": "buy", "sell_qty": "sell", "net_qty": "net",
+                    "buy_value": "buy_value", "sell_value": "sell_value", "net_value": "net_value"}
         records = [
             {"time": row["time"], "market": market, "trade_type": trade_type,
-             **{m: row[f"{trade_type}_{m}"] for m in measures}}
+             **{m: row[f"{trade_type}_{parsed}"] for m, parsed in measures.items()}}
             for row in rows for trade_type in TRADE_TYPES.values()
         ]
         columns = ["time", "market", "trade_type", *measures]

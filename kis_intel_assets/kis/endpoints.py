@@ -80,20 +80,20 @@ def investor_fields(groups: tuple[str, ...], *, net_only: bool) -> tuple[Field, 
         col = KIS_PREFIX_TO_GROUP[who]
         net_qty = f"{who}_ntby_vol" if who in _NET_IN_VOL else f"{who}_ntby_qty"
         fields += [
-            Field(net_qty, f"{col}_net_qty"),
+            Field(net_qty, f"{col}_net"),
             Field(f"{who}_ntby_tr_pbmn", f"{col}_net_value", scale=KRW_MILLION),
         ]
         if not net_only:
             fields += [
-                Field(f"{who}_shnu_vol", f"{col}_buy_qty"),
+                Field(f"{who}_shnu_vol", f"{col}_buy"),
                 Field(f"{who}_shnu_tr_pbmn", f"{col}_buy_value", scale=KRW_MILLION),
-                Field(f"{who}_seln_vol", f"{col}_sell_qty"),
+                Field(f"{who}_seln_vol", f"{col}_sell"),
                 Field(f"{who}_seln_tr_pbmn", f"{col}_sell_value", scale=KRW_MILLION),
             ]
     return tuple(fields)
 
 
-PROGRAM_SIDES = {"shnu_vol": "buy_qty", "seln_vol": "sell_qty", "ntby_qty": "net_qty",
+PROGRAM_SIDES = {"shnu_vol": "buy", "seln_vol": "sell", "ntby_qty": "net",
                  "shnu_tr_pbmn": "buy_value", "seln_tr_pbmn": "sell_value", "ntby_tr_pbmn": "net_value"}
 
 
@@ -187,8 +187,8 @@ _REGISTRY = (
         fields=(
             DAY,
             Field("ssts_cntg_qty", "short_volume", required=True),
-            Field("ssts_tr_pbmn", "short_value", required=True),
-            Field("ssts_vol_rlim", "short_volume_ratio", Kind.FLOAT, required=True),
+            Field("ssts_tr_pbmn", "short_amount", required=True),
+            Field("ssts_vol_rlim", "short_ratio", Kind.FLOAT, required=True),
             Field("ssts_tr_pbmn_rlim", "short_value_ratio", Kind.FLOAT, required=True),
             Field("acml_vol", "total_volume", required=True),
             Field("acml_tr_pbmn", "total_value", required=True),
@@ -204,7 +204,7 @@ _REGISTRY = (
             Field("stck_prpr", "price", required=True),
             Field("acml_vol", "volume", required=True),
             *_trade_fields("whol_smtn", "program_"),
-            Field("whol_ntby_vol_icdc", "program_net_qty_change"),
+            Field("whol_ntby_vol_icdc", "program_net_change"),
             Field("whol_ntby_tr_pbmn_icdc", "program_net_value_change"),
         ),
     ),
@@ -240,8 +240,8 @@ _REGISTRY = (
             Field("hts_avls", "market_cap_100m"),  # 시가총액 in KRW 100 million (억원), as KIS sends it
             Field("lstn_stcn", "listed_shares"),
             Field("hts_frgn_ehrt", "foreign_exhaustion_rate", Kind.FLOAT),
-            Field("frgn_ntby_qty", "foreign_net_qty"),
-            Field("pgtr_ntby_qty", "program_net_qty"),
+            Field("frgn_ntby_qty", "foreign_net"),
+            Field("pgtr_ntby_qty", "program_net"),
         ),
     ),
     Endpoint(

@@ -16,8 +16,8 @@ from kis_intel_assets.kiwoom.session import KiwoomSession
 _INVESTOR_CALLS = (
     ("1", "1", "buy_value"),
     ("1", "2", "sell_value"),
-    ("2", "1", "buy_qty"),
-    ("2", "2", "sell_qty"),
+    ("2", "1", "buy"),
+    ("2", "2", "sell"),
 )
 # ka90004 mrkt_tp, ka90012 mrkt_tp, ka10051/ka10101 mrkt_tp per market (docs/kiwoom_api.md).
 PROGRAM_MARKET = {"KOSPI": "P00101", "KOSDAQ": "P10102"}
@@ -67,7 +67,7 @@ class KiwoomClient:
             for source, group in INVESTOR_FIELD_TO_GROUP.items():
                 for measure, rows in per_call.items():
                     row[f"{group}_{measure}"] = rows[day][source]
-                row[f"{group}_net_qty"] = row[f"{group}_buy_qty"] - row[f"{group}_sell_qty"]  # type: ignore[operator]
+                row[f"{group}_net"] = row[f"{group}_buy"] - row[f"{group}_sell"]  # type: ignore[operator]
                 row[f"{group}_net_value"] = row[f"{group}_buy_value"] - row[f"{group}_sell_value"]  # type: ignore[operator]
             out.append(row)
         return out
@@ -97,7 +97,7 @@ class KiwoomClient:
             {
                 "time": day,
                 "symbol": symbol,
-                **{k: row[k] for k in ("short_volume", "short_value", "total_volume")},
+                **{k: row[k] for k in ("short_volume", "short_amount", "total_volume")},
             }
             for day, row in sorted(_in_window(rows, start, end).items())
         ]
@@ -133,9 +133,9 @@ class KiwoomClient:
                 {
                     "time": day,
                     "symbol": symbol,
-                    "program_buy_qty": qty["prm_buy_qty"],
-                    "program_sell_qty": qty["prm_sell_qty"],
-                    "program_net_qty": qty["prm_netprps_qty"],
+                    "program_buy": qty["prm_buy_qty"],
+                    "program_sell": qty["prm_sell_qty"],
+                    "program_net": qty["prm_netprps_qty"],
                     "program_buy_value": money["prm_buy_amt"],
                     "program_sell_value": money["prm_sell_amt"],
                     "program_net_value": money["prm_netprps_amt"],
@@ -151,7 +151,7 @@ class KiwoomClient:
             {
                 "time": day,
                 **{k: v for k, v in row.items() if k != "close"},
-                "program_net_qty": row["program_buy_qty"] - row["program_sell_qty"],
+                "program_net": row["program_buy"] - row["program_sell"],
             }  # type: ignore[operator]
             for row in rows
         ]

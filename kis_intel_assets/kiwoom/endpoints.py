@@ -19,7 +19,7 @@ TOKEN_PATH = "/oauth2/token"
 # ka10059 / ka10061 investor field -> our investor group (docs/kiwoom_api.md "How the project maps them").
 INVESTOR_FIELD_TO_GROUP: Mapping[str, str] = MappingProxyType(
     {
-        "ind_invsr": "individual",
+        "ind_invsr": "retail",
         "frgnr_invsr": "foreign",
         "orgn": "institution",
         "fnnc_invt": "securities",
@@ -37,7 +37,7 @@ INVESTOR_UNMAPPED = ("natn", "natfor")
 # ka10051 sector net-buying fields -> our group names (same vocabulary where the meaning is the same).
 SECTOR_FIELD_TO_GROUP: Mapping[str, str] = MappingProxyType(
     {
-        "ind_netprps": "individual",
+        "ind_netprps": "retail",
         "frgnr_netprps": "foreign",
         "orgn_netprps": "institution",
         "sc_netprps": "securities",
@@ -120,7 +120,7 @@ ENDPOINTS: Mapping[str, KiwoomEndpoint] = MappingProxyType(
                     _int("close_pric", "close"),
                     _int("trde_qty", "total_volume"),
                     _int("shrts_qty", "short_volume"),
-                    _money("shrts_trde_prica", "short_value"),
+                    _money("shrts_trde_prica", "short_amount"),
                     _int("shrts_avg_pric", "short_avg_price"),
                 ),
                 unsigned=frozenset({"close"}),
@@ -154,9 +154,9 @@ ENDPOINTS: Mapping[str, KiwoomEndpoint] = MappingProxyType(
                 (
                     _text("stk_cd", "symbol"),
                     _int("cur_prc", "close"),
-                    _int("buy_cntr_qty", "program_buy_qty"),
+                    _int("buy_cntr_qty", "program_buy"),
                     _money("buy_cntr_amt", "program_buy_value"),
-                    _int("sel_cntr_qty", "program_sell_qty"),
+                    _int("sel_cntr_qty", "program_sell"),
                     _money("sel_cntr_amt", "program_sell_value"),
                     _money("netprps_prica", "program_net_value"),
                 ),

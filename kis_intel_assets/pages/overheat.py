@@ -103,7 +103,7 @@ def closeness(candidates: pd.DataFrame, limits: dict[str, QuarterThreshold]) -> 
     required = frame["market"].map(MULTIPLE_TYPES_1_2).astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
         frame["price_change_pct"] = 100.0 * (frame["close"] / frame["previous_close"] - 1.0)
-        frame["short_value_multiple"] = frame["short_value"] / frame["avg_short_value_40d"]
+        frame["short_value_multiple"] = frame["short_amount"] / frame["avg_short_value_40d"]
     frame["quarter_ratio_threshold"] = threshold
     frame["required_multiple"] = required
     progress = {

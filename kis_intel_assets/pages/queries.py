@@ -25,7 +25,7 @@ OVERHEAT_SORT_COLUMNS = (
 FLOW_COLUMNS = {
     "foreign": "foreign_net_value",
     "institution": "institution_net_value",
-    "individual": "individual_net_value",
+    "individual": "retail_net_value",
 }
 MASTER_AS_OF = """master AS (
     SELECT DISTINCT ON (symbol) symbol, name, market, sector_code, sector_name, listed_shares
@@ -74,7 +74,7 @@ def sector_map_stocks(conn: psycopg.Connection, day: date) -> pd.DataFrame:
                    p.close::float8 * m.listed_shares AS market_cap,
                    t.foreign_net_value::float8 AS foreign_net_value,
                    t.institution_net_value::float8 AS institution_net_value,
-                   t.individual_net_value::float8 AS individual_net_value
+                   t.retail_net_value::float8 AS retail_net_value
               FROM daily_prices p
               JOIN master m USING (symbol)
               LEFT JOIN investor_trends t ON t.symbol = p.symbol AND t.time = p.time
@@ -130,14 +130,14 @@ def overheat_candidates(
         conn,
         f"""WITH {MASTER_AS_OF},
             today AS (
-                SELECT s.symbol, s.short_value::float8 AS short_value, s.short_value_ratio AS short_ratio,
+                SELECT s.symbol, s.short_amount::float8 AS short_amount, s.short_value_ratio AS short_ratio,
                        p.close::float8 AS close,
                        (SELECT q.close FROM daily_prices q WHERE q.symbol = s.symbol AND q.time < s.time
                          ORDER BY q.time DESC LIMIT 1)::float8 AS previous_close
                   FROM short_selling s JOIN daily_prices p ON p.symbol = s.symbol AND p.time = s.time
                  WHERE s.time = %(day)s),
             baseline_short AS (
-                SELECT symbol, sum(short_value)::float8 AS short_sum FROM short_selling
+                SELECT symbol, sum(short_amount)::float8 AS short_sum FROM short_selling
                  WHERE {window} GROUP BY symbol),
             baseline_traded AS (
                 SELECT symbol, count(*) FILTER (WHERE trading_value > 0) AS traded_days FROM daily_prices
@@ -145,7 +145,7 @@ def overheat_candidates(
             baseline AS (
                 SELECT symbol, coalesce(s.short_sum, 0) AS short_sum, d.traded_days
                   FROM baseline_traded d LEFT JOIN baseline_short s USING (symbol))
-            SELECT t.symbol, m.name, m.market, t.close, t.previous_close, t.short_ratio, t.short_value,
+            SELECT t.symbol, m.name, m.market, t.close, t.previous_close, t.short_ratio, t.short_amount,
                    b.short_sum / %(n)s AS avg_short_value_40d, b.traded_days
               FROM today t JOIN master m USING (symbol) JOIN baseline b USING (symbol)
              WHERE (%(market)s = 'all' OR m.market = %(market)s)
@@ -164,12 +164,12 @@ def market_short_ratios(conn: psycopg.Connection, day: date, quarter_days: list[
     window, window_params = _days_filter(quarter_days)
     rows = conn.execute(
         f"""WITH {MASTER_AS_OF},
-            shorts AS (SELECT symbol, sum(short_value) AS short_value FROM short_selling
+            shorts AS (SELECT symbol, sum(short_amount) AS short_amount FROM short_selling
                         WHERE {window} GROUP BY symbol),
             turnover AS (SELECT symbol, sum(trading_value) AS trading_value FROM daily_prices
                           WHERE {window} GROUP BY symbol)
             SELECT m.market,
-                   100.0 * sum(coalesce(s.short_value, 0))::float8 / nullif(sum(t.trading_value), 0)::float8
+                   100.0 * sum(coalesce(s.short_amount, 0))::float8 / nullif(sum(t.trading_value), 0)::float8
               FROM turnover t JOIN master m USING (symbol) LEFT JOIN shorts s USING (symbol)
              GROUP BY m.market""",
         {"day": day, **window_params},
@@ -201,7 +201,7 @@ def stock_short_history(conn: psycopg.Connection, symbol: str, first: date, last
     """Close and short ratio of one stock between two days (primary-key range scans)."""
     return fetch_frame(
         conn,
-        """SELECT p.time, p.close, s.short_value_ratio AS short_ratio, s.short_value
+        """SELECT p.time, p.close, s.short_value_ratio AS short_ratio, s.short_amount
              FROM daily_prices p
              LEFT JOIN short_selling s ON s.symbol = p.symbol AND s.time = p.time
             WHERE p.symbol = %(symbol)s AND p.time BETWEEN %(first)s AND %(last)s

@@ -1,7 +1,8 @@
-"""Ground truth: the exact rows the simulator serves, as DataFrames with the DB column names of
-sql/001_core_tables.sql. `time` holds datetime.date values; money is integer KRW (investor values are the
-served KRW-million figures x 1,000,000); ratios are floats with 2 decimals. Truth ignores the simulated clock:
-it covers every configured day (filter by date to match what a clock-limited server returned)."""
+"""Ground truth: the exact rows the simulator serves, as DataFrames with the DB column names of the sql/
+migrations (RFC-010's names, docs/rfc010_contract.md). `time` holds datetime.date values (the storage layer
+converts to and from the tables' KST instants); money is integer KRW (investor values are the served
+KRW-million figures x 1,000,000); ratios are floats with 2 decimals. Truth ignores the simulated clock: it
+covers every configured day (filter by date to match what a clock-limited server returned)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from kis_intel_assets.investor_groups import FLOW_SIDES, flow_column
 from kis_intel_assets.simulator.encode import percent
 from kis_intel_assets.simulator.groups import KIS_PREFIX, group_flows
 from kis_intel_assets.simulator.handlers_program import market_program_components
@@ -20,11 +22,14 @@ from kis_intel_assets.simulator.sectors import SECTORS
 from kis_intel_assets.simulator.series import SymbolSeries
 
 KRW_PER_MILLION = 1_000_000
-INVESTOR_GROUPS = tuple(KIS_PREFIX)
+# The simulator's groups (KIS_PREFIX, group_flows) keep "individual"; the tables call it retail (RFC-010).
+TABLE_GROUP = {group: "retail" if group == "individual" else group for group in KIS_PREFIX}
+INVESTOR_GROUPS = tuple(TABLE_GROUP.values())
 INVESTOR_COLUMNS = ["time", "symbol"] + [
-    f"{group}_{field}"
+    flow_column(group, side, unit)
     for group in INVESTOR_GROUPS
-    for field in ("buy_qty", "buy_value", "sell_qty", "sell_value", "net_qty", "net_value")
+    for side in FLOW_SIDES
+    for unit in ("qty", "value")
 ]
 
 
@@ -123,16 +128,16 @@ class GroundTruth:
         for series, idx in self._each(start, end, symbols):
             flows = group_flows(series, idx)
             data: dict[str, object] = {"time": series.days[idx].astype(date), "symbol": series.symbol}
-            for group in INVESTOR_GROUPS:
-                g = flows[group]
+            for simulated, group in TABLE_GROUP.items():
+                g = flows[simulated]
                 data.update(
                     {
-                        f"{group}_buy_qty": g.buy_qty,
-                        f"{group}_buy_value": g.buy_value_m * KRW_PER_MILLION,
-                        f"{group}_sell_qty": g.sell_qty,
-                        f"{group}_sell_value": g.sell_value_m * KRW_PER_MILLION,
-                        f"{group}_net_qty": g.net_qty,
-                        f"{group}_net_value": g.net_value_m * KRW_PER_MILLION,
+                        flow_column(group, "buy", "qty"): g.buy_qty,
+                        flow_column(group, "buy", "value"): g.buy_value_m * KRW_PER_MILLION,
+                        flow_column(group, "sell", "qty"): g.sell_qty,
+                        flow_column(group, "sell", "value"): g.sell_value_m * KRW_PER_MILLION,
+                        flow_column(group, "net", "qty"): g.net_qty,
+                        flow_column(group, "net", "value"): g.net_value_m * KRW_PER_MILLION,
                     }
                 )
             frames.append(pd.DataFrame(data))
@@ -142,20 +147,22 @@ class GroundTruth:
         frames = []
         for series, idx in self._each(start, end, symbols):
             volume, value = series.prices.volume[idx], series.prices.value[idx]
-            short_qty, short_value = series.short_volume[idx], series.short_value[idx]
+            short_qty, short_amount = series.short_volume[idx], series.short_value[idx]
             frames.append(
                 pd.DataFrame(
                     {
                         "time": series.days[idx].astype(date),
                         "symbol": series.symbol,
                         "short_volume": short_qty,
-                        "short_value": short_value,
-                        "short_volume_ratio": [percent(a, b) for a, b in zip(short_qty, volume, strict=True)],
-                        "short_value_ratio": [percent(a, b) for a, b in zip(short_value, value, strict=True)],
+                        "short_amount": short_amount,
+                        "short_ratio": [percent(a, b) for a, b in zip(short_qty, volume, strict=True)],
+                        "short_value_ratio": [
+                            percent(a, b) for a, b in zip(short_amount, value, strict=True)
+                        ],
                         "total_volume": volume,
                         "total_value": value,
-                        "short_balance_qty": None,
-                        "short_balance_value": None,
+                        "balance_volume": None,
+                        "balance_amount": None,
                     }
                 )
             )
@@ -165,13 +172,13 @@ class GroundTruth:
                 "time",
                 "symbol",
                 "short_volume",
-                "short_value",
-                "short_volume_ratio",
+                "short_amount",
+                "short_ratio",
                 "short_value_ratio",
                 "total_volume",
                 "total_value",
-                "short_balance_qty",
-                "short_balance_value",
+                "balance_volume",
+                "balance_amount",
             ],
         )
 
@@ -184,9 +191,9 @@ class GroundTruth:
                     {
                         "time": series.days[idx].astype(date),
                         "symbol": series.symbol,
-                        "program_buy_qty": program[:, 0],
-                        "program_sell_qty": program[:, 1],
-                        "program_net_qty": program[:, 0] - program[:, 1],
+                        "program_buy": program[:, 0],
+                        "program_sell": program[:, 1],
+                        "program_net": program[:, 0] - program[:, 1],
                         "program_buy_value": program[:, 2],
                         "program_sell_value": program[:, 3],
                         "program_net_value": program[:, 2] - program[:, 3],
@@ -198,9 +205,9 @@ class GroundTruth:
             [
                 "time",
                 "symbol",
-                "program_buy_qty",
-                "program_sell_qty",
-                "program_net_qty",
+                "program_buy",
+                "program_sell",
+                "program_net",
                 "program_buy_value",
                 "program_sell_value",
                 "program_net_value",

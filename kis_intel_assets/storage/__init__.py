@@ -1,6 +1,8 @@
 """PostgreSQL storage: connections, the embedded default server, bulk upserts and sql/ migrations."""
 
 from kis_intel_assets.storage.database import (
+    KST,
+    KST_DAY_TABLES,
     ConfigurationError,
     DatabaseTimeouts,
     DatabaseUnavailableError,
@@ -8,6 +10,8 @@ from kis_intel_assets.storage.database import (
     database_label,
     env_number,
     fetch_frame,
+    kst_day,
+    kst_midnight,
     redact_url,
     resolve_database_url,
     upsert_frame,
@@ -15,6 +19,8 @@ from kis_intel_assets.storage.database import (
 from kis_intel_assets.storage.migrations import migrate
 
 __all__ = [
+    "KST",
+    "KST_DAY_TABLES",
     "ConfigurationError",
     "DatabaseTimeouts",
     "DatabaseUnavailableError",
@@ -22,6 +28,8 @@ __all__ = [
     "database_label",
     "env_number",
     "fetch_frame",
+    "kst_day",
+    "kst_midnight",
     "migrate",
     "redact_url",
     "resolve_database_url",

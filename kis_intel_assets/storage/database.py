@@ -12,8 +12,10 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import psycopg
@@ -26,6 +28,12 @@ CONNECT_TIMEOUT_ENV = "KIS_INTEL_DB_CONNECT_TIMEOUT_SECONDS"
 STATEMENT_TIMEOUT_ENV = "KIS_INTEL_DB_STATEMENT_TIMEOUT_SECONDS"
 HOME_ENV = "KIS_INTEL_HOME"
 EMBEDDED_DATABASE = "kis_intel"
+# RFC-010's tables key a trading day by `time timestamptz` = 00:00 KST of the day (docs/rfc010_contract.md);
+# every connection runs in that zone, and frames carry the day as a Python date (converted here, both ways).
+SESSION_TIME_ZONE = "Asia/Seoul"
+KST = ZoneInfo(SESSION_TIME_ZONE)
+KST_DAY_TABLES = frozenset({"investor_trends", "short_selling", "program_trading", "sector_rotation"})
+_TIMESTAMPTZ_OID = 1184
 
 
 class ConfigurationError(RuntimeError):
@@ -166,10 +174,12 @@ class DatabaseTimeouts:
         return self.statement_seconds + self.grace_seconds
 
     def conninfo(self) -> dict[str, str | int]:
-        """libpq keywords: connect timeout, keepalives (dead peer in ~30 s), server-side timeouts."""
+        """libpq keywords: connect timeout, keepalives (dead peer in ~30 s), server-side timeouts, and the
+        KST session time zone (so `time = <date>` and `time::date` mean the KRX trading day)."""
         options = (
             f"-c statement_timeout={int(self.statement_seconds * 1000)} "
-            f"-c idle_in_transaction_session_timeout={int(self.idle_in_transaction_seconds * 1000)}"
+            f"-c idle_in_transaction_session_timeout={int(self.idle_in_transaction_seconds * 1000)} "
+            f"-c TimeZone={SESSION_TIME_ZONE}"
         )
         return {
             "connect_timeout": max(1, math.ceil(self.connect_seconds)),
@@ -295,11 +305,52 @@ def fetch_frame(
     query: str | sql.Composable,
     params: Sequence[Any] | Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
-    """Run a query and return its rows as a DataFrame with the query's column names."""
+    """Run a query and return its rows as a DataFrame with the query's column names.
+
+    A `time` read straight from one of the KST_DAY_TABLES comes back as the trading day (a date), like
+    every other table's `time`; computed columns keep their type (cast them with `::date` in the query).
+    """
     with conn.cursor() as cur:
         cur.execute(query, params)
         columns = [d.name for d in cur.description or []]
-        return pd.DataFrame(cur.fetchall(), columns=columns)
+        frame = pd.DataFrame(cur.fetchall(), columns=columns)
+        for position in _day_instant_columns(conn, cur):
+            frame.isetitem(position, [kst_day(v) for v in frame.iloc[:, position]])
+        return frame
+
+
+def kst_day(value: datetime | None) -> date | None:
+    """The KST trading day of a KST_DAY_TABLES `time` (00:00 Asia/Seoul of that day)."""
+    return None if value is None else value.astimezone(KST).date()
+
+
+def kst_midnight(day: Any) -> datetime:
+    """The `time` instant RFC-010's tables store for a trading day (a date, or a naive midnight timestamp as
+    pandas and numpy hold days): 00:00 Asia/Seoul."""
+    if isinstance(day, datetime) or not isinstance(day, date):
+        stamp = pd.Timestamp(day)
+        if stamp is pd.NaT or stamp.tzinfo is not None or stamp != stamp.normalize():
+            raise TypeError(f"`time` must be a trading day (a date), got {day!r}")
+        day = stamp.date()
+    return datetime(day.year, day.month, day.day, tzinfo=KST)
+
+
+def _day_instant_columns(conn: psycopg.Connection, cur: psycopg.Cursor[Any]) -> list[int]:
+    """Positions of the result's timestamptz columns taken directly from a KST_DAY_TABLES table."""
+    result = cur.pgresult
+    if result is None:
+        return []
+    candidates = {
+        i: result.ftable(i) for i in range(result.nfields) if result.ftype(i) == _TIMESTAMPTZ_OID
+    }
+    tables = {oid for oid in candidates.values() if oid}
+    if not tables:
+        return []
+    named = conn.execute(
+        "SELECT oid::int8, relname FROM pg_class WHERE oid = ANY(%s::oid[])", (sorted(tables),)
+    ).fetchall()
+    day_tables = {oid for oid, name in named if name in KST_DAY_TABLES}
+    return [i for i, oid in candidates.items() if oid in day_tables]
 
 
 def upsert_frame(
@@ -315,6 +366,8 @@ def upsert_frame(
     """
     if frame.empty:
         return 0
+    if table in KST_DAY_TABLES and "time" in frame.columns:
+        frame = frame.assign(time=[kst_midnight(day) for day in frame["time"]])
     columns = list(frame.columns)
     missing_keys = [k for k in key_columns if k not in columns]
     if missing_keys:

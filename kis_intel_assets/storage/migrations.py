@@ -56,9 +56,12 @@ def migration_files(folder: Path) -> list[Path]:
     return files
 
 
-def migrate(url: str, folder: Path | None = None) -> MigrationReport:
-    """Bring the database at `url` up to the newest migration; a no-op when it already is."""
+def migrate(url: str, folder: Path | None = None, *, target: str | None = None) -> MigrationReport:
+    """Bring the database at `url` up to the newest migration (or up to version `target`, e.g. "016", to
+    build a database at an earlier schema); a no-op when it already is."""
     folder = folder or sql_dir()
+    if target is not None and not re.fullmatch(r"\d{3}", target):
+        raise MigrationError(f"a target version is three digits such as '016', got {target!r}")
     report = MigrationReport()
     with connect(url, autocommit=True) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_ID,))
@@ -72,7 +75,8 @@ def migrate(url: str, folder: Path | None = None) -> MigrationReport:
             )
             recorded = dict(conn.execute("SELECT version, checksum FROM schema_migrations").fetchall())
             for path in migration_files(folder):
-                _apply(conn, path, recorded, report)
+                if target is None or path.name[:3] <= target:
+                    _apply(conn, path, recorded, report)
             report.timescale_statements = timescale_plan(conn)
             for statement in report.timescale_statements:
                 conn.execute(statement)

@@ -2,8 +2,9 @@
 
 The migrations are the one place that says what a table holds, so the asset catalog's column schemas are
 derived from them at definition time, when no database may be reachable. The reader follows the DDL the
-migrations use: CREATE TABLE, ALTER TABLE ADD / DROP / RENAME COLUMN, ALTER COLUMN TYPE and SET / DROP NOT
-NULL, DROP TABLE. A test compares the result with the catalog of a migrated database.
+migrations use: CREATE TABLE (also `LIKE other`), ALTER TABLE ADD / DROP / RENAME COLUMN, RENAME TO, ALTER
+COLUMN TYPE and SET / DROP NOT NULL, DROP TABLE. A test compares the result with the catalog of a migrated
+database.
 """
 
 from __future__ import annotations
@@ -63,6 +64,9 @@ def _statements(text: str) -> list[str]:
 def _apply(tables: dict[str, list[Column]], statement: str) -> None:
     if created := _CREATE.match(statement):
         table, body = created.groups()
+        if like := re.match(r"^LIKE\s+(\w+)\b", body.strip(), re.I):
+            tables[table] = list(tables[like.group(1)])
+            return
         columns, keys = [], set()
         for part in _top_level(body):
             if key := re.match(r"^PRIMARY\s+KEY\s*\((.*)\)", part, re.I):
@@ -89,6 +93,8 @@ def _alter(tables: dict[str, list[Column]], table: str, action: str) -> None:
             columns.append(column)
     elif dropped := re.match(r"^DROP\s+COLUMN\s+(?:IF\s+EXISTS\s+)?(\w+)", action, re.I):
         columns[:] = [c for c in columns if c.name != dropped.group(1)]
+    elif moved := re.match(r"^RENAME\s+TO\s+(\w+)", action, re.I):
+        tables[moved.group(1)] = tables.pop(table)
     elif renamed := re.match(r"^RENAME\s+COLUMN\s+(\w+)\s+TO\s+(\w+)", action, re.I):
         old, new = renamed.groups()
         columns[index[old]] = replace(columns[index[old]], name=new)

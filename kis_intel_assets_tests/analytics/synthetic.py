@@ -84,7 +84,7 @@ def synthetic_market(
     flows = prices[["time", "symbol"]].assign(
         foreign_net_value=foreign.ravel(),
         institution_net_value=institution.ravel(),
-        individual_net_value=-(foreign + institution).ravel(),
+        retail_net_value=-(foreign + institution).ravel(),
     )
     master = pd.DataFrame(
         {

@@ -25,7 +25,7 @@ def market(noise: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]
     flows = grid.assign(
         foreign_net_value=foreign,
         institution_net_value=institution,
-        individual_net_value=-(foreign + institution),
+        retail_net_value=-(foreign + institution),
     )
     master = pd.DataFrame({"symbol": symbols, "valid_from": days[0], "market": "KOSPI", "sector_code": "1013",
                            "sector_name": "전기전자", "listed_shares": SHARES})  # fmt: skip

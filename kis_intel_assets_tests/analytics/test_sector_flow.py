@@ -44,7 +44,7 @@ def hand_fixture() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     ]
     flows = pd.DataFrame(
         flow_rows,
-        columns=["time", "symbol", "foreign_net_value", "institution_net_value", "individual_net_value"],
+        columns=["time", "symbol", "foreign_net_value", "institution_net_value", "retail_net_value"],
     )
     return master, prices, flows
 

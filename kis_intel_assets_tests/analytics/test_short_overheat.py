@@ -21,7 +21,7 @@ def rows(symbol: str, market: str, days: list[date], short: int = 100, trading: 
             "market": market,
             "close": 1_000,
             "trading_value": trading,
-            "short_value": short,
+            "short_amount": short,
             "short_ratio": round(100 * short / trading, 2) if trading else 0.0,
         }
     )
@@ -30,7 +30,7 @@ def rows(symbol: str, market: str, days: list[date], short: int = 100, trading: 
 def on_day(frame: pd.DataFrame, symbol: str, day: date, close: int, short: int, ratio: float) -> None:
     at = (frame["symbol"] == symbol) & (frame["time"] == day)
     assert at.sum() == 1
-    frame.loc[at, ["close", "short_value", "short_ratio"]] = [close, short, ratio]
+    frame.loc[at, ["close", "short_amount", "short_ratio"]] = [close, short, ratio]
     frame.loc[at, "trading_value"] = round(short * 100 / ratio) if ratio else 10_000
 
 
@@ -123,7 +123,7 @@ def test_stocks_traded_on_fewer_than_20_of_the_previous_40_days_are_excluded() -
     window = sorted(frame.loc[frame["time"] < T, "time"].unique())[-40:]
     idle_19, idle_20 = window[:21], window[:20]
     frame.loc[
-        (frame["symbol"] == "KSPI02") & frame["time"].isin(idle_19), ["trading_value", "short_value"]
+        (frame["symbol"] == "KSPI02") & frame["time"].isin(idle_19), ["trading_value", "short_amount"]
     ] = 0
     frame = frame[~((frame["symbol"] == "KSDQ02") & frame["time"].isin(idle_20))]  # 20 days without a row
 
@@ -137,7 +137,7 @@ def test_stocks_traded_on_fewer_than_20_of_the_previous_40_days_are_excluded() -
 def test_quarter_threshold_is_three_times_the_value_weighted_average_capped_at_20() -> None:
     frame = scenario_frame()
     q3 = frame["time"] < date(2025, 10, 1)
-    frame.loc[q3 & (frame["market"] == "KOSPI"), ["short_value", "short_ratio"]] = [1_000, 10.0]
+    frame.loc[q3 & (frame["market"] == "KOSPI"), ["short_amount", "short_ratio"]] = [1_000, 10.0]
 
     quarters = quarterly_short_ratio(frame).set_index(["market", "quarter"])
     result = short_overheat(frame).set_index("symbol")
@@ -160,7 +160,7 @@ def ban_period_frame() -> pd.DataFrame:
         ],
         ignore_index=True,
     )
-    frame.loc[frame["time"].isin(during), ["short_value", "short_ratio"]] = [0, 0.0]
+    frame.loc[frame["time"].isin(during), ["short_amount", "short_ratio"]] = [0, 0.0]
     on_day(frame, "BANONE", date(2025, 3, 31), 930, 700, 25.0)
     on_day(frame, "BANFOR", date(2025, 3, 31), 960, 300, 22.0)  # ④ only under April's 20% ratio
     on_day(frame, "BANDAY", date(2025, 3, 20), 880, 700, 5.0)  # looks like ② but is inside the ban

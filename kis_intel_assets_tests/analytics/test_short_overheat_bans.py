@@ -30,7 +30,7 @@ def history(first: date, last: date, symbols: dict[str, str]) -> pd.DataFrame:
                 "market": market,
                 "close": 1_000,
                 "trading_value": TRADING,
-                "short_value": np.where(banned, 0, BASE_SHORT),
+                "short_amount": np.where(banned, 0, BASE_SHORT),
                 "short_ratio": np.where(banned, 0.0, 100.0 * BASE_SHORT / TRADING),
             }
         )
@@ -43,7 +43,7 @@ def plant(frame: pd.DataFrame, symbol: str, day: date, close: int, short: int, r
     """A day's close, short value and short ratio (trading value follows from the ratio)."""
     at = (frame["symbol"] == symbol) & (frame["time"] == day)
     assert at.sum() == 1, (symbol, day)
-    frame.loc[at, ["close", "short_value", "short_ratio", "trading_value"]] = [
+    frame.loc[at, ["close", "short_amount", "short_ratio", "trading_value"]] = [
         close, short, ratio, round(short * 100 / ratio),
     ]  # fmt: skip
 
@@ -132,8 +132,8 @@ def test_after_the_2023_ban_the_april_and_may_2025_resumption_steps_apply() -> N
                for kind, market in (("4A", "KOSPI"), ("4B", "KOSPI"), ("3A", "KOSDAQ"))}  # fmt: skip
     daily = history(first, last, symbols)
     # Type ③'s 40-day ratio needs ≥ 5%: the KOSDAQ candidates short 6% of value on every open day.
-    kosdaq3 = daily["symbol"].str.endswith("3A") & (daily["short_value"] > 0)
-    daily.loc[kosdaq3, ["short_value", "short_ratio"]] = [600, 6.0]
+    kosdaq3 = daily["symbol"].str.endswith("3A") & (daily["short_amount"] > 0)
+    daily.loc[kosdaq3, ["short_amount", "short_ratio"]] = [600, 6.0]
     for month, day in (("APR", date(2025, 3, 31)), ("MAY", date(2025, 5, 2)), ("JUN", date(2025, 6, 2))):
         plant(daily, f"R{month}4A", day, 960, 220, 22.0)  # ratio 22%, multiple 2.2
         plant(daily, f"R{month}4B", day, 960, 270, 27.0)  # ratio 27%, multiple 2.7

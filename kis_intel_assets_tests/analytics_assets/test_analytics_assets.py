@@ -83,7 +83,7 @@ def test_range_run_writes_what_the_pure_functions_compute(ingested: dict, databa
         )  # fmt: skip
         flows = reads.window(
             conn, "investor_trends", ["time", "symbol", "foreign_net_value", "institution_net_value",
-                                      "individual_net_value"], INGEST_DAYS[0], INGEST_DAYS[-1],
+                                      "retail_net_value"], INGEST_DAYS[0], INGEST_DAYS[-1],
         )  # fmt: skip
         stored = fetch_frame(conn, "SELECT * FROM sector_rotation ORDER BY sector_code, time")
         designations = fetch_frame(conn, "SELECT count(*) AS n FROM short_overheat")

@@ -40,7 +40,7 @@ def test_snapshots_are_provisional_until_the_daily_data_supersedes_them(database
         assert sorted(set(program["symbol"])) == sorted(watchlist)
         assert program["provisional"].all() and not program["superseded"].any()
         assert {t.astimezone(SEOUL).date() for t in program["time"]} == {TODAY}
-        assert (program["program_buy_qty"] - program["program_sell_qty"] == program["program_net_qty"]).all()
+        assert (program["program_buy"] - program["program_sell"] == program["program_net"]).all()
         assert set(estimates["market"]) == {"KOSPI", "KOSDAQ"}
         # One materialization per table (the multi-asset runs whole when one of its tables is selected).
         materialized = {

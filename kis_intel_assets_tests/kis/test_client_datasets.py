@@ -61,7 +61,7 @@ def test_short_selling_and_program_trading_match_truth(sim: Any, client: KISClie
     symbol = sim.truth.symbols()[1]
     short = client.short_selling(symbol, RECENT, END)
     truth = sim.truth.short_selling(RECENT, END, [symbol])
-    truth = truth.drop(columns=["short_balance_qty", "short_balance_value"])
+    truth = truth.drop(columns=["balance_volume", "balance_amount"])
     assert_same(short, truth, ["time"])
     program = client.program_trading(symbol, RECENT, END)
     assert_same(program, sim.truth.program_trading(RECENT, END, [symbol]), ["time"])
@@ -102,19 +102,19 @@ def test_snapshot_ranking_and_intraday_agree_with_daily_truth(sim: Any, client: 
     day_truth = sim.truth.investor_trends(END, END).set_index("symbol")
     assert 0 < len(ranking) <= 30
     for row in ranking.itertuples():
-        assert row.foreign_net_qty == day_truth.loc[row.symbol, "foreign_net_qty"]
+        assert row.foreign_net == day_truth.loc[row.symbol, "foreign_net"]
         assert row.other_corporation_net_value == day_truth.loc[row.symbol, "other_corporation_net_value"]
     intraday = client.program_trade_intraday(symbol)
     close_row = intraday[intraday["hour"] == dt.time(15, 30)].iloc[0]
     program = sim.truth.program_trading(END, END, [symbol]).iloc[0]
     assert close_row["program_net_value"] == program["program_net_value"]
-    assert close_row["program_buy_qty"] == program["program_buy_qty"]
+    assert close_row["program_buy"] == program["program_buy"]
 
 
 def test_market_level_flows_and_sector_indices(sim: Any, client: KISClient) -> None:
     flows = client.market_investor_daily("KOSPI", RECENT, END)
     assert len(flows) == len(sim.truth.program_trading_market(RECENT, END)) // 6
-    top_groups = ["foreign_net_qty", "individual_net_qty", "institution_net_qty", "other_net_qty"]
+    top_groups = ["foreign_net", "retail_net", "institution_net", "other_net"]
     nets = flows[top_groups].sum(axis=1)
     assert (nets == 0).all()  # the four top-level groups net to zero on a complete market day
     index = client.sector_index_daily("0001", RECENT, END)

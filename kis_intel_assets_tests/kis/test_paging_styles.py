@@ -44,7 +44,7 @@ def test_every_ranged_dataset_equals_truth_at_the_floor(
         config = kis.config
     assert_same(flows, sim.truth.investor_trends(START, END, [symbol]), ["time"])
     truth_short = sim.truth.short_selling(START, END, [symbol])
-    assert_same(short, truth_short.drop(columns=["short_balance_qty", "short_balance_value"]), ["time"])
+    assert_same(short, truth_short.drop(columns=["balance_volume", "balance_amount"]), ["time"])
     assert_same(program, sim.truth.program_trading(START, END, [symbol]), ["time"])
     truth_market = sim.truth.program_trading_market(MARKET_START, END)
     assert_same(market, truth_market[truth_market["market"] == "KOSPI"], ["time", "trade_type"])

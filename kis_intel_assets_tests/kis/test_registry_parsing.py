@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import re
 import zipfile
-from pathlib import Path
 
 import pytest
 
@@ -14,8 +12,8 @@ from kis_intel_assets.kis.endpoints import ENDPOINTS, KRW_MILLION, Field, Kind, 
 from kis_intel_assets.kis.errors import KISPayloadError
 from kis_intel_assets.kis.masters import MASTER_FILES, parse_master
 from kis_intel_assets.kis.parsing import extract_rows, parse_row, parse_rows, parse_value
+from kis_intel_assets.storage.table_columns import table_columns as migrated_table_columns
 
-SQL = (Path(__file__).resolve().parents[2] / "sql" / "001_core_tables.sql").read_text()
 PRODUCT_TR_IDS = {
     "FHKST01010900", "FHPTJ04160001", "FHPTJ04400000", "FHPTJ04040000", "FHPST04830000", "FHPPG04650101",
     "FHPPG04650201", "FHPPG04600001", "FHKST01010100", "FHKST03010100", "CTPF1002R", "FHPUP02120000",
@@ -24,10 +22,7 @@ PRODUCT_TR_IDS = {
 
 
 def table_columns(table: str) -> set[str]:
-    body = re.search(rf"CREATE TABLE {table} \((.*?)\n\);", SQL, re.S)
-    assert body, table
-    return {line.split()[0] for line in body.group(1).strip().splitlines()
-            if line.strip() and not line.strip().startswith(("PRIMARY", "--"))}
+    return {c.name for c in migrated_table_columns(table)}
 
 
 def test_registry_covers_every_product_endpoint_with_unique_fields() -> None:
@@ -47,9 +42,11 @@ def test_registry_covers_every_product_endpoint_with_unique_fields() -> None:
 
 @pytest.mark.parametrize(("tr_id", "table", "keys"), [
     ("FHKST03010100", "daily_prices", {"symbol"}),
-    ("FHPTJ04160001", "investor_trends", {"symbol"}),
-    ("FHPST04830000", "short_selling", {"symbol", "short_balance_qty", "short_balance_value"}),
-    ("FHPPG04650201", "program_trading", {"symbol"}),
+    ("FHPTJ04160001", "investor_trends", {"symbol", "source"}),
+    ("FHPST04830000", "short_selling",
+     {"symbol", "balance_volume", "balance_amount", "balance_ratio", "source"}),
+    ("FHPPG04650201", "program_trading", {
+        "symbol", "source", "arbitrage_buy", "arbitrage_sell", "non_arbitrage_buy", "non_arbitrage_sell"}),
 ])
 def test_table_endpoints_map_onto_exactly_the_table_columns(tr_id: str, table: str, keys: set[str]) -> None:
     columns = {f.column for f in ENDPOINTS[tr_id].fields if not f.check_only}
@@ -60,9 +57,9 @@ def test_investor_field_quirks_and_units() -> None:
     fields = {f.source: f for f in ENDPOINTS["FHPTJ04160001"].fields}
     for who in ("pe_fund", "etc_corp", "etc_orgt"):
         assert f"{who}_ntby_vol" in fields and f"{who}_ntby_qty" not in fields
-    assert fields["frgn_ntby_qty"].column == "foreign_net_qty"
+    assert fields["frgn_ntby_qty"].column == "foreign_net"
     assert fields["scrt_seln_tr_pbmn"].column == "securities_sell_value"
-    assert fields["mrbn_shnu_vol"].column == "merchant_bank_buy_qty"
+    assert fields["mrbn_shnu_vol"].column == "merchant_bank_buy"
     assert fields["prsn_ntby_tr_pbmn"].scale == KRW_MILLION
     assert fields["prsn_ntby_qty"].scale == 1
     program = {f.source: f for f in ENDPOINTS["FHPPG04650201"].fields}
@@ -81,8 +78,8 @@ def raw_short_row(**overrides: str) -> dict[str, str]:
 
 def test_parse_row_types_and_signs() -> None:
     row = parse_row(raw_short_row(), SPEC, symbol="005930")
-    assert row == {"time": dt.date(2025, 1, 2), "short_volume": 1200, "short_value": 84_000_000,
-                   "short_volume_ratio": 3.25, "short_value_ratio": 3.1, "total_volume": 36923,
+    assert row == {"time": dt.date(2025, 1, 2), "short_volume": 1200, "short_amount": 84_000_000,
+                   "short_ratio": 3.25, "short_value_ratio": 3.1, "total_volume": 36923,
                    "total_value": 2_709_000_000, "day_high": 74000, "day_low": 72100}
     net = Field("frgn_ntby_tr_pbmn", "foreign_net_value", scale=KRW_MILLION)
     assert parse_value("-1520", net, tr_id="T", symbol="X") == -1_520_000_000

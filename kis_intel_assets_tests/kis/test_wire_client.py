@@ -33,7 +33,7 @@ def test_market_scope_is_j_unless_configured(sim: Any, make_config: Callable[...
     assert_same(j, sim.truth.program_trading(START, END, [symbol]), ["time"])
     served = sim.stats.requests(krx.config.app_key.reveal(), "FHPPG04650201")
     assert len(served) > 0 and len(un) == len(j)
-    assert (un["program_buy_qty"] == (j["program_buy_qty"] * 1.8).round().astype("int64")).all()
+    assert (un["program_buy"] == (j["program_buy"] * 1.8).round().astype("int64")).all()
     with pytest.raises(ValueError, match="market_division must be one of"):
         make_config(sim, market_division="KRX")
 

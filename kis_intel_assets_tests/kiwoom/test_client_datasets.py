@@ -16,7 +16,7 @@ from kis_intel_assets.simulator.sectors import SECTORS, sectors_of
 from kis_intel_assets_tests.kiwoom.conftest import FAST_RETRY
 
 WINDOW = (dt.date(2024, 3, 4), dt.date(2024, 6, 28))  # 80 sessions: 2 pages of 40 after the anchor
-MEASURES = ("buy_qty", "buy_value", "sell_qty", "sell_value", "net_qty", "net_value")
+MEASURES = ("buy", "buy_value", "sell", "sell_value", "net", "net_value")  # RFC-010: bare name = shares
 
 
 def frame(rows: list[dict]) -> pd.DataFrame:
@@ -38,14 +38,14 @@ def test_investor_totals_equal_summed_truth(kiwoom_sim, make_client):
     client = make_client(kiwoom_sim)
     symbol = kiwoom_sim.model.symbols()[3]
     truth = kiwoom_sim.truth.investor_trends(*WINDOW, [symbol])
-    for amount, measure in ((True, "net_value"), (False, "net_qty")):
+    for amount, measure in ((True, "net_value"), (False, "net")):
         got = client.investor_totals(symbol, *WINDOW, amount=amount)
         assert got == {g: int(truth[f"{g}_{measure}"].sum()) for g in INVESTOR_FIELD_TO_GROUP.values()}
 
 
 def test_short_selling_equals_ground_truth(kiwoom_sim, make_client):
     client = make_client(kiwoom_sim)
-    columns = ["time", "symbol", "short_volume", "short_value", "total_volume"]
+    columns = ["time", "symbol", "short_volume", "short_amount", "total_volume"]
     for symbol in kiwoom_sim.model.symbols()[:3]:
         truth = kiwoom_sim.truth.short_selling(*WINDOW, [symbol])[columns].reset_index(drop=True)
         pd.testing.assert_frame_equal(frame(client.short_selling(symbol, *WINDOW)), truth, check_dtype=False)

@@ -50,7 +50,7 @@ PLANT_DESIGNATION = """
     INSERT INTO short_overheat
     SELECT p.time, p.symbol, m.market, CASE WHEN m.market = 'KOSDAQ' THEN 3 ELSE 2 END,
            round(100.0 * (p.close::numeric / prev.close - 1), 2), s.short_value_ratio, 8.0,
-           greatest(s.short_value / 8.0, 1), 6.0, 40, NULL, NULL, NULL, 0
+           greatest(s.short_amount / 8.0, 1), 6.0, 40, NULL, NULL, NULL, 0
       FROM daily_prices p
       JOIN short_selling s USING (symbol, time)
       JOIN LATERAL (SELECT market FROM stock_master sm WHERE sm.symbol = p.symbol AND sm.valid_from <= p.time

@@ -94,7 +94,7 @@ def expected_sector_map(database_url: str, day: date) -> tuple[pd.DataFrame, pd.
             conn,
             """SELECT p.symbol, m.sector_code, p.close::float8 * m.listed_shares AS cap,
                       t.foreign_net_value::float8 AS foreign, t.institution_net_value::float8 AS institution,
-                      t.individual_net_value::float8 AS individual
+                      t.retail_net_value::float8 AS individual
                  FROM daily_prices p
                  JOIN investor_trends t USING (symbol, time)
                  CROSS JOIN LATERAL (SELECT sector_code, listed_shares FROM stock_master sm

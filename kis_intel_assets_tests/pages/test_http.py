@@ -131,7 +131,7 @@ def test_closeness_is_the_mean_of_the_capped_type_1_progress_ratios() -> None:
             "close": [95.0, 110.0, 80.0, 100.0],
             "previous_close": [100.0, 100.0, 100.0, 100.0],
             "short_ratio": [6.0, 30.0, 20.0, 5.0],
-            "short_value": [300.0, 250.0, 1200.0, 100.0],
+            "short_amount": [300.0, 250.0, 1200.0, 100.0],
             "avg_short_value_40d": [100.0, 100.0, 100.0, 100.0],
             "traded_days": [40, 40, 40, 19],  # the last is excluded by the 20-of-40 rule
         }

@@ -111,7 +111,7 @@ def test_replay_round_trip(simulator_factory: Factory, tmp_path: Path) -> None:
     master = sim.truth.stock_master().set_index("symbol")
     assert master.loc["123450", "sector_code"] == "1072" and master.loc["123450", "name"] == "테스트전자"
     flows = sim.truth.investor_trends(date(2025, 6, 24), date(2025, 6, 27), ["543210"])
-    assert len(flows) == 4 and (flows["foreign_buy_qty"] + flows["individual_buy_qty"] > 0).all()
+    assert len(flows) == 4 and (flows["foreign_buy"] + flows["retail_buy"] > 0).all()
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from kis_intel_assets import krx_calendar
-from kis_intel_assets.investor_groups import INSTITUTION_SUBGROUPS
+from kis_intel_assets.investor_groups import INSTITUTION_SUBGROUPS, flow_column
 from kis_intel_assets.simulator import Simulator
 from kis_intel_assets.simulator.ticks import is_on_tick
 from kis_intel_assets.simulator.truth import INVESTOR_GROUPS
@@ -24,21 +24,24 @@ def test_investor_groups_balance_exactly(simulator: Simulator) -> None:
     listed = sum(len(simulator.model.series(s).days) for s in simulator.truth.symbols())
     assert len(flows) == listed < 40 * days  # listings and a delisting cut some symbols' spans
     for kind in ("qty", "value"):
-        top = flows[[f"{g}_net_{kind}" for g in ("foreign", "individual", "institution", "other")]].sum(
+        top = flows[[flow_column(g, "net", kind) for g in ("foreign", "retail", "institution", "other")]].sum(
             axis=1
         )
         assert (top == 0).all()
         for group in INVESTOR_GROUPS:
             assert (
-                flows[f"{group}_buy_{kind}"] - flows[f"{group}_sell_{kind}"] == flows[f"{group}_net_{kind}"]
+                flows[flow_column(group, "buy", kind)] - flows[flow_column(group, "sell", kind)]
+                == flows[flow_column(group, "net", kind)]
             ).all()
         for side in ("buy", "sell", "net"):
-            parts = flows[[f"{g}_{side}_{kind}" for g in INSTITUTION_SUBGROUPS]].sum(axis=1)
-            assert (parts == flows[f"institution_{side}_{kind}"]).all()
-            other = flows[f"other_corporation_{side}_{kind}"] + flows[f"other_organization_{side}_{kind}"]
-            assert (other == flows[f"other_{side}_{kind}"]).all()
+            parts = flows[[flow_column(g, side, kind) for g in INSTITUTION_SUBGROUPS]].sum(axis=1)
+            assert (parts == flows[flow_column("institution", side, kind)]).all()
+            other = flows[flow_column("other_corporation", side, kind)] + flows[
+                flow_column("other_organization", side, kind)
+            ]
+            assert (other == flows[flow_column("other", side, kind)]).all()
     assert (flows["foreign_buy_value"] % 1_000_000 == 0).all()
-    assert flows["foreign_net_qty"].abs().sum() > 0
+    assert flows["foreign_net"].abs().sum() > 0
 
 
 def test_prices_respect_ticks_limits_and_ohlc(simulator: Simulator) -> None:
@@ -61,16 +64,16 @@ def test_short_selling_follows_the_ban_regimes(simulator_factory: Factory) -> No
     day = pd.to_datetime(short["time"])
     ban = day.between("2020-03-16", "2021-05-02") | day.between("2023-11-06", "2025-03-30")
     index_only = day.between("2021-05-03", "2023-11-05")
-    assert short.loc[ban, "short_volume_ratio"].max() <= 0.1  # market-maker prints only
+    assert short.loc[ban, "short_ratio"].max() <= 0.1  # market-maker prints only
     outside = index_only & ~short["symbol"].isin(members)
-    assert short.loc[outside, "short_volume_ratio"].max() <= 0.1
-    assert short.loc[index_only & short["symbol"].isin(members), "short_volume_ratio"].mean() > 1.0
-    assert short.loc[day >= "2025-03-31", "short_volume_ratio"].mean() > 1.0
+    assert short.loc[outside, "short_ratio"].max() <= 0.1
+    assert short.loc[index_only & short["symbol"].isin(members), "short_ratio"].mean() > 1.0
+    assert short.loc[day >= "2025-03-31", "short_ratio"].mean() > 1.0
     traded = short["total_value"] > 0  # halted days trade nothing: their ratios are 0
     assert (short.loc[~traded, "short_value_ratio"] == 0).all() and (~traded).any()
-    ratio = (short.loc[traded, "short_value"] / short.loc[traded, "total_value"] * 100).round(2)
+    ratio = (short.loc[traded, "short_amount"] / short.loc[traded, "total_value"] * 100).round(2)
     assert np.allclose(ratio, short.loc[traded, "short_value_ratio"], atol=0.006)
-    multiple = short.groupby("symbol")["short_value"].transform(lambda s: s / s.shift().rolling(40).mean())
+    multiple = short.groupby("symbol")["short_amount"].transform(lambda s: s / s.shift().rolling(40).mean())
     assert (multiple[~ban & ~index_only] >= 6).sum() > 0  # planted short attacks exist
 
 
@@ -96,8 +99,8 @@ def test_served_rows_equal_ground_truth(simulator: Simulator, kis: KisHttp) -> N
         "FHPST04830000", {**base, "FID_INPUT_DATE_1": "20250401", "FID_INPUT_DATE_2": "20250630"}, "output2"
     )
     truth = simulator.truth.short_selling(start, end, [symbol]).iloc[::-1].reset_index(drop=True)
-    assert [int(r["ssts_tr_pbmn"]) for r in short] == truth["short_value"].tolist()
-    assert [float(r["ssts_vol_rlim"]) for r in short] == truth["short_volume_ratio"].tolist()
+    assert [int(r["ssts_tr_pbmn"]) for r in short] == truth["short_amount"].tolist()
+    assert [float(r["ssts_vol_rlim"]) for r in short] == truth["short_ratio"].tolist()
 
     investor, _ = kis.ok(
         "FHPTJ04160001",
@@ -108,8 +111,8 @@ def test_served_rows_equal_ground_truth(simulator: Simulator, kis: KisHttp) -> N
     assert len(served) == 30 and len(truth) > 30
     truth = truth.iloc[:30]
     assert [int(r["frgn_ntby_tr_pbmn"]) * 1_000_000 for r in served] == truth["foreign_net_value"].tolist()
-    assert [int(r["pe_fund_ntby_vol"]) for r in served] == truth["private_fund_net_qty"].tolist()
-    assert [int(r["etc_shnu_vol"]) for r in served] == truth["other_buy_qty"].tolist()
+    assert [int(r["pe_fund_ntby_vol"]) for r in served] == truth["private_fund_net"].tolist()
+    assert [int(r["etc_shnu_vol"]) for r in served] == truth["other_buy"].tolist()
 
     program, _ = kis.ok(
         "FHPPG04600001",

@@ -124,20 +124,21 @@ def test_recorded_flows_are_served_as_given(tmp_path: Path) -> None:
 
     given = recorded.drop(index=5)
     kept = flows.drop(index=5)
-    for group in ("foreign", "institution", "individual"):
+    # The recording's own column names (replay.py) against the table's (RFC-010: individual -> retail).
+    for group, column in (("foreign", "foreign"), ("institution", "institution"), ("individual", "retail")):
         million = (given[f"{group}_net_value"].astype(float) / 1e6).round() * 1e6
-        assert kept[f"{group}_net_value"].tolist() == million.tolist(), group
+        assert kept[f"{column}_net_value"].tolist() == million.tolist(), group
     assert (
         flows.loc[5, "institution_net_value"] == round(recorded.loc[5, "institution_net_value"] / 1e6) * 1e6
     )
-    groups = ("foreign", "individual", "institution", "other")
+    groups = ("foreign", "retail", "institution", "other")
     value_m = np.round(value / 1e6) * 1e6
     for side in ("buy", "sell"):
         assert sum(flows[f"{g}_{side}_value"] for g in groups).tolist() == value_m.tolist(), side
-        assert sum(flows[f"{g}_{side}_qty"] for g in groups).tolist() == rows["volume"].tolist(), side
+        assert sum(flows[f"{g}_{side}"] for g in groups).tolist() == rows["volume"].tolist(), side
     assert (flows[[f"{g}_{s}_value" for g in groups for s in ("buy", "sell")]] >= 0).all().all()
     assert shorts["short_volume"].tolist() == recorded["short_volume"].astype(int).tolist()
-    assert shorts.drop(index=5)["short_value"].tolist() == given["short_value"].astype(int).tolist()
+    assert shorts.drop(index=5)["short_amount"].tolist() == given["short_value"].astype(int).tolist()
     assert (
         program.drop(index=5)["program_net_value"].tolist() == given["program_net_value"].astype(int).tolist()
     )

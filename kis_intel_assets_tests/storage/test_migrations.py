@@ -81,16 +81,18 @@ def test_core_tables_have_the_expected_keys(database_url: str) -> None:
                 WHERE table_name = 'short_selling' AND column_name = 'short_value_ratio'"""
         ).fetchone()
         partial = conn.execute(
-            "SELECT indexdef FROM pg_indexes WHERE indexname = 'short_selling_high_ratio_idx'"
+            "SELECT indexdef FROM pg_indexes WHERE indexname = 'short_selling_high_short_ratio_idx'"
         ).fetchone()
-    assert keys["investor_trends"] == "symbol,time"
-    assert keys["short_selling"] == "symbol,time"
-    assert keys["program_trading"] == "symbol,time"
-    assert keys["sector_rotation"] == "sector_code,time"
+    # RFC-010's four tables lead with time (docs/rfc010_contract.md); the others keep (entity, time).
+    assert keys["investor_trends"] == "time,symbol"
+    assert keys["short_selling"] == "time,symbol"
+    assert keys["program_trading"] == "time,symbol"
+    assert keys["sector_rotation"] == "time,sector_code"
+    assert keys["daily_prices"] == "symbol,time"
     assert keys["stock_master"] == "symbol,valid_from"
     assert big == ("bigint",)
     assert ratio == (7, 2)
-    assert "WHERE" in partial[0]
+    assert "WHERE (short_ratio > (20)::numeric)" in partial[0]
 
 
 def test_editing_an_applied_migration_is_reported(empty_database_url: str, tmp_path: Path) -> None:

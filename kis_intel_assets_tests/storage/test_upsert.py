@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pandas as pd
 import psycopg
 import pytest
 
-from kis_intel_assets.storage import connect, fetch_frame, upsert_frame
+from kis_intel_assets.storage import KST, connect, fetch_frame, upsert_frame
 
 KEY = ["symbol", "time"]
 
@@ -89,17 +89,41 @@ def test_missing_values_become_null(database_url: str) -> None:
             "symbol": ["005930"],
             "time": [date(2025, 6, 2)],
             "short_volume": [10],
-            "short_value": [560_000],
-            "short_volume_ratio": [1.25],
+            "short_amount": [560_000],
+            "short_ratio": [1.25],
             "short_value_ratio": [1.3],
             "total_volume": [800],
             "total_value": [44_800_000],
-            "short_balance_qty": [pd.NA],
-            "short_balance_value": [None],
+            "balance_volume": [pd.NA],
+            "balance_amount": [None],
         }
     )
     with connect(database_url) as conn:
         upsert_frame(conn, "short_selling", frame, KEY)
-        row = fetch_frame(conn, "SELECT short_volume_ratio, short_balance_qty FROM short_selling")
-    assert row.iloc[0]["short_volume_ratio"] == pytest.approx(1.25)
-    assert row.iloc[0]["short_balance_qty"] is None
+        row = fetch_frame(conn, "SELECT short_ratio, balance_volume FROM short_selling")
+    assert row.iloc[0]["short_ratio"] == pytest.approx(1.25)
+    assert row.iloc[0]["balance_volume"] is None
+
+
+def test_rfc_tables_take_and_give_trading_days_while_intraday_keeps_its_instants(database_url: str) -> None:
+    """RFC-010's tables store a day as 00:00 KST and hand it back as a date; intraday bars are instants."""
+    day, bar = date(2025, 6, 2), datetime(2025, 6, 2, 9, 1, tzinfo=KST)
+    shorts = pd.DataFrame([{
+        "time": day, "symbol": "005930", "short_volume": 10, "short_amount": 560_000, "short_ratio": 1.25,
+        "short_value_ratio": 1.3, "total_volume": 800, "total_value": 43_000_000,
+    }])  # fmt: skip
+    program = pd.DataFrame([{
+        "time": bar, "symbol": "005930", "price": 56_000, "volume": 800, "program_buy": 5,
+        "program_sell": 2, "program_net": 3, "program_buy_value": 280_000, "program_sell_value": 112_000,
+        "program_net_value": 168_000,
+    }])  # fmt: skip
+    with connect(database_url) as conn:
+        upsert_frame(conn, "short_selling", shorts, ["time", "symbol"])
+        upsert_frame(conn, "intraday_program_trading", program, ["symbol", "time"])
+        conn.execute("SET TimeZone = 'UTC'")  # what another client sees
+        instant = conn.execute("SELECT time FROM short_selling").fetchone()[0]
+        assert instant == datetime(2025, 6, 1, 15, tzinfo=UTC)
+        assert fetch_frame(conn, "SELECT time FROM short_selling")["time"].tolist() == [day]
+        assert fetch_frame(conn, "SELECT time FROM intraday_program_trading")["time"].tolist() == [bar]
+        with pytest.raises(TypeError, match="trading day"):  # an instant is not a trading day
+            upsert_frame(conn, "short_selling", shorts.assign(time=[bar]), ["time", "symbol"])

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 
 import dagster as dg
 import pandas as pd
+import psycopg
 
 from kis_intel_assets import analytics
 from kis_intel_assets.analytics.concentrated_buying import ConcentratedBuyingConfig
@@ -35,7 +36,7 @@ GROUP = "analytics"
 ROTATION = analytics.RotationConfig()
 CONCENTRATION = ConcentratedBuyingConfig()
 PRICE_COLUMNS = ["time", "symbol", "high", "low", "close", "volume", "trading_value"]
-FLOW_COLUMNS = ["time", "symbol", "foreign_net_value", "institution_net_value", "individual_net_value"]
+FLOW_COLUMNS = ["time", "symbol", "foreign_net_value", "institution_net_value", "retail_net_value"]
 # Days after a designation the calendar must cover so the next-day ban date is known before prices arrive.
 BAN_CALENDAR_DAYS = 14
 
@@ -260,6 +261,7 @@ def rotation_signal(
     with database.connection() as conn, conn.transaction():
         written = upsert_frame(conn, "rotation_signal", signals, ("sector_code", "time"))
         upsert_frame(conn, "rotation_transition", transitions, ("sector_code", "kind", "time"))
+        record_rotation_signal(conn, signals)
     rows_per_partition(context, signals, "rotation_signal")
     rows_per_partition(context, transitions, "rotation_transition")
     names = flow.drop_duplicates("sector_code", keep="last").set_index("sector_code")["sector_name"]
@@ -290,6 +292,20 @@ def rotation_signal(
             "latest": table_md(transitions.tail(PREVIEW_ROWS), list(transitions.columns)),
         },
     )
+
+
+def record_rotation_signal(conn: psycopg.Connection, signals: pd.DataFrame) -> int:
+    """Copy each sector-day's signal into RFC-010's sector_rotation.rotation_signal (the row
+    sector_money_flow wrote, which the signal was computed from); returns the rows updated."""
+    if signals.empty:
+        return 0
+    updated = conn.execute(
+        """UPDATE sector_rotation f SET rotation_signal = v.signal
+             FROM unnest(%s::text[], %s::date[], %s::text[]) AS v(sector_code, day, signal)
+            WHERE f.sector_code = v.sector_code AND f.time = v.day""",
+        (list(signals["sector_code"]), list(signals["time"]), list(signals["signal"])),
+    )
+    return updated.rowcount
 
 
 @dg.asset(
@@ -346,7 +362,7 @@ def short_overheat(context: dg.AssetExecutionContext, database: DatabaseResource
     with database.connection() as conn:
         master = reads.stock_master(conn)
         shorts = reads.window(
-            conn, "short_selling", ["time", "symbol", "short_value", "short_value_ratio"], first, end
+            conn, "short_selling", ["time", "symbol", "short_amount", "short_value_ratio"], first, end
         )
         prices = reads.window(conn, "daily_prices", ["time", "symbol", "close", "trading_value"], first, end)
         market_days = reads.market_short_ratio_days(conn)
@@ -390,7 +406,7 @@ def short_overheat(context: dg.AssetExecutionContext, database: DatabaseResource
 def _overheat_input(master: pd.DataFrame, shorts: pd.DataFrame, prices: pd.DataFrame) -> pd.DataFrame:
     """The pure function's input: one row per stock-day with its market as of that day."""
     daily = prices.merge(shorts, on=["symbol", "time"], how="left")
-    daily["short_value"] = daily["short_value"].fillna(0)
+    daily["short_amount"] = daily["short_amount"].fillna(0)
     daily["short_ratio"] = daily["short_value_ratio"].fillna(0.0)
     daily = daily.drop(columns="short_value_ratio").sort_values(["time", "symbol"])
     membership = master.sort_values("valid_from")[["symbol", "valid_from", "market"]]

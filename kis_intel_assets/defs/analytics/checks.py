@@ -61,7 +61,7 @@ def measure_sector_flow(conn: psycopg.Connection, days: Sequence[date]) -> Mappi
 def measure_signals(conn: psycopg.Connection, days: Sequence[date]) -> Mapping[date, SignalDay]:
     """Per day: sectors with flows, their signals, the active ones, and RRG gaps where history allows."""
     rows = conn.execute(
-        """SELECT f.time, count(*), count(s.sector_code), count(*) FILTER (WHERE s.signal <> 'NEUTRAL'),
+        """SELECT f.time::date, count(*), count(s.sector_code), count(*) FILTER (WHERE s.signal <> 'NEUTRAL'),
                   count(*) FILTER (WHERE s.sector_code IS NOT NULL
                                      AND (s.rs_ratio IS NULL OR s.rs_momentum IS NULL OR s.quadrant IS NULL)
                                      AND (SELECT count(*) FROM sector_rotation h

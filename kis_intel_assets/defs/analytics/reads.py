@@ -51,7 +51,7 @@ def market_short_ratio_days(conn: psycopg.Connection) -> pd.DataFrame:
     return fetch_frame(
         conn,
         """SELECT s.time, m.market AS symbol, m.market, 1 AS close,
-                  sum(p.trading_value)::bigint AS trading_value, sum(s.short_value)::bigint AS short_value,
+                  sum(p.trading_value)::bigint AS trading_value, sum(s.short_amount)::bigint AS short_amount,
                   0.0 AS short_ratio
              FROM short_selling s
              JOIN daily_prices p USING (symbol, time)

@@ -190,8 +190,9 @@ daily_prices = _symbol_asset(
 )
 investor_trends = _symbol_asset(
     INVESTOR_TRENDS,
-    "Who bought and sold each stock each day — foreign, institution (and its sub-groups), individual and "
-    "other corporations, quantity and KRW value — from 종목별 투자자매매동향(일별) (FHPTJ04160001).",
+    "Who bought and sold each stock each day — foreign, institution (and its sub-groups), retail (개인) and "
+    "other corporations, shares (RFC-010's foreign_buy, …) and KRW value (foreign_buy_value, …) — from "
+    "종목별 투자자매매동향(일별) (FHPTJ04160001).",
 )
 short_selling = _symbol_asset(
     SHORT_SELLING,

@@ -67,10 +67,10 @@ def measure_table(table: str) -> Measure[TableDay]:
         window = (min(days), max(days))
         rows = conn.execute(
             sql.SQL(
-                """SELECT t.time, count(DISTINCT t.symbol), count(*) - count(DISTINCT t.symbol),
+                """SELECT t.time::date, count(DISTINCT t.symbol), count(*) - count(DISTINCT t.symbol),
                           count(DISTINCT t.symbol) FILTER (WHERE NOT EXISTS (
                               SELECT 1 FROM stock_master m WHERE m.symbol = t.symbol))
-                     FROM {} t WHERE t.time BETWEEN %s AND %s GROUP BY t.time"""
+                     FROM {} t WHERE t.time BETWEEN %s AND %s GROUP BY t.time::date"""
             ).format(ident),
             window,
         ).fetchall()

@@ -34,12 +34,12 @@ from kis_intel_assets.storage import fetch_frame
 
 MARKETS = ("KOSPI", "KOSDAQ")
 PROGRAM_COLUMNS = [
-    "time", "symbol", "price", "volume", "program_buy_qty", "program_sell_qty", "program_net_qty",
+    "time", "symbol", "price", "volume", "program_buy", "program_sell", "program_net",
     "program_buy_value", "program_sell_value", "program_net_value",
 ]  # fmt: skip
 ESTIMATE_COLUMNS = [
-    "time", "symbol", "market", "name", "price", "foreign_net_qty", "foreign_net_value",
-    "institution_net_qty", "institution_net_value",
+    "time", "symbol", "market", "name", "price", "foreign_net", "foreign_net_value",
+    "institution_net", "institution_net_value",
 ]  # fmt: skip
 SESSION_OPEN, SESSION_CLOSE = "0900", "1530"
 # The daily tables whose final rows supersede each provisional table.

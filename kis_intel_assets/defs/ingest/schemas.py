@@ -16,16 +16,19 @@ formed but wrong (a field tripled, a ratio that no longer matches its values) is
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 import pandas as pd
 import pandera.pandas as pa
 
 from kis_intel_assets.investor_groups import (
+    FLOW_SIDES,
     INSTITUTION_SUBGROUPS,
     INVESTOR_GROUPS,
     OTHER_SUBGROUPS,
     ZERO_SUM_GROUPS,
+    flow_column,
 )
 
 SYMBOL = pa.Column(str, pa.Check.str_matches(r"^[0-9A-Z]{6}$"), nullable=False)
@@ -61,12 +64,17 @@ def _int(*checks: pa.Check, nullable: bool = False) -> pa.Column:
     return pa.Column("int64", list(checks), nullable=nullable, coerce=False)
 
 
-def _buy_sell_net(prefixes: list[str]) -> list[pa.Check]:
-    """buy − sell = net, exactly, for each prefix and unit."""
+def _market_column(_group: str, side: str, unit: str) -> str:
+    """program_trading_market's own names (buy_qty, buy_value …): not an RFC-010 table."""
+    return f"{side}_{unit}"
+
+
+def _buy_sell_net(groups: list[str], column: Callable[[str, str, str], str] = flow_column) -> list[pa.Check]:
+    """buy − sell = net, exactly, for each group and unit."""
     checks = []
-    for prefix in prefixes:
+    for group in groups:
         for unit in ("qty", "value"):
-            buy, sell, net = (f"{prefix}buy_{unit}", f"{prefix}sell_{unit}", f"{prefix}net_{unit}")
+            buy, sell, net = (column(group, side, unit) for side in FLOW_SIDES)
             checks.append(
                 pa.Check(
                     lambda df, b=buy, s=sell, n=net: df[b] - df[s] == df[n],
@@ -171,13 +179,13 @@ def investor_trends(start: date, end: date) -> pa.DataFrameSchema:
     for group in INVESTOR_GROUPS:
         for side in ("buy", "sell"):
             for unit in ("qty", "value"):
-                columns[f"{group}_{side}_{unit}"] = _int(NON_NEGATIVE)
+                columns[flow_column(group, side, unit)] = _int(NON_NEGATIVE)
         for unit in ("qty", "value"):
-            columns[f"{group}_net_{unit}"] = _int()
+            columns[flow_column(group, "net", unit)] = _int()
     return pa.DataFrameSchema(
         columns,
         checks=[
-            *_buy_sell_net([f"{g}_" for g in INVESTOR_GROUPS]),
+            *_buy_sell_net(list(INVESTOR_GROUPS)),
             *(_zero_sum(unit) for unit in ("qty", "value")),
             *_group_sums("institution", INSTITUTION_SUBGROUPS),
             *_group_sums("other", OTHER_SUBGROUPS),
@@ -193,8 +201,8 @@ def _group_sums(total: str, parts: tuple[str, ...]) -> list[pa.Check]:
     checks = []
     for measure in ("buy", "sell", "net"):
         for unit in ("qty", "value"):
-            column = f"{total}_{measure}_{unit}"
-            summed = [f"{p}_{measure}_{unit}" for p in parts]
+            column = flow_column(total, measure, unit)
+            summed = [flow_column(p, measure, unit) for p in parts]
             slack = len(parts) * KRW_MILLION if unit == "value" else 0
             checks.append(
                 pa.Check(
@@ -207,8 +215,8 @@ def _group_sums(total: str, parts: tuple[str, ...]) -> list[pa.Check]:
 
 
 def _zero_sum(unit: str) -> pa.Check:
-    nets = [f"{g}_net_{unit}" for g in ZERO_SUM_GROUPS]
-    gross = [f"{g}_buy_{unit}" for g in ZERO_SUM_GROUPS]
+    nets = [flow_column(g, "net", unit) for g in ZERO_SUM_GROUPS]
+    gross = [flow_column(g, "buy", unit) for g in ZERO_SUM_GROUPS]
 
     def balanced(df: pd.DataFrame) -> pd.Series:
         return df[nets].sum(axis=1).abs() <= ZERO_SUM_TOLERANCE * df[gross].sum(axis=1) + 1
@@ -226,28 +234,29 @@ def short_selling(start: date, end: date) -> pa.DataFrameSchema:
             "time": _in_window(start, end),
             "symbol": SYMBOL,
             "short_volume": _int(NON_NEGATIVE),
-            "short_value": _int(NON_NEGATIVE),
-            "short_volume_ratio": pa.Column(float, PERCENT),
+            "short_amount": _int(NON_NEGATIVE),
+            "short_ratio": pa.Column(float, PERCENT),
             "short_value_ratio": pa.Column(float, PERCENT),
             "total_volume": _int(NON_NEGATIVE),
             "total_value": _int(NON_NEGATIVE),
             "day_high": pa.Column("Int64", NON_NEGATIVE, nullable=True),
             "day_low": pa.Column("Int64", NON_NEGATIVE, nullable=True),
-            "short_balance_qty": pa.Column("Int64", NON_NEGATIVE, nullable=True, required=False),
-            "short_balance_value": pa.Column("Int64", NON_NEGATIVE, nullable=True, required=False),
+            "balance_volume": pa.Column("Int64", NON_NEGATIVE, nullable=True, required=False),
+            "balance_amount": pa.Column("Int64", NON_NEGATIVE, nullable=True, required=False),
+            "balance_ratio": pa.Column(float, PERCENT, nullable=True, required=False),
         },
         checks=[
             pa.Check(
                 lambda df: (
-                    (df["short_volume"] <= df["total_volume"]) & (df["short_value"] <= df["total_value"])
+                    (df["short_volume"] <= df["total_volume"]) & (df["short_amount"] <= df["total_value"])
                 ),
                 name="short <= total",
                 error="short volume and value cannot exceed the day's total",
             ),
-            _ratio_matches("short_volume_ratio", "short_volume", "total_volume"),
-            _ratio_matches("short_value_ratio", "short_value", "total_value"),
+            _ratio_matches("short_ratio", "short_volume", "total_volume"),
+            _ratio_matches("short_value_ratio", "short_amount", "total_value"),
             _average_in_range("total_value", "total_volume"),
-            _average_in_range("short_value", "short_volume"),
+            _average_in_range("short_amount", "short_volume"),
         ],
         unique=["symbol", "time"],
         strict=True,
@@ -288,15 +297,15 @@ def program_trading(start: date, end: date) -> pa.DataFrameSchema:
             "time": _in_window(start, end),
             "symbol": SYMBOL,
             **{
-                f"program_{side}_{unit}": _int(NON_NEGATIVE)
+                flow_column("program", side, unit): _int(NON_NEGATIVE)
                 for side in ("buy", "sell")
                 for unit in ("qty", "value")
             },
-            "program_net_qty": _int(),
+            "program_net": _int(),
             "program_net_value": _int(),
             "source": pa.Column(str, pa.Check.isin(["KIS", "KIWOOM"]), required=False),
         },
-        checks=_buy_sell_net(["program_"]),
+        checks=_buy_sell_net(["program"]),
         unique=["symbol", "time"],
         strict=True,
     )
@@ -312,7 +321,7 @@ def program_trading_market(start: date, end: date) -> pa.DataFrameSchema:
             "net_qty": _int(),
             "net_value": _int(),
         },
-        checks=[*_buy_sell_net([""]), _total_is_arbitrage_plus_non_arbitrage()],
+        checks=[*_buy_sell_net([""], _market_column), _total_is_arbitrage_plus_non_arbitrage()],
         unique=["market", "trade_type", "time"],
         strict=True,
     )
@@ -384,7 +393,7 @@ def intraday_investor_estimates() -> pa.DataFrameSchema:
             "name": pa.Column(str, nullable=False),
             "price": _int(NON_NEGATIVE),
             **{
-                f"{group}_net_{unit}": pa.Column("Int64", nullable=True)
+                flow_column(group, "net", unit): pa.Column("Int64", nullable=True)
                 for group in ("foreign", "institution")
                 for unit in ("qty", "value")
             },
