@@ -26,6 +26,10 @@ from kis_intel_assets.defs.ingest.schedules import (
     universe_job,
     universe_schedule,
 )
+from kis_intel_assets.defs.krx.assets import krx_assets
+from kis_intel_assets.defs.krx.checks import krx_checks
+from kis_intel_assets.defs.krx.resources import krx_resource_from_env
+from kis_intel_assets.defs.krx.schedules import krx_daily_job, krx_daily_schedule
 from kis_intel_assets.defs.pages.assets import page_specs
 from kis_intel_assets.defs.resources import KISResource, database_resource_from_env, rate_limit_from_env
 from kis_intel_assets.kis.config import (
@@ -40,6 +44,8 @@ from kis_intel_assets.kiwoom.config import REAL_BASE_URL as KIWOOM_BASE_URL
 # Secrets (the database URL included) go through EnvVar (resolved at launch, shown by name only); plain
 # settings are read here.
 database = database_resource_from_env()
+# The optional KRX portal (README "KRX data portal"): off unless KRX_ID and KRX_PW are set.
+krx = krx_resource_from_env()
 
 defs = dg.Definitions(
     assets=[
@@ -49,16 +55,18 @@ defs = dg.Definitions(
         short_selling,
         program_trading,
         intraday_flows,
+        *krx_assets,
         *analytics_assets,
         *page_specs,
     ],
-    asset_checks=[*table_checks, *analytics_checks],
-    jobs=[universe_job, daily_market_data_job, intraday_job],
-    schedules=[universe_schedule, daily_market_data_schedule, intraday_schedule],
+    asset_checks=[*table_checks, *analytics_checks, *krx_checks],
+    jobs=[universe_job, daily_market_data_job, intraday_job, krx_daily_job],
+    schedules=[universe_schedule, daily_market_data_schedule, intraday_schedule, krx_daily_schedule],
     sensors=[analytics_automation, *alert_sensors],
     resources={
         **alert_resources,
         "database": database,
+        "krx": krx,
         "kis": KISResource(
             app_key=dg.EnvVar("KIS_APP_KEY"),
             app_secret=dg.EnvVar("KIS_APP_SECRET"),
@@ -78,6 +86,7 @@ defs = dg.Definitions(
             kiwoom_app_key=dg.EnvVar("KIWOOM_APP_KEY") if os.environ.get("KIWOOM_APP_KEY") else "",
             kiwoom_app_secret=dg.EnvVar("KIWOOM_APP_SECRET") if os.environ.get("KIWOOM_APP_SECRET") else "",
             kiwoom_base_url=os.environ.get("KIWOOM_BASE_URL", KIWOOM_BASE_URL),
+            krx=krx,
         ),
     },
 )

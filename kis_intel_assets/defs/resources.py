@@ -13,6 +13,7 @@ import dagster as dg
 import psycopg
 from pydantic import Field as ConfigField
 
+from kis_intel_assets.defs.krx.resources import KRXResource
 from kis_intel_assets.kis import KISClient
 from kis_intel_assets.kis.config import MASTER_BASE_URL, KISConfig
 from kis_intel_assets.kis.pool import KISClientPool
@@ -105,6 +106,9 @@ class KISResource(dg.ConfigurableResource):
         le=MAX_BUDGET_PER_SEC,
         description="Kiwoom budget per key, at most 100/s (no published figure)",
     )
+    # The optional KRX portal (the definitions pass the `krx` resource): investor_trends' fast path and
+    # whether short_selling says that balance comes from lending data only. None = KRX off.
+    krx: KRXResource | None = None
 
     def _configs(self) -> list[KISConfig]:
         keys = [self.app_key, *_comma_list(self.extra_app_keys, "extra_app_keys")]

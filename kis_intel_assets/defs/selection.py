@@ -45,7 +45,7 @@ def materialize_selection(
     graph = [*(defs.assets or []), *all_checks]
     required = set().union(*(getattr(node, "required_resource_keys", set()) for node in graph))
     missing = required - set(resources) - {"io_manager"}  # materialize supplies the default io_manager
-    resources = {key: _not_provided(key) for key in missing} | dict(resources)
+    resources = {key: _krx_off() if key == "krx" else _not_provided(key) for key in missing} | dict(resources)
     # A multi-asset that writes several tables (rotation_signal + rotation_transition) runs whole.
     selection = dg.AssetSelection.assets(*keys).required_multi_asset_neighbors()
     if not table_checks:
@@ -60,6 +60,13 @@ def materialize_selection(
         run_config={**(run_config or {}), **(copy.deepcopy(QUIET_CONSOLE) if quiet else {})},
         **kwargs,
     )
+
+
+def _krx_off() -> Any:
+    """The KRX portal is optional: not provided means off, a valid setting (its assets are skipped)."""
+    from kis_intel_assets.defs.krx.resources import KRXResource
+
+    return KRXResource()
 
 
 def _not_provided(key: str) -> dg.ResourceDefinition:

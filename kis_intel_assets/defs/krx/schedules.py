@@ -1,0 +1,67 @@
+"""When KRX is read: 18:10 KST on trading days, once the portal's investor tables are final (18:00), for
+that day's investor flows and for the short-selling balance of three trading days earlier, which the
+portal publishes on the morning of T+3. Stopped by default like the other schedules that call a source;
+it skips every tick while KRX is not configured.
+"""
+
+import os
+from datetime import date, datetime
+
+import dagster as dg
+
+from kis_intel_assets.defs.krx.assets import krx_investor_flows, short_balance
+from kis_intel_assets.defs.krx.resources import FLOWS_SOURCE_ENV, KRX_OFF
+from kis_intel_assets.defs.partitions import SEOUL
+from kis_intel_assets.krx.credentials import KRXCredentials
+from kis_intel_assets.krx.publication import BALANCE_LAG_TRADING_DAYS
+from kis_intel_assets.krx_calendar import is_trading_day, previous_trading_day
+
+KRX_CRON = "10 18 * * 1-5"
+
+krx_daily_job = dg.define_asset_job(
+    "krx_daily",
+    selection=dg.AssetSelection.assets(short_balance, krx_investor_flows),
+    config={"execution": {"config": {"in_process": {}}}},
+)
+
+
+def flows_from_krx() -> bool:
+    """KIS_INTEL_FLOWS_SOURCE=krx: investor_trends comes from KRX (read when the definitions load)."""
+    return os.environ.get(FLOWS_SOURCE_ENV, "kis").strip() == "krx"
+
+
+def balance_day(today: date) -> date:
+    """The newest trading day whose short balance is published by today's morning (T+3)."""
+    day = today
+    for _ in range(BALANCE_LAG_TRADING_DAYS):
+        day = previous_trading_day(day)
+    return day
+
+
+@dg.schedule(job=krx_daily_job, cron_schedule=KRX_CRON, execution_timezone="Asia/Seoul")
+def krx_daily_schedule(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest] | dg.SkipReason:
+    """Short balance of T−3 (published this morning), and today's KRX investor flows — unless they run
+    in the daily ingest job because investor_trends comes from KRX."""
+    scheduled = context.scheduled_execution_time or datetime.now(SEOUL)
+    today = scheduled.astimezone(SEOUL).date()
+    if not is_trading_day(today):
+        return dg.SkipReason(f"{today} is not a KRX trading day")
+    if KRXCredentials.from_env() is None:
+        return dg.SkipReason(KRX_OFF)
+    published = balance_day(today).isoformat()
+    requests = [
+        dg.RunRequest(
+            partition_key=published,
+            asset_selection=[short_balance.key],
+            run_key=f"krx-balance-{published}",
+        )
+    ]
+    if not flows_from_krx():
+        requests.append(
+            dg.RunRequest(
+                partition_key=today.isoformat(),
+                asset_selection=[krx_investor_flows.key],
+                run_key=f"krx-flows-{today.isoformat()}",
+            )
+        )
+    return requests
