@@ -21,7 +21,7 @@ from kis_intel_assets.defs.ingest.universe import listed_symbols
 from kis_intel_assets.defs.krx import resources as krx_resources
 from kis_intel_assets.defs.krx.checks import CHECK_NAME, krx_checks
 from kis_intel_assets.defs.krx.fast_path import NOT_FROM_KRX, kis_sample, wide_flows
-from kis_intel_assets.defs.krx.resources import KRX_OFF, KRXResource
+from kis_intel_assets.defs.krx.resources import KRX_OFF, KRXResource, krx_resource_from_env
 from kis_intel_assets.defs.krx.schedules import krx_daily_schedule
 from kis_intel_assets.defs.partitions import SEOUL
 from kis_intel_assets.defs.selection import materialize_selection
@@ -111,8 +111,13 @@ def test_backfilled_balance_equals_krx_truth_and_survives_a_short_selling_rewrit
 ) -> None:
     resources = graph_resources(kis_sim, krx_sim, database_url, "krx-balance")
     load_universe(resources)
-    result = run(["short_selling", "short_balance"], resources, DAYS)
+    instance = dg.DagsterInstance.ephemeral()
+    result = run(["short_selling", "short_balance"], resources, DAYS, instance=instance)
     assert result.success
+    logged = " ".join(
+        f"{entry.user_message} {entry.dagster_event}" for entry in instance.all_logs(result.run_id)
+    )
+    assert krx_sim.stats.total() > 0 and ACCOUNT not in logged and PASSWORD not in logged
 
     truth = pd.concat([krx_sim.truth.short_balance(day) for day in DAYS], ignore_index=True)
     stored = table(database_url, "SELECT * FROM short_balance ORDER BY time, symbol")
@@ -256,3 +261,16 @@ def test_krx_schedule_asks_for_the_balance_of_t_minus_3_and_skips_while_krx_is_o
     requests = krx_daily_schedule(dg.build_schedule_context(scheduled_execution_time=at))
     asked = {(r.partition_key, tuple(k.to_user_string() for k in r.asset_selection)) for r in requests}
     assert asked == {("2025-06-25", ("short_balance",)), ("2025-06-30", ("krx_investor_flows",))}
+
+
+def test_the_definitions_read_the_krx_login_as_env_vars_and_show_only_their_names(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("KRX_ID", ACCOUNT)
+    monkeypatch.setenv("KRX_PW", PASSWORD)
+    portal = krx_resource_from_env()
+    assert isinstance(portal.password, dg.EnvVar) and portal.password == "KRX_PW"
+    assert isinstance(portal.login_id, dg.EnvVar) and portal.login_id == "KRX_ID"
+    assert PASSWORD not in repr(portal) and ACCOUNT not in repr(portal)
+    monkeypatch.delenv("KRX_PW")
+    assert not krx_resource_from_env().configured  # one of the two missing: KRX stays off
