@@ -248,19 +248,29 @@ def test_fast_path_builds_investor_trends_from_krx_with_a_kis_sample(
     assert evaluation.metadata["stocks_compared"].value == len(sample)
 
 
-def test_krx_schedule_asks_for_the_balance_of_t_minus_3_and_skips_while_krx_is_off(
+def test_krx_schedule_asks_for_t_minus_3_and_missing_balance_days_and_skips_while_krx_is_off(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     at = datetime(2025, 6, 30, 18, 10, tzinfo=SEOUL)  # a Monday: T-3 is the Wednesday before
     monkeypatch.delenv("KRX_ID", raising=False)
-    off = krx_daily_schedule(dg.build_schedule_context(scheduled_execution_time=at))
-    assert isinstance(off, dg.SkipReason) and off.skip_message == KRX_OFF
+    with dg.instance_for_test() as instance:  # the schedule reads what is materialized
+        context = dg.build_schedule_context(instance=instance, scheduled_execution_time=at)
+        off = krx_daily_schedule(context)
+        assert isinstance(off, dg.SkipReason) and off.skip_message == KRX_OFF
 
-    monkeypatch.setenv("KRX_ID", ACCOUNT)
-    monkeypatch.setenv("KRX_PW", PASSWORD)
-    requests = krx_daily_schedule(dg.build_schedule_context(scheduled_execution_time=at))
-    asked = {(r.partition_key, tuple(k.to_user_string() for k in r.asset_selection)) for r in requests}
-    assert asked == {("2025-06-25", ("short_balance",)), ("2025-06-30", ("krx_investor_flows",))}
+        monkeypatch.setenv("KRX_ID", ACCOUNT)
+        monkeypatch.setenv("KRX_PW", PASSWORD)
+        for day in ("2025-06-19", "2025-06-20", "2025-06-24"):  # written; 2025-06-23 is missing
+            instance.report_runless_asset_event(dg.AssetMaterialization("short_balance", partition=day))
+        asked = {
+            (r.partition_key, tuple(k.to_user_string() for k in r.asset_selection))
+            for r in krx_daily_schedule(context)
+        }
+        assert asked == {
+            ("2025-06-25", ("short_balance",)),
+            ("2025-06-23", ("short_balance",)),
+            ("2025-06-30", ("krx_investor_flows",)),
+        }
 
 
 def test_the_definitions_read_the_krx_login_as_env_vars_and_show_only_their_names(

@@ -1,7 +1,8 @@
 """When KRX is read: 18:10 KST on trading days, once the portal's investor tables are final (18:00), for
 that day's investor flows and for the short-selling balance of three trading days earlier, which the
-portal publishes on the morning of T+3. Stopped by default like the other schedules that call a source;
-it skips every tick while KRX is not configured.
+portal publishes on the morning of T+3 (plus any of the four published days before it that a failed run
+left unwritten). Stopped by default like the other schedules that call a source; it skips every tick
+while KRX is not configured.
 """
 
 import os
@@ -30,31 +31,44 @@ def flows_from_krx() -> bool:
     return os.environ.get(FLOWS_SOURCE_ENV, "kis").strip() == "krx"
 
 
-def balance_day(today: date) -> date:
-    """The newest trading day whose short balance is published by today's morning (T+3)."""
-    day = today
+# Published balance days the schedule looks back over for days a failed run left unwritten.
+CATCH_UP_DAYS = 5
+
+
+def balance_days(today: date) -> list[date]:
+    """The newest trading day whose short balance is published by today's morning (T+3) and the
+    CATCH_UP_DAYS - 1 published before it, newest first."""
+    day, days = today, []
     for _ in range(BALANCE_LAG_TRADING_DAYS):
         day = previous_trading_day(day)
-    return day
+    for _ in range(CATCH_UP_DAYS):
+        days.append(day)
+        day = previous_trading_day(day)
+    return days
 
 
 @dg.schedule(job=krx_daily_job, cron_schedule=KRX_CRON, execution_timezone="Asia/Seoul")
 def krx_daily_schedule(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest] | dg.SkipReason:
-    """Short balance of T−3 (published this morning), and today's KRX investor flows — unless they run
-    in the daily ingest job because investor_trends comes from KRX."""
+    """Short balance of T−3 (published this morning) and of the four days before it still missing, and
+    today's KRX investor flows — unless they run in the daily ingest job because investor_trends comes
+    from KRX."""
     scheduled = context.scheduled_execution_time or datetime.now(SEOUL)
     today = scheduled.astimezone(SEOUL).date()
     if not is_trading_day(today):
         return dg.SkipReason(f"{today} is not a KRX trading day")
     if KRXCredentials.from_env() is None:
         return dg.SkipReason(KRX_OFF)
-    published = balance_day(today).isoformat()
+    newest, *earlier = balance_days(today)
+    written = context.instance.get_materialized_partitions(short_balance.key)
+    # T-3, and any of the days before it a failed run (an outage, a block) left unwritten.
+    wanted = [newest, *(day for day in earlier if day.isoformat() not in written)]
     requests = [
         dg.RunRequest(
-            partition_key=published,
+            partition_key=day.isoformat(),
             asset_selection=[short_balance.key],
-            run_key=f"krx-balance-{published}",
+            run_key=f"krx-balance-{day.isoformat()}-on-{today.isoformat()}",
         )
+        for day in wanted
     ]
     if not flows_from_krx():
         requests.append(
