@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime
+from pathlib import Path
 
 import dagster as dg
 import pandas as pd
@@ -249,11 +250,12 @@ def test_fast_path_builds_investor_trends_from_krx_with_a_kis_sample(
 
 
 def test_krx_schedule_asks_for_t_minus_3_and_missing_balance_days_and_skips_while_krx_is_off(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     at = datetime(2025, 6, 30, 18, 10, tzinfo=SEOUL)  # a Monday: T-3 is the Wednesday before
     monkeypatch.delenv("KRX_ID", raising=False)
-    with dg.instance_for_test() as instance:  # the schedule reads what is materialized
+    # A persistent instance (the schedule reads what is materialized), not installed as the current one.
+    with dg.DagsterInstance.local_temp(str(tmp_path)) as instance:
         context = dg.build_schedule_context(instance=instance, scheduled_execution_time=at)
         off = krx_daily_schedule(context)
         assert isinstance(off, dg.SkipReason) and off.skip_message == KRX_OFF
