@@ -6,6 +6,9 @@ KRXNotConfiguredError before anything is sent. Before any request the client che
 request while a block is in force). Parsing is strict (parsing.py): a field that is missing or not a
 number fails the call with KRXPayloadError naming bld, symbol and field; nothing is read as zero.
 
+An empty table for a day the gate allows means the portal has not published it after all: that is
+KRXNotPublishedError too, with `available_from` an hour after the check (the portal gives no time).
+
 Units (docs/krx_portal.md): volumes are shares and values KRW, as the portal reports them. (KIS reports
 per-stock investor values in KRW million, so KIS x 1,000,000 and KRX differ by KIS's rounding.)
 """
@@ -16,30 +19,36 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Self
-from urllib.parse import urlsplit
 
 import pandas as pd
 
 from kis_intel_assets import krx_calendar
-from kis_intel_assets.kis.ratelimit import PostgresRateLimiter
 from kis_intel_assets.krx import portal
-from kis_intel_assets.krx.circuit import DEFAULT_HOLD, Circuit
+from kis_intel_assets.krx.circuit import DEFAULT_HOLD
 from kis_intel_assets.krx.credentials import KRXCredentials
 from kis_intel_assets.krx.errors import KRXNotConfiguredError, KRXNotPublishedError
 from kis_intel_assets.krx.parsing import RowReader, rows_of
 from kis_intel_assets.krx.publication import (
+    BALANCE_HISTORY_START,
     INVESTOR_FLOWS,
     KST,
     SHORT_BALANCE,
     PublicationGates,
 )
-from kis_intel_assets.krx.session import DEFAULT_MAX_AGE_SECONDS, KRXSession, limiter_key
+from kis_intel_assets.krx.session import (
+    DEFAULT_MAX_AGE_SECONDS,
+    KRXSession,
+    SessionSettings,
+    Usage,
+    shared_session,
+)
 
 DEFAULT_REQUESTS_PER_SECOND = 1.0
 MAX_REQUESTS_PER_SECOND = 50.0  # the simulator's tests; the portal itself should see about 1/s
 MARKETS = ("KOSPI", "KOSDAQ")
 FLOW_COLUMNS = ["time", "symbol", "group", "buy", "sell", "net", "buy_value", "sell_value", "net_value"]
 FLOW_NUMBERS = FLOW_COLUMNS[3:]
+RETAIL_TYPE = "8000"
 BALANCE_COLUMNS = ["time", "symbol", "balance_volume", "balance_amount", "listed_shares", "balance_ratio"]
 
 
@@ -48,7 +57,9 @@ def _kst_now() -> datetime:
 
 
 class KRXClient:
-    """Context manager; `request_count` counts every HTTP request sent (login steps included)."""
+    """Context manager. One login per process: clients with equal settings and credentials share one
+    session (`share_session=False` gives a client its own, as a separate process has). `request_count`
+    and `requests` count the HTTP requests of this client's calls, login steps included."""
 
     def __init__(
         self,
@@ -62,6 +73,7 @@ class KRXClient:
         block_hold: timedelta = DEFAULT_HOLD,
         session_max_age_seconds: float = DEFAULT_MAX_AGE_SECONDS,
         timeout_seconds: float = 30.0,
+        share_session: bool = True,
     ) -> None:
         if credentials is None:
             raise KRXNotConfiguredError(
@@ -74,19 +86,21 @@ class KRXClient:
                 f"requests_per_second must be above 0 and at most {MAX_REQUESTS_PER_SECOND:g}, "
                 f"got {requests_per_second!r}"
             )
-        self.portal = urlsplit(base_url).netloc or base_url
         self.gates = gates or PublicationGates()
         self._clock = clock or _kst_now
-        self._limiter = PostgresRateLimiter(database_url, limiter_key(self.portal), requests_per_second)
-        self._circuit = Circuit(database_url, self.portal, block_hold)
-        self._session = KRXSession(
+        self._usage = Usage()
+        settings = SessionSettings(
             base_url,
-            credentials,
-            limiter=self._limiter,
-            circuit=self._circuit,
-            clock=self._clock,
-            timeout_seconds=timeout_seconds,
-            max_age_seconds=session_max_age_seconds,
+            database_url,
+            requests_per_second,
+            block_hold,
+            session_max_age_seconds,
+            timeout_seconds,
+        )
+        self.portal = settings.portal
+        self._shared = share_session
+        self._session = (
+            shared_session(settings, credentials) if share_session else KRXSession(settings, credentials)
         )
 
     def __repr__(self) -> str:
@@ -101,22 +115,27 @@ class KRXClient:
         self.close()
 
     def close(self) -> None:
-        self._session.close()
-        self._circuit.close()
-        self._limiter.close()
+        """Closes an own session; a shared one stays for the process's other clients (closed at exit)."""
+        if not self._shared:
+            self._session.close()
 
     @property
     def request_count(self) -> int:
-        return sum(self._session.requests.values())
+        """HTTP requests this client's calls sent (login steps included)."""
+        return sum(self._usage.requests.values())
 
     @property
     def requests(self) -> Mapping[str, int]:
-        """HTTP requests sent, by bld ("login" for the login steps)."""
-        return dict(self._session.requests)
+        """HTTP requests this client's calls sent, by bld ("login" for the login steps)."""
+        return dict(self._usage.requests)
 
     @property
     def logins(self) -> int:
-        return self._session.logins
+        """Logins this client's calls made (0 when a shared session was already logged in)."""
+        return self._usage.logins
+
+    def _fetch(self, bld: str, params: Mapping[str, str]) -> Mapping[str, object]:
+        return self._session.fetch(bld, params, clock=self._clock, usage=self._usage)
 
     def _gate(self, dataset: str, day: date) -> None:
         available = self.gates.available_from(dataset, day)
@@ -143,13 +162,18 @@ class KRXClient:
         return _frame(records, FLOW_COLUMNS)
 
     def _market_flows(self, day: date, market: str, include_krx_only: bool) -> list[dict[str, object]]:
+        # Individuals trade every stock-day: an empty 개인 table means the day is not published, and the
+        # other eleven requests are not sent.
+        retail = self._investor_table(day, portal.INVESTOR_MARKETS[market], RETAIL_TYPE)
+        if not retail:
+            raise KRXNotPublishedError(INVESTOR_FLOWS, day, self._clock() + timedelta(hours=1))
         tables = {
-            code: self._investor_table(day, portal.INVESTOR_MARKETS[market], code)
+            code: retail
+            if code == RETAIL_TYPE
+            else self._investor_table(day, portal.INVESTOR_MARKETS[market], code)
             for code in portal.INVESTOR_TYPES
         }
         symbols = sorted(set().union(*tables.values()))
-        if not symbols:
-            raise KRXNotPublishedError(INVESTOR_FLOWS, day, self._clock() + timedelta(hours=1))
         zero = (0,) * len(FLOW_NUMBERS)
         records: list[dict[str, object]] = []
         for symbol in symbols:
@@ -177,7 +201,7 @@ class KRXClient:
 
     def _investor_table(self, day: date, market_id: str, type_code: str) -> dict[str, tuple[int, ...]]:
         bld = portal.INVESTOR_BLD
-        body = self._session.fetch(
+        body = self._fetch(
             bld,
             {
                 "strtDd": portal.yyyymmdd(day),
@@ -208,23 +232,25 @@ class KRXClient:
     def short_balance(self, day: date, *, markets: Iterable[str] = MARKETS) -> pd.DataFrame:
         """Every stock's short-selling balance on trading day `day` (MDCSTAT30501, one request per market).
 
-        Not requested before the morning of T+3 (KRXNotPublishedError); a non-trading day is an empty frame.
+        Not requested before the morning of T+3 (KRXNotPublishedError); a non-trading day, or one before the
+        portal's history (2016-06-30), is an empty frame without a request.
         """
-        if not krx_calendar.is_trading_day(day):
+        if day < BALANCE_HISTORY_START or not krx_calendar.is_trading_day(day):
             return _frame([], BALANCE_COLUMNS)
         self._gate(SHORT_BALANCE, day)
         bld = portal.BALANCE_BLD
         records: list[dict[str, object]] = []
         for market in markets:
-            body = self._session.fetch(
+            body = self._fetch(
                 bld, {"trdDd": portal.yyyymmdd(day), "mktTpCd": portal.BALANCE_MARKETS[market]}
             )
-            for raw in rows_of(body, portal.BALANCE_ROWS, bld):
+            rows = rows_of(body, portal.BALANCE_ROWS, bld)
+            if not rows:  # every listed stock has a row once the day is published
+                raise KRXNotPublishedError(SHORT_BALANCE, day, self._clock() + timedelta(hours=1))
+            for raw in rows:
                 row = RowReader(raw, bld)
                 symbol = row.symbol_code(portal.BALANCE_SYMBOL)
                 records.append({"time": day, "symbol": symbol, **_balance_values(row)})
-        if not records:
-            raise KRXNotPublishedError(SHORT_BALANCE, day, self._clock() + timedelta(hours=1))
         return _frame(records, BALANCE_COLUMNS)
 
     def short_balance_history(
@@ -234,12 +260,12 @@ class KRXClient:
 
         `isin` defaults to the common-stock ISIN of `symbol`; pass it for other share classes.
         """
-        last_day = max(krx_calendar.trading_days(start, end), default=None)
+        last_day = max(krx_calendar.trading_days(max(start, BALANCE_HISTORY_START), end), default=None)
         if last_day is None:
             return _frame([], BALANCE_COLUMNS)
         self._gate(SHORT_BALANCE, last_day)
         bld = portal.BALANCE_ONE_BLD
-        body = self._session.fetch(
+        body = self._fetch(
             bld,
             {
                 "strtDd": portal.yyyymmdd(start),

@@ -27,7 +27,8 @@ class KRXLoginError(KRXError):
 
     def __init__(self, code: str, message: str) -> None:
         self.code = code
-        super().__init__(f"KRX refused the login: {code} {message}".rstrip())
+        hint = " (the portal wants a new password: change it on the KRX site)" if code == "CD010" else ""
+        super().__init__(f"KRX refused the login: {code} {message}".rstrip() + hint)
 
 
 class KRXLoggedOutError(KRXError):

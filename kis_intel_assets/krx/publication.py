@@ -2,7 +2,8 @@
 
 - Short-selling balance (MDCSTAT30501/30502) for trading day T is reported on T+2 and visible from the
   morning of T+3 (trading days; KRX's rule, see docs/krx_portal.md). The hour of that morning is not
-  documented: BALANCE_VISIBLE_FROM (09:00 KST) is our default.
+  documented: BALANCE_VISIBLE_FROM (09:00 KST) is our default. The history starts on 2016-06-30; an earlier
+  day is an empty answer without a request.
 - Investor tables (MDCSTAT02401) for T exist after the close; when they are final is not documented.
   INVESTOR_FINAL_AFTER (18:00 KST, after the after-hours sessions) is our default: a table read earlier
   may still change, and a partial table cannot be told from a final one.
@@ -18,6 +19,7 @@ from kis_intel_assets import krx_calendar
 
 KST = timezone(timedelta(hours=9))
 BALANCE_LAG_TRADING_DAYS = 3
+BALANCE_HISTORY_START = date(2016, 6, 30)  # the portal's short-balance history starts here
 BALANCE_VISIBLE_FROM = time(9, 0)
 INVESTOR_FINAL_AFTER = time(18, 0)
 SHORT_BALANCE, INVESTOR_FLOWS = "short_balance", "investor_flows"

@@ -5,7 +5,8 @@ publication gates on the simulator's clock — all over the simulator's MarketMo
 Simulator decisions where the sources stop (docs/krx_portal.md), each a setting so the client is tested
 under every variant:
 - Sessions: GET the login page issues JSESSIONID. A login answers CD001; a wrong id or password answers
-  CD002 (the portal's code for it is not in the sources); a login while the account has another live
+  CD002 (the portal's code for it is not in the sources); an account in `password_change_accounts`
+  answers CD010 (password change required, as pykrx handles it); a login while the account has another live
   session answers CD011 unless the form has skipDup=Y, which ends the other session. A session lasts
   `session_seconds` (3,600) of real time from its login. A data request without a live session answers
   HTTP `logout_status` (400; one report says 404) with the body "LOGOUT".
@@ -60,6 +61,7 @@ BLOCK_PAGE = (
 @dataclass(frozen=True)
 class KRXSimSettings:
     accounts: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_ACCOUNTS))
+    password_change_accounts: frozenset[str] = frozenset()  # their logins answer CD010
     session_seconds: float = 3600.0
     logout_status: int = 400
     block_after_requests: int = 300
@@ -236,6 +238,8 @@ class KRXSimulatorApp:
             session = self._sessions.setdefault(sid, _Session())
             if self.settings.accounts.get(account) != password or not account:
                 code, message = "CD002", "아이디 또는 비밀번호가 일치하지 않습니다."
+            elif account in self.settings.password_change_accounts:
+                code, message = portal.LOGIN_PASSWORD_CHANGE, "비밀번호를 변경해 주세요."
             else:
                 other = self._current.get(account)
                 if other not in (None, sid) and self._live(other) and form.get(portal.SKIP_DUPLICATE) != "Y":

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from kis_intel_assets.krx import KRXClient, KRXCredentials
+from kis_intel_assets.krx.session import close_shared_sessions
 from kis_intel_assets.simulator import Simulator, SimulatorConfig, running_simulator
 from kis_intel_assets.simulator.krx_app import DEFAULT_ACCOUNTS
 from kis_intel_assets.simulator.krx_server import KRXSimulator, running_krx_simulator
@@ -50,6 +51,7 @@ def make_client(database_url: str) -> Iterator[Callable[..., KRXClient]]:
             "requests_per_second": 50.0,
             "clock": sim.model.now_kst,
             "timeout_seconds": 5.0,
+            "share_session": False,  # each client stands for a process of its own unless a test says so
         }
         settings.update(overrides)
         credentials = settings.pop("credentials", CREDENTIALS)
@@ -60,3 +62,4 @@ def make_client(database_url: str) -> Iterator[Callable[..., KRXClient]]:
     yield build
     for client in clients:
         client.close()
+    close_shared_sessions()

@@ -30,6 +30,7 @@ def test_cli_serves_login_and_tables_on_the_printed_address(database_url: str) -
             database_url,
             requests_per_second=20,
             clock=clock,
+            share_session=False,  # the test process is not the CLI's process
         ) as client:
             balance = client.short_balance(dt.date(2025, 6, 24))
             assert 4 <= len(balance) <= 8 and balance.symbol.is_unique and (balance.listed_shares > 0).all()

@@ -13,9 +13,10 @@ import pytest
 from kis_intel_assets.krx import FLOW_COLUMNS, KRXClient, portal
 from kis_intel_assets.simulator import Simulator
 from kis_intel_assets.simulator.groups import KIS_PREFIX, foreign_split, group_flows
-from kis_intel_assets.simulator.krx_market import PlantedMismatch
+from kis_intel_assets.simulator.krx_market import KRXMarket, PlantedMismatch
 from kis_intel_assets.simulator.krx_server import KRXSimulator
-from kis_intel_assets_tests.krx.conftest import DAY
+from kis_intel_assets.simulator.model import MarketModel
+from kis_intel_assets_tests.krx.conftest import DAY, MARKET
 
 # client group -> (KIS field prefix, number of KRX types summed into it)
 KIS_OF_GROUP = {
@@ -174,4 +175,15 @@ def test_non_trading_day_is_empty_without_a_request(
     client = make_client(krx_sim)
     assert client.investor_flows(dt.date(2025, 6, 21)).empty  # a Saturday
     assert client.short_balance(dt.date(2025, 6, 6)).empty  # 현충일
+    assert client.short_balance(dt.date(2016, 6, 29)).empty  # before the portal's balance history
+    assert client.short_balance_history("005930", dt.date(2016, 1, 4), dt.date(2016, 6, 29)).empty
     assert client.request_count == 0
+
+
+def test_same_seed_same_portal_data() -> None:
+    one, two = (
+        KRXMarket(MarketModel(MARKET), state_in_pension_fund=False, value_residuals=True) for _ in range(2)
+    )
+    assert one.investor_table("KOSDAQ", DAY) == two.investor_table("KOSDAQ", DAY)
+    symbol = one.symbols("KOSPI")[0]
+    assert (one.balance(symbol).quantity == two.balance(symbol).quantity).all()

@@ -3,6 +3,7 @@ reprs, exceptions and the database."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable
 
@@ -18,6 +19,7 @@ from kis_intel_assets.krx import (
     KRXPayloadError,
     portal,
 )
+from kis_intel_assets.krx.session import SessionSettings
 from kis_intel_assets.simulator import Simulator
 from kis_intel_assets.simulator.krx_app import Corruption
 from kis_intel_assets.simulator.krx_server import KRXSimulator
@@ -103,6 +105,9 @@ def test_secrets_stay_out_of_logs_reprs_exceptions_and_database(
         client.investor_flows(DAY)
     assert sim.stats.answers["login:CD011"] == 1 and sim.stats.answers["logout"] == 1
     texts += [repr(credentials), str(credentials), f"{credentials}", repr(client), repr(client._session)]
+    texts += [repr(client._session.settings)]
+    settings = SessionSettings("https://krx", "postgresql://u:db-s3cret@h/db", 1.0, dt.timedelta(0), 1.0, 1.0)
+    assert "db-s3cret" not in repr(settings)
     texts += [str(e) + repr(e) + repr(vars(e)) for e in (refused.value, blocked.value)]
     with psycopg.connect(database_url) as conn:
         texts += [str(row) for row in conn.execute("SELECT * FROM krx_circuit").fetchall()]

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from kis_intel_assets.krx import KRXClient, KRXNotPublishedError, PublicationGates
+from kis_intel_assets.krx.portal import BALANCE_BLD, INVESTOR_BLD
 from kis_intel_assets.krx.publication import KST
 from kis_intel_assets.simulator.krx_server import KRXSimulator
 from kis_intel_assets.simulator.model import MarketModel
@@ -56,7 +57,8 @@ def test_a_gate_earlier_than_the_portal_gets_not_published_not_zeros(
     sim.model.clock.set(at(T, 18, 30))  # past the client's 18:00, the portal publishes at 19:00
     with pytest.raises(KRXNotPublishedError):
         client.investor_flows(T)
-    assert sim.stats.served() > 0  # it asked (its gate allowed it) and read the empty tables as "not yet"
+    # it asked (its gate allowed it), read the first empty table as "not yet" and asked no more
+    assert client.requests == {"login": 3, BALANCE_BLD: 1, INVESTOR_BLD: 1}
 
 
 def test_investor_flows_wait_for_the_final_table(

@@ -27,6 +27,25 @@ def test_one_login_serves_many_requests(
     assert sim.stats.answers["login:CD001"] == 1 and sim.stats.answers["logout"] == 0
 
 
+def test_clients_of_one_process_share_one_login(
+    kis_sim: Simulator, krx_simulator_factory: Factory, make_client: Callable[..., KRXClient]
+) -> None:
+    sim = krx_simulator_factory(kis_sim.model)
+    first, second = (make_client(sim, share_session=True) for _ in range(2))
+    first.short_balance(DAY, markets=("KOSPI",))
+    second.short_balance(DAY, markets=("KOSPI",))
+    assert sim.stats.answers["login:CD001"] == 1 and sim.stats.answers["login:CD011"] == 0
+    assert (first.logins, second.logins) == (1, 0)
+    assert first.requests == {"login": 3, portal.BALANCE_BLD: 1} and second.requests == {
+        portal.BALANCE_BLD: 1
+    }
+    first.close()  # a shared session outlives one client
+    assert not second.short_balance(DAY, markets=("KOSDAQ",)).empty
+    other = make_client(sim, share_session=True, requests_per_second=20.0)  # other settings: own session
+    other.short_balance(DAY, markets=("KOSPI",))
+    assert other.logins == 1
+
+
 @pytest.mark.parametrize("logout_status", [400, 404])
 def test_logout_gets_one_fresh_login(
     kis_sim: Simulator,
@@ -115,3 +134,14 @@ def test_refused_login_is_a_login_error(
     assert raised.value.code == "CD002"
     assert "wrong-password-123" not in str(raised.value)
     assert sim.stats.served() == 0
+
+
+def test_password_change_required_is_a_login_error_that_says_so(
+    kis_sim: Simulator, krx_simulator_factory: Factory, make_client: Callable[..., KRXClient]
+) -> None:
+    sim = krx_simulator_factory(kis_sim.model, password_change_accounts=frozenset({ACCOUNT}))
+    client = make_client(sim)
+    with pytest.raises(KRXLoginError) as raised:
+        client.investor_flows(DAY)
+    assert raised.value.code == portal.LOGIN_PASSWORD_CHANGE and "new password" in str(raised.value)
+    assert client.request_count == 3 and sim.stats.served() == 0  # the login steps only, once
