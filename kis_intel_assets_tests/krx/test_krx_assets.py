@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime
-from pathlib import Path
 
 import dagster as dg
 import pandas as pd
@@ -23,7 +22,7 @@ from kis_intel_assets.defs.krx import resources as krx_resources
 from kis_intel_assets.defs.krx.checks import CHECK_NAME, krx_checks
 from kis_intel_assets.defs.krx.fast_path import NOT_FROM_KRX, kis_sample, wide_flows
 from kis_intel_assets.defs.krx.resources import KRX_OFF, KRXResource, krx_resource_from_env
-from kis_intel_assets.defs.krx.schedules import krx_daily_schedule
+from kis_intel_assets.defs.krx.schedules import krx_daily_schedule, krx_requests
 from kis_intel_assets.defs.partitions import SEOUL
 from kis_intel_assets.defs.selection import materialize_selection
 from kis_intel_assets.investor_groups import INVESTOR_GROUPS, flow_column
@@ -250,29 +249,23 @@ def test_fast_path_builds_investor_trends_from_krx_with_a_kis_sample(
 
 
 def test_krx_schedule_asks_for_t_minus_3_and_missing_balance_days_and_skips_while_krx_is_off(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     at = datetime(2025, 6, 30, 18, 10, tzinfo=SEOUL)  # a Monday: T-3 is the Wednesday before
     monkeypatch.delenv("KRX_ID", raising=False)
-    # A persistent instance (the schedule reads what is materialized), not installed as the current one.
-    with dg.DagsterInstance.local_temp(str(tmp_path)) as instance:
-        context = dg.build_schedule_context(instance=instance, scheduled_execution_time=at)
-        off = krx_daily_schedule(context)
-        assert isinstance(off, dg.SkipReason) and off.skip_message == KRX_OFF
+    off = krx_daily_schedule(dg.build_schedule_context(scheduled_execution_time=at))
+    assert isinstance(off, dg.SkipReason) and off.skip_message == KRX_OFF
 
-        monkeypatch.setenv("KRX_ID", ACCOUNT)
-        monkeypatch.setenv("KRX_PW", PASSWORD)
-        for day in ("2025-06-19", "2025-06-20", "2025-06-24"):  # written; 2025-06-23 is missing
-            instance.report_runless_asset_event(dg.AssetMaterialization("short_balance", partition=day))
-        asked = {
-            (r.partition_key, tuple(k.to_user_string() for k in r.asset_selection))
-            for r in krx_daily_schedule(context)
-        }
-        assert asked == {
-            ("2025-06-25", ("short_balance",)),
-            ("2025-06-23", ("short_balance",)),
-            ("2025-06-30", ("krx_investor_flows",)),
-        }
+    written = {"2025-06-19", "2025-06-20", "2025-06-24"}  # 2025-06-23 is missing
+    asked = {
+        (r.partition_key, tuple(k.to_user_string() for k in r.asset_selection))
+        for r in krx_requests(at.date(), written)
+    }
+    assert asked == {
+        ("2025-06-25", ("short_balance",)),
+        ("2025-06-23", ("short_balance",)),
+        ("2025-06-30", ("krx_investor_flows",)),
+    }
 
 
 def test_the_definitions_read_the_krx_login_as_env_vars_and_show_only_their_names(

@@ -58,9 +58,14 @@ def krx_daily_schedule(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequ
         return dg.SkipReason(f"{today} is not a KRX trading day")
     if KRXCredentials.from_env() is None:
         return dg.SkipReason(KRX_OFF)
+    return krx_requests(today, context.instance.get_materialized_partitions(short_balance.key))
+
+
+def krx_requests(today: date, written: set[str]) -> list[dg.RunRequest]:
+    """The tick's runs, given the short_balance partitions already `written`: T-3, and any of the days
+    before it that a failed run (an outage, a block) left unwritten; today's flows unless the daily job
+    takes them."""
     newest, *earlier = balance_days(today)
-    written = context.instance.get_materialized_partitions(short_balance.key)
-    # T-3, and any of the days before it a failed run (an outage, a block) left unwritten.
     wanted = [newest, *(day for day in earlier if day.isoformat() not in written)]
     requests = [
         dg.RunRequest(
