@@ -1,6 +1,8 @@
 """`kis-intel demo`: the whole pipeline end to end on this machine, against the local KIS simulator.
 
-The simulator runs in-process on loopback, the market data goes to the embedded PostgreSQL (or
+The simulator runs in-process on loopback beside a KRX portal simulator over the same market (logged in
+with its demo account: the short-selling balance for every day already published at T+3, and KRX's
+investor flows reconciled with KIS's), the market data goes to the embedded PostgreSQL (or
 KIS_INTEL_DATABASE_URL), and every run is recorded in a persistent DAGSTER_HOME so `dagster dev`
 afterwards shows the same materializations, checks and lineage.
 """
@@ -19,15 +21,21 @@ from psycopg import sql
 
 from kis_intel_assets.alerts import collect_alerts, deliver_pending
 from kis_intel_assets.analytics import SECTOR_FLOW_LOOKBACK_DAYS, RotationConfig
+from kis_intel_assets.defs.krx.checks import krx_checks
 from kis_intel_assets.defs.partitions import SEOUL, partition_start
 from kis_intel_assets.defs.selection import materialize_selection
 from kis_intel_assets.errors import ConfigurationError
+from kis_intel_assets.krx.client import MAX_REQUESTS_PER_SECOND as KRX_DEMO_RATE
+from kis_intel_assets.krx.publication import INVESTOR_FLOWS, SHORT_BALANCE, PublicationGates
 from kis_intel_assets.krx_calendar import trading_days
 from kis_intel_assets.settings import dagster_home, project_home, use_dagster_home
 from kis_intel_assets.simulator import Simulator, SimulatorConfig, running_simulator
+from kis_intel_assets.simulator.krx_app import DEFAULT_ACCOUNTS as KRX_DEMO_ACCOUNTS
+from kis_intel_assets.simulator.krx_app import KRXSimSettings
+from kis_intel_assets.simulator.krx_server import KRXSimulator, running_krx_simulator
 from kis_intel_assets.storage import connect, migrate, redact_url, resolve_database_url
 
-INGEST = ["daily_prices", "investor_trends", "short_selling", "program_trading"]
+INGEST = ["daily_prices", "investor_trends", "short_selling", "program_trading", "stock_lending"]
 ROTATION = RotationConfig()
 DEMO_APP_KEY = "demo-app-key"
 DEMO_APP_SECRET = "demo-app-secret"
@@ -38,6 +46,8 @@ SUMMARY_TABLES = (
     "short_selling",
     "program_trading",
     "program_trading_market",
+    "short_balance",
+    "krx_investor_flows",
     "stock_mfi",
     "sector_rotation",
     "rotation_signal",
@@ -50,6 +60,7 @@ SUMMARY_TABLES = (
 FINAL_HOUR_KST = 16
 MARKET_FILE = "simulated-market.json"  # under KIS_INTEL_HOME
 DEFAULT_SYMBOLS, DEFAULT_DAYS, DEFAULT_SEED, DEFAULT_RATE_LIMIT = 300, 160, 7, 100.0
+KRX_FLOW_DAYS = 10  # days of KRX investor flows reconciled with KIS's (24 portal requests a day)
 
 
 def ensure_dagster_home() -> Path:
@@ -106,17 +117,23 @@ def run_demo(*, symbols: int, days: int, seed: int, rate_limit: float) -> int:
     graph = DemoGraph(dg.DagsterInstance.get())
     market = simulator_config(symbols, window, seed, rate_limit, today)
     save_market(market)
-    with running_simulator(market) as simulator:
-        print(f"  KIS simulator listening on {simulator.base_url}")
-        graph.resources = demo_resources(url, simulator, rate_limit)
+    # The demo's portal serves one client as fast as it asks: no block after N requests.
+    portal = KRXSimSettings(block_after_requests=1_000_000)
+    with running_simulator(market) as simulator, running_krx_simulator(simulator.model, portal) as krx_sim:
+        print(
+            f"  KIS simulator listening on {simulator.base_url}, KRX portal simulator on {krx_sim.base_url}"
+        )
+        graph.resources = demo_resources(url, simulator, rate_limit, krx_sim)
         with step("stock_universe (master files + 주식기본조회 per stock)"):
             graph.run(["stock_universe"])
-        with step("daily_prices, investor_trends, short_selling, program_trading (one backfill run)"):
+        with step(f"{', '.join(INGEST)} (one backfill run)"):
             graph.run(INGEST, window, checks=True)
         official_day = simulator.model.master_day().astype(date)  # a master file tells only its own day
         with step(f"short_overheat_designations (official list of {official_day} from the master files)"):
             graph.run(["short_overheat_designations"], [official_day])
+        run_krx(graph, window)
         requests = len(simulator.stats.requests())
+        print(f"    {krx_sim.stats.total()} KRX portal requests")
     if run_analytics(graph, window):
         with step("alerts (outbox, then the configured channels; console when none is)"):
             queued = collect_alerts(url)
@@ -172,10 +189,23 @@ def load_market(rate_limit: float) -> SimulatorConfig | None:
     )
 
 
-def demo_resources(url: str, simulator: Simulator, rate_limit: float) -> dict[str, object]:
+def demo_resources(
+    url: str, simulator: Simulator, rate_limit: float, krx_simulator: KRXSimulator | None = None
+) -> dict[str, object]:
+    """The demo's resources; with a KRX portal simulator, KRX is configured with its demo account."""
+    from kis_intel_assets.defs.krx.resources import KRXResource
     from kis_intel_assets.defs.resources import DatabaseResource, KISResource
 
     database = DatabaseResource(url=url)
+    krx = KRXResource()
+    if krx_simulator is not None:
+        login_id, password = next(iter(KRX_DEMO_ACCOUNTS.items()))
+        krx = KRXResource(
+            login_id=login_id,
+            password=password,
+            base_url=krx_simulator.base_url,
+            requests_per_second=KRX_DEMO_RATE,
+        )
     kis = KISResource(
         app_key=DEMO_APP_KEY,
         app_secret=DEMO_APP_SECRET,
@@ -183,8 +213,9 @@ def demo_resources(url: str, simulator: Simulator, rate_limit: float) -> dict[st
         base_url=simulator.base_url,
         master_base_url=simulator.master_base_url,
         rate_limit_per_sec=rate_limit,
+        krx=krx,
     )
-    return {"database": database, "kis": kis}
+    return {"database": database, "kis": kis, "krx": krx}
 
 
 def dev_command(symbols: int, days: int, seed: int, rate_limit: float) -> str:
@@ -200,6 +231,19 @@ def dev_command(symbols: int, days: int, seed: int, rate_limit: float) -> str:
         if value != default
     ]
     return " ".join([".venv/bin/kis-intel dev", *options])
+
+
+def run_krx(graph: DemoGraph, window: Sequence[date]) -> None:
+    """Balance for every day KRX has published (T+3), and the last days' flows with the reconciliation."""
+    now, gates = datetime.now(SEOUL), PublicationGates()
+    published = [day for day in window if gates.available_from(SHORT_BALANCE, day) <= now]
+    if published:
+        with step(f"short_balance from KRX ({len(published)} days published at T+3; fills short_selling)"):
+            graph.run(["short_balance"], published)
+    final = [day for day in window if gates.available_from(INVESTOR_FLOWS, day) <= now][-KRX_FLOW_DAYS:]
+    if final:
+        with step(f"krx_investor_flows + investor_flows_agree_with_krx ({len(final)} days)"):
+            graph.run(["krx_investor_flows"], final, extra_checks=krx_checks)
 
 
 def run_analytics(graph: DemoGraph, window: list[date]) -> bool:
@@ -227,9 +271,21 @@ class DemoGraph:
         self.instance = instance
         self.resources: dict[str, object] = {}
 
-    def run(self, keys: Sequence[str], days: Sequence[date] | None = None, checks: bool = False) -> None:
+    def run(
+        self,
+        keys: Sequence[str],
+        days: Sequence[date] | None = None,
+        checks: bool = False,
+        extra_checks: Sequence[dg.AssetChecksDefinition] = (),
+    ) -> None:
         result = materialize_selection(
-            keys, self.resources, days=days, instance=self.instance, table_checks=checks, quiet=True
+            keys,
+            self.resources,
+            days=days,
+            instance=self.instance,
+            table_checks=checks,
+            checks=extra_checks,
+            quiet=True,
         )
         for evaluation in result.get_asset_check_evaluations():
             if not evaluation.passed:

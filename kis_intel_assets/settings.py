@@ -63,6 +63,9 @@ GATEWAY_CLIENTS_ENV = "KIS_GATEWAY_CLIENTS"
 # KRX data-portal login (the variables pykrx reads): the optional second source, off unless both are set.
 KRX_ID_ENV = "KRX_ID"
 KRX_PW_ENV = "KRX_PW"
+KRX_BASE_URL_ENV = "KRX_BASE_URL"
+# Where investor_trends comes from: kis (default) or krx (the KRX fast path; needs the KRX login).
+FLOWS_SOURCE_ENV = "KIS_INTEL_FLOWS_SOURCE"
 # Alert channels and the pages they link to.
 SLACK_WEBHOOK_ENV = "KIS_INTEL_SLACK_WEBHOOK_URL"
 SLACK_BOT_TOKEN_ENV = "KIS_INTEL_SLACK_BOT_TOKEN"
@@ -280,3 +283,8 @@ def alert_values(environ: Environ | None = None) -> dict[str, str]:
 def pages_url() -> str:
     """Base URL of the dashboard pages (KIS_INTEL_PAGES_URL, else the local server), no trailing slash."""
     return text(PAGES_URL_ENV).rstrip("/") or DEFAULT_PAGES_URL
+
+
+def flows_source(environ: Environ | None = None) -> str:
+    """KIS_INTEL_FLOWS_SOURCE as given (lower case), "kis" when unset; the KRX resource validates it."""
+    return text(FLOWS_SOURCE_ENV, "kis", environ=environ).lower()

@@ -132,8 +132,7 @@ def test_every_table_asset_declares_its_table_and_columns() -> None:
         "program_trading_market", "intraday_program_trading", "intraday_investor_estimates", "stock_mfi",
         "sector_rotation", "rotation_signal", "rotation_transition", "rotation_scorecard", "short_overheat",
         "concentrated_buying",
-        "stock_lending",
-        "short_overheat_designations",
+        "stock_lending", "short_overheat_designations", "short_balance", "krx_investor_flows",
     }  # fmt: skip
     assert declared["program_trading_market"]["net_value"] == ("bigint", False)
     assert declared["rotation_signal"]["score"] == ("double precision", False)  # retyped by 013

@@ -76,13 +76,22 @@ def _target(record: dg.EventLogRecord) -> AssetCheckEvaluationTargetMaterializat
 
 
 def build_daily_checks(
-    asset: str, checks: Sequence[DailyCheck[Facts]], measure: Measure[Facts], name: str
+    asset: str,
+    checks: Sequence[DailyCheck[Facts]],
+    measure: Measure[Facts],
+    name: str,
+    additional_deps: Sequence[str] = (),
 ) -> dg.AssetChecksDefinition:
-    """A subsettable multi-check on `asset` recording one evaluation per check and trading day."""
+    """A subsettable multi-check on `asset` recording one evaluation per check and trading day;
+    `additional_deps` are other assets it reads (in a run with them, it runs after them)."""
     asset_key = dg.AssetKey(asset)
     specs = [
         dg.AssetCheckSpec(
-            check.name, asset=asset, partitions_def=trading_day_partitions, description=check.description
+            check.name,
+            asset=asset,
+            partitions_def=trading_day_partitions,
+            description=check.description,
+            additional_deps=list(additional_deps),
         )
         for check in checks
     ]

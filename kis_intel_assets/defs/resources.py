@@ -15,6 +15,7 @@ from pydantic import Field as ConfigField
 
 from kis_intel_assets import settings
 from kis_intel_assets.defs.failures import setting_at_load
+from kis_intel_assets.defs.krx.resources import KRXResource
 from kis_intel_assets.kis import KISClient
 from kis_intel_assets.kis.config import MASTER_BASE_URL, KISConfig
 from kis_intel_assets.kis.pool import KISClientPool
@@ -106,6 +107,9 @@ class KISResource(dg.ConfigurableResource):
         le=MAX_BUDGET_PER_SEC,
         description="Kiwoom budget per key, at most 100/s (no published figure)",
     )
+    # The optional KRX portal (the definitions pass the `krx` resource): investor_trends' fast path and
+    # whether short_selling says that balance comes from lending data only. None = KRX off.
+    krx: KRXResource | None = None
 
     def _configs(self) -> list[KISConfig]:
         keys = [self.app_key, *_comma_list(self.extra_app_keys, "extra_app_keys")]
@@ -189,7 +193,7 @@ def rate_limit_from_env(environ: Mapping[str, str] | None = None) -> float | Non
     return settings.env_number(RATE_LIMIT_ENV, 0.0, MIN_BUDGET_PER_SEC, MAX_BUDGET_PER_SEC, environ=environ)
 
 
-def kis_resource_from_env(database: DatabaseResource) -> KISResource:
+def kis_resource_from_env(database: DatabaseResource, krx: KRXResource | None = None) -> KISResource:
     """The KIS client as the environment configures it: secrets as EnvVars (resolved at launch, shown by
     name only), plain settings read now; a bad rate limit stops the definitions' load with one line."""
     source = settings.kis_source()
@@ -210,4 +214,5 @@ def kis_resource_from_env(database: DatabaseResource) -> KISResource:
         kiwoom_app_key=env_var_if_set(settings.KIWOOM_APP_KEY_ENV),
         kiwoom_app_secret=env_var_if_set(settings.KIWOOM_APP_SECRET_ENV),
         kiwoom_base_url=source.kiwoom_base_url or KIWOOM_BASE_URL,
+        krx=krx,
     )

@@ -17,10 +17,12 @@ import dagster as dg
 
 from kis_intel_assets.defs.analytics.definitions import analytics_defs
 from kis_intel_assets.defs.ingest.definitions import ingest_defs
+from kis_intel_assets.defs.krx.definitions import krx_defs
+from kis_intel_assets.defs.krx.resources import KRXResource
 from kis_intel_assets.defs.pages.definitions import pages_defs
 
 # Every domain with assets or checks (alerts has sensors only); the root merges these too.
-GRAPH_DOMAINS: tuple[dg.Definitions, ...] = (ingest_defs, analytics_defs, pages_defs)
+GRAPH_DOMAINS: tuple[dg.Definitions, ...] = (ingest_defs, krx_defs, analytics_defs, pages_defs)
 # Runs stay fully logged in the instance; the console shows warnings only.
 QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
@@ -51,7 +53,7 @@ def materialize_selection(
     graph = [*(asset for domain in GRAPH_DOMAINS for asset in domain.assets or []), *all_checks]
     required = set().union(*(getattr(node, "required_resource_keys", set()) for node in graph))
     missing = required - set(resources) - {"io_manager"}  # materialize supplies the default io_manager
-    resources = {key: _not_provided(key) for key in missing} | dict(resources)
+    resources = {key: _krx_off() if key == "krx" else _not_provided(key) for key in missing} | dict(resources)
     # A multi-asset that writes several tables (rotation_signal + rotation_transition) runs whole.
     selection = dg.AssetSelection.assets(*keys).required_multi_asset_neighbors()
     if not table_checks:
@@ -66,6 +68,11 @@ def materialize_selection(
         run_config={**(run_config or {}), **(copy.deepcopy(QUIET_CONSOLE) if quiet else {})},
         **kwargs,
     )
+
+
+def _krx_off() -> Any:
+    """The KRX portal is optional: not provided means off, a valid setting (its assets are skipped)."""
+    return KRXResource()
 
 
 def _not_provided(key: str) -> dg.ResourceDefinition:

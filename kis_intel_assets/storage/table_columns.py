@@ -17,7 +17,8 @@ from kis_intel_assets.storage.migrations import MIGRATION_FILE, sql_dir
 
 # Words that end a column's type in its definition.
 _CONSTRAINT_WORDS = r"NOT|NULL|CHECK|DEFAULT|PRIMARY|REFERENCES|UNIQUE|GENERATED|CONSTRAINT|COLLATE"
-_COLUMN = re.compile(rf"^(?P<name>\w+)\s+(?P<type>.+?)(?=\s+(?:{_CONSTRAINT_WORDS})\b|$)", re.I | re.S)
+# A name may be quoted (a reserved word such as "group").
+_COLUMN = re.compile(rf'^"?(?P<name>\w+)"?\s+(?P<type>.+?)(?=\s+(?:{_CONSTRAINT_WORDS})\b|$)', re.I | re.S)
 _TABLE_CONSTRAINT = re.compile(r"^(PRIMARY\s+KEY|UNIQUE|CHECK|CONSTRAINT|FOREIGN\s+KEY|EXCLUDE)\b", re.I)
 _CREATE = re.compile(r"^CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)\s*\((.*)\)$", re.I | re.S)
 _ALTER = re.compile(r"^ALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?(\w+)\s+(.*)$", re.I | re.S)
@@ -70,7 +71,7 @@ def _apply(tables: dict[str, list[Column]], statement: str) -> None:
         columns, keys = [], set()
         for part in _top_level(body):
             if key := re.match(r"^PRIMARY\s+KEY\s*\((.*)\)", part, re.I):
-                keys |= {name.strip() for name in key.group(1).split(",")}
+                keys |= {name.strip().strip('"') for name in key.group(1).split(",")}
             elif not _TABLE_CONSTRAINT.match(part):
                 columns.append(_column(part))
         tables[table] = [replace(c, nullable=False) if c.name in keys else c for c in columns]

@@ -9,6 +9,7 @@ instead of one call per symbol per day.
 import time
 from dataclasses import asdict
 from datetime import date, datetime
+from functools import partial
 
 import dagster as dg
 import pandas as pd
@@ -34,6 +35,8 @@ from kis_intel_assets.defs.ingest.collect import (
 from kis_intel_assets.defs.ingest.drift import schema_drift_spec
 from kis_intel_assets.defs.ingest.sources import sources_result, sources_spec
 from kis_intel_assets.defs.ingest.universe import latest_master_rows, listed_symbols, master_updates
+from kis_intel_assets.defs.krx.fast_path import krx_investor_trends, uses_fast_path
+from kis_intel_assets.defs.krx.resources import say_krx_off
 from kis_intel_assets.defs.partition_metadata import rows_per_partition
 from kis_intel_assets.defs.partitions import SEOUL, partition_dates, trading_day_partitions
 from kis_intel_assets.defs.resources import DatabaseResource, KISResource
@@ -166,12 +169,14 @@ def _symbol_asset(dataset: SymbolDataset, description: str) -> dg.AssetsDefiniti
     def _asset(context: dg.AssetExecutionContext, kis: KISResource, database: DatabaseResource):
         start, end = partition_dates(context)
         symbols = _symbols(database, start)
+        if dataset.table == "short_selling" and not (kis.krx and kis.krx.configured):
+            say_krx_off(context.log)  # the balance columns stay NULL: lending data is the proxy
+        from_krx = dataset.table == "investor_trends" and uses_fast_path(kis.krx)
+        ingest = partial(krx_investor_trends, krx=kis.krx) if from_krx else ingest_symbol_dataset
         with kis.client() as client:
             yield from reporting_rejections(
                 context,
-                lambda: ingest_symbol_dataset(
-                    context, client, database, dataset, symbols, start, end, kis.fetch_workers
-                ),
+                lambda: ingest(context, client, database, dataset, symbols, start, end, kis.fetch_workers),
             )
 
     return _asset
@@ -197,7 +202,8 @@ investor_trends = _symbol_asset(
 short_selling = _symbol_asset(
     SHORT_SELLING,
     "Short-sale volume, value and their share of the day's trading from 공매도 일별추이 (FHPST04830000). "
-    "KIS has no short-balance endpoint, so the balance columns stay NULL.",
+    "KIS has no short-balance endpoint: the balance columns stay NULL unless the optional KRX source's "
+    "short_balance fills them.",
 )
 
 

@@ -29,6 +29,7 @@ from psycopg import sql
 
 from kis_intel_assets.defs.ingest.drift import schema_drift_result
 from kis_intel_assets.defs.ingest.sources import source_metadata
+from kis_intel_assets.defs.krx.balance import fill_short_selling_balance
 from kis_intel_assets.defs.partition_checks import failed_on_current_state
 from kis_intel_assets.defs.partition_metadata import rows_per_partition
 from kis_intel_assets.defs.resources import DatabaseResource
@@ -39,6 +40,7 @@ from kis_intel_assets.kis.publication import UNPUBLISHED, oldest_pending
 from kis_intel_assets.krx_calendar import CalendarRangeError, previous_trading_day, trading_days
 from kis_intel_assets.storage import upsert_frame
 from kis_intel_assets.storage.fetch_cache import FetchCache
+from kis_intel_assets.storage.table_columns import table_columns
 
 SCHEMA_CHECK = "schema_valid"
 FAILURE_CASES_SHOWN = 20
@@ -50,6 +52,9 @@ SUPERSEDED_BY = {
     "program_trading": "intraday_program_trading",
     "investor_trends": "intraday_investor_estimates",
 }
+# Writes after which short_selling's balance columns are refreshed from short_balance, whichever of
+# the two landed first (defs/krx/balance.py).
+REFRESH_SHORT_SELLING_BALANCE = ("short_selling", "short_balance")
 
 
 @dataclass(frozen=True)
@@ -349,6 +354,9 @@ def write_frames(
                 _replace_unavailable(conn, table, final_for, (unavailable or {}).get(table, {}))
                 for day, (kind, reason) in sorted((unavailable or {}).get(table, {}).items()):
                     context.log.warning(f"{table}: {day} not written ({kind}): {reason}")
+            if final_for and table in REFRESH_SHORT_SELLING_BALANCE:
+                filled = fill_short_selling_balance(conn, final_for)
+                context.log.info(f"short_selling: balance columns set on {filled} rows from short_balance")
             if final_for and table in SUPERSEDED_BY:
                 conn.execute(
                     sql.SQL(
@@ -445,6 +453,8 @@ def ingest_symbol_dataset(
     started = time.monotonic()
     with FetchCache(database.resolved_url, dataset.table, start, end) as cache:
         frame = fetch_dataset(client, dataset, symbols, start, end, workers, cache)
+        if not frame.empty and "source" not in frame and _has_column(dataset.table, "source"):
+            frame = frame.assign(source="KIS")  # a row re-written by KIS may have come from KRX before
         unavailable = {dataset.table: unavailable_days(client, dataset.tr_id, start, end)}
         written = write_frames(
             context,
@@ -465,3 +475,7 @@ def ingest_symbol_dataset(
         end=end,
         extra={"symbols_from_earlier_run": cache.reused, **availability_metadata(unavailable)},
     )
+
+
+def _has_column(table: str, column: str) -> bool:
+    return any(c.name == column for c in table_columns(table))
