@@ -42,8 +42,15 @@ def run_module(name: str, quick: bool) -> tuple[list[dict], float]:
         rows = importlib.import_module(f"benchmarks.{name}").run(quick)
     except Exception as exc:  # one broken benchmark must not hide the others
         traceback.print_exc()
-        rows = [{"benchmark": "FAILED", "value": "", "unit": "", "ratio": None,
-                 "note": f"{type(exc).__name__}: {exc}"[:200]}]
+        rows = [
+            {
+                "benchmark": "FAILED",
+                "value": "",
+                "unit": "",
+                "ratio": None,
+                "note": f"{type(exc).__name__}: {exc}"[:200],
+            }
+        ]
     return rows, time.monotonic() - started
 
 
@@ -72,14 +79,18 @@ def main() -> None:
         timings.append(f"{name} {seconds:.0f} s")
 
     mode = "quick" if args.quick else "full"
-    print(f"\nkis-intel benchmarks ({mode}) — {dt.datetime.now().astimezone():%Y-%m-%d %H:%M %Z} — "
-          f"{os.cpu_count()} CPUs ({len(os.sched_getaffinity(0))} usable), {cpu_model()}, "
-          f"load {os.getloadavg()[0]:.1f}")
+    print(
+        f"\nkis-intel benchmarks ({mode}) — {dt.datetime.now().astimezone():%Y-%m-%d %H:%M %Z} — "
+        f"{os.cpu_count()} CPUs ({len(os.sched_getaffinity(0))} usable), {cpu_model()}, "
+        f"load {os.getloadavg()[0]:.1f}"
+    )
     print(f"{'module':<11} {'benchmark':<56} {'value':>11} {'unit':<8} {'ratio':>7}  note")
     for module, row in table:
         ratio = "" if row.get("ratio") is None else format_value(float(row["ratio"]))
-        print(f"{module:<11} {row['benchmark']:<56} {format_value(row['value']):>11} {row['unit']:<8} "
-              f"{ratio:>7}  {row.get('note', '')}")
+        print(
+            f"{module:<11} {row['benchmark']:<56} {format_value(row['value']):>11} {row['unit']:<8} "
+            f"{ratio:>7}  {row.get('note', '')}"
+        )
     print(f"\ntime per module: {', '.join(timings)}")
 
 

@@ -47,15 +47,25 @@ LIMIT_PER_SEC = 20.0
 SIM_START, SIM_END = date(2024, 5, 2), date(2025, 6, 30)
 DAY = "2025-06-27"
 SYMBOL_ASSETS = [daily_prices, investor_trends, short_selling, program_trading]
-SYMBOL_TRS = {"FHKST03010100": "daily_prices", "FHPTJ04160001": "investor_trends",
-              "FHPST04830000": "short_selling", "FHPPG04650201": "program_trading"}
+SYMBOL_TRS = {
+    "FHKST03010100": "daily_prices",
+    "FHPTJ04160001": "investor_trends",
+    "FHPST04830000": "short_selling",
+    "FHPPG04650201": "program_trading",
+}
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 def _resources(sim: Simulator, url: str, rate: float, app_key: str) -> dict[str, object]:
     database = DatabaseResource(url=url)
-    kis = KISResource(app_key=app_key, app_secret="bench-secret", database=database, base_url=sim.base_url,
-                      master_base_url=sim.master_base_url, rate_limit_per_sec=rate)
+    kis = KISResource(
+        app_key=app_key,
+        app_secret="bench-secret",
+        database=database,
+        base_url=sim.base_url,
+        master_base_url=sim.master_base_url,
+        rate_limit_per_sec=rate,
+    )
     return {"database": database, "kis": kis}
 
 
@@ -96,35 +106,60 @@ def simulator_process(config: SimulatorConfig) -> Iterator[str]:
 def daily_collection(n_symbols: int) -> list[dict]:
     # Every asset walks the whole universe, so an LRU smaller than it would regenerate each stock's
     # series on every request and make the simulator, not the 20/s budget, the bottleneck.
-    config = SimulatorConfig(seed=3, n_symbols=n_symbols, start=SIM_START, end=SIM_END,
-                             rate_limit_per_sec=LIMIT_PER_SEC, symbol_cache_size=n_symbols)
+    config = SimulatorConfig(
+        seed=3,
+        n_symbols=n_symbols,
+        start=SIM_START,
+        end=SIM_END,
+        rate_limit_per_sec=LIMIT_PER_SEC,
+        symbol_cache_size=n_symbols,
+    )
     master = Simulator(config).truth.stock_master()
     with scratch_database() as url, simulator_process(config) as base_url:
         with connect(url) as conn:
             upsert_frame(conn, "stock_master", master.assign(last_seen=SIM_END), ("symbol", "valid_from"))
         database = DatabaseResource(url=url)
-        kis = KISResource(app_key="bench-daily-key", app_secret="bench-secret", database=database,
-                          base_url=base_url, master_base_url=f"{base_url}/common/master",
-                          rate_limit_per_sec=LIMIT_PER_SEC)
+        kis = KISResource(
+            app_key="bench-daily-key",
+            app_secret="bench-secret",
+            database=database,
+            base_url=base_url,
+            master_base_url=f"{base_url}/common/master",
+            rate_limit_per_sec=LIMIT_PER_SEC,
+        )
         started = time.monotonic()
-        result = dg.materialize(SYMBOL_ASSETS, resources={"database": database, "kis": kis},
-                                partition_key=DAY, run_config=copy.deepcopy(QUIET))
+        result = dg.materialize(
+            SYMBOL_ASSETS,
+            resources={"database": database, "kis": kis},
+            partition_key=DAY,
+            run_config=copy.deepcopy(QUIET),
+        )
         elapsed = time.monotonic() - started
     assert result.success
-    metadata = [event.step_materialization_data.materialization.metadata
-                for event in result.get_asset_materialization_events()]
+    metadata = [
+        event.step_materialization_data.materialization.metadata
+        for event in result.get_asset_materialization_events()
+    ]
     requests = sum(int(m["requests"].value) for m in metadata)
     fetching = sum(float(m["seconds"].value) for m in metadata)
     refused = sum(int(m["retries_by_reason"].value.get("rate_limited", 0)) for m in metadata)
     floor = requests / LIMIT_PER_SEC
     return [
-        {"benchmark": f"daily collection, {master['symbol'].nunique()} symbols × 4 datasets",
-         "value": round(elapsed, 1), "unit": "s", "ratio": round(elapsed / floor, 3),
-         "note": f"one run of 4 assets, {requests} requests, floor {floor:.1f} s at 20/s (target ≤ 1.05); "
-                 f"EGW00201 retries: {refused}"},
-        {"benchmark": "  of which inside the asset bodies", "value": round(fetching, 1), "unit": "s",
-         "ratio": round(fetching / floor, 3),
-         "note": "fetch + validate + upsert; the rest is Dagster run/step setup"},
+        {
+            "benchmark": f"daily collection, {master['symbol'].nunique()} symbols × 4 datasets",
+            "value": round(elapsed, 1),
+            "unit": "s",
+            "ratio": round(elapsed / floor, 3),
+            "note": f"one run of 4 assets, {requests} requests, floor {floor:.1f} s at 20/s (target ≤ 1.05); "
+            f"EGW00201 retries: {refused}",
+        },
+        {
+            "benchmark": "  of which inside the asset bodies",
+            "value": round(fetching, 1),
+            "unit": "s",
+            "ratio": round(fetching / floor, 3),
+            "note": "fetch + validate + upsert; the rest is Dagster run/step setup",
+        },
     ]
 
 
@@ -132,14 +167,26 @@ def backfill_calls(n_symbols: int, paging_style: str = "known") -> list[dict]:
     """One single-run backfill over the last 250 trading days; calls counted per TR ID."""
     window = trading_days(SIM_END - timedelta(days=400), SIM_END)[-250:]
     days = len(window)
-    config = SimulatorConfig(seed=4, n_symbols=n_symbols, start=SIM_START, end=SIM_END,
-                             rate_limit_per_sec=100, paging_style=paging_style)
-    tags = {"dagster/asset_partition_range_start": window[0].isoformat(),
-            "dagster/asset_partition_range_end": window[-1].isoformat()}
+    config = SimulatorConfig(
+        seed=4,
+        n_symbols=n_symbols,
+        start=SIM_START,
+        end=SIM_END,
+        rate_limit_per_sec=100,
+        paging_style=paging_style,
+    )
+    tags = {
+        "dagster/asset_partition_range_start": window[0].isoformat(),
+        "dagster/asset_partition_range_end": window[-1].isoformat(),
+    }
     with scratch_database() as url, running_simulator(config) as sim:
         symbols = _load_universe(sim, url)
-        result = dg.materialize(SYMBOL_ASSETS, resources=_resources(sim, url, 100, "bench-backfill-key"),
-                                tags=tags, run_config=copy.deepcopy(QUIET))
+        result = dg.materialize(
+            SYMBOL_ASSETS,
+            resources=_resources(sim, url, 100, "bench-backfill-key"),
+            tags=tags,
+            run_config=copy.deepcopy(QUIET),
+        )
         calls = Counter(record.tr_id for record in sim.stats.requests() if record.msg_cd != "EGW00201")
     assert result.success
     rows = []
@@ -147,12 +194,16 @@ def backfill_calls(n_symbols: int, paging_style: str = "known") -> list[dict]:
         per_call = config.rows_per_call(tr_id)
         units = 2 if tr_id == "FHPPG04600001" else symbols
         floor = math.ceil(days / per_call) * units
-        rows.append({
-            "benchmark": f"1-year backfill calls, {table} ({paging_style} paging)", "value": calls[tr_id],
-            "unit": "calls", "ratio": round(calls[tr_id] / floor, 3),
-            "note": f"{tr_id}: {days} trading days × {units} {'markets' if units == 2 else 'symbols'}; "
-                    f"floor ceil({days}/{per_call}) × {units} = {floor}",
-        })
+        rows.append(
+            {
+                "benchmark": f"1-year backfill calls, {table} ({paging_style} paging)",
+                "value": calls[tr_id],
+                "unit": "calls",
+                "ratio": round(calls[tr_id] / floor, 3),
+                "note": f"{tr_id}: {days} trading days × {units} {'markets' if units == 2 else 'symbols'}; "
+                f"floor ceil({days}/{per_call}) × {units} = {floor}",
+            }
+        )
     return rows
 
 
@@ -161,11 +212,18 @@ def _price_rows(n_rows: int, offset: int = 0) -> pd.DataFrame:
     days = pd.bdate_range("2015-01-01", periods=2_000).date
     index = np.arange(offset, offset + n_rows)
     close = rng.integers(1_000, 500_000, n_rows)
-    return pd.DataFrame({
-        "time": days[index % len(days)], "symbol": [f"{100_000 + i // len(days):06d}" for i in index],
-        "open": close, "high": close + 10, "low": close - 10, "close": close,
-        "volume": rng.integers(0, 10**7, n_rows), "trading_value": close * 100,
-    })
+    return pd.DataFrame(
+        {
+            "time": days[index % len(days)],
+            "symbol": [f"{100_000 + i // len(days):06d}" for i in index],
+            "open": close,
+            "high": close + 10,
+            "low": close - 10,
+            "close": close,
+            "volume": rng.integers(0, 10**7, n_rows),
+            "trading_value": close * 100,
+        }
+    )
 
 
 def upsert_speed(bulk_rows: int, loop_rows: int) -> list[dict]:
@@ -179,21 +237,34 @@ def upsert_speed(bulk_rows: int, loop_rows: int) -> list[dict]:
         columns = list(bulk.columns)
         updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c not in ("symbol", "time"))
         placeholders = ", ".join(["%s"] * len(columns))
-        statement = (f"INSERT INTO daily_prices ({', '.join(columns)}) VALUES ({placeholders}) "
-                     f"ON CONFLICT (symbol, time) DO UPDATE SET {updates}")
-        records = [tuple(int(v) if isinstance(v, np.integer) else v for v in row)
-                   for row in _price_rows(loop_rows, offset=bulk_rows).itertuples(index=False)]
+        statement = (
+            f"INSERT INTO daily_prices ({', '.join(columns)}) VALUES ({placeholders}) "
+            f"ON CONFLICT (symbol, time) DO UPDATE SET {updates}"
+        )
+        records = [
+            tuple(int(v) if isinstance(v, np.integer) else v for v in row)
+            for row in _price_rows(loop_rows, offset=bulk_rows).itertuples(index=False)
+        ]
         started = time.perf_counter()
         with conn.transaction(), conn.cursor() as cursor:
             for record in records:
                 cursor.execute(statement, record)
         loop_rate = loop_rows / (time.perf_counter() - started)
     return [
-        {"benchmark": "upsert_frame (COPY + INSERT … ON CONFLICT)", "value": round(bulk_rate),
-         "unit": "rows/s", "ratio": round(bulk_rate / loop_rate, 1),
-         "note": f"{bulk_rows:,} daily_prices rows; ratio = speed-up over row by row"},
-        {"benchmark": "row-by-row INSERT … ON CONFLICT", "value": round(loop_rate), "unit": "rows/s",
-         "ratio": None, "note": f"{loop_rows:,} rows, one statement each, one transaction"},
+        {
+            "benchmark": "upsert_frame (COPY + INSERT … ON CONFLICT)",
+            "value": round(bulk_rate),
+            "unit": "rows/s",
+            "ratio": round(bulk_rate / loop_rate, 1),
+            "note": f"{bulk_rows:,} daily_prices rows; ratio = speed-up over row by row",
+        },
+        {
+            "benchmark": "row-by-row INSERT … ON CONFLICT",
+            "value": round(loop_rate),
+            "unit": "rows/s",
+            "ratio": None,
+            "note": f"{loop_rows:,} rows, one statement each, one transaction",
+        },
     ]
 
 
@@ -201,17 +272,31 @@ def demo_end_to_end(symbols: int, days: int) -> list[dict]:
     with scratch_database() as url, tempfile.TemporaryDirectory(prefix="kis-demo-") as home:
         env = {key: value for key, value in os.environ.items() if key != "DAGSTER_HOME"}
         env.update(KIS_INTEL_HOME=home, KIS_INTEL_DATABASE_URL=url)
-        command = [str(Path(sys.executable).with_name("kis-intel")), "demo", "--symbols", str(symbols),
-                   "--days", str(days)]
+        command = [
+            str(Path(sys.executable).with_name("kis-intel")),
+            "demo",
+            "--symbols",
+            str(symbols),
+            "--days",
+            str(days),
+        ]
         started = time.monotonic()
         finished = subprocess.run(command, env=env, cwd=home, capture_output=True, text=True, check=False)
         elapsed = time.monotonic() - started
     if finished.returncode != 0:
-        raise RuntimeError(f"kis-intel demo failed ({finished.returncode}):\n{finished.stdout[-2000:]}"
-                           f"\n{finished.stderr[-2000:]}")
-    return [{"benchmark": f"kis-intel demo end to end ({symbols} symbols, {days} days)",
-             "value": round(elapsed, 1), "unit": "s", "ratio": None,
-             "note": "fresh database and KIS_INTEL_HOME; simulator at the demo's 100/s"}]
+        raise RuntimeError(
+            f"kis-intel demo failed ({finished.returncode}):\n{finished.stdout[-2000:]}"
+            f"\n{finished.stderr[-2000:]}"
+        )
+    return [
+        {
+            "benchmark": f"kis-intel demo end to end ({symbols} symbols, {days} days)",
+            "value": round(elapsed, 1),
+            "unit": "s",
+            "ratio": None,
+            "note": "fresh database and KIS_INTEL_HOME; simulator at the demo's 100/s",
+        }
+    ]
 
 
 def run(quick: bool) -> list[dict]:

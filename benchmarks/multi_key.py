@@ -25,16 +25,28 @@ WORKERS_PER_KEY = 3  # enough in-flight calls that every key always has one wait
 
 def run(quick: bool) -> list[dict]:
     calls_per_key = 60 if quick else 300
-    sim_config = SimulatorConfig(seed=7, n_symbols=20, start=dt.date(2025, 1, 2), end=dt.date(2025, 3, 31),
-                                 rate_limit_per_sec=LIMIT_PER_SEC, token_min_interval_seconds=1.0)
+    sim_config = SimulatorConfig(
+        seed=7,
+        n_symbols=20,
+        start=dt.date(2025, 1, 2),
+        end=dt.date(2025, 3, 31),
+        rate_limit_per_sec=LIMIT_PER_SEC,
+        token_min_interval_seconds=1.0,
+    )
     rows = []
     with scratch_database() as url, running_simulator(sim_config) as sim:
         symbols = sim.truth.symbols()
         for keys in KEY_COUNTS:
             configs = [
-                KISConfig(app_key=f"bench-multi-{keys}-{n}", app_secret=f"bench-secret-{n}", database_url=url,
-                          base_url=sim.base_url, master_base_url=sim.master_base_url,
-                          rate_limit_per_sec=LIMIT_PER_SEC, retry=RetrySettings(backoff_base_seconds=0.05))
+                KISConfig(
+                    app_key=f"bench-multi-{keys}-{n}",
+                    app_secret=f"bench-secret-{n}",
+                    database_url=url,
+                    base_url=sim.base_url,
+                    master_base_url=sim.master_base_url,
+                    rate_limit_per_sec=LIMIT_PER_SEC,
+                    retry=RetrySettings(backoff_base_seconds=0.05),
+                )
                 for n in range(keys)
             ]
             calls = calls_per_key * keys
@@ -48,11 +60,15 @@ def run(quick: bool) -> list[dict]:
             rate = calls / elapsed
             windows = sim.stats.requests_in_windows()
             busiest = max(windows.get(fingerprint(config.app_key.reveal()), 0) for config in configs)
-            rows.append({
-                "benchmark": f"multi-key throughput, {keys} key(s)", "value": round(rate, 2), "unit": "req/s",
-                "ratio": round(rate / (keys * LIMIT_PER_SEC), 3),
-                "note": f"{calls} calls in {elapsed:.1f} s; ideal {keys * LIMIT_PER_SEC:g}/s; per key "
-                        f"{metrics['requests_by_key']}; retries {metrics['retries_total']}; "
-                        f"busiest key {busiest}/1 s (limit {LIMIT_PER_SEC:g})",
-            })
+            rows.append(
+                {
+                    "benchmark": f"multi-key throughput, {keys} key(s)",
+                    "value": round(rate, 2),
+                    "unit": "req/s",
+                    "ratio": round(rate / (keys * LIMIT_PER_SEC), 3),
+                    "note": f"{calls} calls in {elapsed:.1f} s; ideal {keys * LIMIT_PER_SEC:g}/s; per key "
+                    f"{metrics['requests_by_key']}; retries {metrics['retries_total']}; "
+                    f"busiest key {busiest}/1 s (limit {LIMIT_PER_SEC:g})",
+                }
+            )
     return rows

@@ -116,9 +116,7 @@ def table_frames(history: History) -> dict[str, pd.DataFrame]:
             "symbol": shorts["symbol"],
             "short_volume": np.minimum(short_volume, volume),
             "short_amount": shorts["short_amount"],
-            "short_ratio": np.round(
-                100.0 * np.minimum(short_volume, volume) / np.maximum(volume, 1), 2
-            ),
+            "short_ratio": np.round(100.0 * np.minimum(short_volume, volume) / np.maximum(volume, 1), 2),
             "short_value_ratio": shorts["short_ratio"].clip(upper=100.0),
             "total_volume": volume,
             "total_value": shorts["trading_value"],

@@ -13,8 +13,14 @@ from kis_intel_assets.definitions import defs
 from kis_intel_assets.defs.ingest.assets import KIS_POOL
 from kis_intel_assets.defs.partitions import trading_day_partitions
 
-INGEST = {"stock_universe", "daily_prices", "investor_trends", "short_selling", "program_trading",
-          "stock_lending"}
+INGEST = {
+    "stock_universe",
+    "daily_prices",
+    "investor_trends",
+    "short_selling",
+    "program_trading",
+    "stock_lending",
+}
 
 
 def test_definitions_load() -> None:
@@ -151,7 +157,9 @@ def test_the_daily_schedule_asks_for_lending_of_the_trading_day_before() -> None
     ) as context:
         requests = schedule.evaluate_tick(context).run_requests
     assert {(r.partition_key, r.run_key) for r in requests} == {
-        ("2025-06-09", "daily-2025-06-09"), ("2025-06-05", "late-2025-06-05")}  # 06-06 is Memorial Day
+        ("2025-06-09", "daily-2025-06-09"),
+        ("2025-06-05", "late-2025-06-05"),
+    }  # 06-06 is Memorial Day
     by_day = {r.partition_key: {k.to_user_string() for k in r.asset_selection} for r in requests}
     assert by_day["2025-06-05"] == {"stock_lending"}
     assert "stock_lending" not in by_day["2025-06-09"] and "program_trading_market" in by_day["2025-06-09"]

@@ -85,10 +85,22 @@ class TableSource:
 
 
 TABLE_SOURCES = (
-    TableSource(AlertType.ROTATION_TRANSITION, "rotation_transition", ROTATION_QUERY, "sector_code",
-                Severity.INFO, detail_column="kind"),
-    TableSource(AlertType.CONCENTRATED_BUYING, "concentrated_buying", CONCENTRATED_QUERY, "symbol",
-                Severity.INFO, detail_column="investor"),
+    TableSource(
+        AlertType.ROTATION_TRANSITION,
+        "rotation_transition",
+        ROTATION_QUERY,
+        "sector_code",
+        Severity.INFO,
+        detail_column="kind",
+    ),
+    TableSource(
+        AlertType.CONCENTRATED_BUYING,
+        "concentrated_buying",
+        CONCENTRATED_QUERY,
+        "symbol",
+        Severity.INFO,
+        detail_column="investor",
+    ),
     TableSource(AlertType.SHORT_OVERHEAT, "short_overheat", OVERHEAT_QUERY, "symbol", Severity.WARNING),
 )
 SOURCE_BY_TYPE = {source.alert_type: source for source in TABLE_SOURCES}

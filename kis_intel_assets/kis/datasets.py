@@ -100,15 +100,17 @@ def _market(market: str, tr_id: str) -> Market:
     try:
         return MARKETS[market]
     except KeyError:
-        raise KISError(f"unknown market {market!r}; expected one of {sorted(MARKETS)}", tr_id=tr_id,
-                       symbol=market) from None
+        raise KISError(
+            f"unknown market {market!r}; expected one of {sorted(MARKETS)}", tr_id=tr_id, symbol=market
+        ) from None
 
 
 class KISClient(KISSession):
     """The KIS client the assets use: `with KISClient(config) as kis: kis.daily_prices(...)`."""
 
-    def _range(self, tr_id: str, params: Mapping[str, str], *, symbol: str, start: dt.date,
-               end: dt.date) -> tuple[Endpoint, list[Row]]:
+    def _range(
+        self, tr_id: str, params: Mapping[str, str], *, symbol: str, start: dt.date, end: dt.date
+    ) -> tuple[Endpoint, list[Row]]:
         if start > end:
             raise ValueError(f"start {start} is after end {end}")
         endpoint = ENDPOINTS[tr_id]
@@ -119,8 +121,15 @@ class KISClient(KISSession):
         return endpoint, self._final_only(tr_id, in_range(rows, start, end), start, end)
 
     # -- publication: a day is stored only once KIS calls it final --------------------------------------
-    def _before_publication(self, endpoint: Endpoint, params: Mapping[str, str], symbol: str,
-                            start: dt.date, end: dt.date, refusal: KISNotPublishedError) -> list[Row]:
+    def _before_publication(
+        self,
+        endpoint: Endpoint,
+        params: Mapping[str, str],
+        symbol: str,
+        start: dt.date,
+        end: dt.date,
+        refusal: KISNotPublishedError,
+    ) -> list[Row]:
         """KIS refused the TR before its publication time: ask again for the days before today (KIS
         may serve past days); whatever stays refused is recorded as not published, not failed."""
         last = min(end, self.server_clock.now().date() - dt.timedelta(days=1))
@@ -133,8 +142,9 @@ class KISClient(KISSession):
             except KISNotPublishedError:
                 rows = None
             if rows is not None:
-                self.unavailable.record(endpoint.tr_id, trading_days(last + dt.timedelta(days=1), end),
-                                        UNPUBLISHED, reason)
+                self.unavailable.record(
+                    endpoint.tr_id, trading_days(last + dt.timedelta(days=1), end), UNPUBLISHED, reason
+                )
                 return rows
         self.unavailable.record(endpoint.tr_id, trading_days(start, end), UNPUBLISHED, reason)
         return []
@@ -186,12 +196,23 @@ class KISClient(KISSession):
         code = _market(market, "FHPPG04600001").program_code
         rows = self._within_history("FHPPG04600001", code, market, start, end)
         # program_trading_market keeps its own names (buy_qty …); the parsed blocks use the RFC's (buy …).
-        measures = {"buy_qty": "buy", "sell_qty": "sell", "net_qty": "net",
-                    "buy_value": "buy_value", "sell_value": "sell_value", "net_value": "net_value"}
+        measures = {
+            "buy_qty": "buy",
+            "sell_qty": "sell",
+            "net_qty": "net",
+            "buy_value": "buy_value",
+            "sell_value": "sell_value",
+            "net_value": "net_value",
+        }
         records = [
-            {"time": row["time"], "market": market, "trade_type": trade_type,
-             **{m: row[f"{trade_type}_{parsed}"] for m, parsed in measures.items()}}
-            for row in rows for trade_type in TRADE_TYPES.values()
+            {
+                "time": row["time"],
+                "market": market,
+                "trade_type": trade_type,
+                **{m: row[f"{trade_type}_{parsed}"] for m, parsed in measures.items()},
+            }
+            for row in rows
+            for trade_type in TRADE_TYPES.values()
         ]
         columns = ["time", "market", "trade_type", *measures]
         result = pd.DataFrame(records, columns=columns)
@@ -205,8 +226,11 @@ class KISClient(KISSession):
             asked = _after_floor(tr_id, self.server_clock.now(), start)
         rows: list[Row] = []
         if asked <= end:
-            params = {"FID_MRKT_CLS_CODE": code, "FID_INPUT_DATE_1": _day(asked),
-                      "FID_INPUT_DATE_2": _day(end)}
+            params = {
+                "FID_MRKT_CLS_CODE": code,
+                "FID_INPUT_DATE_1": _day(asked),
+                "FID_INPUT_DATE_2": _day(end),
+            }
             try:
                 _, rows = self._range(tr_id, params, symbol=market, start=asked, end=end)
             except KISAPIError:
@@ -216,8 +240,10 @@ class KISClient(KISSession):
                 return self._within_history(tr_id, code, market, start, end)
         floor = history_floor(tr_id, self.server_clock.now())
         if floor is not None and start <= floor:
-            reason = (f"{tr_id} serves at most {HISTORY_MONTHS[tr_id]} months back (spec: 8개월 이상 과거 "
-                      f"조회 불가); days up to {floor} cannot be fetched from KIS")
+            reason = (
+                f"{tr_id} serves at most {HISTORY_MONTHS[tr_id]} months back (spec: 8개월 이상 과거 "
+                f"조회 불가); days up to {floor} cannot be fetched from KIS"
+            )
             self.unavailable.record(tr_id, trading_days(start, min(end, floor)), BEYOND_HISTORY, reason)
         return rows
 
@@ -246,24 +272,40 @@ class KISClient(KISSession):
             rows = self.fetch_rows(endpoint, {"BASS_DT": _day(cursor)}, symbol=None)
             newest = max((row["time"] for row in rows), default=None)
             if not isinstance(newest, dt.date) or newest < cursor:
-                raise KISPayloadError(tr_id=endpoint.tr_id, symbol=None, field="bass_dt",
-                                      problem=f"no day on or after BASS_DT {cursor}")
+                raise KISPayloadError(
+                    tr_id=endpoint.tr_id,
+                    symbol=None,
+                    field="bass_dt",
+                    problem=f"no day on or after BASS_DT {cursor}",
+                )
             for row in rows:
                 if row["open"] not in ("Y", "N"):
-                    raise KISPayloadError(tr_id=endpoint.tr_id, symbol=None, field="opnd_yn",
-                                          problem=f"expected Y or N, got {row['open']!r}")
+                    raise KISPayloadError(
+                        tr_id=endpoint.tr_id,
+                        symbol=None,
+                        field="opnd_yn",
+                        problem=f"expected Y or N, got {row['open']!r}",
+                    )
                 by_day.setdefault(row["time"], row["open"] == "Y")
             cursor = newest + dt.timedelta(days=1)
         days = sorted(day for day in by_day if start <= day <= end)  # type: ignore[operator]
-        return pd.DataFrame({"time": pd.Series(days, dtype="object"),
-                             "open": pd.Series([by_day[day] for day in days], dtype="bool")})
+        return pd.DataFrame(
+            {
+                "time": pd.Series(days, dtype="object"),
+                "open": pd.Series([by_day[day] for day in days], dtype="bool"),
+            }
+        )
 
     def market_investor_daily(self, market: str, start: dt.date, end: dt.date) -> pd.DataFrame:
         """Per-market daily investor net flows (FHPTJ04040000) with the market index OHLC."""
         m = _market(market, "FHPTJ04040000")
-        params = {"FID_INPUT_ISCD": m.index_code, "FID_INPUT_DATE_1": _day(end),
-                  "FID_INPUT_ISCD_1": m.investor_code, "FID_INPUT_DATE_2": _day(end),
-                  "FID_INPUT_ISCD_2": m.index_code}
+        params = {
+            "FID_INPUT_ISCD": m.index_code,
+            "FID_INPUT_DATE_1": _day(end),
+            "FID_INPUT_ISCD_1": m.investor_code,
+            "FID_INPUT_DATE_2": _day(end),
+            "FID_INPUT_ISCD_2": m.index_code,
+        }
         endpoint, rows = self._range("FHPTJ04040000", params, symbol=market, start=start, end=end)
         return frame(rows, endpoint, {"market": market})
 
@@ -299,25 +341,41 @@ class KISClient(KISSession):
         (row,) = self.fetch_rows(endpoint, {"PDNO": symbol}, symbol=symbol)
         market_id = str(row["market"])
         if market_id not in MARKET_IDS:
-            raise KISPayloadError(tr_id=endpoint.tr_id, symbol=symbol, field="mket_id_cd",
-                                  problem=f"unknown market id {market_id!r}")
+            raise KISPayloadError(
+                tr_id=endpoint.tr_id,
+                symbol=symbol,
+                field="mket_id_cd",
+                problem=f"unknown market id {market_id!r}",
+            )
         market = MARKET_IDS[market_id]
         index_code = sector_index_code(market, str(row["sector_code"]))
         if index_code is None:
-            raise KISPayloadError(tr_id=endpoint.tr_id, symbol=symbol, field="idx_bztp_mcls_cd",
-                                  problem=f"not a 3-digit 업종 code: {str(row['sector_code'])[:12]!r}")
-        return StockInfo(symbol=symbol, name=str(row["name"]), market=market, sector_code=index_code,
-                         sector_name=str(row["sector_name"]),
-                         listed_shares=int(row["listed_shares"]),  # type: ignore[arg-type]
-                         sector_kis_code=str(row["sector_code"]))
+            raise KISPayloadError(
+                tr_id=endpoint.tr_id,
+                symbol=symbol,
+                field="idx_bztp_mcls_cd",
+                problem=f"not a 3-digit 업종 code: {str(row['sector_code'])[:12]!r}",
+            )
+        return StockInfo(
+            symbol=symbol,
+            name=str(row["name"]),
+            market=market,
+            sector_code=index_code,
+            sector_name=str(row["sector_name"]),
+            listed_shares=int(row["listed_shares"]),  # type: ignore[arg-type]
+            sector_kis_code=str(row["sector_code"]),
+        )
 
     def list_common_stocks(self) -> pd.DataFrame:
         """Common stocks (group "ST") of both master files: columns symbol, name, market."""
         records = []
         for master in MASTER_FILES:
             content = self.download(f"{self.config.master_base_url}/{master.filename}", label=master.filename)
-            records += [{"symbol": e.symbol, "name": e.name, "market": master.market}
-                        for e in parse_master(content, master) if e.group == COMMON_STOCK]
+            records += [
+                {"symbol": e.symbol, "name": e.name, "market": master.market}
+                for e in parse_master(content, master)
+                if e.group == COMMON_STOCK
+            ]
         return pd.DataFrame(records, columns=["symbol", "name", "market"])
 
     def short_overheat_designations(self) -> tuple[dt.date, pd.DataFrame]:
@@ -327,9 +385,15 @@ class KISClient(KISSession):
         for master in MASTER_FILES:
             content = self.download(f"{self.config.master_base_url}/{master.filename}", label=master.filename)
             days.add(master_file_day(self.server_clock.now()))
-            records += [{"symbol": symbol, "market": master.market}
-                        for symbol in short_overheat_symbols(parse_master(content, master), master)]
+            records += [
+                {"symbol": symbol, "market": master.market}
+                for symbol in short_overheat_symbols(parse_master(content, master), master)
+            ]
         if len(days) != 1:
-            raise KISError(f"the master files describe different days {sorted(days)} (downloaded across "
-                           "their daily regeneration): download again", tr_id="master:both", symbol=None)
+            raise KISError(
+                f"the master files describe different days {sorted(days)} (downloaded across "
+                "their daily regeneration): download again",
+                tr_id="master:both",
+                symbol=None,
+            )
         return days.pop(), pd.DataFrame(records, columns=["symbol", "market"])

@@ -56,8 +56,10 @@ SAMPLE_PARAMS: Mapping[str, Params] = {
     "FHPTJ04160001": lambda symbol, day: {"FID_INPUT_ISCD": symbol, "FID_INPUT_DATE_1": _ymd(day)},
     "FHPTJ04400000": lambda symbol, day: {},
     "FHPTJ04040000": lambda symbol, day: {
-        "FID_INPUT_ISCD": KOSPI.index_code, "FID_INPUT_DATE_1": _ymd(day),
-        "FID_INPUT_ISCD_1": KOSPI.investor_code, "FID_INPUT_DATE_2": _ymd(day),
+        "FID_INPUT_ISCD": KOSPI.index_code,
+        "FID_INPUT_DATE_1": _ymd(day),
+        "FID_INPUT_ISCD_1": KOSPI.investor_code,
+        "FID_INPUT_DATE_2": _ymd(day),
         "FID_INPUT_ISCD_2": KOSPI.index_code,
     },
     "FHPST04830000": lambda symbol, day: {**_month_to(day), "FID_INPUT_ISCD": symbol},
@@ -71,7 +73,8 @@ SAMPLE_PARAMS: Mapping[str, Params] = {
     "FHKUP03500100": lambda symbol, day: {**_month_to(day), "FID_INPUT_ISCD": KOSPI.index_code},
     "CTCA0903R": lambda symbol, day: {"BASS_DT": _ymd(day - dt.timedelta(days=RANGE_DAYS))},
     "HHPST074500C0": lambda symbol, day: {
-        "MKSC_SHRN_ISCD": symbol, "START_DATE": _ymd(day - dt.timedelta(days=RANGE_DAYS)),
+        "MKSC_SHRN_ISCD": symbol,
+        "START_DATE": _ymd(day - dt.timedelta(days=RANGE_DAYS)),
         "END_DATE": _ymd(day),
     },
 }
@@ -82,12 +85,19 @@ HISTORY_PROBES = {"FHPPG04600001": (240, 270, 400)}  # days back; spec: "8개월
 CALENDAR_CHECK_DAYS = 60
 
 
-def registry_drift(endpoint: Endpoint, body: Mapping[str, Any], recorded: Mapping[str, Any],
-                   baseline: Mapping[str, Any]) -> dict[str, Any]:
+def registry_drift(
+    endpoint: Endpoint, body: Mapping[str, Any], recorded: Mapping[str, Any], baseline: Mapping[str, Any]
+) -> dict[str, Any]:
     """How one response differs from the registry (missing/changed: breaking) and the baseline (new,
     removed: informational). `recorded` is the described response, `baseline` the TR ID's baseline."""
-    drift: dict[str, Any] = {"shape": None, "missing": [], "changed": [], "new": [], "removed": [],
-                             "derived": []}
+    drift: dict[str, Any] = {
+        "shape": None,
+        "missing": [],
+        "changed": [],
+        "new": [],
+        "removed": [],
+        "derived": [],
+    }
     expected_shape = "list" if endpoint.is_list else "object"
     rows_schema = recorded.get(endpoint.rows_key)
     if rows_schema is None or rows_schema["shape"] != expected_shape:
@@ -95,8 +105,11 @@ def registry_drift(endpoint: Endpoint, body: Mapping[str, Any], recorded: Mappin
         drift["shape"] = f"{endpoint.rows_key} should be a {expected_shape}, found {found}"
         return drift
     payload = body[endpoint.rows_key]
-    rows = [row for row in (payload if endpoint.is_list else [payload])
-            if isinstance(row, Mapping) and not is_unpublished(row, endpoint)]
+    rows = [
+        row
+        for row in (payload if endpoint.is_list else [payload])
+        if isinstance(row, Mapping) and not is_unpublished(row, endpoint)
+    ]
     observed = rows_schema["fields"]
     for spec in endpoint.fields:
         absent = [row for row in rows if spec.source not in row]
@@ -110,10 +123,14 @@ def registry_drift(endpoint: Endpoint, body: Mapping[str, Any], recorded: Mappin
             try:
                 parse_value(row[spec.source], spec, tr_id=endpoint.tr_id, symbol=None)
             except KISError as exc:
-                drift["changed"].append({
-                    "field": spec.source, "registered": spec.kind.value,
-                    "observed": observed[spec.source], "problem": getattr(exc, "problem", str(exc)),
-                })
+                drift["changed"].append(
+                    {
+                        "field": spec.source,
+                        "registered": spec.kind.value,
+                        "observed": observed[spec.source],
+                        "problem": getattr(exc, "problem", str(exc)),
+                    }
+                )
                 break
     registered = {spec.source for spec in endpoint.fields}
     accepted = set(baseline.get(endpoint.rows_key, {}).get("fields", {}))
@@ -129,8 +146,9 @@ def is_breaking(entry: Mapping[str, Any]) -> bool:
     return bool(drift.get("shape") or drift.get("missing") or drift.get("changed"))
 
 
-def discover_endpoint(session: KISSession, endpoint: Endpoint, symbol: str, day: dt.date,
-                      baseline: Mapping[str, Any]) -> dict[str, Any]:
+def discover_endpoint(
+    session: KISSession, endpoint: Endpoint, symbol: str, day: dt.date, baseline: Mapping[str, Any]
+) -> dict[str, Any]:
     entry: dict[str, Any] = {"name": endpoint.name, "path": endpoint.url_path}
     if session.config.paper and not endpoint.paper:
         return {**entry, "status": "skipped", "reason": "real-account only (paper mode)"}
@@ -140,8 +158,14 @@ def discover_endpoint(session: KISSession, endpoint: Endpoint, symbol: str, day:
     except KISError as exc:
         return {**entry, "status": "error", "error": str(exc)}
     recorded = response_schema(page.body)
-    return {**entry, "status": "ok", "params": params, "tr_cont": page.tr_cont, "outputs": recorded,
-            "drift": registry_drift(endpoint, page.body, recorded, baseline)}
+    return {
+        **entry,
+        "status": "ok",
+        "params": params,
+        "tr_cont": page.tr_cont,
+        "outputs": recorded,
+        "drift": registry_drift(endpoint, page.body, recorded, baseline),
+    }
 
 
 def discover_masters(session: KISSession) -> dict[str, Any]:
@@ -149,16 +173,21 @@ def discover_masters(session: KISSession) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for master in MASTER_FILES:
         try:
-            content = session.download(f"{session.config.master_base_url}/{master.filename}",
-                                       label=master.filename)
+            content = session.download(
+                f"{session.config.master_base_url}/{master.filename}", label=master.filename
+            )
             entries = parse_master(content, master)
         except (KISError, ValueError) as exc:
             found[master.filename] = {"status": "error", "error": str(exc)}
             continue
         common = sum(entry.group == COMMON_STOCK for entry in entries)
         status = "ok" if common else "error"
-        found[master.filename] = {"status": status, "entries": len(entries), "common_stocks": common,
-                                  **({} if common else {"error": "no common stocks parsed"})}
+        found[master.filename] = {
+            "status": status,
+            "entries": len(entries),
+            "common_stocks": common,
+            **({} if common else {"error": "no common stocks parsed"}),
+        }
     return found
 
 
@@ -173,8 +202,12 @@ def _page_facts(page: Page, endpoint: Endpoint, symbol: str) -> dict[str, Any]:
     rows = [row for row in extract_rows(page.body, endpoint, symbol=symbol) if isinstance(row, Mapping)]
     day = next((f.source for f in endpoint.fields if f.column == "time"), "stck_bsop_date")
     days = sorted(str(row[day]) for row in rows if row.get(day))
-    return {"rows": len(rows), "tr_cont": page.tr_cont, "newest": days[-1] if days else None,
-            "oldest": days[0] if days else None}
+    return {
+        "rows": len(rows),
+        "tr_cont": page.tr_cont,
+        "newest": days[-1] if days else None,
+        "oldest": days[0] if days else None,
+    }
 
 
 def probe_paging(session: KISSession, endpoint: Endpoint, symbol: str, day: dt.date) -> dict[str, Any]:
@@ -192,8 +225,12 @@ def probe_paging(session: KISSession, endpoint: Endpoint, symbol: str, day: dt.d
         return {"params": params, "style": "error", "error": str(exc)}
     second, first_facts = _page_facts(follow, endpoint, symbol), facts["first_page"]
     repeated = (second["newest"], second["rows"]) == (first_facts["newest"], first_facts["rows"])
-    return {**facts, "second_page": second, "style": "repeat" if repeated else "tr_cont",
-            "page_size": facts["first_page"]["rows"]}
+    return {
+        **facts,
+        "second_page": second,
+        "style": "repeat" if repeated else "tr_cont",
+        "page_size": facts["first_page"]["rows"],
+    }
 
 
 def probe_history(session: KISSession, symbol: str, day: dt.date) -> dict[str, Any]:
@@ -219,8 +256,10 @@ def probe_publication(session: KISSession, symbol: str) -> dict[str, Any]:
     now = dt.datetime.now(KST)
     today = now.date()
     found: dict[str, Any] = {"asked_at_kst": now.isoformat(timespec="seconds")}
-    for tr_id, params in (("FHPTJ04160001", {"FID_INPUT_ISCD": symbol, "FID_INPUT_DATE_1": _ymd(today)}),
-                          ("FHKST01010900", {"FID_INPUT_ISCD": symbol})):
+    for tr_id, params in (
+        ("FHPTJ04160001", {"FID_INPUT_ISCD": symbol, "FID_INPUT_DATE_1": _ymd(today)}),
+        ("FHKST01010900", {"FID_INPUT_ISCD": symbol}),
+    ):
         endpoint = ENDPOINTS[tr_id]
         try:
             page = session.request(endpoint, params, symbol=symbol)
@@ -229,8 +268,14 @@ def probe_publication(session: KISSession, symbol: str) -> dict[str, Any]:
             continue
         rows = [row for row in extract_rows(page.body, endpoint, symbol=symbol) if isinstance(row, Mapping)]
         todays = [row for row in rows if row.get("stck_bsop_date") == _ymd(today)]
-        found[tr_id] = {"status": "ok", "today_row": "absent" if not todays else
-                        "blank" if is_unpublished(todays[0], endpoint) else "filled"}
+        found[tr_id] = {
+            "status": "ok",
+            "today_row": "absent"
+            if not todays
+            else "blank"
+            if is_unpublished(todays[0], endpoint)
+            else "filled",
+        }
     return found
 
 
@@ -241,33 +286,52 @@ def check_calendar(client: KISClient, day: dt.date) -> dict[str, Any]:
         days = client.market_days(start, day)
     except KISError as exc:
         return {"status": "error", "error": str(exc)}
-    mismatches = [{"day": d.isoformat(), "kis_open": bool(is_open), "calendar_open": is_trading_day(d)}
-                  for d, is_open in zip(days["time"], days["open"], strict=True)
-                  if bool(is_open) != is_trading_day(d)]
-    return {"status": "ok" if not mismatches else "mismatch", "checked": len(days), "from": start.isoformat(),
-            "to": day.isoformat(), "mismatches": mismatches}
+    mismatches = [
+        {"day": d.isoformat(), "kis_open": bool(is_open), "calendar_open": is_trading_day(d)}
+        for d, is_open in zip(days["time"], days["open"], strict=True)
+        if bool(is_open) != is_trading_day(d)
+    ]
+    return {
+        "status": "ok" if not mismatches else "mismatch",
+        "checked": len(days),
+        "from": start.isoformat(),
+        "to": day.isoformat(),
+        "mismatches": mismatches,
+    }
 
 
 def live_behaviour(client: KISClient, symbol: str, day: dt.date) -> dict[str, Any]:
     """What docs/kis_protocol.md §7-§9 leave unknown about live KIS, as this key sees it: paging style and
     page size per date-ranged TR, history limits, and publication time of today's investor rows."""
-    paging = {tr_id: probe_paging(client, endpoint, symbol, day) for tr_id, endpoint in ENDPOINTS.items()
-              if endpoint.cursor and not (client.config.paper and not endpoint.paper)}
+    paging = {
+        tr_id: probe_paging(client, endpoint, symbol, day)
+        for tr_id, endpoint in ENDPOINTS.items()
+        if endpoint.cursor and not (client.config.paper and not endpoint.paper)
+    }
     if client.config.paper:
         return {"paging": paging}
-    return {"paging": paging, "history": probe_history(client, symbol, day),
-            "publication": probe_publication(client, symbol)}
+    return {
+        "paging": paging,
+        "history": probe_history(client, symbol, day),
+        "publication": probe_publication(client, symbol),
+    }
 
 
-def discover(session: KISClient, symbol: str, day: dt.date,
-             baseline: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+def discover(
+    session: KISClient, symbol: str, day: dt.date, baseline: Mapping[str, Mapping[str, Any]]
+) -> dict[str, Any]:
     """The whole document: one entry per registered endpoint, the master files, the KIS calendar check and
     the live behaviour the client has to survive."""
-    endpoints = {tr_id: discover_endpoint(session, endpoint, symbol, day, baseline.get(tr_id, {}))
-                 for tr_id, endpoint in ENDPOINTS.items()}
+    endpoints = {
+        tr_id: discover_endpoint(session, endpoint, symbol, day, baseline.get(tr_id, {}))
+        for tr_id, endpoint in ENDPOINTS.items()
+    }
     masters = discover_masters(session)
-    calendar = {"status": "skipped", "reason": "real-account only (paper mode)"} if session.config.paper \
+    calendar = (
+        {"status": "skipped", "reason": "real-account only (paper mode)"}
+        if session.config.paper
         else check_calendar(session, day)
+    )
     breaking = [tr_id for tr_id, entry in endpoints.items() if is_breaking(entry)]
     breaking += [name for name, entry in masters.items() if entry["status"] == "error"]
     return {
@@ -291,17 +355,23 @@ def summary_lines(document: Mapping[str, Any]) -> list[str]:
         fields = sum(len(o["fields"]) for o in entry.get("outputs", {}).values())
         status = "BREAKING" if tr_id in document["breaking"] else entry["status"]
         counts = [len(drift.get(kind, [])) for kind in ("new", "missing", "changed")]
-        lines.append(f"{tr_id:<14} {status:<8} {fields:>6} {counts[0]:>4} {counts[1]:>7} {counts[2]:>7}  "
-                     f"{entry['name']}")
+        lines.append(
+            f"{tr_id:<14} {status:<8} {fields:>6} {counts[0]:>4} {counts[1]:>7} {counts[2]:>7}  "
+            f"{entry['name']}"
+        )
         for detail in _details(entry):
             lines.append(f"{'':<15}{detail}")
     for name, entry in document["masters"].items():
-        lines.append(f"{name:<23} {entry['status']}: {entry.get('common_stocks', 0)} common stocks"
-                     + (f" ({entry['error']})" if "error" in entry else ""))
+        lines.append(
+            f"{name:<23} {entry['status']}: {entry.get('common_stocks', 0)} common stocks"
+            + (f" ({entry['error']})" if "error" in entry else "")
+        )
     calendar = document["calendar"]
     lines.append(f"KRX calendar vs CTCA0903R: {calendar['status']}")
-    lines += [f"{'':<15}{m['day']}: KIS open={m['kis_open']}, calendar open={m['calendar_open']}"
-              for m in calendar.get("mismatches", [])]
+    lines += [
+        f"{'':<15}{m['day']}: KIS open={m['kis_open']}, calendar open={m['calendar_open']}"
+        for m in calendar.get("mismatches", [])
+    ]
     live = document["live_behaviour"]
     for tr_id, facts in live["paging"].items():
         lines.append(f"paging {tr_id}: {facts['style']}, {facts.get('page_size', '?')} rows per call")
@@ -324,8 +394,10 @@ def _details(entry: Mapping[str, Any]) -> list[str]:
     if drift.get("shape"):
         details.append(f"shape: {drift['shape']}")
     details += [f"missing: {name}" for name in drift.get("missing", [])]
-    details += [f"changed: {c['field']} ({c['registered']} -> {c['observed']}: {c['problem']})"
-                for c in drift.get("changed", [])]
+    details += [
+        f"changed: {c['field']} ({c['registered']} -> {c['observed']}: {c['problem']})"
+        for c in drift.get("changed", [])
+    ]
     details += [f"new: {name}" for name in drift.get("new", [])]
     return details
 
@@ -339,21 +411,41 @@ def build_parser() -> argparse.ArgumentParser:
     # The defaults come from the same variables the Dagster definitions read, so `discover` checks the
     # server the assets call (a simulator, the paper domain) unless told otherwise.
     source = settings.kis_source()
-    parser.add_argument("--base-url", default=source.base_url,
-                        help=f"KIS REST base URL (default: {BASE_URL_ENV}, else the real or paper domain)")
-    parser.add_argument("--master-base-url",
-                        default=source.master_base_url or MASTER_BASE_URL,
-                        help=f"where the master zips live (default: {MASTER_BASE_URL_ENV}, else KIS's host)")
-    parser.add_argument("--paper", action="store_true", default=source.paper,
-                        help=f"paper-trading key, real-only TRs are skipped (default: {PAPER_ENV})")
+    parser.add_argument(
+        "--base-url",
+        default=source.base_url,
+        help=f"KIS REST base URL (default: {BASE_URL_ENV}, else the real or paper domain)",
+    )
+    parser.add_argument(
+        "--master-base-url",
+        default=source.master_base_url or MASTER_BASE_URL,
+        help=f"where the master zips live (default: {MASTER_BASE_URL_ENV}, else KIS's host)",
+    )
+    parser.add_argument(
+        "--paper",
+        action="store_true",
+        default=source.paper,
+        help=f"paper-trading key, real-only TRs are skipped (default: {PAPER_ENV})",
+    )
     parser.add_argument("--symbol", default="005930", help="sample stock (default 005930)")
-    parser.add_argument("--date", type=dt.date.fromisoformat, default=None,
-                        help="sample day YYYY-MM-DD (default: the last KRX trading day before today)")
+    parser.add_argument(
+        "--date",
+        type=dt.date.fromisoformat,
+        default=None,
+        help="sample day YYYY-MM-DD (default: the last KRX trading day before today)",
+    )
     parser.add_argument("--output", type=Path, default=Path("schema.json"), help="JSON document to write")
-    parser.add_argument("--baseline", type=Path, default=None,
-                        help="accepted schema to report new fields against (default: the shipped one)")
-    parser.add_argument("--database-url", default="",
-                        help="token store / rate limiter database (default KIS_INTEL_DATABASE_URL)")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        help="accepted schema to report new fields against (default: the shipped one)",
+    )
+    parser.add_argument(
+        "--database-url",
+        default="",
+        help="token store / rate limiter database (default KIS_INTEL_DATABASE_URL)",
+    )
     return parser
 
 
@@ -372,8 +464,14 @@ def run_discover_cli(argv: Sequence[str]) -> int:
         print(f"kis-intel discover: error: {exc}", file=sys.stderr)
         return 2
     day = args.date or previous_trading_day(dt.date.today())
-    config = KISConfig(app_key=key, app_secret=secret, database_url=url, paper=args.paper,
-                       base_url=args.base_url, master_base_url=args.master_base_url)
+    config = KISConfig(
+        app_key=key,
+        app_secret=secret,
+        database_url=url,
+        paper=args.paper,
+        base_url=args.base_url,
+        master_base_url=args.master_base_url,
+    )
     with KISClient(config) as client:
         document = discover(client, args.symbol, day, baseline)
     args.output.write_text(json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

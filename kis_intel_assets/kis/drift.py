@@ -69,8 +69,11 @@ class SchemaDrift:
         """TR ID → {"rows": rows observed, "new": {field: rows}, "missing": {field: rows}}."""
         with self._lock:
             return {
-                tr_id: {"rows": seen.rows, "new": dict(sorted(seen.new.items())),
-                        "missing": dict(sorted(seen.missing.items()))}
+                tr_id: {
+                    "rows": seen.rows,
+                    "new": dict(sorted(seen.new.items())),
+                    "missing": dict(sorted(seen.missing.items())),
+                }
                 for tr_id, seen in sorted(self._seen.items())
             }
 

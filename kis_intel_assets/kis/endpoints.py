@@ -93,16 +93,26 @@ def investor_fields(groups: tuple[str, ...], *, net_only: bool) -> tuple[Field, 
     return tuple(fields)
 
 
-PROGRAM_SIDES = {"shnu_vol": "buy", "seln_vol": "sell", "ntby_qty": "net",
-                 "shnu_tr_pbmn": "buy_value", "seln_tr_pbmn": "sell_value", "ntby_tr_pbmn": "net_value"}
+PROGRAM_SIDES = {
+    "shnu_vol": "buy",
+    "seln_vol": "sell",
+    "ntby_qty": "net",
+    "shnu_tr_pbmn": "buy_value",
+    "seln_tr_pbmn": "sell_value",
+    "ntby_tr_pbmn": "net_value",
+}
 
 
 def _trade_fields(prefix: str, column_prefix: str, parts: tuple[str, ...] = ()) -> tuple[Field, ...]:
     """Programme-trading blocks (`<prefix>_seln_vol` ...) that arrive in KRW as given; with `parts`, a
     field that is absent is their sum (FHPPG04600001's whol_smtn_ntby_* are documented nowhere)."""
     return tuple(
-        Field(f"{prefix}_{side}", f"{column_prefix}{column}", required=True,
-              sum_of=tuple(f"{part}_{side}" for part in parts))
+        Field(
+            f"{prefix}_{side}",
+            f"{column_prefix}{column}",
+            required=True,
+            sum_of=tuple(f"{part}_{side}" for part in parts),
+        )
         for side, column in PROGRAM_SIDES.items()
     )
 
@@ -141,24 +151,44 @@ def _params(**params: str) -> Mapping[str, str]:
 
 _REGISTRY = (
     Endpoint(
-        tr_id="FHKST01010900", name="주식현재가 투자자", path="inquire-investor",
-        params=_stock_params(), rows_key="output", is_list=True, paging=Paging.NONE, paper=True,
+        tr_id="FHKST01010900",
+        name="주식현재가 투자자",
+        path="inquire-investor",
+        params=_stock_params(),
+        rows_key="output",
+        is_list=True,
+        paging=Paging.NONE,
+        paper=True,
         fields=(DAY, Field("stck_clpr", "close"), *investor_fields(("frgn", "prsn", "orgn"), net_only=False)),
     ),
     Endpoint(
-        tr_id="FHPTJ04160001", name="종목별 투자자매매동향(일별)", path="investor-trade-by-stock-daily",
+        tr_id="FHPTJ04160001",
+        name="종목별 투자자매매동향(일별)",
+        path="investor-trade-by-stock-daily",
         params=_stock_params(FID_INPUT_DATE_1="", FID_ORG_ADJ_PRC="", FID_ETC_CLS_CODE=""),
-        rows_key="output2", is_list=True, paging=Paging.TR_CONT, paper=False,
+        rows_key="output2",
+        is_list=True,
+        paging=Paging.TR_CONT,
+        paper=False,
         cursor=("FID_INPUT_DATE_1",),
         fields=(DAY, *investor_fields(ALL_GROUPS, net_only=False)),
     ),
     Endpoint(
-        tr_id="FHPTJ04400000", name="국내기관_외국인 매매종목가집계", path="foreign-institution-total",
+        tr_id="FHPTJ04400000",
+        name="국내기관_외국인 매매종목가집계",
+        path="foreign-institution-total",
         params=_params(
-            FID_COND_MRKT_DIV_CODE="V", FID_COND_SCR_DIV_CODE="16449", FID_INPUT_ISCD="0000",
-            FID_DIV_CLS_CODE="0", FID_RANK_SORT_CLS_CODE="0", FID_ETC_CLS_CODE="0",
+            FID_COND_MRKT_DIV_CODE="V",
+            FID_COND_SCR_DIV_CODE="16449",
+            FID_INPUT_ISCD="0000",
+            FID_DIV_CLS_CODE="0",
+            FID_RANK_SORT_CLS_CODE="0",
+            FID_ETC_CLS_CODE="0",
         ),
-        rows_key="output", is_list=True, paging=Paging.NONE, paper=False,
+        rows_key="output",
+        is_list=True,
+        paging=Paging.NONE,
+        paper=False,
         fields=(
             Field("mksc_shrn_iscd", "symbol", Kind.TEXT, required=True),
             Field("hts_kor_isnm", "name", Kind.TEXT, required=True),
@@ -170,19 +200,33 @@ _REGISTRY = (
         ),
     ),
     Endpoint(
-        tr_id="FHPTJ04040000", name="시장별 투자자매매동향(일별)", path="inquire-investor-daily-by-market",
+        tr_id="FHPTJ04040000",
+        name="시장별 투자자매매동향(일별)",
+        path="inquire-investor-daily-by-market",
         params=_params(
-            FID_COND_MRKT_DIV_CODE="U", FID_INPUT_ISCD="", FID_INPUT_DATE_1="", FID_INPUT_ISCD_1="",
-            FID_INPUT_DATE_2="", FID_INPUT_ISCD_2="",
+            FID_COND_MRKT_DIV_CODE="U",
+            FID_INPUT_ISCD="",
+            FID_INPUT_DATE_1="",
+            FID_INPUT_ISCD_1="",
+            FID_INPUT_DATE_2="",
+            FID_INPUT_ISCD_2="",
         ),
-        rows_key="output", is_list=True, paging=Paging.TR_CONT, paper=False,
+        rows_key="output",
+        is_list=True,
+        paging=Paging.TR_CONT,
+        paper=False,
         cursor=("FID_INPUT_DATE_1", "FID_INPUT_DATE_2"),
         fields=(DAY, *INDEX_FIELDS, *investor_fields(ALL_GROUPS, net_only=True)),
     ),
     Endpoint(
-        tr_id="FHPST04830000", name="국내주식 공매도 일별추이", path="daily-short-sale",
+        tr_id="FHPST04830000",
+        name="국내주식 공매도 일별추이",
+        path="daily-short-sale",
         params=_stock_params(FID_INPUT_DATE_1="", FID_INPUT_DATE_2=""),
-        rows_key="output2", is_list=True, paging=Paging.TR_CONT, paper=False,
+        rows_key="output2",
+        is_list=True,
+        paging=Paging.TR_CONT,
+        paper=False,
         cursor=("FID_INPUT_DATE_2",),
         fields=(
             DAY,
@@ -197,8 +241,14 @@ _REGISTRY = (
         ),
     ),
     Endpoint(
-        tr_id="FHPPG04650101", name="종목별 프로그램매매추이(체결)", path="program-trade-by-stock",
-        params=_stock_params(), rows_key="output", is_list=True, paging=Paging.NONE, paper=False,
+        tr_id="FHPPG04650101",
+        name="종목별 프로그램매매추이(체결)",
+        path="program-trade-by-stock",
+        params=_stock_params(),
+        rows_key="output",
+        is_list=True,
+        paging=Paging.NONE,
+        paper=False,
         fields=(
             Field("bsop_hour", "hour", Kind.TIME, required=True),
             Field("stck_prpr", "price", required=True),
@@ -209,27 +259,45 @@ _REGISTRY = (
         ),
     ),
     Endpoint(
-        tr_id="FHPPG04650201", name="종목별 프로그램매매추이(일별)", path="program-trade-by-stock-daily",
+        tr_id="FHPPG04650201",
+        name="종목별 프로그램매매추이(일별)",
+        path="program-trade-by-stock-daily",
         params=_stock_params(FID_INPUT_DATE_1=""),
-        rows_key="output", is_list=True, paging=Paging.TR_CONT, paper=False,
+        rows_key="output",
+        is_list=True,
+        paging=Paging.TR_CONT,
+        paper=False,
         cursor=("FID_INPUT_DATE_1",),
         fields=(DAY, *_trade_fields("whol_smtn", "program_")),
     ),
     Endpoint(
-        tr_id="FHPPG04600001", name="프로그램매매 종합현황(일별)", path="comp-program-trade-daily",
+        tr_id="FHPPG04600001",
+        name="프로그램매매 종합현황(일별)",
+        path="comp-program-trade-daily",
         params=_params(
             FID_COND_MRKT_DIV_CODE="J", FID_MRKT_CLS_CODE="", FID_INPUT_DATE_1="", FID_INPUT_DATE_2=""
         ),
-        rows_key="output", is_list=True, paging=Paging.TR_CONT, paper=False,
+        rows_key="output",
+        is_list=True,
+        paging=Paging.TR_CONT,
+        paper=False,
         cursor=("FID_INPUT_DATE_2",),
         fields=(
-            DAY, *_trade_fields("arbt_smtn", "arbitrage_"), *_trade_fields("nabt_smtn", "non_arbitrage_"),
+            DAY,
+            *_trade_fields("arbt_smtn", "arbitrage_"),
+            *_trade_fields("nabt_smtn", "non_arbitrage_"),
             *_trade_fields("whol_smtn", "total_", parts=("arbt_smtn", "nabt_smtn")),
         ),
     ),
     Endpoint(
-        tr_id="FHKST01010100", name="주식현재가 시세", path="inquire-price",
-        params=_stock_params(), rows_key="output", is_list=False, paging=Paging.NONE, paper=True,
+        tr_id="FHKST01010100",
+        name="주식현재가 시세",
+        path="inquire-price",
+        params=_stock_params(),
+        rows_key="output",
+        is_list=False,
+        paging=Paging.NONE,
+        paper=True,
         fields=(
             Field("stck_prpr", "price", required=True),
             Field("prdy_vrss", "change"),
@@ -245,11 +313,16 @@ _REGISTRY = (
         ),
     ),
     Endpoint(
-        tr_id="FHKST03010100", name="국내주식기간별시세(일/주/월/년)", path="inquire-daily-itemchartprice",
+        tr_id="FHKST03010100",
+        name="국내주식기간별시세(일/주/월/년)",
+        path="inquire-daily-itemchartprice",
         params=_stock_params(
             FID_INPUT_DATE_1="", FID_INPUT_DATE_2="", FID_PERIOD_DIV_CODE="D", FID_ORG_ADJ_PRC="0"
         ),
-        rows_key="output2", is_list=True, paging=Paging.NONE, paper=True,
+        rows_key="output2",
+        is_list=True,
+        paging=Paging.NONE,
+        paper=True,
         cursor=("FID_INPUT_DATE_2",),
         fields=(
             DAY,
@@ -263,8 +336,13 @@ _REGISTRY = (
         ),
     ),
     Endpoint(
-        tr_id="CTPF1002R", name="주식기본조회", path="search-stock-info",
-        params=_params(PRDT_TYPE_CD="300", PDNO=""), rows_key="output", is_list=False, paging=Paging.NONE,
+        tr_id="CTPF1002R",
+        name="주식기본조회",
+        path="search-stock-info",
+        params=_params(PRDT_TYPE_CD="300", PDNO=""),
+        rows_key="output",
+        is_list=False,
+        paging=Paging.NONE,
         paper=False,
         fields=(
             Field("prdt_abrv_name", "name", Kind.TEXT, required=True),
@@ -275,31 +353,48 @@ _REGISTRY = (
         ),
     ),
     Endpoint(
-        tr_id="FHPUP02120000", name="국내업종 일자별지수", path="inquire-index-daily-price",
+        tr_id="FHPUP02120000",
+        name="국내업종 일자별지수",
+        path="inquire-index-daily-price",
         params=_params(
             FID_COND_MRKT_DIV_CODE="U", FID_INPUT_ISCD="", FID_INPUT_DATE_1="", FID_PERIOD_DIV_CODE="D"
         ),
-        rows_key="output2", is_list=True, paging=Paging.TR_CONT, paper=False,
+        rows_key="output2",
+        is_list=True,
+        paging=Paging.TR_CONT,
+        paper=False,
         cursor=("FID_INPUT_DATE_1",),
         fields=(DAY, *INDEX_FIELDS, Field("acml_vol", "volume"), Field("acml_tr_pbmn", "trading_value")),
     ),
     Endpoint(
-        tr_id="FHKUP03500100", name="국내주식업종기간별시세(일/주/월/년)",
+        tr_id="FHKUP03500100",
+        name="국내주식업종기간별시세(일/주/월/년)",
         path="inquire-daily-indexchartprice",
         params=_params(
-            FID_COND_MRKT_DIV_CODE="U", FID_INPUT_ISCD="", FID_INPUT_DATE_1="", FID_INPUT_DATE_2="",
+            FID_COND_MRKT_DIV_CODE="U",
+            FID_INPUT_ISCD="",
+            FID_INPUT_DATE_1="",
+            FID_INPUT_DATE_2="",
             FID_PERIOD_DIV_CODE="D",
         ),
-        rows_key="output2", is_list=True, paging=Paging.NONE, paper=True,
+        rows_key="output2",
+        is_list=True,
+        paging=Paging.NONE,
+        paper=True,
         cursor=("FID_INPUT_DATE_2",),
         fields=(DAY, *INDEX_FIELDS[:4], Field("acml_vol", "volume"), Field("acml_tr_pbmn", "trading_value")),
     ),
     Endpoint(
         # START_DATE..END_DATE, at most 100 rows per call; the sample's docstring says to move the dates
         # for the next call, and CTS (이전조회KEY) is sent blank, as every sample sends it.
-        tr_id="HHPST074500C0", name="종목별 일별 대차거래추이", path="daily-loan-trans",
+        tr_id="HHPST074500C0",
+        name="종목별 일별 대차거래추이",
+        path="daily-loan-trans",
         params=_params(MRKT_DIV_CLS_CODE="3", MKSC_SHRN_ISCD="", START_DATE="", END_DATE="", CTS=""),
-        rows_key="output1", is_list=True, paging=Paging.TR_CONT, paper=False,
+        rows_key="output1",
+        is_list=True,
+        paging=Paging.TR_CONT,
+        paper=False,
         cursor=("END_DATE",),
         fields=(
             Field("bsop_date", "time", Kind.DATE, required=True),
@@ -312,11 +407,18 @@ _REGISTRY = (
         ),
     ),
     Endpoint(
-        tr_id="CTCA0903R", name="국내휴장일조회", path="chk-holiday",
-        params=_params(BASS_DT="", CTX_AREA_FK="", CTX_AREA_NK=""), rows_key="output", is_list=True,
-        paging=Paging.TR_CONT, paper=False,
-        fields=(Field("bass_dt", "time", Kind.DATE, required=True),
-                Field("opnd_yn", "open", Kind.TEXT, required=True)),
+        tr_id="CTCA0903R",
+        name="국내휴장일조회",
+        path="chk-holiday",
+        params=_params(BASS_DT="", CTX_AREA_FK="", CTX_AREA_NK=""),
+        rows_key="output",
+        is_list=True,
+        paging=Paging.TR_CONT,
+        paper=False,
+        fields=(
+            Field("bass_dt", "time", Kind.DATE, required=True),
+            Field("opnd_yn", "open", Kind.TEXT, required=True),
+        ),
     ),
 )
 ENDPOINTS: Mapping[str, Endpoint] = MappingProxyType({e.tr_id: e for e in _REGISTRY})

@@ -45,8 +45,11 @@ class ClientMetrics:
     def count_token(self, event: str) -> None:
         """event: "issuance", "refresh" or "issuance_wait" (EGW00133)."""
         with self._lock:
-            name = {"issuance": "token_issuances", "refresh": "token_refreshes",
-                    "issuance_wait": "token_issuance_waits"}[event]
+            name = {
+                "issuance": "token_issuances",
+                "refresh": "token_refreshes",
+                "issuance_wait": "token_issuance_waits",
+            }[event]
             setattr(self, name, getattr(self, name) + 1)
 
     def snapshot(self) -> dict[str, object]:

@@ -94,8 +94,9 @@ class KISSession:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     def close(self) -> None:
@@ -114,16 +115,19 @@ class KISSession:
         ceiling = min(retry.backoff_cap_seconds, retry.backoff_base_seconds * 2**attempt)
         time.sleep(random.uniform(0, ceiling))
 
-    def request(self, endpoint: Endpoint, params: Mapping[str, str], *, symbol: str | None,
-                tr_cont: str = "") -> Page:
+    def request(
+        self, endpoint: Endpoint, params: Mapping[str, str], *, symbol: str | None, tr_cont: str = ""
+    ) -> Page:
         """One logical call (retries included); returns the success envelope and the tr_cont header."""
         if self.config.paper and not endpoint.paper:
-            raise KISError(f"{endpoint.name} is real-account only (paper mode)", tr_id=endpoint.tr_id,
-                           symbol=symbol)
+            raise KISError(
+                f"{endpoint.name} is real-account only (paper mode)", tr_id=endpoint.tr_id, symbol=symbol
+            )
         unknown = set(params) - set(endpoint.params)
         if unknown:
-            raise KISError(f"parameters not in the registry: {sorted(unknown)}", tr_id=endpoint.tr_id,
-                           symbol=symbol)
+            raise KISError(
+                f"parameters not in the registry: {sorted(unknown)}", tr_id=endpoint.tr_id, symbol=symbol
+            )
         query = {**endpoint.params, **params}
         if endpoint.params.get(MARKET_DIVISION) in MARKET_DIVISIONS and MARKET_DIVISION not in params:
             query[MARKET_DIVISION] = self.config.market_division
@@ -143,18 +147,30 @@ class KISSession:
                 if exc.reason == "rate_limited" and self._adapts_to_throttling(throttled):
                     throttled += 1
                     self.metrics.count_retry(exc.reason)
-                    log.info("KIS %s %s: %s (retry %d at a budget of %.2f/s)", endpoint.tr_id, symbol or "-",
-                             exc, throttled, self._limiter.budget_in_force)
+                    log.info(
+                        "KIS %s %s: %s (retry %d at a budget of %.2f/s)",
+                        endpoint.tr_id,
+                        symbol or "-",
+                        exc,
+                        throttled,
+                        self._limiter.budget_in_force,
+                    )
                     self._backoff(min(throttled, 3))
                     continue
                 failures += 1
                 self.metrics.count_retry(exc.reason)
                 limit = self.config.retry.max_attempts
                 if failures >= limit:
-                    raise KISTransientError(tr_id=endpoint.tr_id, symbol=symbol, reason=exc.reason,
-                                            attempts=failures, detail=exc.detail) from None
-                log.warning("KIS %s %s: %s (attempt %d/%d)", endpoint.tr_id, symbol or "-", exc, failures,
-                            limit)
+                    raise KISTransientError(
+                        tr_id=endpoint.tr_id,
+                        symbol=symbol,
+                        reason=exc.reason,
+                        attempts=failures,
+                        detail=exc.detail,
+                    ) from None
+                log.warning(
+                    "KIS %s %s: %s (attempt %d/%d)", endpoint.tr_id, symbol or "-", exc, failures, limit
+                )
                 self._backoff(failures)
 
     def _adapts_to_throttling(self, throttled: int) -> bool:
@@ -172,12 +188,20 @@ class KISSession:
                     "KIS is throttling this app key (sustained EGW00201): its request budget is lowered "
                     "to %.2f/s (configured %g/s) for every process sharing it, and recovers by 10%% a "
                     "minute without refusals; a new key is held to about 3/s for its first days",
-                    throttle.budget, self._limiter.budget,
+                    throttle.budget,
+                    self._limiter.budget,
                 )
         return throttled < MAX_THROTTLED_RETRIES and not self._limiter.at_floor
 
-    def _attempt(self, endpoint: Endpoint, query: Mapping[str, str], token: AccessToken, *,
-                 symbol: str | None, tr_cont: str) -> Page:
+    def _attempt(
+        self,
+        endpoint: Endpoint,
+        query: Mapping[str, str],
+        token: AccessToken,
+        *,
+        symbol: str | None,
+        tr_cont: str,
+    ) -> Page:
         headers = {
             "content-type": "application/json; charset=utf-8",
             "authorization": f"Bearer {token.value.reveal()}",
@@ -190,8 +214,9 @@ class KISSession:
         try:
             with self._paced():
                 self.metrics.count_request()
-                response = self._http.get(self.config.base_url + endpoint.url_path, params=query,
-                                          headers=headers)
+                response = self._http.get(
+                    self.config.base_url + endpoint.url_path, params=query, headers=headers
+                )
         except httpx.TimeoutException as exc:
             raise _Transient("timeout", type(exc).__name__) from None
         except httpx.TransportError as exc:
@@ -199,8 +224,13 @@ class KISSession:
         self.server_clock.observe(response.headers.get("date"))
         return _classify(response, endpoint, symbol)
 
-    def _parse_page(self, page: Page, endpoint: Endpoint, symbol: str | None,
-                    window: tuple[dt.date, dt.date] | None = None) -> list[Row]:
+    def _parse_page(
+        self,
+        page: Page,
+        endpoint: Endpoint,
+        symbol: str | None,
+        window: tuple[dt.date, dt.date] | None = None,
+    ) -> list[Row]:
         if page.no_data:
             return []
         raw_rows = extract_rows(page.body, endpoint, symbol=symbol)
@@ -233,8 +263,15 @@ class KISSession:
             rows += page_rows
         return rows
 
-    def fetch_range(self, endpoint: Endpoint, params: Mapping[str, str], *, symbol: str | None,
-                    start: dt.date, end: dt.date) -> list[Row]:
+    def fetch_range(
+        self,
+        endpoint: Endpoint,
+        params: Mapping[str, str],
+        *,
+        symbol: str | None,
+        start: dt.date,
+        end: dt.date,
+    ) -> list[Row]:
         """Rows back to `start`, newest first, under every paging style KIS may use (docs/kis_protocol.md §7).
 
         Follows tr_cont "F"/"M" pages; when the server stops (tr_cont "D", or a TR that never pages)
@@ -262,20 +299,32 @@ class KISSession:
                 return rows  # the cursor moved before the first day KIS has (a full last page)
             oldest = oldest_day(page_rows)
             if previous_oldest is not None and oldest >= previous_oldest:
-                raise KISError(f"moved {'/'.join(endpoint.cursor)} back to {previous_oldest - ONE_DAY} but "
-                               f"the server answered from {oldest} again", tr_id=endpoint.tr_id,
-                               symbol=symbol)
-            if (not endpoint.cursor or len(page_rows) < self._longest_page.get(endpoint.tr_id, 0)
-                    or not _has_weekday(start, oldest)):
+                raise KISError(
+                    f"moved {'/'.join(endpoint.cursor)} back to {previous_oldest - ONE_DAY} but "
+                    f"the server answered from {oldest} again",
+                    tr_id=endpoint.tr_id,
+                    symbol=symbol,
+                )
+            if (
+                not endpoint.cursor
+                or len(page_rows) < self._longest_page.get(endpoint.tr_id, 0)
+                or not _has_weekday(start, oldest)
+            ):
                 return rows
             if calls >= self.config.max_pages:
-                raise KISError(f"more than {self.config.max_pages} pages", tr_id=endpoint.tr_id,
-                               symbol=symbol)
+                raise KISError(
+                    f"more than {self.config.max_pages} pages", tr_id=endpoint.tr_id, symbol=symbol
+                )
             previous_oldest = oldest
             query.update(dict.fromkeys(endpoint.cursor, f"{oldest - ONE_DAY:%Y%m%d}"))
 
-    def _tr_cont_pages(self, endpoint: Endpoint, params: Mapping[str, str], symbol: str | None,
-                       window: tuple[dt.date, dt.date] | None) -> Iterator[list[Row]]:
+    def _tr_cont_pages(
+        self,
+        endpoint: Endpoint,
+        params: Mapping[str, str],
+        symbol: str | None,
+        window: tuple[dt.date, dt.date] | None,
+    ) -> Iterator[list[Row]]:
         """Each page of one tr_cont chain; raises when a "more" page repeats the previous one (a server
         stuck on its first page would otherwise cost max_pages identical calls)."""
         tr_cont, promised, previous = "", "", None
@@ -286,8 +335,12 @@ class KISSession:
             longest = self._longest_page.get(endpoint.tr_id, 0)
             self._longest_page[endpoint.tr_id] = max(longest, len(page_rows))
             if previous is not None and page_rows and page_rows == previous:
-                raise KISError(f'tr_cont "{promised}" promised another page but the next page repeated the '
-                               f"previous {len(page_rows)} rows", tr_id=endpoint.tr_id, symbol=symbol)
+                raise KISError(
+                    f'tr_cont "{promised}" promised another page but the next page repeated the '
+                    f"previous {len(page_rows)} rows",
+                    tr_id=endpoint.tr_id,
+                    symbol=symbol,
+                )
             yield page_rows
             if endpoint.paging is not Paging.TR_CONT or page.tr_cont not in MORE_PAGES:
                 return
@@ -332,11 +385,16 @@ def _classify(response: httpx.Response, endpoint: Endpoint, symbol: str | None) 
         return Page({}, "", no_data=True)
     if TIME_LIMIT in msg1:
         after = FINAL_AFTER.get(endpoint.tr_id)
-        raise KISNotPublishedError(tr_id=endpoint.tr_id, symbol=symbol, detail=f"{msg_cd} {msg1}".strip(),
-                                   available_after=f"{after:%H:%M}" if after else "the close")
+        raise KISNotPublishedError(
+            tr_id=endpoint.tr_id,
+            symbol=symbol,
+            detail=f"{msg_cd} {msg1}".strip(),
+            available_after=f"{after:%H:%M}" if after else "the close",
+        )
     if status in GATEWAY_ERRORS or (rt_cd is None and status >= 500):
         raise _Transient("http5xx", f"HTTP {status} {msg_cd}".strip())
     if rt_cd is None and status == 200:
         raise KISPayloadError(tr_id=endpoint.tr_id, symbol=symbol, field="rt_cd", problem="missing")
-    raise KISAPIError(tr_id=endpoint.tr_id, symbol=symbol, msg_cd=msg_cd or f"HTTP{status}", msg1=msg1,
-                      http_status=status)
+    raise KISAPIError(
+        tr_id=endpoint.tr_id, symbol=symbol, msg_cd=msg_cd or f"HTTP{status}", msg1=msg1, http_status=status
+    )

@@ -51,8 +51,12 @@ class TokenCipher:
     """AES-GCM with a key derived from the app secret; the key hash is bound in as associated data."""
 
     def __init__(self, app_secret: Secret, key_hash: str) -> None:
-        kdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=bytes.fromhex(key_hash),
-                   info=b"kis-intel token store v1")
+        kdf = HKDF(
+            algorithm=hashes.SHA256(),
+            length=32,
+            salt=bytes.fromhex(key_hash),
+            info=b"kis-intel token store v1",
+        )
         self._aead = AESGCM(kdf.derive(app_secret.reveal().encode()))
         self._aad = key_hash.encode()
 
@@ -83,8 +87,13 @@ class AccessToken:
 class TokenProvider:
     """Hands out the shared token; `refresh(stale)` replaces one that KIS called expired (EGW00123)."""
 
-    def __init__(self, config: KISConfig, http: httpx.Client, metrics: ClientMetrics,
-                 paced: Callable[[], AbstractContextManager[None]]) -> None:
+    def __init__(
+        self,
+        config: KISConfig,
+        http: httpx.Client,
+        metrics: ClientMetrics,
+        paced: Callable[[], AbstractContextManager[None]],
+    ) -> None:
         self._config = config
         self._http = http
         self._metrics = metrics
@@ -113,8 +122,10 @@ class TokenProvider:
 
     def _load_or_issue(self, stale: AccessToken | None) -> AccessToken:
         margin = self._config.token.expiry_margin_seconds
-        with connect(self._config.database_url.reveal(), timeouts=self._store_timeouts()) as conn, \
-                conn.transaction():
+        with (
+            connect(self._config.database_url.reveal(), timeouts=self._store_timeouts()) as conn,
+            conn.transaction(),
+        ):
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (advisory_lock_id(self._key_hash),))
             row = conn.execute(
                 "SELECT nonce, ciphertext, expires_at FROM kis_token_store WHERE key_hash = %s",
@@ -174,8 +185,11 @@ class TokenProvider:
                 if code == TOO_FREQUENT:
                     self._metrics.count_token("issuance_wait")
             if attempt < settings.issuance_max_attempts:
-                log.warning("token issuance failed (%s); retrying in %.1f s", problem,
-                            settings.issuance_retry_wait_seconds)
+                log.warning(
+                    "token issuance failed (%s); retrying in %.1f s",
+                    problem,
+                    settings.issuance_retry_wait_seconds,
+                )
                 time.sleep(settings.issuance_retry_wait_seconds)
         attempts = settings.issuance_max_attempts
         raise KISTokenError(f"token issuance failed after {attempts} attempts: {problem}")

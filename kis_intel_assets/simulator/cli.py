@@ -68,8 +68,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     clock.add_argument("--time-offset", default="", help="simulated time = real time + this, e.g. -2h30m")
     parser.add_argument(
-        "--publication", default="", help="per-TR publication times, e.g. FHPST04830000=16:10/absent; "
-        "HHPST074500C0=08:00+1d publishes at 08:00 of the next trading day"
+        "--publication",
+        default="",
+        help="per-TR publication times, e.g. FHPST04830000=16:10/absent; "
+        "HHPST074500C0=08:00+1d publishes at 08:00 of the next trading day",
     )
     parser.add_argument(
         "--time-limit-scope",

@@ -294,9 +294,7 @@ def _day_instant_columns(conn: psycopg.Connection, cur: psycopg.Cursor[Any]) -> 
     result = cur.pgresult
     if result is None:
         return []
-    candidates = {
-        i: result.ftable(i) for i in range(result.nfields) if result.ftype(i) == _TIMESTAMPTZ_OID
-    }
+    candidates = {i: result.ftable(i) for i in range(result.nfields) if result.ftype(i) == _TIMESTAMPTZ_OID}
     tables = {oid for oid in candidates.values() if oid}
     if not tables:
         return []

@@ -220,6 +220,8 @@ def test_analytics_checks_pass_per_day_and_fail_the_day_a_sector_is_missing(
         assert failures == [("every_sector_present", broken.isoformat())]
     finally:
         assert run(["sector_money_flow"], ingested, days=[broken]).success
+
+
 def test_without_flows_the_price_only_signal_runs_and_is_scored(ingested: dict, database_url: str) -> None:
     """Issue 16, defect 4: with no investor flows the pipeline used to stop ("rotation_signal is empty")."""
     with connect(database_url) as conn:

@@ -34,9 +34,15 @@ COLUMNS = ["time", "symbol", "new_volume", "redeemed_volume", "balance_volume", 
 
 def sim_config(**overrides: object) -> SimulatorConfig:
     """A fixed universe (no listings or delistings), so every stock has a row every trading day."""
-    settings: dict[str, object] = {"seed": 13, "n_symbols": SYMBOLS, "start": SIM_START, "end": SIM_END,
-                                   "rate_limit_per_sec": RATE, "listings_per_year": 0.0,
-                                   "delistings_per_year": 0.0}
+    settings: dict[str, object] = {
+        "seed": 13,
+        "n_symbols": SYMBOLS,
+        "start": SIM_START,
+        "end": SIM_END,
+        "rate_limit_per_sec": RATE,
+        "listings_per_year": 0.0,
+        "delistings_per_year": 0.0,
+    }
     return SimulatorConfig(**{**settings, **overrides})  # type: ignore[arg-type]
 
 
@@ -51,8 +57,10 @@ def resources(sim: Simulator, database_url: str, app_key: str) -> dict[str, obje
 
 
 def range_tags(first: date, last: date) -> dict[str, str]:
-    return {"dagster/asset_partition_range_start": first.isoformat(),
-            "dagster/asset_partition_range_end": last.isoformat()}
+    return {
+        "dagster/asset_partition_range_start": first.isoformat(),
+        "dagster/asset_partition_range_end": last.isoformat(),
+    }
 
 
 def stored(database_url: str) -> pd.DataFrame:
@@ -75,8 +83,9 @@ def test_a_backfill_equals_truth_at_the_range_paging_floor(simulator: Simulator,
     assert len(days) > 100  # two calls per symbol
     before = len(simulator.stats.requests())
 
-    result = dg.materialize([stock_lending, stock_lending_checks], resources=res,
-                            tags=range_tags(days[0], days[-1]))
+    result = dg.materialize(
+        [stock_lending, stock_lending_checks], resources=res, tags=range_tags(days[0], days[-1])
+    )
 
     assert result.success
     assert_equals_truth(simulator, database_url, days[0], days[-1])
@@ -95,8 +104,11 @@ def test_a_backfill_equals_truth_at_the_range_paging_floor(simulator: Simulator,
     ("publication", "early", "late"),
     [
         (None, datetime(2025, 6, 30, 17, 0), datetime(2025, 6, 30, 18, 30)),  # the same evening at 18:00
-        ({TR: Publication(time(8, 0), "absent", days_late=1)},
-         datetime(2025, 6, 30, 16, 40), datetime(2025, 7, 1, 9, 0)),  # the next trading day at 08:00
+        (
+            {TR: Publication(time(8, 0), "absent", days_late=1)},
+            datetime(2025, 6, 30, 16, 40),
+            datetime(2025, 7, 1, 9, 0),
+        ),  # the next trading day at 08:00
     ],
     ids=["same-evening", "next-day"],
 )
@@ -114,10 +126,14 @@ def test_an_unpublished_day_is_recorded_then_filled(
         assert_equals_truth(sim, database_url, week[0], date(2025, 6, 27))  # Monday: no row, not a zero row
         with connect(database_url) as conn:
             unpublished = conn.execute(
-                "SELECT day, kind FROM ingest_unavailable WHERE table_name = 'stock_lending'").fetchall()
+                "SELECT day, kind FROM ingest_unavailable WHERE table_name = 'stock_lending'"
+            ).fetchall()
         assert unpublished == [(monday, "unpublished")]
-        served = {e.partition: e.passed for e in first.get_asset_check_evaluations()
-                  if e.check_name == "served_by_kis"}
+        served = {
+            e.partition: e.passed
+            for e in first.get_asset_check_evaluations()
+            if e.check_name == "served_by_kis"
+        }
         assert served[monday.isoformat()] is False and served["2025-06-27"] is True
         not_empty = [e for e in first.get_asset_check_evaluations() if e.check_name == "partition_not_empty"]
         assert len(not_empty) == 5 and all(e.passed for e in not_empty)
@@ -142,7 +158,8 @@ def test_friday_before_its_next_day_publication_is_not_missing(database_url: str
     assert result.success and stored(database_url).empty
     with connect(database_url) as conn:
         assert conn.execute("SELECT day, kind FROM ingest_unavailable").fetchall() == [
-            (date(2025, 6, 27), "unpublished")]
+            (date(2025, 6, 27), "unpublished")
+        ]
 
 
 def test_a_corrupted_number_fails_the_blocking_check_and_writes_nothing(
@@ -179,8 +196,16 @@ def test_a_rerun_after_failed_symbols_asks_only_for_them(simulator: Simulator, d
     def run() -> dg.MaterializeResult:
         kis: KISResource = res["kis"]  # type: ignore[assignment]
         with kis.client() as client:
-            return ingest_symbol_dataset(dg.build_asset_context(), client, res["database"],  # type: ignore[arg-type]
-                                         STOCK_LENDING, symbols, days[0], days[-1], kis.fetch_workers)
+            return ingest_symbol_dataset(
+                dg.build_asset_context(),
+                client,
+                res["database"],  # type: ignore[arg-type]
+                STOCK_LENDING,
+                symbols,
+                days[0],
+                days[-1],
+                kis.fetch_workers,
+            )
 
     simulator.set_faults(FaultSpec.parse(",".join(f"http5xx@{TR}:{symbol}=1" for symbol in failing)))
     try:

@@ -25,8 +25,14 @@ def sim_config(**overrides: Any) -> Any:
     """A small simulator (12 symbols, 2024-01-02..2025-03-31); token re-issuance allowed after 1 s."""
     from kis_intel_assets.simulator import SimulatorConfig
 
-    settings: dict[str, Any] = {"seed": 7, "n_symbols": 12, "start": START, "end": END,
-                                "rate_limit_per_sec": 20.0, "token_min_interval_seconds": 1.0}
+    settings: dict[str, Any] = {
+        "seed": 7,
+        "n_symbols": 12,
+        "start": START,
+        "end": END,
+        "rate_limit_per_sec": 20.0,
+        "token_min_interval_seconds": 1.0,
+    }
     return SimulatorConfig(**{**settings, **overrides})
 
 
@@ -47,10 +53,17 @@ def app_key() -> str:
 @pytest.fixture
 def make_config(database_url: str, app_key: str) -> Callable[..., KISConfig]:
     def build(server: Any, **overrides: Any) -> KISConfig:
-        config = KISConfig(app_key=app_key, app_secret=f"secret-{app_key[::-1]}", database_url=database_url,
-                           base_url=server.base_url, master_base_url=server.master_base_url,
-                           rate_limit_per_sec=20.0, read_timeout_seconds=2.0, retry=FAST_RETRY,
-                           token=FAST_TOKEN)
+        config = KISConfig(
+            app_key=app_key,
+            app_secret=f"secret-{app_key[::-1]}",
+            database_url=database_url,
+            base_url=server.base_url,
+            master_base_url=server.master_base_url,
+            rate_limit_per_sec=20.0,
+            read_timeout_seconds=2.0,
+            retry=FAST_RETRY,
+            token=FAST_TOKEN,
+        )
         return replace(config, **overrides)
 
     return build

@@ -43,8 +43,19 @@ def test_250_trading_days_cost_the_floor_at_known_page_sizes(sim: Any, client: K
     prices = client.daily_prices(symbol, start, END)
     assert_same(prices, sim.truth.daily_prices(start, END, [symbol]), ["time"])
     assert list(prices.columns) == [
-        "time", "symbol", "open", "high", "low", "close", "volume", "trading_value",
-        "base_change", "lock_code", "modified_yn", "reevaluation_reason"]
+        "time",
+        "symbol",
+        "open",
+        "high",
+        "low",
+        "close",
+        "volume",
+        "trading_value",
+        "base_change",
+        "lock_code",
+        "modified_yn",
+        "reevaluation_reason",
+    ]
     assert isinstance(prices["time"].iloc[0], dt.date)
     assert calls(sim, client.config, "FHKST03010100") == 3
     flows = client.investor_trends(symbol, start, END)
@@ -80,8 +91,12 @@ def test_stock_info_master_files_and_current_price(sim: Any, client: KISClient) 
     info = client.stock_info(symbol)
     expected = master.loc[symbol]
     assert (info.name, info.market, info.sector_code, info.sector_name, info.listed_shares) == (
-        expected["name"], expected["market"], expected["sector_code"], expected["sector_name"],
-        expected["listed_shares"])
+        expected["name"],
+        expected["market"],
+        expected["sector_code"],
+        expected["sector_name"],
+        expected["listed_shares"],
+    )
     stocks = client.list_common_stocks()
     assert sorted(stocks["symbol"]) == sorted(sim.truth.symbols())  # ETF/ETN lines filtered out
     assert dict(zip(stocks["symbol"], stocks["market"], strict=True)) == master["market"].to_dict()
@@ -124,8 +139,9 @@ def test_market_level_flows_and_sector_indices(sim: Any, client: KISClient) -> N
     assert (index["high"] >= index["low"]).all() and index["close"].dtype == float
 
 
-def test_paper_mode_refuses_real_only_endpoints_before_calling(sim: Any,
-                                                              make_config: Callable[..., KISConfig]) -> None:
+def test_paper_mode_refuses_real_only_endpoints_before_calling(
+    sim: Any, make_config: Callable[..., KISConfig]
+) -> None:
     with KISClient(make_config(sim, paper=True)) as paper:
         with pytest.raises(KISError, match=r"real-account only.*FHPST04830000"):
             paper.short_selling("005930", RECENT, END)

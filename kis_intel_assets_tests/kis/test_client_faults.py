@@ -26,9 +26,9 @@ from kis_intel_assets_tests.kis.conftest import END
 START = dt.date(2025, 2, 3)
 
 
-def test_transient_faults_are_retried_to_the_true_answer(faulty_sim: Callable[..., Any],
-                                                         make_config: Callable[..., KISConfig],
-                                                         caplog: pytest.LogCaptureFixture) -> None:
+def test_transient_faults_are_retried_to_the_true_answer(
+    faulty_sim: Callable[..., Any], make_config: Callable[..., KISConfig], caplog: pytest.LogCaptureFixture
+) -> None:
     spec = "egw00201_500=0.15,egw00201_200=0.15,http5xx=0.15,drop=0.1,malformed=0.05,timeout=0.05"
     with faulty_sim(spec, timeout_seconds=1.2) as sim, caplog.at_level(logging.DEBUG):
         retry = RetrySettings(max_attempts=8, backoff_base_seconds=0.01, backoff_cap_seconds=0.05)
@@ -57,8 +57,9 @@ def test_transient_faults_are_retried_to_the_true_answer(faulty_sim: Callable[..
 
 
 @pytest.mark.parametrize("kind", ["truncated", "malformed", "http5xx", "egw00201_200"])
-def test_persistent_transient_fault_becomes_typed_error(kind: str, faulty_sim: Callable[..., Any],
-                                                        make_config: Callable[..., KISConfig]) -> None:
+def test_persistent_transient_fault_becomes_typed_error(
+    kind: str, faulty_sim: Callable[..., Any], make_config: Callable[..., KISConfig]
+) -> None:
     with faulty_sim(f"{kind}@FHPST04830000=1") as sim:
         config = make_config(sim)
         symbol = sim.truth.symbols()[0]
@@ -77,12 +78,16 @@ def test_persistent_transient_fault_becomes_typed_error(kind: str, faulty_sim: C
 
 
 @pytest.mark.parametrize("tr_id", ["FHKST03010100", "FHPTJ04160001", "FHPST04830000"])
-def test_corrupted_field_is_an_error_never_a_number(tr_id: str, faulty_sim: Callable[..., Any],
-                                                    make_config: Callable[..., KISConfig]) -> None:
+def test_corrupted_field_is_an_error_never_a_number(
+    tr_id: str, faulty_sim: Callable[..., Any], make_config: Callable[..., KISConfig]
+) -> None:
     """bad_field corrupts one numeric field of the first row. If the client maps that field it must raise
     KISPayloadError naming TR ID, symbol and field; if not, the mapped values must still be the truth."""
-    fetch = {"FHKST03010100": "daily_prices", "FHPTJ04160001": "investor_trends",
-             "FHPST04830000": "short_selling"}[tr_id]
+    fetch = {
+        "FHKST03010100": "daily_prices",
+        "FHPTJ04160001": "investor_trends",
+        "FHPST04830000": "short_selling",
+    }[tr_id]
     mapped = {f.source for f in ENDPOINTS[tr_id].fields}
     hits = 0
     with faulty_sim(f"bad_field@{tr_id}=1") as sim:
@@ -103,6 +108,9 @@ def test_corrupted_field_is_an_error_never_a_number(tr_id: str, faulty_sim: Call
                 else:
                     truth = getattr(sim.truth, fetch)(START, END, [symbol])
                     columns = [c for c in ours.columns if c in truth.columns]  # not the check-only ones
-                    pd.testing.assert_frame_equal(ours[columns].reset_index(drop=True),
-                                                  truth[columns].reset_index(drop=True), check_dtype=False)
+                    pd.testing.assert_frame_equal(
+                        ours[columns].reset_index(drop=True),
+                        truth[columns].reset_index(drop=True),
+                        check_dtype=False,
+                    )
     assert hits >= 1

@@ -15,15 +15,18 @@ from kis_intel_assets_tests.kis.workers import fetch_quotes
 PER_PROCESS = 40
 
 
-def test_two_processes_share_one_budget_and_one_token(sim: Any, make_config: Callable[..., KISConfig],
-                                                     database_url: str) -> None:
+def test_two_processes_share_one_budget_and_one_token(
+    sim: Any, make_config: Callable[..., KISConfig], database_url: str
+) -> None:
     config = make_config(sim)
     key = config.app_key.reveal()
     ctx = multiprocessing.get_context("spawn")
     start, results = ctx.Barrier(3), ctx.Queue()
     symbols = sim.truth.symbols()[:6]
-    workers = [ctx.Process(target=fetch_quotes, args=(config, symbols, PER_PROCESS, start, results))
-               for _ in range(2)]
+    workers = [
+        ctx.Process(target=fetch_quotes, args=(config, symbols, PER_PROCESS, start, results))
+        for _ in range(2)
+    ]
     for worker in workers:
         worker.start()
     start.wait(timeout=60)
@@ -53,7 +56,8 @@ def test_two_processes_share_one_budget_and_one_token(sim: Any, make_config: Cal
 
 
 def test_expired_token_is_refreshed_once_and_issuance_throttle_is_waited_out(
-        sim: Any, make_config: Callable[..., KISConfig]) -> None:
+    sim: Any, make_config: Callable[..., KISConfig]
+) -> None:
     config = make_config(sim)
     key = config.app_key.reveal()
     symbol = sim.truth.symbols()[0]
@@ -74,7 +78,8 @@ def test_expired_token_is_refreshed_once_and_issuance_throttle_is_waited_out(
 
 
 def test_refresh_by_another_process_is_picked_up_without_reissuing(
-        sim: Any, make_config: Callable[..., KISConfig]) -> None:
+    sim: Any, make_config: Callable[..., KISConfig]
+) -> None:
     config = make_config(sim)
     key = config.app_key.reveal()
     symbol = sim.truth.symbols()[1]

@@ -35,10 +35,23 @@ def credentials(monkeypatch: pytest.MonkeyPatch, app_key: str) -> Iterator[str]:
 
 def discover(server: Any, database_url: str, output: Path, *extra: str) -> int:
     symbol = server.truth.symbols()[0]
-    return run_discover_cli([
-        "--base-url", server.base_url, "--master-base-url", server.master_base_url, "--symbol", symbol,
-        "--date", DAY, "--database-url", database_url, "--output", str(output), *extra,
-    ])
+    return run_discover_cli(
+        [
+            "--base-url",
+            server.base_url,
+            "--master-base-url",
+            server.master_base_url,
+            "--symbol",
+            symbol,
+            "--date",
+            DAY,
+            "--database-url",
+            database_url,
+            "--output",
+            str(output),
+            *extra,
+        ]
+    )
 
 
 # ##### TESTS
@@ -74,8 +87,14 @@ def test_the_simulator_matches_the_registry_and_the_baseline(
         assert rows["shape"] == ("list" if endpoint.is_list else "object"), tr_id
         derived = [spec.source for spec in endpoint.fields if spec.source not in rows["fields"]]
         assert all(spec.sum_of for spec in endpoint.fields if spec.source in derived), tr_id
-        assert entry["drift"] == {"shape": None, "missing": [], "changed": [], "new": [], "removed": [],
-                                  "derived": derived}
+        assert entry["drift"] == {
+            "shape": None,
+            "missing": [],
+            "changed": [],
+            "new": [],
+            "removed": [],
+            "derived": derived,
+        }
     # Documented nowhere, so not served: the client adds arbitrage and non-arbitrage (docs/kis_protocol.md §3)
     program_drift = document["endpoints"]["FHPPG04600001"]["drift"]
     assert program_drift["derived"] == ["whol_smtn_ntby_qty", "whol_smtn_ntby_tr_pbmn"]
@@ -116,8 +135,14 @@ def test_a_registered_field_that_no_longer_parses_is_a_changed_type() -> None:
     drift = registry_drift(endpoint, body, response_schema(body), baseline={})
 
     assert drift["missing"] == [] and drift["shape"] is None
-    assert drift["changed"] == [{"field": "ssts_cntg_qty", "registered": "int", "observed": "text",
-                                 "problem": "not an integer: '1.5'"}]
+    assert drift["changed"] == [
+        {
+            "field": "ssts_cntg_qty",
+            "registered": "int",
+            "observed": "text",
+            "problem": "not an integer: '1.5'",
+        }
+    ]
     assert is_breaking({"status": "ok", "drift": drift})
     assert registry_drift(endpoint, {"output2": row}, response_schema({"output2": row}), {})["shape"] == (
         "output2 should be a list, found object"

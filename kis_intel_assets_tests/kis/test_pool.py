@@ -27,13 +27,13 @@ MakeConfig = Callable[..., KISConfig]
 
 def key_configs(make_config: MakeConfig, server: Any, count: int, **overrides: Any) -> list[KISConfig]:
     base = make_config(server, **overrides)
-    return [replace(base, app_key=f"PSpool{uuid.uuid4().hex}", app_secret=f"pool-secret-{n}")
-            for n in range(count)]
+    return [
+        replace(base, app_key=f"PSpool{uuid.uuid4().hex}", app_secret=f"pool-secret-{n}")
+        for n in range(count)
+    ]
 
 
-def test_calls_spread_over_every_key_and_match_a_single_client(
-    sim: Any, make_config: MakeConfig
-) -> None:
+def test_calls_spread_over_every_key_and_match_a_single_client(sim: Any, make_config: MakeConfig) -> None:
     symbols = sim.truth.symbols()
     configs = key_configs(make_config, sim, 3)
     with KISClientPool(configs) as pool, ThreadPoolExecutor(6) as threads:
@@ -74,9 +74,15 @@ def test_repeated_keys_are_refused_without_showing_them(sim: Any, make_config: M
 
 def test_resource_returns_a_pool_only_with_extra_keys(sim: Any, database_url: str) -> None:
     def resource(**extra: str) -> KISResource:
-        return KISResource(app_key=f"PSres{uuid.uuid4().hex}", app_secret="resource-secret",
-                           database=DatabaseResource(url=database_url), base_url=sim.base_url,
-                           master_base_url=sim.master_base_url, rate_limit_per_sec=20.0, **extra)
+        return KISResource(
+            app_key=f"PSres{uuid.uuid4().hex}",
+            app_secret="resource-secret",
+            database=DatabaseResource(url=database_url),
+            base_url=sim.base_url,
+            master_base_url=sim.master_base_url,
+            rate_limit_per_sec=20.0,
+            **extra,
+        )
 
     with resource().client() as client:
         assert isinstance(client, KISClient)
@@ -85,8 +91,10 @@ def test_resource_returns_a_pool_only_with_extra_keys(sim: Any, database_url: st
         assert isinstance(client, KISClientPool) and len(client.clients) == 3
         assert client.stock_info(sim.truth.symbols()[0]).listed_shares > 0
     mismatched = resource(extra_app_keys=extra_keys, extra_app_secrets="sx")
-    with pytest.raises(ValueError, match="2 extra app key\\(s\\) but 1 extra app secret") as raised, \
-            mismatched.client():
+    with (
+        pytest.raises(ValueError, match="2 extra app key\\(s\\) but 1 extra app secret") as raised,
+        mismatched.client(),
+    ):
         pass
     assert "PSx" not in str(raised.value)
     blank = resource(extra_app_keys=extra_keys, extra_app_secrets="sx, ")

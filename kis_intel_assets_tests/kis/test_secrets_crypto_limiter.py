@@ -43,8 +43,9 @@ def test_config_repr_and_errors_hide_credentials() -> None:
     for value in (APP_KEY, APP_SECRET, "dbpassw0rd"):
         assert value not in text
     assert config.effective_rate_per_sec == pytest.approx(20.0)
-    paper = KISConfig(app_key=APP_KEY, app_secret=APP_SECRET, database_url=DB_URL, paper=True,
-                      rate_limit_safety=0.9)
+    paper = KISConfig(
+        app_key=APP_KEY, app_secret=APP_SECRET, database_url=DB_URL, paper=True, rate_limit_safety=0.9
+    )
     assert paper.effective_rate_per_sec == pytest.approx(1.8)
     with pytest.raises(ValueError, match="rate_limit_safety"):
         KISConfig(app_key=APP_KEY, app_secret=APP_SECRET, database_url=DB_URL, rate_limit_safety=1.5)

@@ -28,7 +28,7 @@ NEXT_DAY = {TR: Publication(dt.time(8, 0), "absent", days_late=1)}
 def test_every_field_equals_truth_across_100_row_pages(
     make_config: Callable[..., KISConfig], style: str
 ) -> None:
-    """"known": 100 rows per call and the client moves END_DATE (the sample's way); "tr_cont": 100-row
+    """ "known": 100 rows per call and the client moves END_DATE (the sample's way); "tr_cont": 100-row
     pages continued with tr_cont N. Both cost ceil(days / 100) calls."""
     with running_simulator(sim_config(paging_style=style)) as sim:
         symbol = sim.truth.symbols()[0]
@@ -38,8 +38,16 @@ def test_every_field_equals_truth_across_100_row_pages(
             requests = calls(sim, client.config, TR)
     truth = sim.truth.stock_lending(START, END, [symbol])
     assert len(frame) == len(truth) == len(trading_days(START, END)) > 300
-    assert list(frame.columns) == ["time", "symbol", "new_volume", "redeemed_volume", "balance_volume",
-                                   "balance_amount", "balance_change", "close"]
+    assert list(frame.columns) == [
+        "time",
+        "symbol",
+        "new_volume",
+        "redeemed_volume",
+        "balance_volume",
+        "balance_amount",
+        "balance_change",
+        "close",
+    ]
     assert_same(frame, truth, ["time"])
     assert requests == math.ceil(len(truth) / 100) == 4
     assert {r.tr_cont for r in served} == ({"D"} if style == "known" else {"M", "D"})

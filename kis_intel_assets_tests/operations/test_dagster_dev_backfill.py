@@ -66,8 +66,9 @@ class DagsterDev:
         return "\n".join(text.splitlines()[-lines:])
 
     def graphql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-        response = httpx.post(f"{self.url}/graphql", json={"query": query, "variables": variables or {}},
-                              timeout=30)
+        response = httpx.post(
+            f"{self.url}/graphql", json={"query": query, "variables": variables or {}}, timeout=30
+        )
         body = response.json()
         assert response.status_code == 200 and "errors" not in body, f"{body}\n{self.log_tail()}"
         return body["data"]
@@ -76,8 +77,10 @@ class DagsterDev:
         deadline = time.monotonic() + timeout
         while not ready():
             if self.process.poll() is not None:
-                pytest.fail(f"dagster dev exited ({self.process.returncode}) while waiting for {what}\n"
-                            f"{self.log_tail()}")
+                pytest.fail(
+                    f"dagster dev exited ({self.process.returncode}) while waiting for {what}\n"
+                    f"{self.log_tail()}"
+                )
             if time.monotonic() > deadline:
                 pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}\n{self.log_tail()}")
             time.sleep(1.0)
@@ -144,7 +147,11 @@ def running_dagster_dev(tmp_path: Path, sim: Simulator, env: dict[str, str]) -> 
     with log.open("wb") as out:
         process = subprocess.Popen(
             [str(DAGSTER), "dev", "-m", "kis_intel_assets.definitions", "-h", "127.0.0.1", "-p", str(port)],
-            cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=tmp_path,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     dev = DagsterDev(process, f"http://127.0.0.1:{port}", log, sim)
     try:
@@ -160,8 +167,14 @@ def dagster_dev(
 ) -> Iterator[DagsterDev]:
     sim = simulator_factory(n_symbols=8, rate_limit_per_sec=RATE)
     database = DatabaseResource(url=database_url)
-    kis = KISResource(app_key=APP_KEY, app_secret=APP_SECRET, database=database, base_url=sim.base_url,
-                      master_base_url=sim.master_base_url, rate_limit_per_sec=RATE)
+    kis = KISResource(
+        app_key=APP_KEY,
+        app_secret=APP_SECRET,
+        database=database,
+        base_url=sim.base_url,
+        master_base_url=sim.master_base_url,
+        rate_limit_per_sec=RATE,
+    )
     assert dg.materialize([stock_universe], resources={"database": database, "kis": kis}).success
 
     env = {

@@ -65,8 +65,10 @@ def test_a_faulty_backfill_ends_identical_to_ground_truth(
 
     injected = sim.stats.fault_counts
     retries = universe.retries_by_reason() + backfill.retries_by_reason()
-    comparisons = [compare_stock_master(sim, database_url), *compare_ingest_tables(sim, database_url,
-                                                                                   DAYS[0], DAYS[-1])]
+    comparisons = [
+        compare_stock_master(sim, database_url),
+        *compare_ingest_tables(sim, database_url, DAYS[0], DAYS[-1]),
+    ]
     print(f"\ninjected faults: {dict(sorted(injected.items()))}")
     print(f"client retries: {dict(sorted(retries.items()))}; re-runs: {universe.reruns + backfill.reruns}")
     print("\n".join(map(str, comparisons)))

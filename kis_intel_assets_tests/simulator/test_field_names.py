@@ -342,12 +342,25 @@ def test_stock_lending_fields(simulator: Simulator) -> None:
     symbol = simulator.truth.symbols()[0]
     body, _ = kis.ok(
         "HHPST074500C0",
-        {"MRKT_DIV_CLS_CODE": "3", "MKSC_SHRN_ISCD": symbol, "START_DATE": "20250501", "END_DATE": "20250630",
-         "CTS": ""},
+        {
+            "MRKT_DIV_CLS_CODE": "3",
+            "MKSC_SHRN_ISCD": symbol,
+            "START_DATE": "20250501",
+            "END_DATE": "20250630",
+            "CTS": "",
+        },
     )
     assert set(body) == {"rt_cd", "msg_cd", "msg1", "output1"}
-    expected = {"bsop_date", "stck_prpr", "acml_vol", "new_stcn", "rdmp_stcn", "prdy_rmnd_vrss", "rmnd_stcn",
-                "rmnd_amt"} | CHANGE
+    expected = {
+        "bsop_date",
+        "stck_prpr",
+        "acml_vol",
+        "new_stcn",
+        "rdmp_stcn",
+        "prdy_rmnd_vrss",
+        "rmnd_stcn",
+        "rmnd_amt",
+    } | CHANGE
     assert 30 <= len(body["output1"]) <= 100 and all(set(row) == expected for row in body["output1"])
 
 

@@ -36,9 +36,10 @@ def test_investor_groups_balance_exactly(simulator: Simulator) -> None:
         for side in ("buy", "sell", "net"):
             parts = flows[[flow_column(g, side, kind) for g in INSTITUTION_SUBGROUPS]].sum(axis=1)
             assert (parts == flows[flow_column("institution", side, kind)]).all()
-            other = flows[flow_column("other_corporation", side, kind)] + flows[
-                flow_column("other_organization", side, kind)
-            ]
+            other = (
+                flows[flow_column("other_corporation", side, kind)]
+                + flows[flow_column("other_organization", side, kind)]
+            )
             assert (other == flows[flow_column("other", side, kind)]).all()
     assert (flows["foreign_buy_value"] % 1_000_000 == 0).all()
     assert flows["foreign_net"].abs().sum() > 0

@@ -421,9 +421,11 @@ def stock_lending(start: date, end: date) -> pa.DataFrameSchema:
         },
         checks=[
             pa.Check(
-                lambda df: (df["balance_change"] == df["new_volume"] - df["redeemed_volume"])
-                .fillna(True)
-                .astype(bool),
+                lambda df: (
+                    (df["balance_change"] == df["new_volume"] - df["redeemed_volume"])
+                    .fillna(True)
+                    .astype(bool)
+                ),
                 name="balance_change = new_volume - redeemed_volume",
                 error="prdy_rmnd_vrss must equal new_stcn - rdmp_stcn",
             ),
