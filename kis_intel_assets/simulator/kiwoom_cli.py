@@ -4,15 +4,13 @@ market, so both brokers describe the same trades) in the foreground until interr
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
-import time
 
 from kis_intel_assets.simulator.config import SimulatorConfig
 from kis_intel_assets.simulator.kiwoom_app import KIWOOM_FAULT_KINDS, RATE_LIMIT_STATUSES, KiwoomSimSettings
 from kis_intel_assets.simulator.kiwoom_server import running_kiwoom_simulator
 from kis_intel_assets.simulator.model import MarketModel
-from kis_intel_assets.simulator.server import running_simulator
+from kis_intel_assets.simulator.server import serve_beside_kis
 
 USAGE_ERROR = 2
 
@@ -62,17 +60,7 @@ def run_kiwoom_simulator_cli(argv: list[str]) -> int:
     except (argparse.ArgumentError, argparse.ArgumentTypeError, ValueError) as error:
         print(f"kis-intel simulator-kiwoom: error: {error}", file=sys.stderr)
         return USAGE_ERROR
-    try:
-        with contextlib.ExitStack() as stack:
-            kiwoom = stack.enter_context(running_kiwoom_simulator(market, settings, args.host, args.port))
-            print(f"Kiwoom simulator serving {kiwoom.base_url}", flush=True)
-            if args.kis_port is not None:
-                kis = stack.enter_context(running_simulator(market.config, args.host, args.kis_port))
-                print(f"KIS simulator serving {kis.base_url} (same seed and days: same market)", flush=True)
-            while True:
-                time.sleep(3600)
-    except RuntimeError as error:  # e.g. the port is taken
-        print(f"kis-intel simulator-kiwoom: error: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 0
+    server = running_kiwoom_simulator(market, settings, args.host, args.port)
+    return serve_beside_kis(
+        "kis-intel simulator-kiwoom", "Kiwoom simulator", server, market.config, args.host, args.kis_port
+    )

@@ -4,9 +4,7 @@ the same market and clock, so both describe the same trades) in the foreground u
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
-import time
 from datetime import datetime
 
 from kis_intel_assets.simulator.clock import parse_now
@@ -20,7 +18,7 @@ from kis_intel_assets.simulator.krx_app import (
 )
 from kis_intel_assets.simulator.krx_server import running_krx_simulator
 from kis_intel_assets.simulator.model import MarketModel
-from kis_intel_assets.simulator.server import running_simulator
+from kis_intel_assets.simulator.server import serve_beside_kis
 
 USAGE_ERROR = 2
 
@@ -92,17 +90,7 @@ def run_krx_simulator_cli(argv: list[str]) -> int:
     except (argparse.ArgumentError, argparse.ArgumentTypeError, ValueError) as error:
         print(f"kis-intel simulator-krx: error: {error}", file=sys.stderr)
         return USAGE_ERROR
-    try:
-        with contextlib.ExitStack() as stack:
-            krx = stack.enter_context(running_krx_simulator(market, settings, args.host, args.port))
-            print(f"KRX portal simulator serving {krx.base_url}", flush=True)
-            if args.kis_port is not None:
-                kis = stack.enter_context(running_simulator(market.config, args.host, args.kis_port))
-                print(f"KIS simulator serving {kis.base_url} (same seed and days: same market)", flush=True)
-            while True:
-                time.sleep(3600)
-    except RuntimeError as error:  # e.g. the port is taken
-        print(f"kis-intel simulator-krx: error: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 0
+    server = running_krx_simulator(market, settings, args.host, args.port)
+    return serve_beside_kis(
+        "kis-intel simulator-krx", "KRX portal simulator", server, market.config, args.host, args.kis_port
+    )

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
+import time
 from collections.abc import Iterable, Iterator
 from datetime import datetime
+from typing import Any
 
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -100,3 +103,28 @@ def running_simulator(config: SimulatorConfig, host: str = "127.0.0.1", port: in
     with serving_in_thread(simulator.uvicorn_config(host, port), "kis-simulator") as bound_port:
         simulator.base_url = f"http://{host}:{bound_port}"
         yield simulator
+
+
+def serve_beside_kis(
+    command: str,
+    label: str,
+    server: contextlib.AbstractContextManager[Any],
+    config: SimulatorConfig,
+    host: str,
+    kis_port: int | None,
+) -> int:
+    """A second source's simulator in the foreground until interrupted, with the KIS simulator over the same
+    market on `kis_port` when given (both describe the same trades); the exit code of `command`."""
+    try:
+        with contextlib.ExitStack() as stack:
+            print(f"{label} serving {stack.enter_context(server).base_url}", flush=True)
+            if kis_port is not None:
+                kis = stack.enter_context(running_simulator(config, host, kis_port))
+                print(f"KIS simulator serving {kis.base_url} (same seed and days: same market)", flush=True)
+            while True:
+                time.sleep(3600)
+    except RuntimeError as error:  # e.g. the port is taken
+        print(f"{command}: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
