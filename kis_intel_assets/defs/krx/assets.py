@@ -60,11 +60,17 @@ def krx_result(
     )
 
 
-def rejecting(run: Callable[[], dg.MaterializeResult]) -> Iterator[dg.MaterializeResult]:
-    """Run an asset body; data KRX served wrong (a bad field, a broken identity) fails the step without
-    its retry, with the schema failure cases in the failure's metadata, and nothing is written."""
+def when_configured(
+    context: dg.AssetExecutionContext, krx: KRXResource, body: Callable[[date, date], dg.MaterializeResult]
+) -> Iterator[dg.MaterializeResult]:
+    """A KRX asset's run: skipped, said once per process, while KRX is off; else `body` over the partition
+    range, where data KRX served wrong (a bad field, a broken identity) fails the step without its retry,
+    with the schema failure cases in the failure's metadata, and nothing is written."""
+    if not krx.configured:
+        say_krx_off(context.log)
+        return
     try:
-        yield run()
+        yield body(*partition_dates(context))
     except RejectedData as rejected:
         raise deterministic_failure(
             rejected.check.description or "rejected", metadata=dict(rejected.check.metadata)
@@ -82,7 +88,7 @@ def _krx_asset_kwargs(table: str, deps: list[dg.AssetsDefinition], description: 
         "kinds": {"postgres"},
         "deps": deps,
         # Skipped (not materialized) when KRX is not configured, so no in-asset check either: rejected
-        # data fails the step with the failure cases (rejecting()).
+        # data fails the step with the failure cases (when_configured()).
         "output_required": False,
         "retry_policy": dg.RetryPolicy(max_retries=1, delay=60),
         "metadata": table_metadata(table),
@@ -101,11 +107,9 @@ def _krx_asset_kwargs(table: str, deps: list[dg.AssetsDefinition], description: 
 def short_balance(
     context: dg.AssetExecutionContext, krx: KRXResource, database: DatabaseResource
 ) -> Iterator[dg.MaterializeResult]:
-    start, end = partition_dates(context)
-    if not krx.configured:
-        say_krx_off(context.log)
-        return
-    yield from rejecting(lambda: _short_balance(context, krx, database, start, end))
+    yield from when_configured(
+        context, krx, lambda start, end: _short_balance(context, krx, database, start, end)
+    )
 
 
 def _short_balance(
@@ -139,11 +143,9 @@ def _short_balance(
 def krx_investor_flows(
     context: dg.AssetExecutionContext, krx: KRXResource, database: DatabaseResource
 ) -> Iterator[dg.MaterializeResult]:
-    start, end = partition_dates(context)
-    if not krx.configured:
-        say_krx_off(context.log)
-        return
-    yield from rejecting(lambda: _investor_flows(context, krx, database, start, end))
+    yield from when_configured(
+        context, krx, lambda start, end: _investor_flows(context, krx, database, start, end)
+    )
 
 
 def _investor_flows(
