@@ -11,22 +11,14 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
 import pytest
-from psycopg import sql
 
 from kis_intel_assets.storage import migrate
+from kis_intel_assets_tests.support.databases import create_database, drop_database, with_database
 
 TEST_DATABASE_URL_ENV = "KIS_INTEL_TEST_DATABASE_URL"
 pytest_plugins = ["kis_intel_assets_tests.simulator_fixtures"]
-
-
-def with_database(url: str, database: str) -> str:
-    """The same server URL pointing at another database."""
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path="/" + database))
 
 
 @pytest.fixture(scope="session")
@@ -47,20 +39,6 @@ def postgres_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
         server = pgserver.get_server(folder / "data", cleanup_mode="delete")
     yield server.get_uri("postgres")
     server.cleanup()
-
-
-def create_database(server_url: str, name: str, template: str | None = None) -> str:
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
-        if template:
-            statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
-        conn.execute(statement)
-    return with_database(server_url, name)
-
-
-def drop_database(server_url: str, name: str) -> None:
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 @pytest.fixture(scope="session")

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import re
 import subprocess
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from kis_intel_assets_tests.support import REPO
+
 # Built from parts so this file does not name them itself.
 OUTSIDE_PARTS = (
     "/" + "work/", "/" + "root/", "/" + "home/", "/" + "Users/", ".." + "/shared", "shared" + "/reference",
 )  # fmt: skip
+
 OUTSIDE = re.compile("|".join(re.escape(part) for part in OUTSIDE_PARTS))
 # File names of reference notes kept outside the repository (and of the docs that replace them): a mention
 # is fine only as a path to a tracked file, e.g. docs/kiwoom_api.md.

@@ -13,7 +13,7 @@ import pytest
 
 from kis_intel_assets.alerts import DiscordWebhookChannel, SlackBotChannel, SlackWebhookChannel
 from kis_intel_assets_tests.alerts.receiver import WebhookReceiver, running_receiver
-from kis_intel_assets_tests.conftest import create_database, drop_database
+from kis_intel_assets_tests.support.databases import create_database, drop_database
 
 SLACK_PATH = "/services/T0KIS/B0INTEL/slack-secret-7f3a9c"
 DISCORD_PATH = "/api/webhooks/1234567890/discord-secret-b81e44"

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import multiprocessing
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -26,18 +25,13 @@ from kis_intel_assets_tests.gateway.load_clients import (
     restarting_client,
 )
 from kis_intel_assets_tests.simulator_fixtures import dagster_materialize_command, simulator_environment
+from kis_intel_assets_tests.support.processes import free_port
 
 LOAD_SECONDS = 30.0  # at least; longer when a loaded machine makes the restart slow
 RESTART_AFTER_SECONDS = 11.0
 AFTER_RESTART_SECONDS = 6.0
 LIMIT = 20
 REAL_KEY = "PSgatewayLoadRealKey"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class GatewayProcess:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
 import signal
 import socket
 import subprocess
@@ -32,16 +31,16 @@ from kis_intel_assets.defs.ingest.assets import KIS_POOL, stock_universe
 from kis_intel_assets.krx_calendar import trading_days
 from kis_intel_assets.simulator import Simulator
 from kis_intel_assets.storage import connect, fetch_frame
-from kis_intel_assets_tests.operations.test_dagster_dev_backfill import dagster_storage_env
-from kis_intel_assets_tests.operations.test_embedded_lifecycle import wait_until
 from kis_intel_assets_tests.reliability.harness import compare_ingest_tables
 from kis_intel_assets_tests.simulator_fixtures import (
     SimulatorFactory,
     simulator_environment,
     simulator_resources,
 )
+from kis_intel_assets_tests.support import REPO
+from kis_intel_assets_tests.support.dagster_dev import dagster_home, dagster_storage_env
+from kis_intel_assets_tests.support.processes import wait_until
 
-REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 REDIS = ("127.0.0.1", 6379)
 REQUIRE_REDIS_ENV = "KIS_INTEL_REQUIRE_REDIS"
@@ -151,9 +150,7 @@ def cluster(
         [stock_universe],
         resources=simulator_resources(sim, database_url, APP_KEY, APP_SECRET, rate_limit_per_sec=RATE),
     ).success
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copy(REPO / "deploy" / "dagster.yaml", home / "dagster.yaml")
+    home = dagster_home(tmp_path)
     storage = dagster_storage_env(empty_database_url)
     for name, value in {**storage, "DAGSTER_HOME": str(home)}.items():
         monkeypatch.setenv(name, value)

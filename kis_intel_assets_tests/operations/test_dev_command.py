@@ -28,10 +28,9 @@ import psutil
 import pytest
 
 from kis_intel_assets.storage.embedded import server_pid, watchdog_pidfile
-from kis_intel_assets_tests.operations.test_dagster_dev_backfill import free_port
-from kis_intel_assets_tests.operations.test_embedded_lifecycle import embedded_environment, wait_until
+from kis_intel_assets_tests.support import REPO
+from kis_intel_assets_tests.support.processes import embedded_environment, free_port, wait_until
 
-REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 DEMO_SIZE = ["--symbols", "8", "--days", "5"]
 UP_TIMEOUT_S = 240.0

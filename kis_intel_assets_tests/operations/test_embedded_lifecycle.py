@@ -8,7 +8,6 @@ hook runs: the case where pgserver alone leaves the server running with parent P
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -22,27 +21,12 @@ import psycopg
 import pytest
 
 from kis_intel_assets.storage.embedded import HANDLE_FILE, server_pid, watchdog_pidfile
-from kis_intel_assets_tests.operations.test_dagster_dev_backfill import free_port
+from kis_intel_assets_tests.support.processes import embedded_environment, free_port, wait_until
 
 HOLDER = (
     "import time; from kis_intel_assets.storage import resolve_database_url; "
     "print(resolve_database_url(), flush=True); time.sleep(600)"
 )
-STOP_TIMEOUT_S = 20.0
-
-
-def embedded_environment(home: Path) -> dict[str, str]:
-    """A process environment that uses the embedded server under `home` (no configured database)."""
-    env = {k: v for k, v in os.environ.items() if k not in ("KIS_INTEL_DATABASE_URL", "DAGSTER_HOME")}
-    return {**env, "KIS_INTEL_HOME": str(home)}
-
-
-def wait_until(what: str, done: Callable[[], bool], timeout: float = STOP_TIMEOUT_S) -> None:
-    deadline = time.monotonic() + timeout
-    while not done():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(0.2)
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from kis_intel_assets.krx_calendar import trading_days
 from kis_intel_assets.pages import serving
 from kis_intel_assets.simulator import SimulatorConfig, running_simulator
 from kis_intel_assets.storage import connect
-from kis_intel_assets_tests.conftest import create_database, drop_database
 from kis_intel_assets_tests.pages.filling import ingest, run_analytics
+from kis_intel_assets_tests.support.databases import create_database, drop_database
 
 # Sector flow needs 59 earlier days and rotation 74 more, so ingestion starts in October 2024; short selling
 # resumed on 2025-03-31 and designations need 40 baseline days after it, which the window also covers.

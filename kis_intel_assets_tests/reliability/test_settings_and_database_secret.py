@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -25,16 +24,11 @@ from kis_intel_assets.kis.ratelimit import PostgresRateLimiter
 from kis_intel_assets.pages.cli import serving
 from kis_intel_assets.storage import DatabaseTimeouts, redact_url
 from kis_intel_assets_tests.simulator_fixtures import dagster_materialize_command
+from kis_intel_assets_tests.support.processes import free_port
 
 PASSWORD = "S3cretPw"
 SNAPSHOT_URL = f"postgresql://u:{PASSWORD}@127.0.0.1/db"
 BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ import pytest
 
 from kis_intel_assets.kis import KISClient, KISConfig
 from kis_intel_assets.simulator.cli import run_simulator_cli
-from kis_intel_assets_tests.operations.test_dagster_dev_backfill import free_port
+from kis_intel_assets_tests.support.processes import free_port
 
 
 def test_cli_clock_refuses_investor_data_before_1541(database_url: str) -> None:

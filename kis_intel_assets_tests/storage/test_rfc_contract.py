@@ -32,7 +32,7 @@ from kis_intel_assets.simulator import SimulatorConfig
 from kis_intel_assets.simulator.server import Simulator
 from kis_intel_assets.storage import connect, fetch_frame, migrate
 from kis_intel_assets.storage.migrations import sql_dir, timescale_plan
-from kis_intel_assets_tests.conftest import create_database, drop_database
+from kis_intel_assets_tests.support.databases import create_database, drop_database
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "rfc010_contract.md"
 RFC_TABLES = ("investor_trends", "short_selling", "program_trading", "sector_rotation")
