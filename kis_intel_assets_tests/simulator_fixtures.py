@@ -4,22 +4,18 @@
 from __future__ import annotations
 
 import contextlib
-import os
-import sys
 from collections.abc import Callable, Iterator
-from datetime import date
-from typing import Any
 
 import pytest
 
-from kis_intel_assets.defs.resources import DatabaseResource, KISResource
 from kis_intel_assets.simulator import Simulator, SimulatorConfig, running_simulator
 from kis_intel_assets.simulator.krx_app import KRXSimSettings
 from kis_intel_assets.simulator.krx_server import KRXSimulator, running_krx_simulator
-from kis_intel_assets.simulator.model import MarketModel
-
-SimulatorFactory = Callable[..., Simulator]
-DEFAULT_TEST_CONFIG = {"seed": 7, "n_symbols": 40, "start": date(2024, 1, 2), "end": date(2025, 6, 30)}
+from kis_intel_assets_tests.support.simulators import (
+    DEFAULT_TEST_CONFIG,
+    SimulatorFactory,
+    second_source_factory,
+)
 
 
 @pytest.fixture
@@ -41,63 +37,8 @@ def simulator() -> Iterator[Simulator]:
         yield sim
 
 
-def simulator_resources(
-    sim: Simulator, database_url: str, app_key: str, app_secret: str = "test-app-secret", **kis_settings: Any
-) -> dict[str, object]:
-    """The `database` and `kis` resources of a run against `sim` (KISResource settings as keywords)."""
-    database = DatabaseResource(url=database_url)
-    kis = KISResource(
-        app_key=app_key,
-        app_secret=app_secret,
-        database=database,
-        base_url=sim.base_url,
-        master_base_url=sim.master_base_url,
-        **kis_settings,
-    )
-    return {"database": database, "kis": kis}
-
-
-def simulator_environment(
-    sim: Simulator, database_url: str, app_key: str, app_secret: str, rate_limit_per_sec: float
-) -> dict[str, str]:
-    """The environment of a Dagster subprocess run against `sim`: the same settings a user exports,
-    and no inherited DAGSTER_HOME (each test chooses its instance)."""
-    env = {
-        **os.environ,
-        "KIS_INTEL_DATABASE_URL": database_url,
-        "KIS_APP_KEY": app_key,
-        "KIS_APP_SECRET": app_secret,
-        "KIS_BASE_URL": sim.base_url,
-        "KIS_MASTER_BASE_URL": sim.master_base_url,
-        "KIS_RATE_LIMIT_PER_SEC": str(rate_limit_per_sec),
-    }
-    env.pop("DAGSTER_HOME", None)
-    return env
-
-
-def dagster_materialize_command(select: str, *partition_args: str) -> list[str]:
-    """`dagster asset materialize` of this project's definitions, in one process (the CLI as documented)."""
-    return [
-        os.path.join(os.path.dirname(sys.executable), "dagster"),
-        "asset",
-        "materialize",
-        "-m",
-        "kis_intel_assets.definitions",
-        "--select",
-        select,
-        *partition_args,
-        "--config-json",
-        '{"execution": {"config": {"in_process": {}}}}',
-    ]
-
-
 @pytest.fixture
 def krx_simulator_factory() -> Iterator[Callable[..., KRXSimulator]]:
-    """Start KRX portal simulators: `start(market, **KRXSimSettings fields)` where market is a MarketModel
-    (e.g. a KIS simulator's `.model`, to serve the same trades) or a SimulatorConfig; all stop at test end."""
-    with contextlib.ExitStack() as stack:
-
-        def start(market: SimulatorConfig | MarketModel, **settings: Any) -> KRXSimulator:
-            return stack.enter_context(running_krx_simulator(market, KRXSimSettings(**settings)))
-
+    """Start KRX portal simulators: `start(market, **KRXSimSettings fields)`; all stop at test end."""
+    with second_source_factory(running_krx_simulator, KRXSimSettings) as start:
         yield start

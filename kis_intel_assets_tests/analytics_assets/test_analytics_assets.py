@@ -22,8 +22,8 @@ from kis_intel_assets.krx_calendar import trading_days
 from kis_intel_assets.simulator import SimulatorConfig, running_simulator
 from kis_intel_assets.simulator.server import Simulator
 from kis_intel_assets.storage import connect, fetch_frame
-from kis_intel_assets_tests.simulator_fixtures import simulator_resources
 from kis_intel_assets_tests.support.databases import create_database, drop_database
+from kis_intel_assets_tests.support.simulators import simulator_resources
 
 RATE = 100.0  # the most a key may be given
 SIGNALS_OF_DAY = "SELECT * FROM rotation_signal WHERE time = %s ORDER BY sector_code"

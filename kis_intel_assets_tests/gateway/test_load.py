@@ -24,8 +24,8 @@ from kis_intel_assets_tests.gateway.load_clients import (
     product_client,
     restarting_client,
 )
-from kis_intel_assets_tests.simulator_fixtures import dagster_materialize_command, simulator_environment
 from kis_intel_assets_tests.support.processes import free_port
+from kis_intel_assets_tests.support.simulators import dagster_materialize_command, simulator_environment
 
 LOAD_SECONDS = 30.0  # at least; longer when a loaded machine makes the restart slow
 RESTART_AFTER_SECONDS = 11.0

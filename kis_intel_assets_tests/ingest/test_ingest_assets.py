@@ -30,7 +30,7 @@ from kis_intel_assets.krx_calendar import trading_days
 from kis_intel_assets.simulator import FaultSpec, SimulatorConfig, running_simulator
 from kis_intel_assets.simulator.server import Simulator
 from kis_intel_assets.storage import connect, fetch_frame
-from kis_intel_assets_tests.simulator_fixtures import (
+from kis_intel_assets_tests.support.simulators import (
     dagster_materialize_command,
     simulator_environment,
     simulator_resources,

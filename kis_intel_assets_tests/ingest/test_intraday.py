@@ -14,7 +14,7 @@ from kis_intel_assets.defs.selection import materialize_selection
 from kis_intel_assets.krx_calendar import is_trading_day
 from kis_intel_assets.simulator import SimulatorConfig, running_simulator
 from kis_intel_assets.storage import connect, fetch_frame
-from kis_intel_assets_tests.simulator_fixtures import simulator_resources
+from kis_intel_assets_tests.support.simulators import simulator_resources
 
 TODAY = datetime.now(SEOUL).date()
 

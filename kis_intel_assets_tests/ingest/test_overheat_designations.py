@@ -26,8 +26,8 @@ from kis_intel_assets.simulator.clock import KST
 from kis_intel_assets.simulator.overheat import OverheatDifference
 from kis_intel_assets.simulator.server import Simulator
 from kis_intel_assets.storage import connect
-from kis_intel_assets_tests.simulator_fixtures import simulator_resources
 from kis_intel_assets_tests.support.databases import create_database, drop_database
+from kis_intel_assets_tests.support.simulators import simulator_resources
 
 RATE = 100.0
 ASSET = "short_overheat_designations"

@@ -23,7 +23,7 @@ from kis_intel_assets.simulator import FaultSpec, SimulatorConfig, running_simul
 from kis_intel_assets.simulator.clock import KST, Publication
 from kis_intel_assets.simulator.server import Simulator
 from kis_intel_assets.storage import connect, fetch_frame
-from kis_intel_assets_tests.simulator_fixtures import simulator_resources
+from kis_intel_assets_tests.support.simulators import simulator_resources
 
 TR = "HHPST074500C0"
 RATE = 100.0

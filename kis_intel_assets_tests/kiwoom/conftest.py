@@ -4,6 +4,7 @@ and a client builder per test (own app key, so token and limit state never leak 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -16,6 +17,7 @@ from kis_intel_assets.kiwoom import KiwoomClient, KiwoomConfig
 from kis_intel_assets.simulator import SimulatorConfig, running_simulator
 from kis_intel_assets.simulator.kiwoom_app import KiwoomSimSettings
 from kis_intel_assets.simulator.kiwoom_server import KiwoomSimulator, running_kiwoom_simulator
+from kis_intel_assets_tests.support.simulators import second_source_factory
 
 START, END = dt.date(2024, 1, 2), dt.date(2024, 9, 30)
 FAST_RETRY = RetrySettings(max_attempts=4, backoff_base_seconds=0.02, backoff_cap_seconds=0.2)
@@ -73,11 +75,5 @@ def make_client(database_url: str, app_key: str) -> Iterator[Callable[..., Kiwoo
 @pytest.fixture
 def kiwoom_factory() -> Iterator[Callable[..., KiwoomSimulator]]:
     """Kiwoom simulators with other settings (same market); all stop at test end."""
-    import contextlib
-
-    with contextlib.ExitStack() as stack:
-
-        def start(**settings: Any) -> KiwoomSimulator:
-            return stack.enter_context(running_kiwoom_simulator(MARKET, KiwoomSimSettings(**settings)))
-
-        yield start
+    with second_source_factory(running_kiwoom_simulator, KiwoomSimSettings) as start:
+        yield functools.partial(start, MARKET)

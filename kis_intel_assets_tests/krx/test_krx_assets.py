@@ -33,7 +33,7 @@ from kis_intel_assets.simulator.krx_app import DEFAULT_ACCOUNTS, KRXSimSettings
 from kis_intel_assets.simulator.krx_market import PlantedMismatch
 from kis_intel_assets.simulator.krx_server import KRXSimulator, running_krx_simulator
 from kis_intel_assets.storage import connect, fetch_frame
-from kis_intel_assets_tests.simulator_fixtures import simulator_resources
+from kis_intel_assets_tests.support.simulators import simulator_resources
 
 ACCOUNT, PASSWORD = next(iter(DEFAULT_ACCOUNTS.items()))
 MARKET = SimulatorConfig(

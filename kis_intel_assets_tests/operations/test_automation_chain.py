@@ -27,11 +27,6 @@ from kis_intel_assets.krx_calendar import trading_days
 from kis_intel_assets.storage import connect
 from kis_intel_assets_tests.alerts.conftest import SLACK_PATH
 from kis_intel_assets_tests.alerts.receiver import running_receiver
-from kis_intel_assets_tests.simulator_fixtures import (
-    SimulatorFactory,
-    simulator_environment,
-    simulator_resources,
-)
 from kis_intel_assets_tests.support.dagster_dev import (
     STARTUP_TIMEOUT_S,
     DagsterDev,
@@ -39,6 +34,11 @@ from kis_intel_assets_tests.support.dagster_dev import (
     dagster_storage_env,
     running_dagster_dev,
     server_up,
+)
+from kis_intel_assets_tests.support.simulators import (
+    SimulatorFactory,
+    simulator_environment,
+    simulator_resources,
 )
 
 DAY = date(2025, 6, 27)  # a Friday; the simulated market ends on 2025-06-30

@@ -32,14 +32,14 @@ from kis_intel_assets.krx_calendar import trading_days
 from kis_intel_assets.simulator import Simulator
 from kis_intel_assets.storage import connect, fetch_frame
 from kis_intel_assets_tests.reliability.harness import compare_ingest_tables
-from kis_intel_assets_tests.simulator_fixtures import (
+from kis_intel_assets_tests.support import REPO
+from kis_intel_assets_tests.support.dagster_dev import dagster_home, dagster_storage_env
+from kis_intel_assets_tests.support.processes import wait_until
+from kis_intel_assets_tests.support.simulators import (
     SimulatorFactory,
     simulator_environment,
     simulator_resources,
 )
-from kis_intel_assets_tests.support import REPO
-from kis_intel_assets_tests.support.dagster_dev import dagster_home, dagster_storage_env
-from kis_intel_assets_tests.support.processes import wait_until
 
 BIN = Path(sys.executable).parent
 REDIS = ("127.0.0.1", 6379)

@@ -20,7 +20,6 @@ import pytest
 from kis_intel_assets.defs.ingest.assets import KIS_POOL, stock_universe
 from kis_intel_assets.defs.resources import DatabaseResource, KISResource
 from kis_intel_assets.storage import connect, fetch_frame
-from kis_intel_assets_tests.simulator_fixtures import SimulatorFactory, simulator_environment
 from kis_intel_assets_tests.support.dagster_dev import (
     STARTUP_TIMEOUT_S,
     DagsterDev,
@@ -29,6 +28,7 @@ from kis_intel_assets_tests.support.dagster_dev import (
     running_dagster_dev,
     server_up,
 )
+from kis_intel_assets_tests.support.simulators import SimulatorFactory, simulator_environment
 
 PARTITIONS = ["2025-06-02", "2025-06-04", "2025-06-05"]  # 2025-06-03 was a KRX holiday (election day)
 BACKFILLED = ["daily_prices", "short_selling"]

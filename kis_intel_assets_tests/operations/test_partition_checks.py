@@ -20,7 +20,7 @@ from kis_intel_assets.defs.selection import materialize_selection, range_tags
 from kis_intel_assets.krx_calendar import trading_days
 from kis_intel_assets.simulator.faults import FaultSpec
 from kis_intel_assets.storage import connect
-from kis_intel_assets_tests.simulator_fixtures import SimulatorFactory, simulator_resources
+from kis_intel_assets_tests.support.simulators import SimulatorFactory, simulator_resources
 
 DEFINITIONS = Path(__file__).resolve().parents[2] / "kis_intel_assets" / "definitions.py"
 DAYS = trading_days(date(2025, 5, 26), date(2025, 6, 12))  # 12 trading days (06-03 and 06-06 closed)

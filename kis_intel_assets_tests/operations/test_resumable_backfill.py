@@ -27,7 +27,7 @@ from kis_intel_assets.krx_calendar import trading_days
 from kis_intel_assets.simulator import FaultSpec, Simulator
 from kis_intel_assets.storage import DatabaseUnavailableError, connect, fetch_frame
 from kis_intel_assets.storage.fetch_cache import FetchCache, kept_symbols
-from kis_intel_assets_tests.simulator_fixtures import SimulatorFactory, simulator_resources
+from kis_intel_assets_tests.support.simulators import SimulatorFactory, simulator_resources
 
 APP_KEY = "resume-app-key"
 RATE = 100.0  # the most a client budget may be (ratelimit.MAX_BUDGET_PER_SEC)

@@ -18,7 +18,7 @@ from kis_intel_assets.defs.resources import DatabaseResource
 from kis_intel_assets.defs.selection import materialize_selection
 from kis_intel_assets.krx_calendar import trading_days
 from kis_intel_assets.simulator.server import Simulator
-from kis_intel_assets_tests.simulator_fixtures import simulator_resources
+from kis_intel_assets_tests.support.simulators import simulator_resources
 
 RATE = 100.0  # the most a key may be given
 

@@ -27,7 +27,7 @@ from kis_intel_assets.defs.ingest.assets import (
 )
 from kis_intel_assets.simulator import Simulator
 from kis_intel_assets.storage import connect, fetch_frame
-from kis_intel_assets_tests.simulator_fixtures import simulator_resources
+from kis_intel_assets_tests.support.simulators import simulator_resources
 
 INGEST_ASSETS = [daily_prices, investor_trends, short_selling, program_trading]
 SYMBOL_KEY = ["symbol", "time"]

@@ -37,7 +37,7 @@ from kis_intel_assets_tests.reliability.harness import (
     materialize_with_one_rerun,
     table_frame,
 )
-from kis_intel_assets_tests.simulator_fixtures import (
+from kis_intel_assets_tests.support.simulators import (
     SimulatorFactory,
     dagster_materialize_command,
     simulator_environment,

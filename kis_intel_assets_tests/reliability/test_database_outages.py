@@ -27,7 +27,7 @@ from kis_intel_assets.settings import CONNECT_TIMEOUT_ENV, STATEMENT_TIMEOUT_ENV
 from kis_intel_assets.storage import DatabaseTimeouts, DatabaseUnavailableError, connect, migrate
 from kis_intel_assets_tests.kis.conftest import FAST_RETRY, FAST_TOKEN
 from kis_intel_assets_tests.reliability.private_cluster import PrivateCluster, private_cluster  # noqa: F401
-from kis_intel_assets_tests.simulator_fixtures import SimulatorFactory
+from kis_intel_assets_tests.support.simulators import SimulatorFactory
 
 FAST = DatabaseTimeouts(
     connect_seconds=2, statement_seconds=2, idle_in_transaction_seconds=2, grace_seconds=1

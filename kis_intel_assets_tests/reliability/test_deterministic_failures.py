@@ -19,7 +19,7 @@ from kis_intel_assets.defs.ingest.assets import daily_prices
 from kis_intel_assets.defs.resources import DatabaseResource, KISResource
 from kis_intel_assets.kis.discovery import run_discover_cli
 from kis_intel_assets.simulator import Simulator
-from kis_intel_assets_tests.simulator_fixtures import dagster_materialize_command
+from kis_intel_assets_tests.support.simulators import dagster_materialize_command
 
 pytestmark = pytest.mark.faults
 

@@ -25,7 +25,7 @@ from kis_intel_assets_tests.reliability.harness import (
     load_universe,
     materialize_with_one_rerun,
 )
-from kis_intel_assets_tests.simulator_fixtures import SimulatorFactory
+from kis_intel_assets_tests.support.simulators import SimulatorFactory
 
 pytestmark = pytest.mark.faults
 

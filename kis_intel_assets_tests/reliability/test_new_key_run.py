@@ -20,7 +20,7 @@ from kis_intel_assets_tests.reliability.harness import (
     load_universe,
     table_frame,
 )
-from kis_intel_assets_tests.simulator_fixtures import SimulatorFactory
+from kis_intel_assets_tests.support.simulators import SimulatorFactory
 
 NEW_KEY = "brand-new-app-key"
 DAYS = trading_days(date(2025, 6, 2), date(2025, 6, 13))

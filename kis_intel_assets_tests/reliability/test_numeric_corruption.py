@@ -27,8 +27,8 @@ from kis_intel_assets.simulator import FaultSpec, SimulatorConfig, running_simul
 from kis_intel_assets.simulator.fault_effects import tripled_and_shifted
 from kis_intel_assets.simulator.server import Simulator
 from kis_intel_assets.storage import connect
-from kis_intel_assets_tests.simulator_fixtures import simulator_resources
 from kis_intel_assets_tests.support.databases import create_database, drop_database
+from kis_intel_assets_tests.support.simulators import simulator_resources
 
 pytestmark = pytest.mark.faults
 

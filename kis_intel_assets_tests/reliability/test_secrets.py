@@ -25,7 +25,7 @@ from kis_intel_assets.krx_calendar import trading_days
 from kis_intel_assets.simulator import FaultSpec
 from kis_intel_assets.storage import connect
 from kis_intel_assets_tests.alerts.receiver import WebhookReceiver, running_receiver
-from kis_intel_assets_tests.simulator_fixtures import SimulatorFactory
+from kis_intel_assets_tests.support.simulators import SimulatorFactory
 
 pytestmark = pytest.mark.faults
 

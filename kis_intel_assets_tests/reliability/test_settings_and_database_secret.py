@@ -23,8 +23,8 @@ from kis_intel_assets.kis import KISConfig
 from kis_intel_assets.kis.ratelimit import PostgresRateLimiter
 from kis_intel_assets.pages.cli import serving
 from kis_intel_assets.storage import DatabaseTimeouts, redact_url
-from kis_intel_assets_tests.simulator_fixtures import dagster_materialize_command
 from kis_intel_assets_tests.support.processes import free_port
+from kis_intel_assets_tests.support.simulators import dagster_materialize_command
 
 PASSWORD = "S3cretPw"
 SNAPSHOT_URL = f"postgresql://u:{PASSWORD}@127.0.0.1/db"

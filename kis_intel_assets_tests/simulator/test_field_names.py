@@ -11,7 +11,7 @@ from kis_intel_assets.simulator import Simulator
 from kis_intel_assets.simulator.documented import DOCUMENTED
 from kis_intel_assets.simulator.handlers_base import REGISTRY
 from kis_intel_assets_tests.simulator.kis_http import KisHttp
-from kis_intel_assets_tests.simulator_fixtures import SimulatorFactory
+from kis_intel_assets_tests.support.simulators import SimulatorFactory
 
 WHO = [
     "frgn",
