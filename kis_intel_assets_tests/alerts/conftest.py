@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 import dagster as dg
@@ -13,24 +12,14 @@ import pytest
 
 from kis_intel_assets.alerts import DiscordWebhookChannel, SlackBotChannel, SlackWebhookChannel
 from kis_intel_assets_tests.alerts.receiver import WebhookReceiver, running_receiver
+from kis_intel_assets_tests.support.alert_channels import (
+    DISCORD_PATH,
+    SLACK_API_PATH,
+    SLACK_PATH,
+    SLACK_TOKEN,
+    WebhookChannels,
+)
 from kis_intel_assets_tests.support.databases import create_database, drop_database
-
-SLACK_PATH = "/services/T0KIS/B0INTEL/slack-secret-7f3a9c"
-DISCORD_PATH = "/api/webhooks/1234567890/discord-secret-b81e44"
-SLACK_API_PATH = "/slack-api"
-SLACK_TOKEN = "xoxb-123-456-bot-secret-c0ffee"
-SECRETS = ("slack-secret-7f3a9c", "discord-secret-b81e44", "bot-secret-c0ffee")
-
-
-@dataclass
-class WebhookChannels:
-    slack: SlackWebhookChannel
-    slack_bot: SlackBotChannel
-    discord: DiscordWebhookChannel
-
-    @property
-    def all(self) -> list[SlackWebhookChannel | SlackBotChannel | DiscordWebhookChannel]:
-        return [self.slack, self.slack_bot, self.discord]
 
 
 @pytest.fixture(scope="module")

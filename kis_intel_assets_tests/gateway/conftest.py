@@ -1,72 +1,20 @@
-"""Gateway fixtures: a simulator, a migrated database and gateways in front of them.
-
-The real app key lives only in the gateway; clients use their own local credentials (LOCAL_CLIENTS).
-"""
+"""Gateway fixtures: a simulator, a migrated database and gateways in front of them (the local clients
+are in support/gateway.py)."""
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
 import uuid
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 
-from kis_intel_assets.gateway import Gateway, GatewaySettings, LocalClient, running_gateway
-from kis_intel_assets.kis import KISConfig, Secret
+from kis_intel_assets.gateway import Gateway, GatewaySettings, running_gateway
+from kis_intel_assets.kis import KISConfig
 from kis_intel_assets.simulator import Simulator, SimulatorConfig, running_simulator
-
-REAL_SECRET = "gateway-real-app-secret"
-LOCAL_CLIENTS = {
-    "bot": ("local-bot-key", "local-bot-secret"),
-    "notebook": ("local-nb-key", "local-nb-secret"),
-    "samples": ("local-samples-key", "local-samples-secret"),
-}
-PRICE_PATH = "/uapi/domestic-stock/v1/quotations/inquire-price"
-PRICE_TR = "FHKST01010100"
-GatewayFactory = Callable[..., Gateway]
-
-
-def local_clients() -> tuple[LocalClient, ...]:
-    return tuple(
-        LocalClient(name, Secret(key), Secret(secret)) for name, (key, secret) in LOCAL_CLIENTS.items()
-    )
-
-
-def clients_toml(path: Path) -> Path:
-    lines = [
-        f'[[clients]]\nname = "{name}"\napp_key = "{key}"\napp_secret = "{secret}"\n'
-        for name, (key, secret) in LOCAL_CLIENTS.items()
-    ]
-    path.write_text("\n".join(lines), encoding="utf-8")
-    return path
-
-
-def client_token(base_url: str, name: str) -> str:
-    key, secret = LOCAL_CLIENTS[name]
-    reply = httpx.post(
-        base_url + "/oauth2/tokenP",
-        json={"grant_type": "client_credentials", "appkey": key, "appsecret": secret},
-    )
-    assert reply.status_code == 200, reply.text
-    return str(reply.json()["access_token"])
-
-
-def kis_headers(name: str, token: str, tr_id: str = PRICE_TR, **extra: str) -> dict[str, str]:
-    """The headers a KIS client sends, with this local client's credentials."""
-    key, secret = LOCAL_CLIENTS[name]
-    return {
-        "content-type": "application/json; charset=utf-8",
-        "authorization": f"Bearer {token}",
-        "appkey": key,
-        "appsecret": secret,
-        "tr_id": tr_id,
-        "custtype": "P",
-        **extra,
-    }
+from kis_intel_assets_tests.support.gateway import REAL_SECRET, GatewayFactory, local_clients
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from kis_intel_assets.kis import KISClient, KISConfig, KISError, RetrySettings
-from kis_intel_assets_tests.gateway.conftest import LOCAL_CLIENTS, PRICE_PATH, kis_headers
+from kis_intel_assets_tests.support.gateway import LOCAL_CLIENTS, PRICE_PATH, kis_headers
 
 THREADS = 4
 STARTS_EVERY = 10  # the restarting client starts afresh (new connection, new token) every 10 requests

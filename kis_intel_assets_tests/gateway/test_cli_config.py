@@ -8,7 +8,7 @@ import pytest
 
 from kis_intel_assets.cli import main
 from kis_intel_assets.gateway.config import load_clients_file
-from kis_intel_assets_tests.gateway.conftest import clients_toml
+from kis_intel_assets_tests.support.gateway import clients_toml
 
 REAL = {
     "KIS_APP_KEY": "real-key-value",

@@ -8,14 +8,14 @@ import time
 import httpx
 
 from kis_intel_assets.simulator import Simulator
-from kis_intel_assets_tests.gateway.conftest import (
+from kis_intel_assets_tests.support.gateway import (
     PRICE_PATH,
     PRICE_TR,
     GatewayFactory,
     client_token,
     kis_headers,
+    metric,
 )
-from kis_intel_assets_tests.gateway.test_protocol import metric
 
 FLOOD_THREADS = 24
 QUIET_THREADS = 2

@@ -17,13 +17,13 @@ import pytest
 
 from kis_intel_assets.kis import KISConfig
 from kis_intel_assets.simulator import Simulator, SimulatorConfig, running_simulator
-from kis_intel_assets_tests.gateway.conftest import LOCAL_CLIENTS, PRICE_TR, REAL_SECRET, clients_toml
 from kis_intel_assets_tests.gateway.load_clients import (
     RESTART_TOLERANT,
     httpx_loop,
     product_client,
     restarting_client,
 )
+from kis_intel_assets_tests.support.gateway import LOCAL_CLIENTS, PRICE_TR, REAL_SECRET, clients_toml
 from kis_intel_assets_tests.support.processes import free_port
 from kis_intel_assets_tests.support.simulators import dagster_materialize_command, simulator_environment
 

@@ -18,7 +18,8 @@ from kis_intel_assets.gateway.fair_queue import FairQueue, LaneFull
 from kis_intel_assets.kis import KISClient, KISConfig
 from kis_intel_assets.simulator import Simulator
 from kis_intel_assets.simulator.faults import FaultSpec
-from kis_intel_assets_tests.gateway.conftest import (
+from kis_intel_assets_tests.support.clients import FAST_RETRY, FAST_TOKEN
+from kis_intel_assets_tests.support.gateway import (
     LOCAL_CLIENTS,
     PRICE_PATH,
     PRICE_TR,
@@ -26,14 +27,8 @@ from kis_intel_assets_tests.gateway.conftest import (
     GatewayFactory,
     client_token,
     kis_headers,
+    metric,
 )
-from kis_intel_assets_tests.kis.conftest import FAST_RETRY, FAST_TOKEN
-
-
-def metric(gateway: Any, line_start: str) -> float:
-    """Sum of the samples whose line starts with this name{labels…} prefix."""
-    text = httpx.get(gateway.base_url + "/metrics").text
-    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(line_start))
 
 
 def test_tokens_come_from_the_shared_store_across_clients_and_restarts(

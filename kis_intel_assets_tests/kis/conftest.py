@@ -14,11 +14,10 @@ from typing import Any
 
 import pytest
 
-from kis_intel_assets.kis import KISConfig, RetrySettings, TokenSettings
+from kis_intel_assets.kis import KISConfig
+from kis_intel_assets_tests.support.clients import FAST_RETRY, FAST_TOKEN
 
 START, END = dt.date(2024, 1, 2), dt.date(2025, 3, 31)
-FAST_RETRY = RetrySettings(max_attempts=4, backoff_base_seconds=0.02, backoff_cap_seconds=0.2)
-FAST_TOKEN = TokenSettings(issuance_retry_wait_seconds=0.4, issuance_max_attempts=6)
 
 
 def sim_config(**overrides: Any) -> Any:

@@ -3,7 +3,6 @@ and a client builder per test (own app key, so token and limit state never leak 
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import uuid
 from collections.abc import Callable, Iterator
@@ -12,17 +11,13 @@ from typing import Any
 
 import pytest
 
-from kis_intel_assets.kis import RetrySettings, TokenSettings
 from kis_intel_assets.kiwoom import KiwoomClient, KiwoomConfig
-from kis_intel_assets.simulator import SimulatorConfig, running_simulator
+from kis_intel_assets.simulator import running_simulator
 from kis_intel_assets.simulator.kiwoom_app import KiwoomSimSettings
 from kis_intel_assets.simulator.kiwoom_server import KiwoomSimulator, running_kiwoom_simulator
+from kis_intel_assets_tests.support.clients import FAST_RETRY, KIWOOM_FAST_TOKEN
+from kis_intel_assets_tests.support.kiwoom import MARKET
 from kis_intel_assets_tests.support.simulators import second_source_factory
-
-START, END = dt.date(2024, 1, 2), dt.date(2024, 9, 30)
-FAST_RETRY = RetrySettings(max_attempts=4, backoff_base_seconds=0.02, backoff_cap_seconds=0.2)
-FAST_TOKEN = TokenSettings(issuance_retry_wait_seconds=0.1, issuance_max_attempts=3)
-MARKET = SimulatorConfig(seed=7, n_symbols=12, start=START, end=END, token_min_interval_seconds=1.0)
 
 
 @pytest.fixture(scope="session")
@@ -60,7 +55,7 @@ def make_client(database_url: str, app_key: str) -> Iterator[Callable[..., Kiwoo
             rate_limit_per_sec=50.0,
             read_timeout_seconds=5.0,
             retry=FAST_RETRY,
-            token=FAST_TOKEN,
+            token=KIWOOM_FAST_TOKEN,
             rate_limit_wait_seconds=0.02,
         )
         client = KiwoomClient(replace(config, **overrides))

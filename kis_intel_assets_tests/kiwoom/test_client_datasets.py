@@ -13,7 +13,7 @@ from kis_intel_assets.kis import KISClient, KISConfig
 from kis_intel_assets.kiwoom import ENDPOINTS
 from kis_intel_assets.kiwoom.endpoints import INVESTOR_FIELD_TO_GROUP, SECTOR_FIELD_TO_GROUP
 from kis_intel_assets.simulator.sectors import SECTORS, sectors_of
-from kis_intel_assets_tests.kiwoom.conftest import FAST_RETRY
+from kis_intel_assets_tests.support.clients import FAST_RETRY
 
 WINDOW = (dt.date(2024, 3, 4), dt.date(2024, 6, 28))  # 80 sessions: 2 pages of 40 after the anchor
 MEASURES = ("buy", "buy_value", "sell", "sell_value", "net", "net_value")  # RFC-010: bare name = shares

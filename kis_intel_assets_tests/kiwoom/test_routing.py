@@ -16,7 +16,8 @@ from kis_intel_assets.kiwoom.routing import TwoBrokerClient, routed
 from kis_intel_assets.simulator import FaultSpec, running_simulator
 from kis_intel_assets.simulator.kiwoom_app import KiwoomSimSettings
 from kis_intel_assets.simulator.kiwoom_server import running_kiwoom_simulator
-from kis_intel_assets_tests.kiwoom.conftest import FAST_RETRY, MARKET
+from kis_intel_assets_tests.support.clients import FAST_RETRY
+from kis_intel_assets_tests.support.kiwoom import MARKET
 
 DAY = dt.date(2024, 6, 28)
 

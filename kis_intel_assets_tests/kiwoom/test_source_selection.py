@@ -17,7 +17,7 @@ from kis_intel_assets.simulator import FaultSpec, running_simulator
 from kis_intel_assets.simulator.kiwoom_app import KiwoomSimSettings
 from kis_intel_assets.simulator.kiwoom_server import running_kiwoom_simulator
 from kis_intel_assets.storage import connect, fetch_frame
-from kis_intel_assets_tests.kiwoom.conftest import MARKET
+from kis_intel_assets_tests.support.kiwoom import MARKET
 from kis_intel_assets_tests.support.simulators import simulator_resources
 
 PARTITION = "2024-06-28"

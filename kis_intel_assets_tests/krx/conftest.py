@@ -3,24 +3,17 @@ client builder that talks to any KRX simulator with the test database (circuit a
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
-from kis_intel_assets.krx import KRXClient, KRXCredentials
+from kis_intel_assets.krx import KRXClient
 from kis_intel_assets.krx.session import close_shared_sessions
-from kis_intel_assets.simulator import Simulator, SimulatorConfig, running_simulator
-from kis_intel_assets.simulator.krx_app import DEFAULT_ACCOUNTS
+from kis_intel_assets.simulator import Simulator, running_simulator
 from kis_intel_assets.simulator.krx_server import KRXSimulator, running_krx_simulator
 from kis_intel_assets.simulator.model import MarketModel
-
-# Short selling resumed on 2025-03-31, so balances move with real short volume in this span.
-MARKET = SimulatorConfig(seed=7, n_symbols=24, start=dt.date(2025, 3, 4), end=dt.date(2025, 6, 30))
-ACCOUNT, PASSWORD = next(iter(DEFAULT_ACCOUNTS.items()))
-CREDENTIALS = KRXCredentials(ACCOUNT, PASSWORD)
-DAY = dt.date(2025, 6, 20)  # published on the default clock (after 18:00 of 2025-06-30)
+from kis_intel_assets_tests.support.krx import CREDENTIALS, MARKET
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ from kis_intel_assets.krx.circuit import reopening
 from kis_intel_assets.krx.publication import KST
 from kis_intel_assets.simulator.krx_server import KRXSimulator
 from kis_intel_assets.simulator.model import MarketModel
-from kis_intel_assets_tests.krx.conftest import CREDENTIALS, DAY
+from kis_intel_assets_tests.support.krx import CREDENTIALS, DAY
 
 NOW = dt.datetime(2025, 6, 30, 19, 0, tzinfo=KST)
 

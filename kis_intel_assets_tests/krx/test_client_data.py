@@ -16,7 +16,7 @@ from kis_intel_assets.simulator.groups import KIS_PREFIX, foreign_split, group_f
 from kis_intel_assets.simulator.krx_market import KRXMarket, PlantedMismatch
 from kis_intel_assets.simulator.krx_server import KRXSimulator
 from kis_intel_assets.simulator.model import MarketModel
-from kis_intel_assets_tests.krx.conftest import DAY, MARKET
+from kis_intel_assets_tests.support.krx import DAY, MARKET
 
 # client group -> (KIS field prefix, number of KRX types summed into it)
 KIS_OF_GROUP = {

@@ -23,7 +23,7 @@ from kis_intel_assets.krx.session import SessionSettings
 from kis_intel_assets.simulator import Simulator
 from kis_intel_assets.simulator.krx_app import Corruption
 from kis_intel_assets.simulator.krx_server import KRXSimulator
-from kis_intel_assets_tests.krx.conftest import ACCOUNT, DAY, PASSWORD
+from kis_intel_assets_tests.support.krx import ACCOUNT, DAY, PASSWORD
 
 Factory = Callable[..., KRXSimulator]
 

@@ -12,7 +12,7 @@ from kis_intel_assets.krx import KRXClient
 from kis_intel_assets.krx.client import DEFAULT_REQUESTS_PER_SECOND
 from kis_intel_assets.simulator import Simulator
 from kis_intel_assets.simulator.krx_server import KRXSimulator
-from kis_intel_assets_tests.krx.conftest import DAY
+from kis_intel_assets_tests.support.krx import DAY
 
 
 def test_two_clients_share_one_budget(

@@ -11,7 +11,7 @@ import pytest
 from kis_intel_assets.krx import KRXClient, KRXCredentials, KRXLoggedOutError, KRXLoginError, portal
 from kis_intel_assets.simulator import Simulator
 from kis_intel_assets.simulator.krx_server import KRXSimulator
-from kis_intel_assets_tests.krx.conftest import ACCOUNT, DAY
+from kis_intel_assets_tests.support.krx import ACCOUNT, DAY
 
 Factory = Callable[..., KRXSimulator]
 

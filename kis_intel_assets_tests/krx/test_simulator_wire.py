@@ -11,7 +11,7 @@ import httpx
 from kis_intel_assets.krx import portal
 from kis_intel_assets.simulator import Simulator
 from kis_intel_assets.simulator.krx_server import KRXSimulator
-from kis_intel_assets_tests.krx.conftest import ACCOUNT, PASSWORD
+from kis_intel_assets_tests.support.krx import ACCOUNT, PASSWORD
 
 NUMBER = re.compile(r"-?\d{1,3}(,\d{3})*")
 FORM = {

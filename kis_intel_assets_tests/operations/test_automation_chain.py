@@ -25,8 +25,8 @@ from kis_intel_assets.defs.partitions import SEOUL
 from kis_intel_assets.demo import DemoGraph, run_analytics
 from kis_intel_assets.krx_calendar import trading_days
 from kis_intel_assets.storage import connect
-from kis_intel_assets_tests.alerts.conftest import SLACK_PATH
 from kis_intel_assets_tests.alerts.receiver import running_receiver
+from kis_intel_assets_tests.support.alert_channels import SLACK_PATH
 from kis_intel_assets_tests.support.dagster_dev import (
     STARTUP_TIMEOUT_S,
     DagsterDev,

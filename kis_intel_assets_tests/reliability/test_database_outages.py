@@ -25,8 +25,8 @@ from kis_intel_assets.kis.secrets import Secret
 from kis_intel_assets.kis.tokens import app_key_hash
 from kis_intel_assets.settings import CONNECT_TIMEOUT_ENV, STATEMENT_TIMEOUT_ENV
 from kis_intel_assets.storage import DatabaseTimeouts, DatabaseUnavailableError, connect, migrate
-from kis_intel_assets_tests.kis.conftest import FAST_RETRY, FAST_TOKEN
 from kis_intel_assets_tests.reliability.private_cluster import PrivateCluster, private_cluster  # noqa: F401
+from kis_intel_assets_tests.support.clients import FAST_RETRY, FAST_TOKEN
 from kis_intel_assets_tests.support.simulators import SimulatorFactory
 
 FAST = DatabaseTimeouts(
