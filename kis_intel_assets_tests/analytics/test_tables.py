@@ -15,9 +15,9 @@ from kis_intel_assets.analytics import (
 )
 from kis_intel_assets.storage import connect, fetch_frame, upsert_frame
 from kis_intel_assets_tests.analytics.synthetic import Episode, synthetic_market
-from kis_intel_assets_tests.analytics.test_concentrated_buying import market as buying_market
-from kis_intel_assets_tests.analytics.test_concentrated_buying import noise, plant
 from kis_intel_assets_tests.analytics.test_short_overheat import scenario_frame
+from kis_intel_assets_tests.support.buying_market import market as buying_market
+from kis_intel_assets_tests.support.buying_market import noise, plant
 
 
 def outputs() -> dict[str, tuple[pd.DataFrame, list[str]]]:
