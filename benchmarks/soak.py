@@ -33,7 +33,12 @@ from benchmarks.rate_limit import scratch_database
 from kis_intel_assets.defs.selection import range_tags
 from kis_intel_assets.krx_calendar import trading_days
 from kis_intel_assets.simulator import FaultSpec, SimulatorConfig, running_simulator
-from kis_intel_assets_tests.reliability.harness import (
+from kis_intel_assets_tests.reliability.private_cluster import (
+    PrivateCluster,
+    running_private_cluster,
+    server_binaries_present,
+)
+from kis_intel_assets_tests.support.backfill_harness import (
     INGEST_ASSETS,
     BackfillOutcome,
     Comparison,
@@ -42,11 +47,6 @@ from kis_intel_assets_tests.reliability.harness import (
     kis_resources,
     load_universe,
     materialize_with_one_rerun,
-)
-from kis_intel_assets_tests.reliability.private_cluster import (
-    PrivateCluster,
-    running_private_cluster,
-    server_binaries_present,
 )
 
 RATE = 100.0  # the most one key may be granted (KIS_RATE_LIMIT_PER_SEC is capped there)

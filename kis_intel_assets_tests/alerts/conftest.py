@@ -11,7 +11,6 @@ import dagster as dg
 import pytest
 
 from kis_intel_assets.alerts import DiscordWebhookChannel, SlackBotChannel, SlackWebhookChannel
-from kis_intel_assets_tests.alerts.receiver import WebhookReceiver, running_receiver
 from kis_intel_assets_tests.support.alert_channels import (
     DISCORD_PATH,
     SLACK_API_PATH,
@@ -20,6 +19,7 @@ from kis_intel_assets_tests.support.alert_channels import (
     WebhookChannels,
 )
 from kis_intel_assets_tests.support.databases import create_database, drop_database
+from kis_intel_assets_tests.support.webhook_receiver import WebhookReceiver, running_receiver
 
 
 @pytest.fixture(scope="module")

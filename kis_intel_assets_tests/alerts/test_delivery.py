@@ -20,8 +20,6 @@ from kis_intel_assets.alerts import (
 )
 from kis_intel_assets.errors import ConfigurationError
 from kis_intel_assets.storage import connect
-from kis_intel_assets_tests.alerts.receiver import Reply, WebhookReceiver
-from kis_intel_assets_tests.alerts.rows import D2, add_concentrated, add_overheat, add_stock
 from kis_intel_assets_tests.support.alert_channels import (
     DISCORD_PATH,
     SECRETS,
@@ -30,6 +28,8 @@ from kis_intel_assets_tests.support.alert_channels import (
     SLACK_TOKEN,
     WebhookChannels,
 )
+from kis_intel_assets_tests.support.alert_rows import D2, add_concentrated, add_overheat, add_stock
+from kis_intel_assets_tests.support.webhook_receiver import Reply, WebhookReceiver
 
 LINKS = Links("http://dagster.test:3000", "http://pages.test:8050")
 BOT_PATH = SLACK_API_PATH + "/chat.postMessage"

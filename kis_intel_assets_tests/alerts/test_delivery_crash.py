@@ -26,13 +26,13 @@ from kis_intel_assets.alerts.model import (
 )
 from kis_intel_assets.alerts.outbox import write_alerts
 from kis_intel_assets.storage import connect
-from kis_intel_assets_tests.alerts.receiver import WebhookReceiver
 from kis_intel_assets_tests.support.alert_channels import (
     DISCORD_PATH,
     SLACK_API_PATH,
     SLACK_PATH,
     SLACK_TOKEN,
 )
+from kis_intel_assets_tests.support.webhook_receiver import WebhookReceiver
 
 ALERTS = 2
 CHANNELS = ("discord", "slack", "slack_bot")  # the order passes claim them in

@@ -9,7 +9,7 @@ import pytest
 from kis_intel_assets.alerts import AlertType, check_failure_alert, collect_alerts, run_failure_alert
 from kis_intel_assets.alerts.producers import SOURCE_BY_TYPE, collect_source
 from kis_intel_assets.storage import connect
-from kis_intel_assets_tests.alerts.rows import (
+from kis_intel_assets_tests.support.alert_rows import (
     D1,
     D2,
     add_concentrated,

@@ -15,9 +15,16 @@ from kis_intel_assets.defs.alerts.resources import AlertsResource, alerts_resour
 from kis_intel_assets.defs.alerts.sensors import asset_check_failure_alerts, run_failure_alerts
 from kis_intel_assets.defs.resources import DatabaseResource
 from kis_intel_assets.storage import connect
-from kis_intel_assets_tests.alerts.receiver import Reply, WebhookReceiver
-from kis_intel_assets_tests.alerts.rows import D1, D2, add_concentrated, add_overheat, add_rotation, add_stock
 from kis_intel_assets_tests.support.alert_channels import DISCORD_PATH, SLACK_PATH
+from kis_intel_assets_tests.support.alert_rows import (
+    D1,
+    D2,
+    add_concentrated,
+    add_overheat,
+    add_rotation,
+    add_stock,
+)
+from kis_intel_assets_tests.support.webhook_receiver import Reply, WebhookReceiver
 
 SENSORS = {sensor.name: sensor for sensor in alert_sensors}
 

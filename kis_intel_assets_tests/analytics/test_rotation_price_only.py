@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from kis_intel_assets.analytics import RotationConfig, rotation_signals, sector_money_flow
-from kis_intel_assets_tests.analytics.synthetic import synthetic_market
+from kis_intel_assets_tests.support.synthetic_market import synthetic_market
 
 
 @pytest.fixture(scope="module")

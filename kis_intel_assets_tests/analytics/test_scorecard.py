@@ -13,7 +13,7 @@ from kis_intel_assets.analytics import (
     wilson_interval,
 )
 from kis_intel_assets.analytics.scorecard import forward_relative_returns, newey_west_t_stat
-from kis_intel_assets_tests.analytics.synthetic import Episode, synthetic_market
+from kis_intel_assets_tests.support.synthetic_market import Episode, synthetic_market
 
 N_DAYS, N_SECTORS = 600, 8
 

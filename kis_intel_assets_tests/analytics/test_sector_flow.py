@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from kis_intel_assets.analytics import SECTOR_FLOW_LOOKBACK_DAYS, rows_for_day, sector_money_flow
-from kis_intel_assets_tests.analytics.synthetic import SyntheticMarket, synthetic_market
+from kis_intel_assets_tests.support.synthetic_market import SyntheticMarket, synthetic_market
 
 D1, D2, D3 = date(2025, 6, 2), date(2025, 6, 3), date(2025, 6, 4)
 

@@ -25,7 +25,6 @@ from kis_intel_assets.defs.partitions import SEOUL
 from kis_intel_assets.demo import DemoGraph, run_analytics
 from kis_intel_assets.krx_calendar import trading_days
 from kis_intel_assets.storage import connect
-from kis_intel_assets_tests.alerts.receiver import running_receiver
 from kis_intel_assets_tests.support.alert_channels import SLACK_PATH
 from kis_intel_assets_tests.support.dagster_dev import (
     STARTUP_TIMEOUT_S,
@@ -40,6 +39,7 @@ from kis_intel_assets_tests.support.simulators import (
     simulator_environment,
     simulator_resources,
 )
+from kis_intel_assets_tests.support.webhook_receiver import running_receiver
 
 DAY = date(2025, 6, 27)  # a Friday; the simulated market ends on 2025-06-30
 # Enough for DAY's longest trailing window (rotation_signal: 75 days of sector flow, each reading 60 days

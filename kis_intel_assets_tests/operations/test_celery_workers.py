@@ -31,8 +31,8 @@ from kis_intel_assets.defs.ingest.assets import KIS_POOL, stock_universe
 from kis_intel_assets.krx_calendar import trading_days
 from kis_intel_assets.simulator import Simulator
 from kis_intel_assets.storage import connect, fetch_frame
-from kis_intel_assets_tests.reliability.harness import compare_ingest_tables
 from kis_intel_assets_tests.support import REPO
+from kis_intel_assets_tests.support.backfill_harness import compare_ingest_tables
 from kis_intel_assets_tests.support.dagster_dev import dagster_home, dagster_storage_env
 from kis_intel_assets_tests.support.processes import wait_until
 from kis_intel_assets_tests.support.simulators import (

@@ -15,10 +15,10 @@ from kis_intel_assets import analytics
 from kis_intel_assets.pages import serving
 from kis_intel_assets.pages.figures import RRG_MAX_LABELS
 from kis_intel_assets.storage import connect, upsert_frame
-from kis_intel_assets_tests.analytics.synthetic import synthetic_market
 from kis_intel_assets_tests.pages import test_browser
 from kis_intel_assets_tests.pages.test_browser import open_rendered, screenshot
 from kis_intel_assets_tests.support.databases import create_database, drop_database
+from kis_intel_assets_tests.support.synthetic_market import synthetic_market
 
 # The browser module's fixtures (one Chromium, console-error and loopback checks on every page), reused.
 browser, context, page = test_browser.browser, test_browser.context, test_browser.page

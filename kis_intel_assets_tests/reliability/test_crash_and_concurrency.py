@@ -28,7 +28,7 @@ from kis_intel_assets.kis.tokens import app_key_hash
 from kis_intel_assets.krx_calendar import trading_days
 from kis_intel_assets.simulator import FaultSpec
 from kis_intel_assets.simulator.server import Simulator
-from kis_intel_assets_tests.reliability.harness import (
+from kis_intel_assets_tests.support.backfill_harness import (
     QUIET,
     compare_frames,
     compare_ingest_tables,

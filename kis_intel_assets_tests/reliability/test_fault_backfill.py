@@ -16,7 +16,7 @@ import pytest
 from kis_intel_assets.defs.selection import range_tags
 from kis_intel_assets.krx_calendar import trading_days
 from kis_intel_assets.simulator import FaultSpec
-from kis_intel_assets_tests.reliability.harness import (
+from kis_intel_assets_tests.support.backfill_harness import (
     INGEST_ASSETS,
     RETRY_REASON_OF_FAULT,
     compare_ingest_tables,

@@ -13,7 +13,7 @@ import pytest
 from kis_intel_assets.defs.ingest.assets import short_selling
 from kis_intel_assets.defs.selection import range_tags
 from kis_intel_assets.krx_calendar import trading_days
-from kis_intel_assets_tests.reliability.harness import (
+from kis_intel_assets_tests.support.backfill_harness import (
     QUIET,
     compare_frames,
     kis_resources,

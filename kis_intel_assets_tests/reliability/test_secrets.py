@@ -24,8 +24,8 @@ from kis_intel_assets.kis.tokens import TokenCipher, app_key_hash
 from kis_intel_assets.krx_calendar import trading_days
 from kis_intel_assets.simulator import FaultSpec
 from kis_intel_assets.storage import connect
-from kis_intel_assets_tests.alerts.receiver import WebhookReceiver, running_receiver
 from kis_intel_assets_tests.support.simulators import SimulatorFactory
+from kis_intel_assets_tests.support.webhook_receiver import WebhookReceiver, running_receiver
 
 pytestmark = pytest.mark.faults
 

@@ -19,7 +19,7 @@ from kis_intel_assets.pages import serving
 from kis_intel_assets.simulator import SimulatorConfig, running_simulator
 from kis_intel_assets.simulator.clock import Publication
 from kis_intel_assets.storage import connect, fetch_frame
-from kis_intel_assets_tests.reliability.harness import (
+from kis_intel_assets_tests.support.backfill_harness import (
     INGEST_ASSETS,
     INGEST_TRUTH,
     QUIET,
