@@ -14,8 +14,7 @@ from kis_intel_assets.analytics import (
     rows_for_day,
     sector_money_flow,
 )
-from kis_intel_assets_tests.analytics.test_sector_flow import perturbed_after
-from kis_intel_assets_tests.support.synthetic_market import SyntheticMarket, synthetic_market
+from kis_intel_assets_tests.support.synthetic_market import SyntheticMarket, perturbed_after, synthetic_market
 
 
 @pytest.fixture(scope="module")

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from kis_intel_assets.analytics import SECTOR_FLOW_LOOKBACK_DAYS, rows_for_day, sector_money_flow
-from kis_intel_assets_tests.support.synthetic_market import SyntheticMarket, synthetic_market
+from kis_intel_assets_tests.support.synthetic_market import perturbed_after, synthetic_market
 
 D1, D2, D3 = date(2025, 6, 2), date(2025, 6, 3), date(2025, 6, 4)
 
@@ -113,18 +113,6 @@ def test_bad_input_is_named() -> None:
         sector_money_flow(master.assign(market="KONEX"), prices, flows)
     with pytest.raises(ValueError, match=r"daily_prices\.close must be positive"):
         sector_money_flow(master, prices.assign(close=0), flows)
-
-
-def perturbed_after(market: SyntheticMarket, cutoff: date) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Every value after the cutoff scrambled, and a sector move that only starts after it."""
-    prices = market.daily_prices.copy()
-    later = prices["time"] > cutoff
-    prices.loc[later, ["close", "high", "low"]] = prices.loc[later, ["close", "high", "low"]] * 3
-    prices.loc[later, "volume"] = 1
-    flows = market.investor_trends.copy()
-    flows.loc[flows["time"] > cutoff, "foreign_net_value"] = 10**12
-    moved = market.stock_master.iloc[[0]].assign(valid_from=cutoff + timedelta(days=1), sector_code="9999")
-    return pd.concat([market.stock_master, moved], ignore_index=True), prices, flows
 
 
 def test_changing_data_after_t_changes_nothing_up_to_t() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
@@ -98,3 +99,15 @@ def synthetic_market(
         }
     )
     return SyntheticMarket(master, prices, flows)
+
+
+def perturbed_after(market: SyntheticMarket, cutoff: date) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Every value after the cutoff scrambled, and a sector move that only starts after it."""
+    prices = market.daily_prices.copy()
+    later = prices["time"] > cutoff
+    prices.loc[later, ["close", "high", "low"]] = prices.loc[later, ["close", "high", "low"]] * 3
+    prices.loc[later, "volume"] = 1
+    flows = market.investor_trends.copy()
+    flows.loc[flows["time"] > cutoff, "foreign_net_value"] = 10**12
+    moved = market.stock_master.iloc[[0]].assign(valid_from=cutoff + timedelta(days=1), sector_code="9999")
+    return pd.concat([market.stock_master, moved], ignore_index=True), prices, flows
