@@ -17,7 +17,7 @@ at 5 and 20 days, with n and the Wilson 95% CI, on
   the planted flow episodes no longer move those prices, so every row should be near chance),
 - the synthetic pure-noise market above (flows carry no information: every row ≈ 50%).
 The data comes from the simulator's ground truth, which is what the pipeline ingests; the pipeline's
-signals equal the pure recompute (kis_intel_assets_tests/analytics_assets).
+signals equal the pure recompute (kis_intel_assets_tests/defs/analytics).
 Run: `.venv/bin/python -m benchmarks --only analytics [--quick]`.
 """
 

@@ -4,9 +4,9 @@ Covered here: CLI arguments, environment variables, partition keys and ranges ou
 A bad variable read while the definitions load, under the Dagster CLI: test_deterministic_failures.py.
 Covered elsewhere (not repeated): API payloads — kis/test_client_faults.py
 (test_corrupted_field_is_an_error_never_a_number), kis/test_registry_parsing.py and, through Dagster,
-ingest/test_ingest_assets.py (test_a_bad_field_fails_the_blocking_check_and_writes_nothing); replay CSVs —
-simulator/test_faults_replay_cli.py (test_replay_errors_name_file_line_and_column); web query parameters —
-pages/test_http.py (test_a_bad_parameter_gets_a_one_line_400_naming_it).
+defs/ingest/test_ingest_assets.py (test_a_bad_field_fails_the_blocking_check_and_writes_nothing); replay
+CSVs — simulator/test_faults_replay_cli.py (test_replay_errors_name_file_line_and_column); web query
+parameters — pages/test_http.py (test_a_bad_parameter_gets_a_one_line_400_naming_it).
 """
 
 from __future__ import annotations
