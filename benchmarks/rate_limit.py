@@ -19,6 +19,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -31,6 +32,9 @@ from kis_intel_assets.simulator.stats import max_in_window
 from kis_intel_assets.storage import migrate
 
 SERVER_URL_ENV = "KIS_INTEL_BENCH_DATABASE_URL"
+if TYPE_CHECKING:
+    from kis_intel_assets.simulator import SimulatorConfig
+
 LIMIT_PER_SEC = 20.0
 APP_KEY, APP_SECRET = "bench-app-key", "bench-app-secret"
 
@@ -68,6 +72,22 @@ class _OneConnectionPool:
     def close(self) -> None:
         self._conn.close()
         self.closed = True
+
+
+def limiter_market(rate_limit_per_sec: float = LIMIT_PER_SEC, **settings: Any) -> SimulatorConfig:
+    """20 stocks over one quarter: the limiter, pool and gateway benchmarks count requests, not data, so
+    they share this small market (more SimulatorConfig settings as keywords)."""
+    from kis_intel_assets.simulator import SimulatorConfig
+
+    return SimulatorConfig(
+        seed=7,
+        n_symbols=20,
+        start=dt.date(2025, 1, 2),
+        end=dt.date(2025, 3, 31),
+        rate_limit_per_sec=rate_limit_per_sec,
+        token_min_interval_seconds=1.0,
+        **settings,
+    )
 
 
 def _latencies(admit: Callable[[], object], n: int) -> list[float]:
@@ -203,16 +223,9 @@ def _client_worker(config: KISConfig, symbols: list[str], n: int, queue: multipr
 
 
 def sustained_rate(url: str, n: int) -> list[dict]:
-    from kis_intel_assets.simulator import SimulatorConfig, running_simulator
+    from kis_intel_assets.simulator import running_simulator
 
-    sim_config = SimulatorConfig(
-        seed=7,
-        n_symbols=20,
-        start=dt.date(2025, 1, 2),
-        end=dt.date(2025, 3, 31),
-        rate_limit_per_sec=LIMIT_PER_SEC,
-        token_min_interval_seconds=1.0,
-    )
+    sim_config = limiter_market()
     rows = []
     ctx = multiprocessing.get_context("spawn")
     with running_simulator(sim_config, host="127.0.0.1", port=0) as sim:
@@ -305,17 +318,9 @@ def dead_holder_recovery(url: str) -> list[dict]:
 
 def new_key_adaptation(url: str, n: int) -> list[dict]:
     """A 20/s budget on a key KIS holds to 3/s (a new customer's): what the adaptive budget settles on."""
-    from kis_intel_assets.simulator import SimulatorConfig, running_simulator
+    from kis_intel_assets.simulator import running_simulator
 
-    sim_config = SimulatorConfig(
-        seed=7,
-        n_symbols=20,
-        start=dt.date(2025, 1, 2),
-        end=dt.date(2025, 3, 31),
-        rate_limit_per_sec=LIMIT_PER_SEC,
-        new_key_rate_limit_per_sec=3,
-        token_min_interval_seconds=1.0,
-    )
+    sim_config = limiter_market(new_key_rate_limit_per_sec=3)
     with running_simulator(sim_config, host="127.0.0.1", port=0) as sim:
         config = KISConfig(
             app_key="bench-new-key",

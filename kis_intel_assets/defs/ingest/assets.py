@@ -10,6 +10,7 @@ import time
 from dataclasses import asdict
 from datetime import date, datetime
 from functools import partial
+from typing import Any
 
 import dagster as dg
 import pandas as pd
@@ -138,6 +139,20 @@ def _largest(client: KISClient, symbols: list[str], n: int, as_of: date, workers
     return sorted(caps.nlargest(n, "market_cap")["symbol"])
 
 
+# What every daily asset fed by KIS stock by stock shares: one run per backfill, the KIS pool, one retry
+# (a second attempt re-asks only what is missing) and the daily schedule's freshness.
+DAILY_KIS_ASSET: dict[str, Any] = {
+    "group_name": GROUP,
+    "partitions_def": trading_day_partitions,
+    "backfill_policy": dg.BackfillPolicy.single_run(),
+    "pool": KIS_POOL,
+    "kinds": {"postgres"},
+    "deps": [stock_universe],
+    "retry_policy": dg.RetryPolicy(max_retries=1, delay=30),
+    "freshness_policy": DAILY_FRESHNESS,
+}
+
+
 def _symbols(database: DatabaseResource, start: date) -> list[str]:
     with database.connection() as conn:
         symbols = listed_symbols(conn, start)
@@ -152,19 +167,12 @@ def _symbol_asset(dataset: SymbolDataset, description: str) -> dg.AssetsDefiniti
     @dg.asset(
         name=dataset.table,
         description=description,
-        group_name=GROUP,
-        partitions_def=trading_day_partitions,
-        backfill_policy=dg.BackfillPolicy.single_run(),
-        pool=KIS_POOL,
-        kinds={"postgres"},
-        deps=[stock_universe],
         check_specs=[
             dg.AssetCheckSpec(SCHEMA_CHECK, asset=dataset.table, blocking=True),
             schema_drift_spec(dataset.table),
         ],
-        retry_policy=dg.RetryPolicy(max_retries=1, delay=30),
-        freshness_policy=DAILY_FRESHNESS,
         metadata={"tr_id": dataset.tr_id, **table_metadata(dataset.table)},
+        **DAILY_KIS_ASSET,
     )
     def _asset(context: dg.AssetExecutionContext, kis: KISResource, database: DatabaseResource):
         start, end = partition_dates(context)
