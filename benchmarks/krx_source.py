@@ -67,7 +67,7 @@ def run(quick: bool) -> list[dict]:
         running_krx_simulator(config) as krx_sim,
     ):
         with connect(url) as conn:
-            upsert_frame(conn, "stock_master", master.assign(last_seen=SIM_END), ("symbol", "valid_from"))
+            upsert_frame(conn, "stock_master", master.assign(last_seen=SIM_END))
         database = DatabaseResource(url=url)
 
         def kis(app_key: str, krx: KRXResource | None) -> KISResource:

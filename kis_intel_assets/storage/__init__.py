@@ -1,8 +1,8 @@
-"""PostgreSQL storage: connections, the embedded default server, bulk upserts and sql/ migrations."""
+"""PostgreSQL storage: connections, the embedded default server, the table registry, bulk upserts and sql/
+migrations."""
 
 from kis_intel_assets.storage.database import (
     KST,
-    KST_DAY_TABLES,
     ConfigurationError,
     DatabaseTimeouts,
     DatabaseUnavailableError,
@@ -16,13 +16,16 @@ from kis_intel_assets.storage.database import (
     upsert_frame,
 )
 from kis_intel_assets.storage.migrations import migrate
+from kis_intel_assets.storage.tables import KST_DAY_TABLES, TABLES, Table, registered_table
 
 __all__ = [
     "KST",
     "KST_DAY_TABLES",
+    "TABLES",
     "ConfigurationError",
     "DatabaseTimeouts",
     "DatabaseUnavailableError",
+    "Table",
     "connect",
     "database_label",
     "fetch_frame",
@@ -30,6 +33,7 @@ __all__ = [
     "kst_midnight",
     "migrate",
     "redact_url",
+    "registered_table",
     "resolve_database_url",
     "upsert_frame",
 ]

@@ -23,13 +23,13 @@ from psycopg.types.numeric import FloatLoader
 from kis_intel_assets import settings
 from kis_intel_assets.errors import ConfigurationError
 from kis_intel_assets.settings import DATABASE_URL_ENV, STATEMENT_TIMEOUT_ENV, project_home
+from kis_intel_assets.storage.tables import KST_DAY_TABLES, registered_table
 
 EMBEDDED_DATABASE = "kis_intel"
 # RFC-010's tables key a trading day by `time timestamptz` = 00:00 KST of the day (docs/rfc010_contract.md);
 # every connection runs in that zone, and frames carry the day as a Python date (converted here, both ways).
 SESSION_TIME_ZONE = "Asia/Seoul"
 KST = ZoneInfo(SESSION_TIME_ZONE)
-KST_DAY_TABLES = frozenset({"investor_trends", "short_selling", "program_trading", "sector_rotation"})
 _TIMESTAMPTZ_OID = 1184
 
 
@@ -305,20 +305,18 @@ def _day_instant_columns(conn: psycopg.Connection, cur: psycopg.Cursor[Any]) -> 
     return [i for i, oid in candidates.items() if oid in day_tables]
 
 
-def upsert_frame(
-    conn: psycopg.Connection,
-    table: str,
-    frame: pd.DataFrame,
-    key_columns: Sequence[str],
-) -> int:
-    """Write `frame` into `table`: COPY into a temporary table, then one INSERT … ON CONFLICT DO UPDATE.
+def upsert_frame(conn: psycopg.Connection, table: str, frame: pd.DataFrame) -> int:
+    """Write `frame` into `table`: COPY into a temporary table, then one INSERT … ON CONFLICT DO UPDATE
+    on the table's registered primary key (storage/tables.py).
 
     Runs inside one transaction (a savepoint when the caller already has one open), so either every
     row lands or none does. Returns the number of rows written.
     """
+    registered = registered_table(table)
     if frame.empty:
         return 0
-    if table in KST_DAY_TABLES and "time" in frame.columns:
+    key_columns = registered.key
+    if registered.kst_day and "time" in frame.columns:
         frame = frame.assign(time=[kst_midnight(day) for day in frame["time"]])
     columns = list(frame.columns)
     missing_keys = [k for k in key_columns if k not in columns]

@@ -114,9 +114,7 @@ def krx_investor_trends(
         [wide[~wide["symbol"].isin(sample)].assign(source="KRX"), from_kis.assign(source="KIS")],
         ignore_index=True,
     )
-    written = write_frames(
-        context, database, [(TABLE, frame, ("symbol", "time"))], final_for=(start, end), unavailable={}
-    )[TABLE]
+    written = write_frames(context, database, [(TABLE, frame)], final_for=(start, end), unavailable={})[TABLE]
     rows_per_partition(context, frame)
     kis_requests = int(kis_client.metrics.snapshot()["requests"])  # type: ignore[attr-defined]
     return materialize_result(
