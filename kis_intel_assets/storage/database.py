@@ -254,6 +254,45 @@ def connect(
     return conn
 
 
+def execute_reconnecting(
+    conn: psycopg.Connection | None,
+    url: str,
+    query: str,
+    params: Mapping[str, object],
+    timeouts: DatabaseTimeouts | None = None,
+) -> tuple[psycopg.Connection, tuple[Any, ...] | None]:
+    """One idempotent statement on a long-lived autocommit connection, for state every process shares
+    (the request limiter, the KRX circuit): returns the connection to keep and the statement's first row
+    (None when it returns none).
+
+    A missing or closed connection is opened from `url`; a lost one is closed and replaced once, and a
+    second loss raises, so the caller's own policy decides how long an outage is waited out. The caller
+    serializes calls (one statement at a time per connection).
+    """
+    try:
+        return _execute_autocommit(conn, url, query, params, timeouts)
+    except psycopg.OperationalError:
+        return _execute_autocommit(None, url, query, params, timeouts)
+
+
+def _execute_autocommit(
+    conn: psycopg.Connection | None,
+    url: str,
+    query: str,
+    params: Mapping[str, object],
+    timeouts: DatabaseTimeouts | None,
+) -> tuple[psycopg.Connection, tuple[Any, ...] | None]:
+    """One try of `execute_reconnecting`; a connection the statement failed on is closed (state unknown)."""
+    if conn is None or conn.closed:
+        conn = connect(url, autocommit=True, timeouts=timeouts)
+    try:
+        cursor = conn.execute(query, params)
+        return conn, cursor.fetchone() if cursor.description else None
+    except psycopg.OperationalError:
+        conn.close()
+        raise
+
+
 def fetch_frame(
     conn: psycopg.Connection,
     query: str | sql.Composable,
