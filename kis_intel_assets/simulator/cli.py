@@ -31,12 +31,27 @@ class _Parser(argparse.ArgumentParser):
         raise _ArgumentError(message)
 
 
+def add_market_server_options(
+    parser: argparse.ArgumentParser, port: int, *, beside_kis: bool = False
+) -> None:
+    """Where a simulator listens and which market it serves: the options every simulator command shares.
+
+    The same --seed and --symbols give every simulator the same market; `beside_kis` adds --kis-port, a KIS
+    simulator over that market served by the same command.
+    """
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=port)
+    if beside_kis:
+        parser.add_argument(
+            "--kis-port", type=int, default=None, help="also serve the KIS simulator (same market)"
+        )
+    parser.add_argument("--seed", type=int, default=SimulatorConfig.seed)
+    parser.add_argument("--symbols", type=int, default=SimulatorConfig.n_symbols, help="universe size")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="kis-intel simulator", description="Local KIS-compatible simulator")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8090)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--symbols", type=int, default=2500, help="universe size")
+    add_market_server_options(parser, port=8090)
     parser.add_argument("--rate-limit", type=float, default=20.0, help="requests per second per app key")
     parser.add_argument(
         "--new-key-rate",

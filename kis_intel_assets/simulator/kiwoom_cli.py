@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from kis_intel_assets.simulator.cli import add_market_server_options
 from kis_intel_assets.simulator.config import SimulatorConfig
 from kis_intel_assets.simulator.kiwoom_app import KIWOOM_FAULT_KINDS, RATE_LIMIT_STATUSES, KiwoomSimSettings
 from kis_intel_assets.simulator.kiwoom_server import running_kiwoom_simulator
@@ -31,13 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kis-intel simulator-kiwoom", description="Local Kiwoom REST simulator", exit_on_error=False
     )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8091)
-    parser.add_argument(
-        "--kis-port", type=int, default=None, help="also serve the KIS simulator (same market)"
-    )
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--symbols", type=int, default=2500, help="universe size")
+    add_market_server_options(parser, port=8091, beside_kis=True)
     parser.add_argument("--rate-limit", type=float, default=5.0, help="requests per second per app key")
     parser.add_argument("--rate-limit-status", type=int, default=429, choices=RATE_LIMIT_STATUSES)
     parser.add_argument(

@@ -7,6 +7,7 @@ import argparse
 import sys
 from datetime import datetime
 
+from kis_intel_assets.simulator.cli import add_market_server_options
 from kis_intel_assets.simulator.clock import parse_now
 from kis_intel_assets.simulator.config import SimulatorConfig
 from kis_intel_assets.simulator.krx_app import (
@@ -41,13 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kis-intel simulator-krx", description="Local KRX data-portal simulator", exit_on_error=False
     )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8092)
-    parser.add_argument(
-        "--kis-port", type=int, default=None, help="also serve the KIS simulator (same market)"
-    )
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--symbols", type=int, default=2500, help="universe size")
+    add_market_server_options(parser, port=8092, beside_kis=True)
     parser.add_argument(
         "--now", default="", help="simulated KST time at start, e.g. 2025-06-30T19:00 (runs on)"
     )
