@@ -4,16 +4,12 @@ market, so both brokers describe the same trades) in the foreground until interr
 from __future__ import annotations
 
 import argparse
-import sys
 
-from kis_intel_assets.simulator.cli import add_market_server_options
+from kis_intel_assets.simulator.cli import add_market_server_options, run_beside_kis_cli
 from kis_intel_assets.simulator.config import SimulatorConfig
 from kis_intel_assets.simulator.kiwoom_app import KIWOOM_FAULT_KINDS, RATE_LIMIT_STATUSES, KiwoomSimSettings
 from kis_intel_assets.simulator.kiwoom_server import running_kiwoom_simulator
 from kis_intel_assets.simulator.model import MarketModel
-from kis_intel_assets.simulator.server import serve_beside_kis
-
-USAGE_ERROR = 2
 
 
 def _faults(text: str) -> dict[str, float]:
@@ -42,20 +38,23 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _market_and_settings(args: argparse.Namespace) -> tuple[MarketModel, KiwoomSimSettings]:
+    market = MarketModel(SimulatorConfig(seed=args.seed, n_symbols=args.symbols))
+    settings = KiwoomSimSettings(
+        rate_limit_per_sec=args.rate_limit,
+        rate_limit_status=args.rate_limit_status,
+        fault_rates=args.faults,
+        fault_seed=args.fault_seed,
+    )
+    return market, settings
+
+
 def run_kiwoom_simulator_cli(argv: list[str]) -> int:
-    try:
-        args = _parser().parse_args(argv)
-        market = MarketModel(SimulatorConfig(seed=args.seed, n_symbols=args.symbols))
-        settings = KiwoomSimSettings(
-            rate_limit_per_sec=args.rate_limit,
-            rate_limit_status=args.rate_limit_status,
-            fault_rates=args.faults,
-            fault_seed=args.fault_seed,
-        )
-    except (argparse.ArgumentError, argparse.ArgumentTypeError, ValueError) as error:
-        print(f"kis-intel simulator-kiwoom: error: {error}", file=sys.stderr)
-        return USAGE_ERROR
-    server = running_kiwoom_simulator(market, settings, args.host, args.port)
-    return serve_beside_kis(
-        "kis-intel simulator-kiwoom", "Kiwoom simulator", server, market.config, args.host, args.kis_port
+    return run_beside_kis_cli(
+        "kis-intel simulator-kiwoom",
+        "Kiwoom simulator",
+        _parser(),
+        argv,
+        _market_and_settings,
+        running_kiwoom_simulator,
     )
