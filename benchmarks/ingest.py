@@ -38,7 +38,7 @@ import pandas as pd
 
 from benchmarks.rate_limit import scratch_database
 from kis_intel_assets.defs.ingest.assets import daily_prices, investor_trends, program_trading, short_selling
-from kis_intel_assets.defs.resources import DatabaseResource, KISResource
+from kis_intel_assets.defs.resources import resources_against
 from kis_intel_assets.krx_calendar import trading_days
 from kis_intel_assets.simulator import Simulator, SimulatorConfig, running_simulator
 from kis_intel_assets.storage import connect, upsert_frame
@@ -57,16 +57,7 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 def _resources(sim: Simulator, url: str, rate: float, app_key: str) -> dict[str, object]:
-    database = DatabaseResource(url=url)
-    kis = KISResource(
-        app_key=app_key,
-        app_secret="bench-secret",
-        database=database,
-        base_url=sim.base_url,
-        master_base_url=sim.master_base_url,
-        rate_limit_per_sec=rate,
-    )
-    return {"database": database, "kis": kis}
+    return resources_against(sim.base_url, url, app_key, "bench-secret", rate_limit_per_sec=rate)
 
 
 def _load_universe(sim: Simulator, url: str) -> int:
@@ -118,19 +109,13 @@ def daily_collection(n_symbols: int) -> list[dict]:
     with scratch_database() as url, simulator_process(config) as base_url:
         with connect(url) as conn:
             upsert_frame(conn, "stock_master", master.assign(last_seen=SIM_END))
-        database = DatabaseResource(url=url)
-        kis = KISResource(
-            app_key="bench-daily-key",
-            app_secret="bench-secret",
-            database=database,
-            base_url=base_url,
-            master_base_url=f"{base_url}/common/master",
-            rate_limit_per_sec=LIMIT_PER_SEC,
+        resources = resources_against(
+            base_url, url, "bench-daily-key", "bench-secret", rate_limit_per_sec=LIMIT_PER_SEC
         )
         started = time.monotonic()
         result = dg.materialize(
             SYMBOL_ASSETS,
-            resources={"database": database, "kis": kis},
+            resources=resources,
             partition_key=DAY,
             run_config=copy.deepcopy(QUIET),
         )

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import time
+from typing import Any
 
 import dagster as dg
 
@@ -24,7 +25,7 @@ from kis_intel_assets.defs.ingest.checks import MARKET_TABLE
 from kis_intel_assets.defs.krx.assets import krx_investor_flows
 from kis_intel_assets.defs.krx.checks import CHECK_NAME, krx_checks
 from kis_intel_assets.defs.krx.resources import KRXResource
-from kis_intel_assets.defs.resources import DatabaseResource, KISResource
+from kis_intel_assets.defs.resources import resources_against
 from kis_intel_assets.simulator import Simulator, SimulatorConfig
 from kis_intel_assets.simulator.krx_app import DEFAULT_ACCOUNTS
 from kis_intel_assets.simulator.krx_server import running_krx_simulator
@@ -68,28 +69,19 @@ def run(quick: bool) -> list[dict]:
     ):
         with connect(url) as conn:
             upsert_frame(conn, "stock_master", master.assign(last_seen=SIM_END))
-        database = DatabaseResource(url=url)
 
-        def kis(app_key: str, krx: KRXResource | None) -> KISResource:
-            return KISResource(
-                app_key=app_key,
-                app_secret="bench-secret",
-                database=database,
-                base_url=base_url,
-                master_base_url=f"{base_url}/common/master",
-                rate_limit_per_sec=LIMIT_PER_SEC,
-                krx=krx,
+        def resources(app_key: str, krx: KRXResource | None) -> dict[str, Any]:
+            return resources_against(
+                base_url, url, app_key, "bench-secret", rate_limit_per_sec=LIMIT_PER_SEC, krx=krx
             )
 
-        kis_only, kis_seconds, _ = _collect(
-            SYMBOL_ASSETS, {"database": database, "kis": kis("bench-kis-only", None)}
-        )
+        kis_only, kis_seconds, _ = _collect(SYMBOL_ASSETS, resources("bench-kis-only", None))
         portal = KRXResource(
             login_id=login_id, password=password, base_url=krx_sim.base_url, flows_source="krx"
         )
         with_krx, krx_seconds, agreed = _collect(
             [*SYMBOL_ASSETS, krx_investor_flows, *krx_checks],
-            {"database": database, "kis": kis("bench-kis-krx", portal), "krx": portal},
+            {**resources("bench-kis-krx", portal), "krx": portal},
         )
     symbols = int(master["symbol"].nunique())
     kis_requests = _requests(kis_only, "requests")

@@ -194,9 +194,8 @@ def demo_resources(
 ) -> dict[str, object]:
     """The demo's resources; with a KRX portal simulator, KRX is configured with its demo account."""
     from kis_intel_assets.defs.krx.resources import KRXResource
-    from kis_intel_assets.defs.resources import DatabaseResource, KISResource
+    from kis_intel_assets.defs.resources import resources_against
 
-    database = DatabaseResource(url=url)
     krx = KRXResource()
     if krx_simulator is not None:
         login_id, password = next(iter(KRX_DEMO_ACCOUNTS.items()))
@@ -206,16 +205,10 @@ def demo_resources(
             base_url=krx_simulator.base_url,
             requests_per_second=KRX_DEMO_RATE,
         )
-    kis = KISResource(
-        app_key=DEMO_APP_KEY,
-        app_secret=DEMO_APP_SECRET,
-        database=database,
-        base_url=simulator.base_url,
-        master_base_url=simulator.master_base_url,
-        rate_limit_per_sec=rate_limit,
-        krx=krx,
+    resources = resources_against(
+        simulator.base_url, url, DEMO_APP_KEY, DEMO_APP_SECRET, rate_limit_per_sec=rate_limit, krx=krx
     )
-    return {"database": database, "kis": kis, "krx": krx}
+    return {**resources, "krx": krx}
 
 
 def dev_command(symbols: int, days: int, seed: int, rate_limit: float) -> str:

@@ -36,8 +36,15 @@ def postgres_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
         yield with_database(configured, "postgres")
         return
     import pgserver
+    from filelock import FileLock
 
-    server = pgserver.get_server(Path(tmp_path_factory.mktemp("pg")) / "data", cleanup_mode="delete")
+    # pytest-xdist workers share one embedded server (pgserver counts its holders and the last one stops
+    # it); its set-up runs under a lock because two concurrent first starts as root race in initdb.
+    shared = tmp_path_factory.getbasetemp().parent if os.environ.get("PYTEST_XDIST_WORKER") else None
+    folder = shared / "pg" if shared else Path(tmp_path_factory.mktemp("pg"))
+    folder.mkdir(exist_ok=True)
+    with FileLock(str(folder) + ".lock"):
+        server = pgserver.get_server(folder / "data", cleanup_mode="delete")
     yield server.get_uri("postgres")
     server.cleanup()
 

@@ -216,3 +216,17 @@ def kis_resource_from_env(database: DatabaseResource, krx: KRXResource | None = 
         kiwoom_base_url=source.kiwoom_base_url or KIWOOM_BASE_URL,
         krx=krx,
     )
+
+
+def resources_against(
+    base_url: str, database_url: str, app_key: str, app_secret: str, **kis_settings: Any
+) -> dict[str, Any]:
+    """The `database` and `kis` resources of a run against a KIS-compatible server at `base_url` (the
+    simulator, or a gateway in front of it) with its master files under /common/master: the demo, the
+    benchmarks and the tests build such runs here, so a new resource setting is added once."""
+    database = DatabaseResource(url=database_url)
+    kis_settings.setdefault("master_base_url", f"{base_url}/common/master")
+    kis = KISResource(
+        app_key=app_key, app_secret=app_secret, database=database, base_url=base_url, **kis_settings
+    )
+    return {"database": database, "kis": kis}

@@ -13,7 +13,7 @@ import pandas as pd
 import psycopg
 
 from kis_intel_assets.defs.ingest.assets import stock_universe
-from kis_intel_assets.defs.resources import DatabaseResource, KISResource
+from kis_intel_assets.defs.resources import resources_against
 from kis_intel_assets.gateway.fair_queue import FairQueue, LaneFull
 from kis_intel_assets.kis import KISClient, KISConfig
 from kis_intel_assets.simulator import Simulator
@@ -264,15 +264,9 @@ def test_a_dagster_run_can_go_through_the_gateway_with_local_credentials(
 ) -> None:
     gateway = gateway_factory(gateway_sim)
     key, secret = LOCAL_CLIENTS["bot"]
-    database = DatabaseResource(url=database_url)
-    kis = KISResource(
-        app_key=key,
-        app_secret=secret,
-        database=database,
-        base_url=gateway.base_url,
-        master_base_url=gateway_sim.master_base_url,
+    resources = resources_against(
+        gateway.base_url, database_url, key, secret, master_base_url=gateway_sim.master_base_url
     )
-    resources = {"database": database, "kis": kis}
     assert dg.materialize([stock_universe], resources=resources).success
 
     with psycopg.connect(database_url) as conn:

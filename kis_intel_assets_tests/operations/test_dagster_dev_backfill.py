@@ -29,10 +29,13 @@ import httpx
 import pytest
 
 from kis_intel_assets.defs.ingest.assets import KIS_POOL, stock_universe
-from kis_intel_assets.defs.resources import DatabaseResource, KISResource
 from kis_intel_assets.simulator import Simulator
 from kis_intel_assets.storage import connect, fetch_frame
-from kis_intel_assets_tests.simulator_fixtures import SimulatorFactory, simulator_environment
+from kis_intel_assets_tests.simulator_fixtures import (
+    SimulatorFactory,
+    simulator_environment,
+    simulator_resources,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 DAGSTER = Path(sys.executable).with_name("dagster")
@@ -166,16 +169,8 @@ def dagster_dev(
     tmp_path: Path, simulator_factory: SimulatorFactory, database_url: str, empty_database_url: str
 ) -> Iterator[DagsterDev]:
     sim = simulator_factory(n_symbols=8, rate_limit_per_sec=RATE)
-    database = DatabaseResource(url=database_url)
-    kis = KISResource(
-        app_key=APP_KEY,
-        app_secret=APP_SECRET,
-        database=database,
-        base_url=sim.base_url,
-        master_base_url=sim.master_base_url,
-        rate_limit_per_sec=RATE,
-    )
-    assert dg.materialize([stock_universe], resources={"database": database, "kis": kis}).success
+    resources = simulator_resources(sim, database_url, APP_KEY, APP_SECRET, rate_limit_per_sec=RATE)
+    assert dg.materialize([stock_universe], resources=resources).success
 
     env = {
         **simulator_environment(sim, database_url, APP_KEY, APP_SECRET, RATE),

@@ -236,7 +236,8 @@ def migrated(filled_at_016: tuple[str, dict]) -> tuple[str, dict]:
     """Migrated in a session whose time zone is not Seoul's: the conversion must not depend on it (the
     URL's options come after the product's own, so they win)."""
     url, frames = filled_at_016
-    applied = migrate(f"{url}?options=-c%20TimeZone%3DAmerica/New_York").applied
+    joiner = "&" if "?" in url else "?"  # the embedded server's URL already has a query (host=…)
+    applied = migrate(f"{url}{joiner}options=-c%20TimeZone%3DAmerica/New_York").applied
     assert applied[0] == "017_rfc010_contract.sql"  # then the later branches' migrations (019 krx, …)
     return url, frames
 
