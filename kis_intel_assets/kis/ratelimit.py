@@ -177,10 +177,10 @@ class PostgresRateLimiter:
     def _execute(self, query: str, params: dict[str, object]) -> tuple | None:
         """Runs one autocommit statement; reconnects once if the connection was lost."""
         with self._lock:
-            self._conn, row = execute_reconnecting(
+            self._conn, cursor = execute_reconnecting(
                 self._conn, self._database_url, query, params, timeouts=LIMITER_TIMEOUTS
             )
-            return row
+            return cursor.fetchone() if cursor.description else None
 
     def _execute_riding_outages(self, query: str, params: dict[str, object]) -> tuple | None:
         """`_execute`, waiting out a lost database (restart, failover) for up to `outage_seconds`."""

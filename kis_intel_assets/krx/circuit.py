@@ -58,8 +58,8 @@ class Circuit:
 
     def _execute(self, query: str, params: dict[str, object]) -> tuple | None:
         with self._lock:
-            self._conn, row = execute_reconnecting(self._conn, self._url, query, params)
-            return row
+            self._conn, cursor = execute_reconnecting(self._conn, self._url, query, params)
+            return cursor.fetchone()
 
     def check(self, now: datetime) -> None:
         """Raises KRXBlockedError while the circuit is open at `now`; otherwise returns."""

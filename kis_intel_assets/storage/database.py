@@ -31,6 +31,8 @@ EMBEDDED_DATABASE = "kis_intel"
 SESSION_TIME_ZONE = "Asia/Seoul"
 KST = ZoneInfo(SESSION_TIME_ZONE)
 _TIMESTAMPTZ_OID = 1184
+# A statement's parameters, as psycopg takes them.
+Params = Sequence[Any] | Mapping[str, Any]
 
 
 class DatabaseUnavailableError(psycopg.OperationalError):
@@ -258,16 +260,15 @@ def execute_reconnecting(
     conn: psycopg.Connection | None,
     url: str,
     query: str,
-    params: Mapping[str, object],
+    params: Params,
     timeouts: DatabaseTimeouts | None = None,
-) -> tuple[psycopg.Connection, tuple[Any, ...] | None]:
-    """One idempotent statement on a long-lived autocommit connection, for state every process shares
-    (the request limiter, the KRX circuit): returns the connection to keep and the statement's first row
-    (None when it returns none).
+) -> tuple[psycopg.Connection, psycopg.Cursor[Any]]:
+    """One idempotent statement on a long-lived autocommit connection (the request limiter, the KRX
+    circuit, the fetch cache): returns the connection to keep and the statement's cursor.
 
-    A missing or closed connection is opened from `url`; a lost one is closed and replaced once, and a
-    second loss raises, so the caller's own policy decides how long an outage is waited out. The caller
-    serializes calls (one statement at a time per connection).
+    A missing, closed or broken connection is opened from `url`; a lost one is closed and replaced once,
+    and a second loss raises, so the caller's own policy decides how long an outage is waited out. The
+    caller serializes calls (one statement at a time per connection).
     """
     try:
         return _execute_autocommit(conn, url, query, params, timeouts)
@@ -279,15 +280,14 @@ def _execute_autocommit(
     conn: psycopg.Connection | None,
     url: str,
     query: str,
-    params: Mapping[str, object],
+    params: Params,
     timeouts: DatabaseTimeouts | None,
-) -> tuple[psycopg.Connection, tuple[Any, ...] | None]:
+) -> tuple[psycopg.Connection, psycopg.Cursor[Any]]:
     """One try of `execute_reconnecting`; a connection the statement failed on is closed (state unknown)."""
-    if conn is None or conn.closed:
+    if conn is None or conn.closed or conn.broken:
         conn = connect(url, autocommit=True, timeouts=timeouts)
     try:
-        cursor = conn.execute(query, params)
-        return conn, cursor.fetchone() if cursor.description else None
+        return conn, conn.execute(query, params)
     except psycopg.OperationalError:
         conn.close()
         raise
@@ -296,7 +296,7 @@ def _execute_autocommit(
 def fetch_frame(
     conn: psycopg.Connection,
     query: str | sql.Composable,
-    params: Sequence[Any] | Mapping[str, Any] | None = None,
+    params: Params | None = None,
 ) -> pd.DataFrame:
     """Run a query and return its rows as a DataFrame with the query's column names.
 
