@@ -64,7 +64,7 @@ def _load_universe(sim: Simulator, url: str) -> int:
     """stock_master straight from the simulator's ground truth (the universe refresh is not measured)."""
     master = sim.truth.stock_master().assign(last_seen=SIM_END)
     with connect(url) as conn:
-        upsert_frame(conn, "stock_master", master, ("symbol", "valid_from"))
+        upsert_frame(conn, "stock_master", master)
     return int(master["symbol"].nunique())
 
 
@@ -108,7 +108,7 @@ def daily_collection(n_symbols: int) -> list[dict]:
     master = Simulator(config).truth.stock_master()
     with scratch_database() as url, simulator_process(config) as base_url:
         with connect(url) as conn:
-            upsert_frame(conn, "stock_master", master.assign(last_seen=SIM_END), ("symbol", "valid_from"))
+            upsert_frame(conn, "stock_master", master.assign(last_seen=SIM_END))
         resources = resources_against(
             base_url, url, "bench-daily-key", "bench-secret", rate_limit_per_sec=LIMIT_PER_SEC
         )
@@ -215,7 +215,7 @@ def upsert_speed(bulk_rows: int, loop_rows: int) -> list[dict]:
     with scratch_database() as url, connect(url) as conn:
         bulk = _price_rows(bulk_rows)
         started = time.perf_counter()
-        upsert_frame(conn, "daily_prices", bulk, ("symbol", "time"))
+        upsert_frame(conn, "daily_prices", bulk)
         conn.commit()
         bulk_rate = bulk_rows / (time.perf_counter() - started)
 

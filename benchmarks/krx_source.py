@@ -68,7 +68,7 @@ def run(quick: bool) -> list[dict]:
         running_krx_simulator(config) as krx_sim,
     ):
         with connect(url) as conn:
-            upsert_frame(conn, "stock_master", master.assign(last_seen=SIM_END), ("symbol", "valid_from"))
+            upsert_frame(conn, "stock_master", master.assign(last_seen=SIM_END))
 
         def resources(app_key: str, krx: KRXResource | None) -> dict[str, Any]:
             return resources_against(

@@ -100,9 +100,9 @@ def stock_panel_inputs(
     return master, prices, flows
 
 
-def write(database: DatabaseResource, table: str, frame: pd.DataFrame, keys: tuple[str, ...]) -> int:
+def write(database: DatabaseResource, table: str, frame: pd.DataFrame) -> int:
     with database.connection() as conn:
-        return upsert_frame(conn, table, frame, keys)
+        return upsert_frame(conn, table, frame)
 
 
 def table_md(frame: pd.DataFrame, columns: list[str], rows: int = PREVIEW_ROWS) -> dg.MetadataValue:
@@ -153,7 +153,7 @@ def stock_money_flow_index(
     require_history(prices, "daily_prices", "daily_prices", read_start(context, "daily_prices"), end)
     prices["money_flow_index"] = analytics.money_flow_index_panel(prices)
     mfi = in_partition(prices[["time", "symbol", "money_flow_index"]].dropna(), start, end)
-    written = write(database, "stock_mfi", mfi, ("symbol", "time"))
+    written = write(database, "stock_mfi", mfi)
     rows_per_partition(context, mfi)
     return dg.MaterializeResult(
         metadata={
@@ -190,7 +190,7 @@ def sector_money_flow(context: dg.AssetExecutionContext, database: DatabaseResou
     if flows.empty:
         context.log.warning(f"no investor_trends rows for {first}..{end}: sector flows stay empty (NaN)")
     flow = in_partition(analytics.sector_money_flow(master, prices, flows), start, end)
-    written = write(database, "sector_rotation", flow, ("sector_code", "time"))
+    written = write(database, "sector_rotation", flow)
     rows_per_partition(context, flow)
     last_day = flow[flow["time"] == flow["time"].max()].assign(
         smart_money=lambda f: f["foreign_flow"].astype(float) + f["institution_flow"].astype(float)
@@ -259,8 +259,8 @@ def rotation_signal(
     transitions = in_partition(analytics.rotation_transitions(all_signals), start, end)
     signals = in_partition(all_signals, start, end)
     with database.connection() as conn, conn.transaction():
-        written = upsert_frame(conn, "rotation_signal", signals, ("sector_code", "time"))
-        upsert_frame(conn, "rotation_transition", transitions, ("sector_code", "kind", "time"))
+        written = upsert_frame(conn, "rotation_signal", signals)
+        upsert_frame(conn, "rotation_transition", transitions)
         record_rotation_signal(conn, signals)
     rows_per_partition(context, signals, "rotation_signal")
     rows_per_partition(context, transitions, "rotation_transition")
@@ -329,7 +329,7 @@ def rotation_scorecard(context: dg.AssetExecutionContext, database: DatabaseReso
         raise deterministic_failure("rotation_signal is empty: materialize rotation_signal partitions first")
     card = analytics.rotation_scorecard(signals, flow)
     card = card.assign(time=pd.to_datetime(card["time"]).dt.date)
-    written = write(database, "rotation_scorecard", card, ("method", "horizon", "time"))
+    written = write(database, "rotation_scorecard", card)
     context.log.info(f"scorecard over {card['period_start'].min()}..{card['period_end'].max()}")
     return dg.MaterializeResult(
         metadata={
@@ -375,7 +375,7 @@ def short_overheat(context: dg.AssetExecutionContext, database: DatabaseResource
     designations = in_partition(analytics.short_overheat(daily, quarters, calendar), start, end)
     for column in ("ban_start", "ban_date"):
         designations[column] = pd.to_datetime(designations[column]).dt.date
-    written = write(database, "short_overheat", designations, ("symbol", "time"))
+    written = write(database, "short_overheat", designations)
     rows_per_partition(context, designations)
     return dg.MaterializeResult(
         metadata={
@@ -442,7 +442,7 @@ def concentrated_buying(
     first = read_start(context, "investor_trends")
     master, prices, flows = stock_panel_inputs(database, first, end)
     flagged = in_partition(analytics.concentrated_buying(master, prices, flows, CONCENTRATION), start, end)
-    written = write(database, "concentrated_buying", flagged, ("symbol", "investor", "time"))
+    written = write(database, "concentrated_buying", flagged)
     rows_per_partition(context, flagged)
     return dg.MaterializeResult(
         metadata={

@@ -49,7 +49,6 @@ from kis_intel_assets.storage.fetch_cache import FetchCache
 
 KIS_POOL = "kis_api"
 GROUP = "ingest"
-SYMBOL_KEY = ("symbol", "time")
 
 
 class UniverseConfig(dg.Config):
@@ -109,9 +108,7 @@ def _refresh_universe(
         latest = latest_master_rows(conn)
     updates = master_updates(latest, observed, as_of, calendar_bounds()[0])
     check_frame(updates, schemas.stock_master(), "stock_master", "CTPF1002R")
-    (written,) = write_frames(
-        context, database, [("stock_master", updates, ("symbol", "valid_from"))]
-    ).values()
+    (written,) = write_frames(context, database, [("stock_master", updates)]).values()
     known = set(zip(latest["symbol"], latest["valid_from"], strict=True))
     opened = sum(key not in known for key in zip(updates["symbol"], updates["valid_from"], strict=True))
     return materialize_result(
@@ -190,12 +187,10 @@ def _symbol_asset(dataset: SymbolDataset, description: str) -> dg.AssetsDefiniti
     return _asset
 
 
-DAILY_PRICES = SymbolDataset(
-    "daily_prices", "FHKST03010100", SYMBOL_KEY, schemas.daily_prices, previous_day=True
-)
-INVESTOR_TRENDS = SymbolDataset("investor_trends", "FHPTJ04160001", SYMBOL_KEY, schemas.investor_trends)
-SHORT_SELLING = SymbolDataset("short_selling", "FHPST04830000", SYMBOL_KEY, schemas.short_selling)
-PROGRAM_TRADING = SymbolDataset("program_trading", "FHPPG04650201", SYMBOL_KEY, schemas.program_trading)
+DAILY_PRICES = SymbolDataset("daily_prices", "FHKST03010100", schemas.daily_prices, previous_day=True)
+INVESTOR_TRENDS = SymbolDataset("investor_trends", "FHPTJ04160001", schemas.investor_trends)
+SHORT_SELLING = SymbolDataset("short_selling", "FHPST04830000", schemas.short_selling)
+PROGRAM_TRADING = SymbolDataset("program_trading", "FHPPG04650201", schemas.program_trading)
 
 daily_prices = _symbol_asset(
     DAILY_PRICES,
@@ -298,8 +293,8 @@ def _program_trading(
             context,
             database,
             [
-                ("program_trading", per_stock, SYMBOL_KEY),
-                ("program_trading_market", per_market, ("market", "trade_type", "time")),
+                ("program_trading", per_stock),
+                ("program_trading_market", per_market),
             ],
             final_for=(start, end),
             unavailable=unavailable,

@@ -38,7 +38,7 @@ from kis_intel_assets.kis.endpoints import ENDPOINTS
 from kis_intel_assets.kis.errors import KISError, KISPayloadError
 from kis_intel_assets.kis.publication import UNPUBLISHED, oldest_pending
 from kis_intel_assets.krx_calendar import CalendarRangeError, previous_trading_day, trading_days
-from kis_intel_assets.storage import upsert_frame
+from kis_intel_assets.storage import registered_table, upsert_frame
 from kis_intel_assets.storage.fetch_cache import FetchCache
 from kis_intel_assets.storage.table_columns import table_columns
 
@@ -47,11 +47,6 @@ FAILURE_CASES_SHOWN = 20
 PREVIEW_ROWS = 10
 # {day: (kind, reason)} of days KIS could not serve (kis/publication.py), per table written.
 Unserved = Mapping[date, tuple[str, str]]
-# Daily tables whose final rows supersede a table of provisional intraday snapshots.
-SUPERSEDED_BY = {
-    "program_trading": "intraday_program_trading",
-    "investor_trends": "intraday_investor_estimates",
-}
 # Writes after which short_selling's balance columns are refreshed from short_balance, whichever of
 # the two landed first (defs/krx/balance.py).
 REFRESH_SHORT_SELLING_BALANCE = ("short_selling", "short_balance")
@@ -66,7 +61,6 @@ class SymbolDataset:
 
     table: str
     tr_id: str
-    key_columns: tuple[str, ...]
     schema: Callable[[date, date], pa.DataFrameSchema]
     # Also fetch the trading day before the window, validated but never written: the schema can then tell
     # a stock's first day (no earlier row: a listing day) from a day with a previous one.
@@ -330,12 +324,12 @@ def availability_metadata(unavailable: Mapping[str, Unserved]) -> dict[str, dg.R
 def write_frames(
     context: dg.AssetExecutionContext,
     database: DatabaseResource,
-    writes: Sequence[tuple[str, pd.DataFrame, Sequence[str]]],
+    writes: Sequence[tuple[str, pd.DataFrame]],
     final_for: tuple[date, date] | None = None,
     fetched: Sequence[FetchCache] = (),
     unavailable: Mapping[str, Unserved] | None = None,
 ) -> dict[str, int]:
-    """Upsert several (table, frame, key) batches in one transaction: all land or none does; returns the
+    """Upsert several (table, frame) batches in one transaction: all land or none does; returns the
     rows written per table.
 
     `final_for` is the window these rows are final for: their provisional intraday counterparts are
@@ -347,8 +341,8 @@ def write_frames(
     with database.connection() as conn, conn.transaction():
         for cache in fetched:
             cache.clear(conn)
-        for table, frame, key_columns in writes:
-            written[table] = upsert_frame(conn, table, frame, key_columns) if not frame.empty else 0
+        for table, frame in writes:
+            written[table] = upsert_frame(conn, table, frame) if not frame.empty else 0
             context.log.info(f"{table}: upserted {written[table]} rows")
             if final_for:
                 _replace_unavailable(conn, table, final_for, (unavailable or {}).get(table, {}))
@@ -357,12 +351,13 @@ def write_frames(
             if final_for and table in REFRESH_SHORT_SELLING_BALANCE:
                 filled = fill_short_selling_balance(conn, final_for)
                 context.log.info(f"short_selling: balance columns set on {filled} rows from short_balance")
-            if final_for and table in SUPERSEDED_BY:
+            provisional = registered_table(table).supersedes
+            if final_for and provisional:
                 conn.execute(
                     sql.SQL(
                         "UPDATE {} SET superseded = true WHERE NOT superseded "
                         "AND (time AT TIME ZONE 'Asia/Seoul')::date BETWEEN %s AND %s"
-                    ).format(sql.Identifier(SUPERSEDED_BY[table])),
+                    ).format(sql.Identifier(provisional)),
                     final_for,
                 )
     return written
@@ -459,7 +454,7 @@ def ingest_symbol_dataset(
         written = write_frames(
             context,
             database,
-            [(dataset.table, frame, dataset.key_columns)],
+            [(dataset.table, frame)],
             final_for=(start, end),
             unavailable=unavailable,
             fetched=[cache],

@@ -148,8 +148,8 @@ def _snapshot(
         context,
         database,
         [
-            ("intraday_program_trading", program, ("symbol", "time")),
-            ("intraday_investor_estimates", estimates, ("symbol", "time")),
+            ("intraday_program_trading", program),
+            ("intraday_investor_estimates", estimates),
         ],
     )
     snapshot = {"provisional": True, "snapshot": now.isoformat(timespec="seconds")}

@@ -61,7 +61,7 @@ def short_overheat_designations(
     )
     with database.connection() as conn, conn.transaction():
         conn.execute(f"DELETE FROM {TABLE} WHERE time = %s", (file_day,))  # the day's list replaces it
-        written = upsert_frame(conn, TABLE, rows, ("time", "symbol"))
+        written = upsert_frame(conn, TABLE, rows)
     rows_per_partition(context, rows)
     return dg.MaterializeResult(
         metadata={

@@ -31,6 +31,7 @@ from kis_intel_assets.investor_groups import (
     flow_column,
 )
 from kis_intel_assets.krx_calendar import CalendarRangeError, previous_trading_day
+from kis_intel_assets.storage import registered_table
 
 SYMBOL = pa.Column(str, pa.Check.str_matches(r"^[0-9A-Z]{6}$"), nullable=False)
 NON_NEGATIVE = pa.Check.ge(0)
@@ -48,6 +49,11 @@ LISTING_BAND = (0.60 - 0.01, 4.00 + 0.01)
 AFTER_HOURS_MARGIN = 0.10
 UNMARKED = ("", "00", "N")  # 락 구분 "00" none, 수정 여부 "N", blank 재평가 사유
 KRW_MILLION = 1_000_000
+
+
+def key_of(table: str) -> list[str]:
+    """The columns a batch for `table` must be unique on: its primary key (storage/tables.py)."""
+    return list(registered_table(table).key)
 
 
 def _in_window(start: date, end: date) -> pa.Column:
@@ -112,7 +118,7 @@ def daily_prices(start: date, end: date) -> pa.DataFrameSchema:
             ),
             *_price_band_checks(),
         ],
-        unique=["symbol", "time"],
+        unique=key_of("daily_prices"),
         strict=True,
     )
 
@@ -191,7 +197,7 @@ def investor_trends(start: date, end: date) -> pa.DataFrameSchema:
             *_group_sums("institution", INSTITUTION_SUBGROUPS),
             *_group_sums("other", OTHER_SUBGROUPS),
         ],
-        unique=["symbol", "time"],
+        unique=key_of("investor_trends"),
         strict=True,
     )
 
@@ -259,7 +265,7 @@ def short_selling(start: date, end: date) -> pa.DataFrameSchema:
             _average_in_range("total_value", "total_volume"),
             _average_in_range("short_amount", "short_volume"),
         ],
-        unique=["symbol", "time"],
+        unique=key_of("short_selling"),
         strict=True,
     )
 
@@ -307,7 +313,7 @@ def program_trading(start: date, end: date) -> pa.DataFrameSchema:
             "source": pa.Column(str, pa.Check.isin(["KIS", "KIWOOM"]), required=False),
         },
         checks=_buy_sell_net(["program"]),
-        unique=["symbol", "time"],
+        unique=key_of("program_trading"),
         strict=True,
     )
 
@@ -323,7 +329,7 @@ def program_trading_market(start: date, end: date) -> pa.DataFrameSchema:
             "net_value": _int(),
         },
         checks=[*_buy_sell_net([""], _market_column), _total_is_arbitrage_plus_non_arbitrage()],
-        unique=["market", "trade_type", "time"],
+        unique=key_of("program_trading_market"),
         strict=True,
     )
 
@@ -363,7 +369,7 @@ def stock_master() -> pa.DataFrameSchema:
             "sector_kis_code": pa.Column(str, pa.Check.str_matches(r"^[0-9]{3}$")),  # KIS's own code
             "last_seen": pa.Column(object, nullable=False),
         },
-        unique=["symbol", "valid_from"],
+        unique=key_of("stock_master"),
         strict=True,
     )
 
@@ -399,7 +405,7 @@ def intraday_investor_estimates() -> pa.DataFrameSchema:
                 for unit in ("qty", "value")
             },
         },
-        unique=["symbol", "time"],
+        unique=key_of("intraday_investor_estimates"),
         strict=True,
     )
 
@@ -440,7 +446,7 @@ def stock_lending(start: date, end: date) -> pa.DataFrameSchema:
                 error="rmnd_amt / rmnd_stcn must be a price inside the ±30 % band around stck_prpr",
             ),
         ],
-        unique=["symbol", "time"],
+        unique=key_of("stock_lending"),
         strict=True,
     )
 

@@ -31,8 +31,6 @@ from kis_intel_assets.krx_calendar import trading_days
 
 KRX_POOL = "krx_portal"
 GROUP = "krx"  # optional source: apart from ingest, whose tables have freshness policies
-BALANCE_KEY = ("time", "symbol")
-FLOWS_KEY = ("time", "symbol", "group")
 
 
 def krx_result(
@@ -125,7 +123,7 @@ def _short_balance(
     computed = (100 * frame["balance_volume"] / frame["listed_shares"]).round(2)
     frame["balance_ratio"] = frame["balance_ratio"].astype(float).fillna(computed)
     check_frame(frame, schemas.short_balance(start, end), "short_balance", BALANCE_BLD)
-    written = write_frames(context, database, [("short_balance", frame, BALANCE_KEY)], final_for=(start, end))
+    written = write_frames(context, database, [("short_balance", frame)], final_for=(start, end))
     rows_per_partition(context, frame)
     return krx_result(frame, written["short_balance"], client, started, start, end)
 
@@ -153,7 +151,7 @@ def _investor_flows(
 ) -> dg.MaterializeResult:
     started = time.monotonic()
     frame, client = fetch_investor_flows(krx, database, start, end)
-    written = write_frames(context, database, [("krx_investor_flows", frame, FLOWS_KEY)])
+    written = write_frames(context, database, [("krx_investor_flows", frame)])
     rows_per_partition(context, frame)
     return krx_result(
         frame,

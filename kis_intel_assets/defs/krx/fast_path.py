@@ -30,7 +30,7 @@ from kis_intel_assets.defs.ingest.collect import (
     materialize_result,
     write_frames,
 )
-from kis_intel_assets.defs.ingest.schemas import SYMBOL, _buy_sell_net, _group_sums, _in_window, _int
+from kis_intel_assets.defs.ingest.schemas import SYMBOL, _buy_sell_net, _group_sums, _in_window, _int, key_of
 from kis_intel_assets.defs.krx.fetch import fetch_investor_flows
 from kis_intel_assets.defs.krx.resources import KRXResource
 from kis_intel_assets.defs.partition_metadata import rows_per_partition
@@ -85,7 +85,7 @@ def krx_schema(start: date, end: date) -> pa.DataFrameSchema:
     return pa.DataFrameSchema(
         columns,
         checks=[*_buy_sell_net(list(KRX_GROUPS)), *_group_sums("institution", INSTITUTION_SUBGROUPS)],
-        unique=["symbol", "time"],
+        unique=key_of("investor_trends"),
         strict=True,
     )
 
@@ -114,9 +114,7 @@ def krx_investor_trends(
         [wide[~wide["symbol"].isin(sample)].assign(source="KRX"), from_kis.assign(source="KIS")],
         ignore_index=True,
     )
-    written = write_frames(
-        context, database, [(TABLE, frame, ("symbol", "time"))], final_for=(start, end), unavailable={}
-    )[TABLE]
+    written = write_frames(context, database, [(TABLE, frame)], final_for=(start, end), unavailable={})[TABLE]
     rows_per_partition(context, frame)
     kis_requests = int(kis_client.metrics.snapshot()["requests"])  # type: ignore[attr-defined]
     return materialize_result(
