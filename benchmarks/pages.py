@@ -37,6 +37,7 @@ from psycopg import sql
 
 from benchmarks.analytics import History, synthetic_history
 from kis_intel_assets.analytics import (
+    overheat_candidates,
     rotation_scorecard,
     rotation_signals,
     rotation_transitions,
@@ -59,6 +60,7 @@ TABLE_KEYS = {
     "rotation_transition": ["sector_code", "kind", "time"],
     "rotation_scorecard": ["method", "horizon", "time"],
     "short_overheat": ["symbol", "time"],
+    "overheat_candidates": ["time", "symbol"],
 }
 
 
@@ -74,6 +76,7 @@ def analytics_tables(
         "rotation_transition": rotation_transitions(signals),
         "rotation_scorecard": rotation_scorecard(signals, flow),
         "short_overheat": short_overheat(short_daily),
+        "overheat_candidates": overheat_candidates(short_daily),
     }
 
 

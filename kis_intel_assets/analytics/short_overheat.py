@@ -437,18 +437,17 @@ def short_overheat(
 
 def overheat_candidates(daily: pd.DataFrame, quarter_ratios: pd.DataFrame | None = None) -> pd.DataFrame:
     """CANDIDATE_COLUMNS for every stock-day the rule can evaluate: how close it is to a type ① designation
-    (designated or not; the reader leaves out the designated ones). Each day's rows come closest first."""
+    (designated or not; the reader leaves out the designated ones), closest first."""
     panel = _panel(daily, quarter_ratios)
     rows = np.flatnonzero(_eligible(panel.base))
     frame = panel.frame.iloc[rows]
     markets = frame["market"].astype(str).to_numpy()
-    thresholds = panel.thresholds
-    sources = [
-        _threshold_source(market, int(quarter), ratio)
-        for market, quarter, ratio in zip(
-            markets, thresholds.quarter_id[rows], thresholds.ratio[rows], strict=True
-        )
-    ]
+    quarter_ids, ratios = panel.thresholds.quarter_id[rows], panel.thresholds.ratio[rows]
+    # One text per market-quarter, not per row.
+    codes, _ = pd.factorize(quarter_ids * len(MARKETS) + frame["market"].cat.codes.to_numpy())
+    first = np.unique(codes, return_index=True)[1]
+    texts = [_threshold_source(markets[i], int(quarter_ids[i]), ratios[i]) for i in first]
+    sources = np.asarray(texts, dtype=object)[codes]
     inputs = pd.DataFrame(
         {
             "time": as_dates(frame["day"].to_numpy()),
@@ -460,12 +459,11 @@ def overheat_candidates(daily: pd.DataFrame, quarter_ratios: pd.DataFrame | None
             "short_amount": frame["short_amount"].to_numpy(float),
             "avg_short_value_40d": panel.base["short"][rows] / BASELINE_DAYS,
             "traded_days_40d": panel.base["traded"][rows],
-            "quarter_ratio_threshold": np.nan_to_num(thresholds.value[rows], nan=QUARTER_CAP),
+            "quarter_ratio_threshold": np.nan_to_num(panel.thresholds.value[rows], nan=QUARTER_CAP),
             "threshold_source": sources,
         }
     )
-    ranked = closeness(inputs).sort_values("time", kind="stable", ignore_index=True)
-    return ranked[list(CANDIDATE_COLUMNS)]
+    return closeness(inputs)[list(CANDIDATE_COLUMNS)]
 
 
 def _threshold_source(market: str, quarter_id: int, ratio: float) -> str:
