@@ -375,7 +375,7 @@ def overheat_inputs(context: dg.AssetExecutionContext, database: DatabaseResourc
     require_history(shorts, "short_selling", "short_selling", first, end)
     require_history(prices, "daily_prices", "daily_prices", first, end)
     quarters = analytics.quarterly_short_ratio(market_days)
-    return OverheatInputs(_overheat_input(master, shorts, prices), quarters, shorts, first)
+    return OverheatInputs(overheat_stock_days(master, shorts, prices), quarters, shorts, first)
 
 
 @partition_asset(deps=_OVERHEAT_DEPS, metadata=table_metadata("short_overheat"))
@@ -455,7 +455,7 @@ def overheat_candidates(
     )
 
 
-def _overheat_input(master: pd.DataFrame, shorts: pd.DataFrame, prices: pd.DataFrame) -> pd.DataFrame:
+def overheat_stock_days(master: pd.DataFrame, shorts: pd.DataFrame, prices: pd.DataFrame) -> pd.DataFrame:
     """The pure function's input: one row per stock-day with its market as of that day."""
     daily = prices.merge(shorts, on=["symbol", "time"], how="left")
     daily["short_amount"] = daily["short_amount"].fillna(0)
