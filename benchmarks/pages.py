@@ -37,6 +37,7 @@ from psycopg import sql
 
 from benchmarks.analytics import History, synthetic_history
 from kis_intel_assets.analytics import (
+    overheat_candidates,
     rotation_scorecard,
     rotation_signals,
     rotation_transitions,
@@ -65,6 +66,7 @@ def analytics_tables(
         "rotation_transition": rotation_transitions(signals),
         "rotation_scorecard": rotation_scorecard(signals, flow),
         "short_overheat": short_overheat(short_daily),
+        "overheat_candidates": overheat_candidates(short_daily),
     }
 
 

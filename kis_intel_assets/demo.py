@@ -54,6 +54,7 @@ SUMMARY_TABLES = (
     "rotation_transition",
     "rotation_scorecard",
     "short_overheat",
+    "overheat_candidates",
     "concentrated_buying",
     "short_overheat_designations",
 )
@@ -250,8 +251,9 @@ def run_analytics(graph: DemoGraph, window: list[date]) -> bool:
         return False
     with step(f"stock_money_flow_index, sector_money_flow ({len(window) - flow_from} days)"):
         graph.run(["stock_money_flow_index", "sector_money_flow"], window[flow_from:])
-    with step(f"rotation_signal, short_overheat, concentrated_buying ({len(window) - signal_from} days)"):
-        graph.run(["rotation_signal", "short_overheat", "concentrated_buying"], window[signal_from:])
+    daily = ["rotation_signal", "short_overheat", "overheat_candidates", "concentrated_buying"]
+    with step(f"{', '.join(daily)} ({len(window) - signal_from} days)"):
+        graph.run(daily, window[signal_from:])
     with step("rotation_scorecard (all stored history)"):
         graph.run(["rotation_scorecard"])
     return True

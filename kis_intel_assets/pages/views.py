@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 import psycopg
 
 from kis_intel_assets.analytics.scorecard import MIN_SIGNALS_TO_JUDGE
-from kis_intel_assets.pages import figures, overheat, params, queries
+from kis_intel_assets.pages import figures, params, queries
 from kis_intel_assets.pages.formatting import INVESTOR_LABELS
 
 NO_DATA = "no data yet — run a backfill (kis-intel demo or a Dagster backfill)"
@@ -149,18 +149,15 @@ def overheat_view(conn: psycopg.Connection, query: Mapping[str, str]) -> Page:
         "market_links": {m: link("/overheat", date=day, market=m, sort=sort, order=order)
                          for m in params.MARKET_FILTERS},
     }  # fmt: skip
-    baseline = overheat.baseline_days(days, day)
-    if baseline:
-        in_use = queries.thresholds_in_use(conn, day, overheat.quarter_start(day))
-        quarter, label = overheat.quarter_days(days, day)
-        computed = quarter and len(in_use) < len(overheat.MULTIPLE_TYPES_1_2)
-        ratios = queries.market_short_ratios(conn, day, quarter) if computed else {}
-        limits = overheat.thresholds(in_use, ratios, len(quarter), label)
-        candidates = queries.overheat_candidates(conn, day, market, baseline)
-        context["near"] = overheat.closeness(candidates, limits).to_dict("records")
-        context["thresholds"] = limits
+    thresholds = queries.quarter_thresholds(conn, day)
+    if thresholds:
+        context["near"] = queries.near_designation(conn, day, market).to_dict("records")
+        context["thresholds"] = thresholds
     else:
-        context["near_note"] = f"needs {overheat.BASELINE_DAYS} stored trading days before {day}"
+        context["near_note"] = (
+            f"no closeness figures for {day}: overheat_candidates has no row for it (it needs the 40 "
+            "trading days before it that the designation rule's baseline uses)"
+        )
     return Page("overheat.html", f"공매도 과열 {day}", context)
 
 

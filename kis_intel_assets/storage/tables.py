@@ -63,8 +63,8 @@ _REGISTERED = (
     Table("rotation_transition", ("sector_code", "kind", "time"), asset="rotation_transition"),
     Table("rotation_scorecard", ("method", "horizon", "time"), asset="rotation_scorecard"),
     Table("short_overheat", SYMBOL_DAY, asset="short_overheat"),
+    Table("overheat_candidates", DAY_SYMBOL, asset="overheat_candidates"),
     Table("concentrated_buying", ("symbol", "investor", "time"), asset="concentrated_buying"),
-    # overheat_candidates (sql/022) is registered here, beside short_overheat, with its asset.
 )
 TABLES: Mapping[str, Table] = MappingProxyType({table.name: table for table in _REGISTERED})
 KST_DAY_TABLES = frozenset(table.name for table in _REGISTERED if table.kst_day)

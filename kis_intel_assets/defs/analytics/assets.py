@@ -344,20 +344,26 @@ def rotation_scorecard(context: dg.AssetExecutionContext, database: DatabaseReso
     )
 
 
-@partition_asset(
-    deps=[
-        trailing(short_selling, BASELINE_DAYS + 1),
-        trailing(daily_prices, BASELINE_DAYS + 1),
-        stock_universe,
-    ],
-    metadata=table_metadata("short_overheat"),
-)
-def short_overheat(context: dg.AssetExecutionContext, database: DatabaseResource) -> dg.MaterializeResult:
-    """공매도 과열종목 designations under the KRX rules (types ①②④ KOSPI, ①②③④ KOSDAQ) with their ban
-    dates: 40-trading-day baselines, the previous-quarter ratio threshold, the <20-of-40 traded-days
-    exclusion, type priority and the ban extension while the price keeps falling ≥ 5%."""
-    started = time.monotonic()
-    start, end = partition_dates(context)
+_OVERHEAT_DEPS = [
+    trailing(short_selling, BASELINE_DAYS + 1),
+    trailing(daily_prices, BASELINE_DAYS + 1),
+    stock_universe,
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class OverheatInputs:
+    """What both short-overheat assets compute from: the window's stock-days (every trading day present),
+    the quarter ratios of all stored history, and the window's short_selling rows."""
+
+    daily: pd.DataFrame
+    quarters: pd.DataFrame
+    shorts: pd.DataFrame
+    first: date
+
+
+def overheat_inputs(context: dg.AssetExecutionContext, database: DatabaseResource) -> OverheatInputs:
+    _, end = partition_dates(context)
     first = read_start(context, "short_selling")
     with database.connection() as conn:
         master = reads.stock_master(conn)
@@ -365,14 +371,24 @@ def short_overheat(context: dg.AssetExecutionContext, database: DatabaseResource
             conn, "short_selling", ["time", "symbol", "short_amount", "short_value_ratio"], first, end
         )
         prices = reads.window(conn, "daily_prices", ["time", "symbol", "close", "trading_value"], first, end)
-        market_days = reads.market_short_ratio_days(conn)
+        market_days = reads.market_day_totals(conn)
     require_history(shorts, "short_selling", "short_selling", first, end)
     require_history(prices, "daily_prices", "daily_prices", first, end)
-    daily = _overheat_input(master, shorts, prices)
     quarters = analytics.quarterly_short_ratio(market_days)
+    return OverheatInputs(overheat_stock_days(master, shorts, prices), quarters, shorts, first)
+
+
+@partition_asset(deps=_OVERHEAT_DEPS, metadata=table_metadata("short_overheat"))
+def short_overheat(context: dg.AssetExecutionContext, database: DatabaseResource) -> dg.MaterializeResult:
+    """공매도 과열종목 designations under the KRX rules (types ①②④ KOSPI, ①②③④ KOSDAQ) with their ban
+    dates: 40-trading-day baselines, the previous-quarter ratio threshold, the <20-of-40 traded-days
+    exclusion, type priority and the ban extension while the price keeps falling ≥ 5%."""
+    started = time.monotonic()
+    start, end = partition_dates(context)
+    inputs = overheat_inputs(context, database)
     _, horizon = calendar_bounds()
-    calendar = trading_days(first, min(end + timedelta(days=BAN_CALENDAR_DAYS), horizon))
-    designations = in_partition(analytics.short_overheat(daily, quarters, calendar), start, end)
+    calendar = trading_days(inputs.first, min(end + timedelta(days=BAN_CALENDAR_DAYS), horizon))
+    designations = in_partition(analytics.short_overheat(inputs.daily, inputs.quarters, calendar), start, end)
     for column in ("ban_start", "ban_date"):
         designations[column] = pd.to_datetime(designations[column]).dt.date
     written = write(database, "short_overheat", designations)
@@ -403,7 +419,43 @@ def short_overheat(context: dg.AssetExecutionContext, database: DatabaseResource
     )
 
 
-def _overheat_input(master: pd.DataFrame, shorts: pd.DataFrame, prices: pd.DataFrame) -> pd.DataFrame:
+@partition_asset(deps=_OVERHEAT_DEPS, metadata=table_metadata("overheat_candidates"))
+def overheat_candidates(
+    context: dg.AssetExecutionContext, database: DatabaseResource
+) -> dg.MaterializeResult:
+    """How close each stock is to a type ① 공매도 과열 designation — its price drop against 5%, its short
+    ratio against the previous-quarter threshold and its short value multiple against the required 6× / 5×
+    — with the designation rule's own baselines, for the /overheat watch list."""
+    started = time.monotonic()
+    start, end = partition_dates(context)
+    inputs = overheat_inputs(context, database)
+    candidates = in_partition(analytics.overheat_candidates(inputs.daily, inputs.quarters), start, end)
+    # A stock-day without a short_selling row has no short figures to be close with.
+    candidates = candidates.merge(inputs.shorts[["symbol", "time"]], on=["symbol", "time"])
+    written = write(database, "overheat_candidates", candidates)
+    rows_per_partition(context, candidates)
+    return dg.MaterializeResult(
+        metadata={
+            "rows": written,
+            "seconds": round(time.monotonic() - started, 2),
+            "closest": table_md(
+                candidates.nlargest(PREVIEW_ROWS, "closeness_pct"),
+                [
+                    "time",
+                    "symbol",
+                    "market",
+                    "closeness_pct",
+                    "price_change_pct",
+                    "short_ratio",
+                    "short_value_multiple",
+                ],
+            ),
+            "overheat_dashboard": dg.MetadataValue.url(page_url("overheat", end)),
+        }
+    )
+
+
+def overheat_stock_days(master: pd.DataFrame, shorts: pd.DataFrame, prices: pd.DataFrame) -> pd.DataFrame:
     """The pure function's input: one row per stock-day with its market as of that day."""
     daily = prices.merge(shorts, on=["symbol", "time"], how="left")
     daily["short_amount"] = daily["short_amount"].fillna(0)
@@ -463,5 +515,6 @@ analytics_assets = [
     rotation_signal,
     rotation_scorecard,
     short_overheat,
+    overheat_candidates,
     concentrated_buying,
 ]
