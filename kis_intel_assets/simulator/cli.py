@@ -6,6 +6,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import NoReturn
 
 from kis_intel_assets.simulator.clock import TIME_LIMIT_SCOPES, parse_now, parse_offset, parse_publication
 from kis_intel_assets.simulator.config import (
@@ -27,7 +28,7 @@ class _ArgumentError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         raise _ArgumentError(message)
 
 
