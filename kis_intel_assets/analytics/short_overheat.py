@@ -48,6 +48,7 @@ import pandas as pd
 
 from kis_intel_assets.analytics._frames import (
     DAY_BITS,
+    DayLike,
     as_dates,
     entity_codes,
     float_column,
@@ -113,7 +114,7 @@ def _validated(daily: pd.DataFrame) -> tuple[pd.DataFrame, pd.Index]:
         {
             "day": days,
             "code": codes,
-            "market": pd.Categorical.from_codes(market_index, categories=list(MARKETS)),
+            "market": pd.Categorical.from_codes(market_index, categories=pd.Index(MARKETS)),
             **{column: float_column(daily, column, "daily")[order] for column in INPUT_COLUMNS[3:]},
         }
     )
@@ -292,7 +293,7 @@ def _bans(
 def short_overheat(
     daily: pd.DataFrame,
     quarter_ratios: pd.DataFrame | None = None,
-    trading_days: Iterable[object] | None = None,
+    trading_days: Iterable[DayLike] | None = None,
 ) -> pd.DataFrame:
     """Designations (OUTPUT_COLUMNS), one row per designated symbol-day, highest-priority type only."""
     frame, symbols = _validated(daily)
