@@ -307,9 +307,9 @@ def _program_trading(
         )
     rows_per_partition(context, per_stock, "program_trading")
     rows_per_partition(context, per_market, "program_trading_market")
-    result = partial(materialize_result, client=client, started=started, start=start, end=end)
+    run_result = partial(materialize_result, client=client, started=started, start=start, end=end)
     return [
-        result(
+        run_result(
             per_stock,
             rows_written=written["program_trading"],
             symbols=len(symbols),
@@ -320,7 +320,7 @@ def _program_trading(
             checks=[sources_result(client, "program_trading", start, end)],
             asset_key="program_trading",
         ),
-        result(
+        run_result(
             per_market,
             rows_written=written["program_trading_market"],
             symbols=0,

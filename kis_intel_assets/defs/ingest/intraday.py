@@ -155,9 +155,9 @@ def _snapshot(
         ],
     )
     snapshot = {"provisional": True, "snapshot": now.isoformat(timespec="seconds")}
-    result = partial(materialize_result, client=client, started=started, start=day, end=day)
+    run_result = partial(materialize_result, client=client, started=started, start=day, end=day)
     return [
-        result(
+        run_result(
             program,
             rows_written=written["intraday_program_trading"],
             symbols=len(watchlist),
@@ -165,7 +165,7 @@ def _snapshot(
             asset_key="intraday_program_trading",
             drift_tr_ids=[PROGRAM_TR_ID],
         ),
-        result(
+        run_result(
             estimates,
             rows_written=written["intraday_investor_estimates"],
             symbols=int(estimates["symbol"].nunique()),
