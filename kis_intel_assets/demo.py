@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
+import psycopg
 from psycopg import sql
 
 from kis_intel_assets.alerts import collect_alerts, deliver_pending
@@ -288,14 +289,15 @@ class DemoGraph:
                 print(f"    ! check {name} did not pass")
 
 
+def _row_count(conn: psycopg.Connection, table: str) -> int:
+    row = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))).fetchone()
+    assert row is not None  # count(*) answers one row
+    return int(row[0])
+
+
 def _summary(url: str, requests: int, seconds: float, next_command: str) -> None:
     with connect(url) as conn:
-        counts = {
-            table: conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))).fetchone()[
-                0
-            ]
-            for table in SUMMARY_TABLES
-        }
+        counts = {table: _row_count(conn, table) for table in SUMMARY_TABLES}
     print(f"\nDone in {seconds:.1f}s with {requests} KIS requests. Rows in {redact_url(url)}:")
     for table, count in counts.items():
         print(f"  {table:<27} {count:>9,}")

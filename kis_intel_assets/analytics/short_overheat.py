@@ -61,6 +61,7 @@ import pandas as pd
 
 from kis_intel_assets.analytics._frames import (
     DAY_BITS,
+    DayLike,
     as_dates,
     entity_codes,
     float_column,
@@ -142,7 +143,7 @@ def _validated(daily: pd.DataFrame) -> tuple[pd.DataFrame, pd.Index]:
         {
             "day": days,
             "code": codes,
-            "market": pd.Categorical.from_codes(market_index, categories=list(MARKETS)),
+            "market": pd.Categorical.from_codes(market_index, categories=pd.Index(MARKETS)),
             **{column: float_column(daily, column, "daily")[order] for column in INPUT_COLUMNS[3:]},
         }
     )
@@ -185,7 +186,8 @@ def quarterly_short_ratio(market_days: pd.DataFrame) -> pd.DataFrame:
         {
             "day": np.array([to_day(day) for day in market_days["time"]], dtype=np.int64),
             "market": pd.Categorical.from_codes(
-                _market_codes(market_days["market"], "market_days.market"), categories=list(MARKETS)
+                _market_codes(market_days["market"], "market_days.market").tolist(),
+                categories=pd.Index(MARKETS),
             ),
             **{column: float_column(market_days, column, "market_days") for column in MARKET_DAY_COLUMNS[2:]},
         }
@@ -393,7 +395,7 @@ def _eligible(base: dict[str, np.ndarray]) -> np.ndarray:
 def short_overheat(
     daily: pd.DataFrame,
     quarter_ratios: pd.DataFrame | None = None,
-    trading_days: Iterable[object] | None = None,
+    trading_days: Iterable[DayLike] | None = None,
 ) -> pd.DataFrame:
     """Designations (OUTPUT_COLUMNS), one row per designated symbol-day, highest-priority type only."""
     panel = _panel(daily, quarter_ratios)

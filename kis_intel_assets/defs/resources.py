@@ -20,6 +20,7 @@ from kis_intel_assets.kis import KISClient
 from kis_intel_assets.kis.config import MASTER_BASE_URL, KISConfig
 from kis_intel_assets.kis.pool import KISClientPool
 from kis_intel_assets.kis.ratelimit import MAX_BUDGET_PER_SEC
+from kis_intel_assets.kis.secrets import Secret
 from kis_intel_assets.kiwoom import KiwoomClient, KiwoomConfig
 from kis_intel_assets.kiwoom.config import DEFAULT_RATE_LIMIT_PER_SEC as KIWOOM_RATE_LIMIT_PER_SEC
 from kis_intel_assets.kiwoom.config import REAL_BASE_URL as KIWOOM_BASE_URL
@@ -121,9 +122,9 @@ class KISResource(dg.ConfigurableResource):
             )
         return [
             KISConfig(
-                app_key=key,
-                app_secret=secret,
-                database_url=self.database.resolved_url,
+                app_key=Secret(key),
+                app_secret=Secret(secret),
+                database_url=Secret(self.database.resolved_url),
                 paper=self.paper,
                 market_division=self.market_division,
                 base_url=self.base_url,
@@ -137,9 +138,9 @@ class KISResource(dg.ConfigurableResource):
     def _kiwoom_client(self) -> KiwoomClient:
         return KiwoomClient(
             KiwoomConfig(
-                app_key=self.kiwoom_app_key,
-                app_secret=self.kiwoom_app_secret,
-                database_url=self.database.resolved_url,
+                app_key=Secret(self.kiwoom_app_key),
+                app_secret=Secret(self.kiwoom_app_secret),
+                database_url=Secret(self.database.resolved_url),
                 base_url=self.kiwoom_base_url,
                 rate_limit_per_sec=self.kiwoom_rate_limit_per_sec,
                 read_timeout_seconds=self.read_timeout_seconds,

@@ -87,8 +87,8 @@ def in_range(rows: list[Row], start: dt.date, end: dt.date) -> list[Row]:
     by_day: dict[object, Row] = {}
     for row in rows:
         by_day.setdefault(row["time"], row)
-    kept = [row for day, row in by_day.items() if isinstance(day, dt.date) and start <= day <= end]
-    return sorted(kept, key=lambda row: row["time"])  # type: ignore[arg-type, return-value]
+    kept = [(day, row) for day, row in by_day.items() if isinstance(day, dt.date) and start <= day <= end]
+    return [row for _, row in sorted(kept, key=lambda pair: pair[0])]
 
 
 def _after_floor(tr_id: str, now: dt.datetime, start: dt.date) -> dt.date:
@@ -270,7 +270,8 @@ class KISClient(KISSession):
         cursor = start
         while cursor <= end:
             rows = self.fetch_rows(endpoint, {"BASS_DT": _day(cursor)}, symbol=None)
-            newest = max((row["time"] for row in rows), default=None)
+            # a Row's values are a union; "time" is this endpoint's DATE field, checked just below
+            newest = max((row["time"] for row in rows), default=None)  # type: ignore[type-var]
             if not isinstance(newest, dt.date) or newest < cursor:
                 raise KISPayloadError(
                     tr_id=endpoint.tr_id,
@@ -288,7 +289,8 @@ class KISClient(KISSession):
                     )
                 by_day.setdefault(row["time"], row["open"] == "Y")
             cursor = newest + dt.timedelta(days=1)
-        days = sorted(day for day in by_day if start <= day <= end)  # type: ignore[operator]
+        # the keys are the rows' DATE field "time" (a Row's values are a union)
+        days = sorted(day for day in by_day if start <= day <= end)  # type: ignore[operator, type-var]
         return pd.DataFrame(
             {
                 "time": pd.Series(days, dtype="object"),
@@ -314,7 +316,9 @@ class KISClient(KISSession):
         Today's row is absent until KIS publishes it after the close."""
         endpoint = ENDPOINTS["FHKST01010900"]
         rows = self.fetch_rows(endpoint, {"FID_INPUT_ISCD": symbol}, symbol=symbol)
-        return frame(sorted(rows, key=lambda r: r["time"]), endpoint, {"symbol": symbol})  # type: ignore[arg-type]
+        # "time" is this endpoint's DATE field (a Row's values are a union)
+        by_time = sorted(rows, key=lambda r: r["time"])  # type: ignore[arg-type, return-value]
+        return frame(by_time, endpoint, {"symbol": symbol})
 
     def foreign_institution_provisional(self, market: str) -> pd.DataFrame:
         """Provisional intraday foreign/institution net-buy ranking (FHPTJ04400000); not final figures."""
@@ -362,7 +366,7 @@ class KISClient(KISSession):
             market=market,
             sector_code=index_code,
             sector_name=str(row["sector_name"]),
-            listed_shares=int(row["listed_shares"]),  # type: ignore[arg-type]
+            listed_shares=int(row["listed_shares"]),  # type: ignore[arg-type]  # an INT field: Row is a union
             sector_kis_code=str(row["sector_code"]),
         )
 

@@ -26,6 +26,7 @@ from kis_intel_assets.kis.errors import KISError
 from kis_intel_assets.kis.masters import COMMON_STOCK, MASTER_FILES, parse_master
 from kis_intel_assets.kis.parsing import extract_rows, is_unpublished, parse_value
 from kis_intel_assets.kis.schema import load_baseline, response_schema
+from kis_intel_assets.kis.secrets import Secret
 from kis_intel_assets.kis.session import MORE_PAGES, KISSession, Page
 from kis_intel_assets.krx_calendar import is_trading_day, previous_trading_day
 from kis_intel_assets.settings import (
@@ -465,9 +466,9 @@ def run_discover_cli(argv: Sequence[str]) -> int:
         return 2
     day = args.date or previous_trading_day(dt.date.today())
     config = KISConfig(
-        app_key=key,
-        app_secret=secret,
-        database_url=url,
+        app_key=Secret(key),
+        app_secret=Secret(secret),
+        database_url=Secret(url),
         paper=args.paper,
         base_url=args.base_url,
         master_base_url=args.master_base_url,

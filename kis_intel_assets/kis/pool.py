@@ -30,14 +30,14 @@ class PooledMetrics:
     def __init__(self, clients: Sequence[KISClient]) -> None:
         self._clients = clients
 
-    def snapshot(self) -> dict[str, object]:
+    def snapshot(self) -> dict[str, Any]:
         snapshots = [client.metrics.snapshot() for client in self._clients]
         total: dict[str, Any] = {}
         retries: Counter[str] = Counter()
         for snapshot in snapshots:
             for name, value in snapshot.items():
                 if name == "retries":
-                    retries.update(value)  # type: ignore[arg-type]
+                    retries.update(value)
                 else:
                     total[name] = total[name] + value if name in total else value  # numbers, lists
         total["retries"] = dict(retries)

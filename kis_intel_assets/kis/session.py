@@ -352,7 +352,7 @@ def oldest_day(rows: list[Row]) -> dt.date:
     days = [row["time"] for row in rows]
     if not all(isinstance(day, dt.date) for day in days):
         raise TypeError("rows without a date in 'time' cannot be paged by date")
-    return min(days)  # type: ignore[type-var, return-value]
+    return min(days)  # type: ignore[type-var, return-value]  # all dates, checked above
 
 
 def _has_weekday(start: dt.date, before: dt.date) -> bool:

@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Iterable
 
 from kis_intel_assets.kis.errors import KISPayloadError
-from kis_intel_assets.kis.parsing import Row
+from kis_intel_assets.kis.parsing import Row, Value
 from kis_intel_assets.kiwoom.config import KiwoomConfig
 from kis_intel_assets.kiwoom.endpoints import INVESTOR_FIELD_TO_GROUP, SECTOR_FIELD_TO_GROUP, endpoint
 from kis_intel_assets.kiwoom.session import KiwoomSession
@@ -30,7 +30,15 @@ def _ymd(day: dt.date) -> str:
 
 
 def _in_window(rows: Iterable[Row], start: dt.date, end: dt.date) -> dict[dt.date, Row]:
+    # "time" is every daily endpoint's DATE field (a Row's values are a union)
     return {r["time"]: r for r in rows if start <= r["time"] <= end}  # type: ignore[operator, misc]
+
+
+def _number(value: Value) -> int | float:
+    """A numeric field's value: a Row's values are a union (a blank fails here as arithmetic on it would)."""
+    if isinstance(value, int | float):
+        return value
+    raise TypeError(f"expected a number, got {value!r}")
 
 
 class KiwoomClient:
@@ -53,8 +61,8 @@ class KiwoomClient:
             )
             per_call[measure] = _in_window(rows, start, end)
         days = sorted(per_call["buy_value"])
-        for measure, rows in per_call.items():
-            if sorted(rows) != days:
+        for measure, by_day in per_call.items():
+            if sorted(by_day) != days:
                 raise KISPayloadError(
                     tr_id=spec.api_id,
                     symbol=symbol,
@@ -65,10 +73,12 @@ class KiwoomClient:
         for day in days:
             row: Row = {"time": day, "symbol": symbol}
             for source, group in INVESTOR_FIELD_TO_GROUP.items():
-                for measure, rows in per_call.items():
-                    row[f"{group}_{measure}"] = rows[day][source]
-                row[f"{group}_net"] = row[f"{group}_buy"] - row[f"{group}_sell"]  # type: ignore[operator]
-                row[f"{group}_net_value"] = row[f"{group}_buy_value"] - row[f"{group}_sell_value"]  # type: ignore[operator]
+                for measure, by_day in per_call.items():
+                    row[f"{group}_{measure}"] = by_day[day][source]
+                row[f"{group}_net"] = _number(row[f"{group}_buy"]) - _number(row[f"{group}_sell"])
+                row[f"{group}_net_value"] = _number(row[f"{group}_buy_value"]) - _number(
+                    row[f"{group}_sell_value"]
+                )
             out.append(row)
         return out
 
@@ -151,8 +161,8 @@ class KiwoomClient:
             {
                 "time": day,
                 **{k: v for k, v in row.items() if k != "close"},
-                "program_net": row["program_buy"] - row["program_sell"],
-            }  # type: ignore[operator]
+                "program_net": _number(row["program_buy"]) - _number(row["program_sell"]),
+            }
             for row in rows
         ]
 

@@ -192,7 +192,7 @@ class TwoBrokerClient:
         self.compared = sum(len(v) for v in picks.values())
         return mismatches
 
-    def source_metadata(self) -> dict[str, object]:
+    def source_metadata(self) -> dict[str, Any]:  # run metadata, like the metrics snapshot
         with self._lock:
             return {
                 "source": self.source,
@@ -202,12 +202,27 @@ class TwoBrokerClient:
             }
 
 
-def routed(kis: Any, make_kiwoom: Callable[[], KiwoomClient] | None, source: str, **rates: float) -> Any:
-    """The client a run uses: KIS itself for source "kis", else a TwoBrokerClient."""
+def routed(
+    kis: Any,
+    make_kiwoom: Callable[[], KiwoomClient] | None,
+    source: str,
+    *,
+    kis_rate_per_sec: float | None = None,
+    kiwoom_rate_per_sec: float | None = None,
+) -> Any:
+    """The client a run uses: KIS itself for source "kis", else a TwoBrokerClient (which needs both rates)."""
     if source not in SOURCES:
         raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
     if source == "kis":
         return kis
     if make_kiwoom is None:
         raise ValueError(f"source {source!r} needs Kiwoom credentials (KIWOOM_APP_KEY / KIWOOM_APP_SECRET)")
-    return TwoBrokerClient(kis, make_kiwoom(), source=source, **rates)
+    if kis_rate_per_sec is None or kiwoom_rate_per_sec is None:
+        raise TypeError(f"source {source!r} needs kis_rate_per_sec and kiwoom_rate_per_sec")
+    return TwoBrokerClient(
+        kis,
+        make_kiwoom(),
+        source=source,
+        kis_rate_per_sec=kis_rate_per_sec,
+        kiwoom_rate_per_sec=kiwoom_rate_per_sec,
+    )

@@ -207,7 +207,8 @@ class KiwoomSession:
             )
             page_rows = parse_rows(page.body, endpoint, symbol, unit)
             rows += page_rows
-            covered = start is not None and page_rows and min(r["time"] for r in page_rows) <= start  # type: ignore[type-var]
+            # "time" is the DATE field of the endpoints paged by date (a Row's values are a union)
+            covered = start is not None and page_rows and min(r["time"] for r in page_rows) <= start  # type: ignore[type-var, operator]
             if page.cont_yn != "Y" or covered:
                 return rows
             if not page.next_key:

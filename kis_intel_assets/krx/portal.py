@@ -6,6 +6,7 @@ website/krx modules, its recorded test answers and its issue threads); this modu
 
 from __future__ import annotations
 
+from datetime import date
 from types import MappingProxyType
 
 DEFAULT_BASE_URL = "https://data.krx.co.kr"
@@ -71,9 +72,9 @@ BALANCE_QTY, BALANCE_AMOUNT, LISTED_SHARES, MARKET_CAP, BALANCE_RATIO = (
 CURRENT_DATETIME = "CURRENT_DATETIME"
 
 
-def yyyymmdd(day: object) -> str:
+def yyyymmdd(day: date) -> str:
     """A date as the portal's trdDd / strtDd / endDd parameter."""
-    return day.strftime("%Y%m%d")  # type: ignore[attr-defined]
+    return day.strftime("%Y%m%d")
 
 
 def common_stock_isin(symbol: str) -> str:

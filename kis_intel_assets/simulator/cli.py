@@ -8,7 +8,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from kis_intel_assets.simulator.clock import TIME_LIMIT_SCOPES, parse_now, parse_offset, parse_publication
 from kis_intel_assets.simulator.config import (
@@ -32,7 +32,7 @@ class _ArgumentError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         raise _ArgumentError(message)
 
 

@@ -65,7 +65,7 @@ Encoder = Callable[[Sequence[int]], list[dict[str, str]]]
 class Reply:
     """A handler's answer: fixed objects (`head`) plus an optional list built page by page from `items`."""
 
-    head: dict[str, object] = field(default_factory=dict)
+    head: Mapping[str, object] = field(default_factory=dict)
     list_key: str | None = None
     items: Sequence[int] = ()
     encode: Encoder | None = None

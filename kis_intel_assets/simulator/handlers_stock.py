@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypedDict
 
 import numpy as np
 
@@ -145,7 +146,20 @@ def stock_ohlcv(series: SymbolSeries) -> dict[str, np.ndarray]:
     }
 
 
-def bar_fields(bar: dict[str, float | str]) -> dict[str, str]:
+class PeriodBar(TypedDict):
+    """One D/W/M/Y bar: the last trading day of its period (YYYYMMDD) and its OHLCV."""
+
+    day: str
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+    value: float
+    previous: float
+
+
+def bar_fields(bar: PeriodBar) -> dict[str, str]:
     """A period bar under the daily endpoints' names (the stock chart TRs)."""
     return {
         "stck_bsop_date": str(bar["day"]),
@@ -160,7 +174,7 @@ def bar_fields(bar: dict[str, float | str]) -> dict[str, str]:
 
 def period_bars(
     days: np.ndarray, ohlcv: dict[str, np.ndarray], oldest_first: np.ndarray, period: str
-) -> list[dict[str, float | str]]:
+) -> list[PeriodBar]:
     """OHLCV bars of D/W/M/Y periods over the given day positions, newest first. A week runs Monday to
     Sunday; a bar carries the last trading day of its period (simulator choice: KIS's label is
     UNVERIFIED)."""
@@ -173,7 +187,7 @@ def period_bars(
         if unit is None
         else chosen.astype(f"datetime64[{unit}]").astype("int64")
     )
-    bars = []
+    bars: list[PeriodBar] = []
     for group in np.split(oldest_first, np.flatnonzero(np.diff(keys)) + 1):
         first, last = int(group[0]), int(group[-1])
         bars.append(

@@ -281,8 +281,8 @@ class KRXSimulatorApp:
         self.stats.record(f"bld:{bld}")
         if self.corruption is not None and self.corruption.bld == bld:
             self.corruption.apply(body)
-        body[portal.CURRENT_DATETIME] = self.model.now_kst().strftime("%Y.%m.%d %p %I:%M:%S")
-        return JSONResponse(body)
+        now = self.model.now_kst().strftime("%Y.%m.%d %p %I:%M:%S")
+        return JSONResponse({**body, portal.CURRENT_DATETIME: now})
 
     def _trading_day(self, day: date) -> bool:
         return day <= self.model.now_kst().date() and krx_calendar.is_trading_day(day)

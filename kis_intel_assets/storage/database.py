@@ -194,7 +194,7 @@ class BoundedConnection(psycopg.Connection):
         return self._database_label
 
     @classmethod
-    def connect(cls, *args: Any, **kwargs: Any) -> BoundedConnection:  # type: ignore[override]
+    def connect(cls, *args: Any, **kwargs: Any) -> BoundedConnection:
         conn = super().connect(*args, **kwargs)
         info = conn.pgconn
         host = (info.host or b"").decode() or "localhost"
@@ -295,7 +295,7 @@ def _execute_autocommit(
 
 def fetch_frame(
     conn: psycopg.Connection,
-    query: str | sql.Composable,
+    query: str | sql.SQL | sql.Composed,
     params: Params | None = None,
 ) -> pd.DataFrame:
     """Run a query and return its rows as a DataFrame with the query's column names.
@@ -322,7 +322,7 @@ def kst_midnight(day: Any) -> datetime:
     pandas and numpy hold days): 00:00 Asia/Seoul."""
     if isinstance(day, datetime) or not isinstance(day, date):
         stamp = pd.Timestamp(day)
-        if stamp is pd.NaT or stamp.tzinfo is not None or stamp != stamp.normalize():
+        if pd.isna(stamp) or stamp.tzinfo is not None or stamp != stamp.normalize():
             raise TypeError(f"`time` must be a trading day (a date), got {day!r}")
         day = stamp.date()
     return datetime(day.year, day.month, day.day, tzinfo=KST)
@@ -402,7 +402,7 @@ def upsert_frame(conn: psycopg.Connection, table: str, frame: pd.DataFrame) -> i
 
 def _rows(frame: pd.DataFrame) -> Iterable[tuple[Any, ...]]:
     """Rows as plain Python values, with pandas' missing markers turned into SQL NULL."""
-    cleaned = frame.astype(object).where(frame.notna(), None)
+    cleaned = frame.astype(object).mask(frame.isna(), None)
     for row in cleaned.itertuples(index=False, name=None):
         yield tuple(_plain(v) for v in row)
 

@@ -8,8 +8,9 @@ T are the same whether T is computed alone or inside a ten-year recompute.
 
 import dataclasses
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
+from typing import Any
 
 import dagster as dg
 import pandas as pd
@@ -111,7 +112,7 @@ def table_md(frame: pd.DataFrame, columns: list[str], rows: int = PREVIEW_ROWS) 
     return dg.MetadataValue.md(frame[columns].head(rows).to_markdown(index=False, floatfmt=".2f"))
 
 
-DAILY_ANALYTICS_SETTINGS = {
+DAILY_ANALYTICS_SETTINGS: dict[str, Any] = {
     "group_name": GROUP,
     "kinds": {"pandas", "postgres"},
     "automation_condition": DAILY_ANALYTICS,
@@ -119,7 +120,9 @@ DAILY_ANALYTICS_SETTINGS = {
 }
 
 
-def partition_asset(deps: list[dg.AssetDep | dg.AssetsDefinition], **kwargs: object):
+def partition_asset(
+    deps: list[dg.AssetDep | dg.AssetsDefinition], **kwargs: Any
+) -> Callable[[Callable[..., Any]], dg.AssetsDefinition]:
     """The decorator shared by the daily analytics assets."""
     return dg.asset(
         partitions_def=trading_day_partitions,
@@ -130,7 +133,7 @@ def partition_asset(deps: list[dg.AssetDep | dg.AssetsDefinition], **kwargs: obj
     )
 
 
-def daily_spec(key: str, deps: list[dg.AssetDep], **kwargs: object) -> dg.AssetSpec:
+def daily_spec(key: str, deps: list[dg.AssetDep], **kwargs: Any) -> dg.AssetSpec:
     """One table of a daily analytics multi-asset, with the same settings as `partition_asset`."""
     return dg.AssetSpec(key, deps=deps, **DAILY_ANALYTICS_SETTINGS, **kwargs)
 
@@ -273,8 +276,12 @@ def rotation_signal(
         metadata={
             "rows": written,
             "transitions": len(transitions),
-            "signals": dg.MetadataValue.json(signals["signal"].value_counts().to_dict()),
-            "methods": dg.MetadataValue.json(signals["signal_method"].value_counts().to_dict()),
+            "signals": dg.MetadataValue.json(
+                {str(k): int(n) for k, n in signals["signal"].value_counts().items()}
+            ),
+            "methods": dg.MetadataValue.json(
+                {str(k): int(n) for k, n in signals["signal_method"].value_counts().items()}
+            ),
             "seconds": round(time.monotonic() - started, 2),
             "latest": table_md(
                 last_day.sort_values("score", ascending=False),
@@ -344,7 +351,7 @@ def rotation_scorecard(context: dg.AssetExecutionContext, database: DatabaseReso
     )
 
 
-_OVERHEAT_DEPS = [
+_OVERHEAT_DEPS: list[dg.AssetDep | dg.AssetsDefinition] = [
     trailing(short_selling, BASELINE_DAYS + 1),
     trailing(daily_prices, BASELINE_DAYS + 1),
     stock_universe,

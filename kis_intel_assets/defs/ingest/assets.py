@@ -7,6 +7,7 @@ instead of one call per symbol per day.
 """
 
 import time
+from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import date, datetime
 from functools import partial
@@ -70,7 +71,7 @@ class UniverseConfig(dg.Config):
 )
 def stock_universe(
     context: dg.AssetExecutionContext, config: UniverseConfig, kis: KISResource, database: DatabaseResource
-) -> dg.MaterializeResult:
+) -> Iterator[dg.AssetCheckEvaluation | dg.MaterializeResult]:
     """Listed common stocks with name, market, KRX 업종 sector and listed shares, kept point in time.
 
     Listing comes from the KIS master files, classification from 주식기본조회 (CTPF1002R) per stock. A
@@ -176,8 +177,11 @@ def _symbol_asset(dataset: SymbolDataset, description: str) -> dg.AssetsDefiniti
         symbols = _symbols(database, start)
         if dataset.table == "short_selling" and not (kis.krx and kis.krx.configured):
             say_krx_off(context.log)  # the balance columns stay NULL: lending data is the proxy
-        from_krx = dataset.table == "investor_trends" and uses_fast_path(kis.krx)
-        ingest = partial(krx_investor_trends, krx=kis.krx) if from_krx else ingest_symbol_dataset
+        ingest = (
+            partial(krx_investor_trends, krx=kis.krx)
+            if dataset.table == "investor_trends" and uses_fast_path(kis.krx)
+            else ingest_symbol_dataset
+        )
         with kis.client() as client:
             yield from reporting_rejections(
                 context,
@@ -211,31 +215,35 @@ short_selling = _symbol_asset(
 
 
 PROGRAM_MARKET_TR_ID = "FHPPG04600001"
+
+
 # Both tables are one fetch and one transaction, so Dagster runs them together (can_subset=False):
 # select `program_trading,program_trading_market`, or either one with `required_multi_asset_neighbors()`.
-_PROGRAM_SPEC = {
-    "group_name": GROUP,
-    "kinds": {"postgres"},
-    "deps": [stock_universe],
-    "freshness_policy": DAILY_FRESHNESS,
-}
+def _program_spec(table: str, tr_id: str, description: str) -> dg.AssetSpec:
+    return dg.AssetSpec(
+        table,
+        description=description,
+        metadata={"tr_id": tr_id, **table_metadata(table)},
+        group_name=GROUP,
+        kinds={"postgres"},
+        deps=[stock_universe],
+        freshness_policy=DAILY_FRESHNESS,
+    )
 
 
 @dg.multi_asset(
     name="program_trading",
     specs=[
-        dg.AssetSpec(
+        _program_spec(
             "program_trading",
-            description="Programme buy / sell / net per stock and day (FHPPG04650201).",
-            metadata={"tr_id": PROGRAM_TRADING.tr_id, **table_metadata("program_trading")},
-            **_PROGRAM_SPEC,
+            PROGRAM_TRADING.tr_id,
+            "Programme buy / sell / net per stock and day (FHPPG04650201).",
         ),
-        dg.AssetSpec(
+        _program_spec(
             "program_trading_market",
-            description="Programme trading per market and day: arbitrage (차익), non-arbitrage (비차익) "
+            PROGRAM_MARKET_TR_ID,
+            "Programme trading per market and day: arbitrage (차익), non-arbitrage (비차익) "
             "and their total (FHPPG04600001).",
-            metadata={"tr_id": PROGRAM_MARKET_TR_ID, **table_metadata("program_trading_market")},
-            **_PROGRAM_SPEC,
         ),
     ],
     check_specs=[
@@ -302,9 +310,9 @@ def _program_trading(
         )
     rows_per_partition(context, per_stock, "program_trading")
     rows_per_partition(context, per_market, "program_trading_market")
-    run = {"client": client, "started": started, "start": start, "end": end}
+    run_result = partial(materialize_result, client=client, started=started, start=start, end=end)
     return [
-        materialize_result(
+        run_result(
             per_stock,
             rows_written=written["program_trading"],
             symbols=len(symbols),
@@ -314,9 +322,8 @@ def _program_trading(
             },
             checks=[sources_result(client, "program_trading", start, end)],
             asset_key="program_trading",
-            **run,
         ),
-        materialize_result(
+        run_result(
             per_market,
             rows_written=written["program_trading_market"],
             symbols=0,
@@ -326,6 +333,5 @@ def _program_trading(
             },
             asset_key="program_trading_market",
             drift_tr_ids=[PROGRAM_MARKET_TR_ID],
-            **run,
         ),
     ]

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import dagster as dg
 import pandas as pd
@@ -113,7 +114,9 @@ def fetch_symbols(
     return outcome
 
 
-def _rejected(table: str, tr_id: str, problem: str, metadata: dict[str, object]) -> RejectedData:
+def _rejected(
+    table: str, tr_id: str, problem: str, metadata: Mapping[str, dg.RawMetadataValue]
+) -> RejectedData:
     """The blocking schema check, failed: `problem` says what, the metadata shows which rows or symbols."""
     return RejectedData(
         dg.AssetCheckResult(
@@ -155,7 +158,8 @@ def check_frame(frame: pd.DataFrame, schema: pa.DataFrameSchema, table: str, tr_
         ) from None
 
 
-def _row_label(frame: pd.DataFrame, index: object) -> str:
+def _row_label(frame: pd.DataFrame, index: Any) -> str:
+    """`index`: a failure case's, a label of `frame`'s index or None / NaN (a frame-wide check)."""
     if index is None or pd.isna(index) or index not in frame.index:
         return ""
     row = frame.loc[index]

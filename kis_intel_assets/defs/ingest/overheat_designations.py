@@ -66,7 +66,9 @@ def short_overheat_designations(
     return dg.MaterializeResult(
         metadata={
             "designations": written,
-            "by_market": dg.MetadataValue.json(flagged["market"].value_counts().sort_index().to_dict()),
+            "by_market": dg.MetadataValue.json(
+                {str(market): int(n) for market, n in flagged["market"].value_counts().sort_index().items()}
+            ),
             "symbols": dg.MetadataValue.json(rows["symbol"].tolist()),
             "seconds": round(time.monotonic() - started, 2),
         }

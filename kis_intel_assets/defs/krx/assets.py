@@ -11,6 +11,7 @@ assets; the stocks kept are those the universe follows.
 import time
 from collections.abc import Callable, Iterator
 from datetime import date
+from typing import Any
 
 import dagster as dg
 import pandas as pd
@@ -40,7 +41,7 @@ def krx_result(
     started: float,
     start: date,
     end: date,
-    **extra: object,
+    **extra: Any,  # more metadata values (Dagster checks them)
 ) -> dg.MaterializeResult:
     """The run's figures (KRX requests by bld code included) and the passed schema check."""
     return dg.MaterializeResult(
@@ -75,32 +76,33 @@ def when_configured(
         ) from None
 
 
-def _krx_asset_kwargs(table: str, deps: list[dg.AssetsDefinition], description: str) -> dict[str, object]:
-    return {
-        "name": table,
-        "description": description,
-        "group_name": GROUP,
-        "partitions_def": trading_day_partitions,
-        "backfill_policy": dg.BackfillPolicy.single_run(),
-        "pool": KRX_POOL,
-        "kinds": {"postgres"},
-        "deps": deps,
+def _krx_asset(
+    table: str, deps: list[dg.AssetsDefinition], description: str
+) -> Callable[[Callable[..., Any]], dg.AssetsDefinition]:
+    """The asset decorator every KRX table shares: its group, pool, partitions, retry and metadata."""
+    return dg.asset(
+        name=table,
+        description=description,
+        group_name=GROUP,
+        partitions_def=trading_day_partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        pool=KRX_POOL,
+        kinds={"postgres"},
+        deps=deps,
         # Skipped (not materialized) when KRX is not configured, so no in-asset check either: rejected
         # data fails the step with the failure cases (when_configured()).
-        "output_required": False,
-        "retry_policy": dg.RetryPolicy(max_retries=1, delay=60),
-        "metadata": table_metadata(table),
-    }
-
-
-@dg.asset(
-    **_krx_asset_kwargs(  # type: ignore[arg-type]
-        "short_balance",
-        [short_selling],  # in a run with both, short_selling first, so its rows get the balance
-        "공매도 잔고 per stock and day from KRX (srt/MDCSTAT30501, all stocks of a market per request), "
-        "reported T+2 and published from the morning of T+3; also fills short_selling.balance_volume, "
-        "balance_amount and balance_ratio for the same stock-days. Optional: needs KRX_ID / KRX_PW.",
+        output_required=False,
+        retry_policy=dg.RetryPolicy(max_retries=1, delay=60),
+        metadata=table_metadata(table),
     )
+
+
+@_krx_asset(
+    "short_balance",
+    [short_selling],  # in a run with both, short_selling first, so its rows get the balance
+    "공매도 잔고 per stock and day from KRX (srt/MDCSTAT30501, all stocks of a market per request), "
+    "reported T+2 and published from the morning of T+3; also fills short_selling.balance_volume, "
+    "balance_amount and balance_ratio for the same stock-days. Optional: needs KRX_ID / KRX_PW.",
 )
 def short_balance(
     context: dg.AssetExecutionContext, krx: KRXResource, database: DatabaseResource
@@ -128,15 +130,13 @@ def _short_balance(
     return krx_result(frame, written["short_balance"], client, started, start, end)
 
 
-@dg.asset(
-    **_krx_asset_kwargs(  # type: ignore[arg-type]
-        "krx_investor_flows",
-        [],
-        "Buying and selling per stock, day and investor group from KRX's whole-market table "
-        "(MDCSTAT02401: every stock for one investor type per request, 12 types × 2 markets = 24 requests "
-        "a day), shares and KRW; the second source the investor_flows_agree_with_krx check compares "
-        "investor_trends with. Optional: needs KRX_ID / KRX_PW.",
-    )
+@_krx_asset(
+    "krx_investor_flows",
+    [],
+    "Buying and selling per stock, day and investor group from KRX's whole-market table "
+    "(MDCSTAT02401: every stock for one investor type per request, 12 types × 2 markets = 24 requests "
+    "a day), shares and KRW; the second source the investor_flows_agree_with_krx check compares "
+    "investor_trends with. Optional: needs KRX_ID / KRX_PW.",
 )
 def krx_investor_flows(
     context: dg.AssetExecutionContext, krx: KRXResource, database: DatabaseResource

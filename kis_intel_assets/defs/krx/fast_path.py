@@ -17,6 +17,7 @@ import hashlib
 import time
 from collections.abc import Sequence
 from datetime import date
+from typing import TypeGuard
 
 import dagster as dg
 import pandas as pd
@@ -41,6 +42,7 @@ from kis_intel_assets.investor_groups import (
     INVESTOR_GROUPS,
     flow_column,
 )
+from kis_intel_assets.kis import KISClient
 from kis_intel_assets.krx.portal import INVESTOR_BLD
 from kis_intel_assets.storage import ConfigurationError
 
@@ -92,7 +94,7 @@ def krx_schema(start: date, end: date) -> pa.DataFrameSchema:
 
 def krx_investor_trends(
     context: dg.AssetExecutionContext,
-    kis_client: object,
+    kis_client: KISClient,
     database: DatabaseResource,
     dataset: SymbolDataset,
     symbols: Sequence[str],
@@ -109,19 +111,19 @@ def krx_investor_trends(
     wide = wide_flows(flows[flows["symbol"].isin(symbols)])
     check_frame(wide, krx_schema(start, end), TABLE, INVESTOR_BLD)
     sample = kis_sample(symbols, start, krx.check_sample)
-    from_kis = fetch_dataset(kis_client, dataset, sample, start, end, workers)  # type: ignore[arg-type]
+    from_kis = fetch_dataset(kis_client, dataset, sample, start, end, workers)
     frame = pd.concat(
         [wide[~wide["symbol"].isin(sample)].assign(source="KRX"), from_kis.assign(source="KIS")],
         ignore_index=True,
     )
     written = write_frames(context, database, [(TABLE, frame)], final_for=(start, end), unavailable={})[TABLE]
     rows_per_partition(context, frame)
-    kis_requests = int(kis_client.metrics.snapshot()["requests"])  # type: ignore[attr-defined]
+    kis_requests = int(kis_client.metrics.snapshot()["requests"])
     return materialize_result(
         frame,
         rows_written=written,
         symbols=len(symbols),
-        client=kis_client,  # type: ignore[arg-type]
+        client=kis_client,
         started=started,
         start=start,
         end=end,
@@ -137,7 +139,7 @@ def krx_investor_trends(
     )
 
 
-def uses_fast_path(krx: KRXResource | None) -> bool:
+def uses_fast_path(krx: KRXResource | None) -> TypeGuard[KRXResource]:
     """Whether this run builds investor_trends from KRX; a bad setting fails at once, naming it."""
     try:
         return krx is not None and krx.fast_path
