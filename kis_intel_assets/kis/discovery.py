@@ -19,8 +19,8 @@ from typing import Any
 
 from kis_intel_assets import settings
 from kis_intel_assets.errors import ConfigurationError
+from kis_intel_assets.kis.client import MARKETS, KISClient
 from kis_intel_assets.kis.config import MASTER_BASE_URL, KISConfig
-from kis_intel_assets.kis.datasets import MARKETS, KISClient
 from kis_intel_assets.kis.endpoints import ENDPOINTS, Endpoint
 from kis_intel_assets.kis.errors import KISError
 from kis_intel_assets.kis.masters import COMMON_STOCK, MASTER_FILES, parse_master
@@ -300,28 +300,29 @@ def check_calendar(client: KISClient, day: dt.date) -> dict[str, Any]:
     }
 
 
-def live_behaviour(client: KISClient, symbol: str, day: dt.date) -> dict[str, Any]:
+def live_behaviour(session: KISSession, symbol: str, day: dt.date) -> dict[str, Any]:
     """What docs/kis_protocol.md §7-§9 leave unknown about live KIS, as this key sees it: paging style and
     page size per date-ranged TR, history limits, and publication time of today's investor rows."""
     paging = {
-        tr_id: probe_paging(client, endpoint, symbol, day)
+        tr_id: probe_paging(session, endpoint, symbol, day)
         for tr_id, endpoint in ENDPOINTS.items()
-        if endpoint.cursor and not (client.config.paper and not endpoint.paper)
+        if endpoint.cursor and not (session.config.paper and not endpoint.paper)
     }
-    if client.config.paper:
+    if session.config.paper:
         return {"paging": paging}
     return {
         "paging": paging,
-        "history": probe_history(client, symbol, day),
-        "publication": probe_publication(client, symbol),
+        "history": probe_history(session, symbol, day),
+        "publication": probe_publication(session, symbol),
     }
 
 
 def discover(
-    session: KISClient, symbol: str, day: dt.date, baseline: Mapping[str, Mapping[str, Any]]
+    session: KISSession, symbol: str, day: dt.date, baseline: Mapping[str, Mapping[str, Any]]
 ) -> dict[str, Any]:
     """The whole document: one entry per registered endpoint, the master files, the KIS calendar check and
-    the live behaviour the client has to survive."""
+    the live behaviour the client has to survive. Raw calls go through the session itself (one key, so
+    a tr_cont follow-up reaches the token that opened it); the calendar through a client over it."""
     endpoints = {
         tr_id: discover_endpoint(session, endpoint, symbol, day, baseline.get(tr_id, {}))
         for tr_id, endpoint in ENDPOINTS.items()
@@ -330,7 +331,7 @@ def discover(
     calendar = (
         {"status": "skipped", "reason": "real-account only (paper mode)"}
         if session.config.paper
-        else check_calendar(session, day)
+        else check_calendar(KISClient(session), day)
     )
     breaking = [tr_id for tr_id, entry in endpoints.items() if is_breaking(entry)]
     breaking += [name for name, entry in masters.items() if entry["status"] == "error"]
@@ -472,8 +473,8 @@ def run_discover_cli(argv: Sequence[str]) -> int:
         base_url=args.base_url,
         master_base_url=args.master_base_url,
     )
-    with KISClient(config) as client:
-        document = discover(client, args.symbol, day, baseline)
+    with KISSession(config) as session:
+        document = discover(session, args.symbol, day, baseline)
     args.output.write_text(json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     print("\n".join(summary_lines(document)))
     breaking = document["breaking"]

@@ -140,7 +140,7 @@ def test_the_product_client_pages_through_the_gateway_like_direct(
         base_url=gateway_sim.base_url,
         retry=FAST_RETRY,
     )
-    with KISClient(local) as via_gateway, KISClient(direct) as straight:
+    with KISClient.connect(local) as via_gateway, KISClient.connect(direct) as straight:
         through = via_gateway.sector_index_daily("0001", start, end)
         expected = straight.sector_index_daily("0001", start, end)
     pd.testing.assert_frame_equal(through, expected)

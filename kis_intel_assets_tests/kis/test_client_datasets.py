@@ -31,7 +31,7 @@ def calls(sim: Any, config: KISConfig, tr_id: str) -> int:
 
 @pytest.fixture
 def client(sim: Any, make_config: Callable[..., KISConfig]) -> Any:
-    with KISClient(make_config(sim)) as kis:
+    with KISClient.connect(make_config(sim)) as kis:
         yield kis
 
 
@@ -142,7 +142,7 @@ def test_market_level_flows_and_sector_indices(sim: Any, client: KISClient) -> N
 def test_paper_mode_refuses_real_only_endpoints_before_calling(
     sim: Any, make_config: Callable[..., KISConfig]
 ) -> None:
-    with KISClient(make_config(sim, paper=True)) as paper:
+    with KISClient.connect(make_config(sim, paper=True)) as paper:
         with pytest.raises(KISError, match=r"real-account only.*FHPST04830000"):
             paper.short_selling("005930", RECENT, END)
         assert paper.metrics.requests == 0

@@ -183,11 +183,30 @@ def _symbol_asset(dataset: SymbolDataset, description: str) -> dg.AssetsDefiniti
 
 
 DAILY_PRICES = SymbolDataset(
-    "daily_prices", "FHKST03010100", SYMBOL_KEY, schemas.daily_prices, previous_day=True
+    "daily_prices",
+    "FHKST03010100",
+    SYMBOL_KEY,
+    schemas.daily_prices,
+    fetcher=lambda kis: kis.daily_prices,
+    previous_day=True,
 )
-INVESTOR_TRENDS = SymbolDataset("investor_trends", "FHPTJ04160001", SYMBOL_KEY, schemas.investor_trends)
-SHORT_SELLING = SymbolDataset("short_selling", "FHPST04830000", SYMBOL_KEY, schemas.short_selling)
-PROGRAM_TRADING = SymbolDataset("program_trading", "FHPPG04650201", SYMBOL_KEY, schemas.program_trading)
+INVESTOR_TRENDS = SymbolDataset(
+    "investor_trends",
+    "FHPTJ04160001",
+    SYMBOL_KEY,
+    schemas.investor_trends,
+    fetcher=lambda kis: kis.investor_trends,
+)
+SHORT_SELLING = SymbolDataset(
+    "short_selling", "FHPST04830000", SYMBOL_KEY, schemas.short_selling, fetcher=lambda kis: kis.short_selling
+)
+PROGRAM_TRADING = SymbolDataset(
+    "program_trading",
+    "FHPPG04650201",
+    SYMBOL_KEY,
+    schemas.program_trading,
+    fetcher=lambda kis: kis.program_trading,
+)
 
 daily_prices = _symbol_asset(
     DAILY_PRICES,

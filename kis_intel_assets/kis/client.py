@@ -1,6 +1,10 @@
-"""Typed high-level fetchers for the Dagster assets: pandas DataFrames with the DB column names of
-sql/001_core_tables.sql, `time` as datetime.date objects (object dtype), integers as int64 (nullable
-Int64 where the column allows NULL), rates as floats with 2 decimals, money in KRW.
+"""The KIS client the assets use: typed dataset fetchers over a transport (one app key or several).
+
+`KISClient` knows the datasets (which TR, which parameters, publication and history rules) and returns
+pandas DataFrames with the DB column names of sql/001_core_tables.sql, `time` as datetime.date objects
+(object dtype), integers as int64 (nullable Int64 where the column allows NULL), rates as floats with 2
+decimals, money in KRW. The wire (auth, pacing, retries, paging) is its transport's: a `KISSession` for
+one app key, a `KISSessionPool` spreading calls over several (kis/pool.py).
 """
 
 from __future__ import annotations
@@ -8,24 +12,32 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 import pandas as pd
 
+from kis_intel_assets.closing import Closing
+from kis_intel_assets.kis.config import KISConfig
+from kis_intel_assets.kis.drift import SchemaDrift
 from kis_intel_assets.kis.endpoints import ENDPOINTS, TRADE_TYPES, Endpoint, Kind
 from kis_intel_assets.kis.errors import KISAPIError, KISError, KISNotPublishedError, KISPayloadError
 from kis_intel_assets.kis.masters import (
     COMMON_STOCK,
     MASTER_FILES,
+    MasterFile,
     master_file_day,
     parse_master,
     sector_index_code,
     short_overheat_symbols,
 )
 from kis_intel_assets.kis.parsing import Row
+from kis_intel_assets.kis.pool import KISSessionPool
 from kis_intel_assets.kis.publication import (
     BEYOND_HISTORY,
     HISTORY_MONTHS,
     UNPUBLISHED,
+    ServerClock,
+    UnservedDays,
     history_floor,
     is_final,
 )
@@ -105,8 +117,83 @@ def _market(market: str, tr_id: str) -> Market:
         ) from None
 
 
-class KISClient(KISSession):
-    """The KIS client the assets use: `with KISClient(config) as kis: kis.daily_prices(...)`."""
+class Metrics(Protocol):
+    def snapshot(self) -> dict[str, object]:
+        """The run's request, retry and wait figures (kis/metrics.py's format)."""
+        ...
+
+
+class Transport(Protocol):
+    """What KISClient needs of the wire: KISSession (one app key) and KISSessionPool (several) have it."""
+
+    @property
+    def config(self) -> KISConfig: ...
+
+    @property
+    def metrics(self) -> Metrics: ...
+
+    @property
+    def schema_drift(self) -> SchemaDrift: ...
+
+    @property
+    def server_clock(self) -> ServerClock: ...
+
+    def fetch_rows(
+        self, endpoint: Endpoint, params: Mapping[str, str], *, symbol: str | None
+    ) -> list[Row]: ...
+
+    def fetch_range(
+        self,
+        endpoint: Endpoint,
+        params: Mapping[str, str],
+        *,
+        symbol: str | None,
+        start: dt.date,
+        end: dt.date,
+    ) -> list[Row]: ...
+
+    def download(self, url: str, *, label: str) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
+class KISClient(Closing):
+    """The KIS datasets over a transport: `with KISClient.connect(config) as kis: kis.daily_prices(...)`.
+
+    Thread-safe as its transport is. `unavailable` records the days KIS could not serve (not published
+    yet, beyond its history), which the ingest layer reports instead of failing.
+    """
+
+    def __init__(self, transport: Transport) -> None:
+        self.transport = transport
+        self.unavailable = UnservedDays()
+
+    @classmethod
+    def connect(cls, *configs: KISConfig) -> KISClient:
+        """A client over one app key's KISSession, or over a KISSessionPool of several keys."""
+        return cls(KISSession(configs[0]) if len(configs) == 1 else KISSessionPool(configs))
+
+    def __repr__(self) -> str:
+        return f"KISClient({self.transport!r})"
+
+    def close(self) -> None:
+        self.transport.close()
+
+    @property
+    def config(self) -> KISConfig:
+        return self.transport.config
+
+    @property
+    def metrics(self) -> Metrics:
+        return self.transport.metrics
+
+    @property
+    def schema_drift(self) -> SchemaDrift:
+        return self.transport.schema_drift
+
+    @property
+    def server_clock(self) -> ServerClock:
+        return self.transport.server_clock
 
     def _range(
         self, tr_id: str, params: Mapping[str, str], *, symbol: str, start: dt.date, end: dt.date
@@ -115,7 +202,7 @@ class KISClient(KISSession):
             raise ValueError(f"start {start} is after end {end}")
         endpoint = ENDPOINTS[tr_id]
         try:
-            rows = self.fetch_range(endpoint, params, symbol=symbol, start=start, end=end)
+            rows = self.transport.fetch_range(endpoint, params, symbol=symbol, start=start, end=end)
         except KISNotPublishedError as exc:
             rows = self._before_publication(endpoint, params, symbol, start, end, exc)
         return endpoint, self._final_only(tr_id, in_range(rows, start, end), start, end)
@@ -138,7 +225,7 @@ class KISClient(KISSession):
             # The window's end is the anchor of every ranged TR (FID_INPUT_DATE_1 or _2): move it back.
             shifted = {k: (_day(last) if v == _day(end) else v) for k, v in params.items()}
             try:
-                rows = self.fetch_range(endpoint, shifted, symbol=symbol, start=start, end=last)
+                rows = self.transport.fetch_range(endpoint, shifted, symbol=symbol, start=start, end=last)
             except KISNotPublishedError:
                 rows = None
             if rows is not None:
@@ -269,7 +356,7 @@ class KISClient(KISSession):
         by_day: dict[object, bool] = {}
         cursor = start
         while cursor <= end:
-            rows = self.fetch_rows(endpoint, {"BASS_DT": _day(cursor)}, symbol=None)
+            rows = self.transport.fetch_rows(endpoint, {"BASS_DT": _day(cursor)}, symbol=None)
             newest = max((row["time"] for row in rows), default=None)
             if not isinstance(newest, dt.date) or newest < cursor:
                 raise KISPayloadError(
@@ -313,32 +400,32 @@ class KISClient(KISSession):
         """The latest ~30 days of foreign/individual/institution flows (FHKST01010900), oldest first.
         Today's row is absent until KIS publishes it after the close."""
         endpoint = ENDPOINTS["FHKST01010900"]
-        rows = self.fetch_rows(endpoint, {"FID_INPUT_ISCD": symbol}, symbol=symbol)
+        rows = self.transport.fetch_rows(endpoint, {"FID_INPUT_ISCD": symbol}, symbol=symbol)
         return frame(sorted(rows, key=lambda r: r["time"]), endpoint, {"symbol": symbol})  # type: ignore[arg-type]
 
     def foreign_institution_provisional(self, market: str) -> pd.DataFrame:
         """Provisional intraday foreign/institution net-buy ranking (FHPTJ04400000); not final figures."""
         code = "0000" if market == "ALL" else _market(market, "FHPTJ04400000").index_code
         endpoint = ENDPOINTS["FHPTJ04400000"]
-        rows = self.fetch_rows(endpoint, {"FID_INPUT_ISCD": code}, symbol=market)
+        rows = self.transport.fetch_rows(endpoint, {"FID_INPUT_ISCD": code}, symbol=market)
         return frame(rows, endpoint, {"market": market})
 
     def program_trade_intraday(self, symbol: str) -> pd.DataFrame:
         """Today's intraday programme-trading totals (FHPPG04650101), as KIS orders them."""
         endpoint = ENDPOINTS["FHPPG04650101"]
-        rows = self.fetch_rows(endpoint, {"FID_INPUT_ISCD": symbol}, symbol=symbol)
+        rows = self.transport.fetch_rows(endpoint, {"FID_INPUT_ISCD": symbol}, symbol=symbol)
         return frame(rows, endpoint, {"symbol": symbol})
 
     def current_price(self, symbol: str) -> Row:
         """The current quote (FHKST01010100) as one row of typed values."""
         endpoint = ENDPOINTS["FHKST01010100"]
-        (row,) = self.fetch_rows(endpoint, {"FID_INPUT_ISCD": symbol}, symbol=symbol)
+        (row,) = self.transport.fetch_rows(endpoint, {"FID_INPUT_ISCD": symbol}, symbol=symbol)
         return {"symbol": symbol, **row}
 
     def stock_info(self, symbol: str) -> StockInfo:
         """Name, market, 업종 sector and listed shares (CTPF1002R) for the stock_master table."""
         endpoint = ENDPOINTS["CTPF1002R"]
-        (row,) = self.fetch_rows(endpoint, {"PDNO": symbol}, symbol=symbol)
+        (row,) = self.transport.fetch_rows(endpoint, {"PDNO": symbol}, symbol=symbol)
         market_id = str(row["market"])
         if market_id not in MARKET_IDS:
             raise KISPayloadError(
@@ -366,11 +453,15 @@ class KISClient(KISSession):
             sector_kis_code=str(row["sector_code"]),
         )
 
+    def _master_file(self, master: MasterFile) -> bytes:
+        url = f"{self.config.master_base_url}/{master.filename}"
+        return self.transport.download(url, label=master.filename)
+
     def list_common_stocks(self) -> pd.DataFrame:
         """Common stocks (group "ST") of both master files: columns symbol, name, market."""
         records = []
         for master in MASTER_FILES:
-            content = self.download(f"{self.config.master_base_url}/{master.filename}", label=master.filename)
+            content = self._master_file(master)
             records += [
                 {"symbol": e.symbol, "name": e.name, "market": master.market}
                 for e in parse_master(content, master)
@@ -383,7 +474,7 @@ class KISClient(KISSession):
         the common stocks flagged 공매도과열종목 on it: columns symbol, market."""
         days, records = set(), []
         for master in MASTER_FILES:
-            content = self.download(f"{self.config.master_base_url}/{master.filename}", label=master.filename)
+            content = self._master_file(master)
             days.add(master_file_day(self.server_clock.now()))
             records += [
                 {"symbol": symbol, "market": master.market}
