@@ -247,36 +247,48 @@ class KISClient(Closing):
         self.unavailable.record(tr_id, pending, UNPUBLISHED, reason)
         return [row for row in rows if row["time"] not in pending]
 
+    def range_frame(
+        self, tr_id: str, params: Mapping[str, str], key: tuple[str, str], start: dt.date, end: dt.date
+    ) -> pd.DataFrame:
+        """Any registered date-ranged TR as a frame: the final days of [start, end], oldest first, with
+        `key` (column, value: the symbol, market or index code asked for) after `time`. The dataset
+        methods below are this with their TR's parameters."""
+        column, value = key
+        endpoint, rows = self._range(tr_id, params, symbol=value, start=start, end=end)
+        return frame(rows, endpoint, {column: value})
+
+    def rows_frame(self, tr_id: str, params: Mapping[str, str], key: tuple[str, str]) -> pd.DataFrame:
+        """Any registered TR without a date range (today's snapshot, a ranking) as a frame, in KIS's order,
+        with `key` as in range_frame."""
+        column, value = key
+        endpoint = ENDPOINTS[tr_id]
+        return frame(self.transport.fetch_rows(endpoint, params, symbol=value), endpoint, {column: value})
+
     def daily_prices(self, symbol: str, start: dt.date, end: dt.date) -> pd.DataFrame:
         """daily_prices table rows (FHKST03010100, adjusted prices)."""
         params = {"FID_INPUT_ISCD": symbol, "FID_INPUT_DATE_1": _day(start), "FID_INPUT_DATE_2": _day(end)}
-        endpoint, rows = self._range("FHKST03010100", params, symbol=symbol, start=start, end=end)
-        return frame(rows, endpoint, {"symbol": symbol})
+        return self.range_frame("FHKST03010100", params, ("symbol", symbol), start, end)
 
     def investor_trends(self, symbol: str, start: dt.date, end: dt.date) -> pd.DataFrame:
         """investor_trends table rows (FHPTJ04160001), amounts in KRW."""
         params = {"FID_INPUT_ISCD": symbol, "FID_INPUT_DATE_1": _day(end)}
-        endpoint, rows = self._range("FHPTJ04160001", params, symbol=symbol, start=start, end=end)
-        return frame(rows, endpoint, {"symbol": symbol})
+        return self.range_frame("FHPTJ04160001", params, ("symbol", symbol), start, end)
 
     def short_selling(self, symbol: str, start: dt.date, end: dt.date) -> pd.DataFrame:
         """short_selling table rows (FHPST04830000) without the balance columns, which KIS lacks."""
         params = {"FID_INPUT_ISCD": symbol, "FID_INPUT_DATE_1": _day(start), "FID_INPUT_DATE_2": _day(end)}
-        endpoint, rows = self._range("FHPST04830000", params, symbol=symbol, start=start, end=end)
-        return frame(rows, endpoint, {"symbol": symbol})
+        return self.range_frame("FHPST04830000", params, ("symbol", symbol), start, end)
 
     def stock_lending(self, symbol: str, start: dt.date, end: dt.date) -> pd.DataFrame:
         """stock_lending table rows (HHPST074500C0 대차거래추이): shares lent, repaid and outstanding, and the
         outstanding balance in KRW; `balance_change` and `close` come along for the checks only."""
         params = {"MKSC_SHRN_ISCD": symbol, "START_DATE": _day(start), "END_DATE": _day(end)}
-        endpoint, rows = self._range("HHPST074500C0", params, symbol=symbol, start=start, end=end)
-        return frame(rows, endpoint, {"symbol": symbol})
+        return self.range_frame("HHPST074500C0", params, ("symbol", symbol), start, end)
 
     def program_trading(self, symbol: str, start: dt.date, end: dt.date) -> pd.DataFrame:
         """program_trading table rows (FHPPG04650201, programme totals)."""
         params = {"FID_INPUT_ISCD": symbol, "FID_INPUT_DATE_1": _day(end)}
-        endpoint, rows = self._range("FHPPG04650201", params, symbol=symbol, start=start, end=end)
-        return frame(rows, endpoint, {"symbol": symbol})
+        return self.range_frame("FHPPG04650201", params, ("symbol", symbol), start, end)
 
     def program_trading_market(self, market: str, start: dt.date, end: dt.date) -> pd.DataFrame:
         """program_trading_market table rows (FHPPG04600001): arbitrage, non_arbitrage and total per day."""
@@ -334,19 +346,6 @@ class KISClient(Closing):
             self.unavailable.record(tr_id, trading_days(start, min(end, floor)), BEYOND_HISTORY, reason)
         return rows
 
-    def sector_index_daily(self, code: str, start: dt.date, end: dt.date) -> pd.DataFrame:
-        """Daily 업종 index levels (FHPUP02120000) for one sector/index code."""
-        params = {"FID_INPUT_ISCD": code, "FID_INPUT_DATE_1": _day(end)}
-        endpoint, rows = self._range("FHPUP02120000", params, symbol=code, start=start, end=end)
-        return frame(rows, endpoint, {"sector_code": code})
-
-    def sector_index_history(self, code: str, start: dt.date, end: dt.date) -> pd.DataFrame:
-        """Daily 업종 index bars (FHKUP03500100, paper accounts too): the benchmark series of a sector or
-        market index (0001 KOSPI, 1001 KOSDAQ) for relative-rotation views; 100-ish bars per call."""
-        params = {"FID_INPUT_ISCD": code, "FID_INPUT_DATE_1": _day(start), "FID_INPUT_DATE_2": _day(end)}
-        endpoint, rows = self._range("FHKUP03500100", params, symbol=code, start=start, end=end)
-        return frame(rows, endpoint, {"sector_code": code})
-
     def market_days(self, start: dt.date, end: dt.date) -> pd.DataFrame:
         """KIS's own opening days (CTCA0903R 국내휴장일조회): columns time, open (bool), one row per calendar
         day. KIS answers from BASS_DT forward, so the base date moves past the newest row until `end`."""
@@ -383,38 +382,14 @@ class KISClient(Closing):
             }
         )
 
-    def market_investor_daily(self, market: str, start: dt.date, end: dt.date) -> pd.DataFrame:
-        """Per-market daily investor net flows (FHPTJ04040000) with the market index OHLC."""
-        m = _market(market, "FHPTJ04040000")
-        params = {
-            "FID_INPUT_ISCD": m.index_code,
-            "FID_INPUT_DATE_1": _day(end),
-            "FID_INPUT_ISCD_1": m.investor_code,
-            "FID_INPUT_DATE_2": _day(end),
-            "FID_INPUT_ISCD_2": m.index_code,
-        }
-        endpoint, rows = self._range("FHPTJ04040000", params, symbol=market, start=start, end=end)
-        return frame(rows, endpoint, {"market": market})
-
-    def investor_snapshot(self, symbol: str) -> pd.DataFrame:
-        """The latest ~30 days of foreign/individual/institution flows (FHKST01010900), oldest first.
-        Today's row is absent until KIS publishes it after the close."""
-        endpoint = ENDPOINTS["FHKST01010900"]
-        rows = self.transport.fetch_rows(endpoint, {"FID_INPUT_ISCD": symbol}, symbol=symbol)
-        return frame(sorted(rows, key=lambda r: r["time"]), endpoint, {"symbol": symbol})  # type: ignore[arg-type]
-
     def foreign_institution_provisional(self, market: str) -> pd.DataFrame:
         """Provisional intraday foreign/institution net-buy ranking (FHPTJ04400000); not final figures."""
         code = "0000" if market == "ALL" else _market(market, "FHPTJ04400000").index_code
-        endpoint = ENDPOINTS["FHPTJ04400000"]
-        rows = self.transport.fetch_rows(endpoint, {"FID_INPUT_ISCD": code}, symbol=market)
-        return frame(rows, endpoint, {"market": market})
+        return self.rows_frame("FHPTJ04400000", {"FID_INPUT_ISCD": code}, ("market", market))
 
     def program_trade_intraday(self, symbol: str) -> pd.DataFrame:
         """Today's intraday programme-trading totals (FHPPG04650101), as KIS orders them."""
-        endpoint = ENDPOINTS["FHPPG04650101"]
-        rows = self.transport.fetch_rows(endpoint, {"FID_INPUT_ISCD": symbol}, symbol=symbol)
-        return frame(rows, endpoint, {"symbol": symbol})
+        return self.rows_frame("FHPPG04650101", {"FID_INPUT_ISCD": symbol}, ("symbol", symbol))
 
     def current_price(self, symbol: str) -> Row:
         """The current quote (FHKST01010100) as one row of typed values."""

@@ -27,7 +27,7 @@ from kis_intel_assets.kis.errors import (
 )
 from kis_intel_assets.kis.http import PacedHTTP, Transient
 from kis_intel_assets.kis.parsing import Row, extract_rows, parse_rows
-from kis_intel_assets.kis.publication import FINAL_AFTER, ServerClock, UnservedDays
+from kis_intel_assets.kis.publication import FINAL_AFTER, ServerClock
 from kis_intel_assets.kis.ratelimit import PostgresRateLimiter
 from kis_intel_assets.kis.tokens import AccessToken, TokenProvider, app_key_hash
 
@@ -70,7 +70,6 @@ class KISSession(PacedHTTP):
         self.config = config
         self.schema_drift = SchemaDrift()
         self.server_clock = server_clock or ServerClock()
-        self.unavailable = UnservedDays()
         self._throttle_announced = False
         self._tokens = TokenProvider(config, self._http, self.metrics, paced=self._paced)
         self._longest_page: dict[str, int] = {}  # TR ID -> most rows one page has held (its page size)

@@ -43,7 +43,12 @@ def test_market_scope_is_j_unless_configured(sim: Any, make_config: Callable[...
 
 def test_sector_index_history_and_kis_market_days(sim: Any, make_config: Callable[..., KISConfig]) -> None:
     with KISClient.connect(make_config(sim)) as kis:
-        history = kis.sector_index_history("0001", START, END)
+        window = {
+            "FID_INPUT_ISCD": "0001",
+            "FID_INPUT_DATE_1": f"{START:%Y%m%d}",
+            "FID_INPUT_DATE_2": f"{END:%Y%m%d}",
+        }
+        history = kis.range_frame("FHKUP03500100", window, ("sector_code", "0001"), START, END)
         days = kis.market_days(dt.date(2024, 12, 1), dt.date(2025, 2, 28))
         config = kis.config
     index = sim.model.factors.index_ohlcv("0001")
