@@ -123,38 +123,8 @@ class Metrics(Protocol):
         ...
 
 
-class Transport(Protocol):
-    """What KISClient needs of the wire: KISSession (one app key) and KISSessionPool (several) have it."""
-
-    @property
-    def config(self) -> KISConfig: ...
-
-    @property
-    def metrics(self) -> Metrics: ...
-
-    @property
-    def schema_drift(self) -> SchemaDrift: ...
-
-    @property
-    def server_clock(self) -> ServerClock: ...
-
-    def fetch_rows(
-        self, endpoint: Endpoint, params: Mapping[str, str], *, symbol: str | None
-    ) -> list[Row]: ...
-
-    def fetch_range(
-        self,
-        endpoint: Endpoint,
-        params: Mapping[str, str],
-        *,
-        symbol: str | None,
-        start: dt.date,
-        end: dt.date,
-    ) -> list[Row]: ...
-
-    def download(self, url: str, *, label: str) -> bytes: ...
-
-    def close(self) -> None: ...
+# The wire a KISClient fetches over: auth, pacing, retries and paging for one app key or several.
+Transport = KISSession | KISSessionPool
 
 
 class KISClient(Closing):

@@ -10,21 +10,22 @@ first to last page, because KIS continuation cursors belong to the token that op
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from typing import Any
+from functools import wraps
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from kis_intel_assets.closing import Closing
 from kis_intel_assets.kis.config import KISConfig
 from kis_intel_assets.kis.drift import SchemaDrift
-from kis_intel_assets.kis.endpoints import Endpoint
-from kis_intel_assets.kis.parsing import Row
 from kis_intel_assets.kis.publication import ServerClock
 from kis_intel_assets.kis.session import KISSession
 from kis_intel_assets.kis.tokens import app_key_hash
+
+Call = ParamSpec("Call")
+Result = TypeVar("Result")
 
 
 class PooledMetrics:
@@ -48,6 +49,19 @@ class PooledMetrics:
         total["keys"] = len(snapshots)
         total["requests_by_key"] = [snapshot["requests"] for snapshot in snapshots]
         return total
+
+
+def _on_one_key(
+    method: Callable[Concatenate[KISSession, Call], Result],
+) -> Callable[Concatenate[KISSessionPool, Call], Result]:
+    """A pool method that runs the KISSession `method` (a whole paged call) on the least busy key."""
+
+    @wraps(method)
+    def on_one_key(pool: KISSessionPool, *args: Call.args, **kwargs: Call.kwargs) -> Result:
+        with pool._lease() as session:
+            return method(session, *args, **kwargs)
+
+    return on_one_key
 
 
 class KISSessionPool(Closing):
@@ -105,22 +119,6 @@ class KISSessionPool(Closing):
             with self._lock:
                 self._in_flight[index] -= 1
 
-    def fetch_rows(self, endpoint: Endpoint, params: Mapping[str, str], *, symbol: str | None) -> list[Row]:
-        with self._lease() as session:
-            return session.fetch_rows(endpoint, params, symbol=symbol)
-
-    def fetch_range(
-        self,
-        endpoint: Endpoint,
-        params: Mapping[str, str],
-        *,
-        symbol: str | None,
-        start: dt.date,
-        end: dt.date,
-    ) -> list[Row]:
-        with self._lease() as session:
-            return session.fetch_range(endpoint, params, symbol=symbol, start=start, end=end)
-
-    def download(self, url: str, *, label: str) -> bytes:
-        with self._lease() as session:
-            return session.download(url, label=label)
+    fetch_rows = _on_one_key(KISSession.fetch_rows)
+    fetch_range = _on_one_key(KISSession.fetch_range)
+    download = _on_one_key(KISSession.download)
