@@ -22,7 +22,7 @@ from kis_intel_assets.kis.ratelimit import MAX_BUDGET_PER_SEC
 from kis_intel_assets.kiwoom import KiwoomClient, KiwoomConfig
 from kis_intel_assets.kiwoom.config import DEFAULT_RATE_LIMIT_PER_SEC as KIWOOM_RATE_LIMIT_PER_SEC
 from kis_intel_assets.kiwoom.config import REAL_BASE_URL as KIWOOM_BASE_URL
-from kis_intel_assets.kiwoom.routing import TwoBrokerClient, routed
+from kis_intel_assets.kiwoom.routing import routed
 from kis_intel_assets.settings import DATABASE_URL_ENV, RATE_LIMIT_ENV
 from kis_intel_assets.storage import connect, migrate, resolve_database_url
 
@@ -146,7 +146,7 @@ class KISResource(dg.ConfigurableResource):
         )
 
     @contextmanager
-    def client(self) -> Iterator[KISClient | TwoBrokerClient]:
+    def client(self) -> Iterator[KISClient]:
         """KIS (one key or a pool); with `source` kiwoom/both, wrapped in the two-broker router."""
         configs = self._configs()
         with ExitStack() as stack:
