@@ -15,6 +15,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from kis_intel_assets.defs.ingest.assets import DAILY_PRICES
+from kis_intel_assets.defs.ingest.collect import fetch_dataset
 from kis_intel_assets.defs.resources import DatabaseResource, KISResource
 from kis_intel_assets.kis import KISClient, KISConfig
 from kis_intel_assets.kis.pool import KISSessionPool
@@ -101,3 +103,19 @@ def test_resource_returns_a_pool_only_with_extra_keys(sim: Any, database_url: st
     blank = resource(extra_app_keys=extra_keys, extra_app_secrets="sx, ")
     with pytest.raises(ValueError, match="extra_app_secrets: entry 2 of 2 is blank"), blank.client():
         pass
+
+
+def test_an_ingest_fetch_over_several_keys_equals_one_over_a_single_key(
+    sim: Any, make_config: MakeConfig
+) -> None:
+    """The ingest path reads the client's server clock and unserved days: the same over a pool."""
+    symbols = sim.truth.symbols()[:4]
+    with KISClient.connect(*key_configs(make_config, sim, 2)) as pool:
+        pooled = fetch_dataset(pool, DAILY_PRICES, symbols, START, END, workers=4)
+    with KISClient.connect(make_config(sim)) as single:
+        expected = fetch_dataset(single, DAILY_PRICES, symbols, START, END, workers=4)
+    by_day = ["symbol", "time"]
+    pd.testing.assert_frame_equal(
+        pooled.sort_values(by_day, ignore_index=True), expected.sort_values(by_day, ignore_index=True)
+    )
+    assert len(pooled) > 0
