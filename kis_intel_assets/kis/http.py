@@ -32,6 +32,19 @@ class Transient(Exception):
         super().__init__(f"{reason}: {detail}")
 
 
+def json_object(response: httpx.Response) -> dict[str, Any]:
+    """The answer's JSON object; a body that is not one is Transient (a 5xx page, a truncated reply)."""
+    status = response.status_code
+    try:
+        body = response.json()
+    except ValueError:
+        reason = "http5xx" if status >= 500 else "bad_json"
+        raise Transient(reason, f"HTTP {status}, body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise Transient("bad_json", f"HTTP {status}, body is not a JSON object")
+    return body
+
+
 class PacedHTTP(Closing):
     """One app key's connection pool behind its limiter; thread-safe."""
 

@@ -25,7 +25,7 @@ from kis_intel_assets.kis.errors import (
     KISNotPublishedError,
     KISPayloadError,
 )
-from kis_intel_assets.kis.http import PacedHTTP, Transient
+from kis_intel_assets.kis.http import PacedHTTP, Transient, json_object
 from kis_intel_assets.kis.parsing import Row, extract_rows, parse_rows
 from kis_intel_assets.kis.publication import FINAL_AFTER, ServerClock
 from kis_intel_assets.kis.ratelimit import PostgresRateLimiter
@@ -307,13 +307,7 @@ def _has_weekday(start: dt.date, before: dt.date) -> bool:
 
 def _classify(response: httpx.Response, endpoint: Endpoint, symbol: str | None) -> Page:
     status = response.status_code
-    try:
-        body = response.json()
-    except ValueError:
-        reason = "http5xx" if status >= 500 else "bad_json"
-        raise Transient(reason, f"HTTP {status}, body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise Transient("bad_json", f"HTTP {status}, body is not a JSON object")
+    body = json_object(response)
     msg_cd = str(body.get("msg_cd") or body.get("error_code") or "")
     msg1 = str(body.get("msg1") or body.get("error_description") or "")
     if msg_cd == RATE_LIMITED:

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 
 from kis_intel_assets.kis.errors import KISError, KISPayloadError
-from kis_intel_assets.kis.http import PacedHTTP, Transient
+from kis_intel_assets.kis.http import PacedHTTP, Transient, json_object
 from kis_intel_assets.kis.parsing import Row, parse_value
 from kis_intel_assets.kis.ratelimit import PostgresRateLimiter
 from kis_intel_assets.kis.tokens import AccessToken
@@ -178,14 +178,7 @@ def _return_code(body: Mapping[str, Any]) -> int | None:
 
 def _classify(response: httpx.Response, endpoint: KiwoomEndpoint, symbol: str | None) -> Page:
     status = response.status_code
-    try:
-        body = response.json()
-    except ValueError:
-        raise Transient(
-            "http5xx" if status >= 500 else "bad_json", f"HTTP {status}, body is not JSON"
-        ) from None
-    if not isinstance(body, dict):
-        raise Transient("bad_json", f"HTTP {status}, body is not a JSON object")
+    body = json_object(response)
     code = _return_code(body)
     message = str(body.get("return_msg") or "")
     if BATCH_LIMIT in message:
