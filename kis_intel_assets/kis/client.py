@@ -118,6 +118,8 @@ def _market(market: str, tr_id: str) -> Market:
 
 
 class Metrics(Protocol):
+    """A transport's run figures: one key's ClientMetrics, or a pool's (or router's) sum of them."""
+
     def snapshot(self) -> dict[str, object]:
         """The run's request, retry and wait figures (kis/metrics.py's format)."""
         ...
