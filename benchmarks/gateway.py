@@ -35,7 +35,7 @@ def _measure(configs: list[KISConfig], symbols: list[str], calls_per_client: int
     """(requests/s, median seconds per call) for all clients running at once."""
     latencies: list[float] = []
     with ExitStack() as stack:
-        clients = [stack.enter_context(KISClient(config)) for config in configs]
+        clients = [stack.enter_context(KISClient.connect(config)) for config in configs]
         for client in clients:  # token and connections outside the timing
             client.current_price(symbols[0])
 

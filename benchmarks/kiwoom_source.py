@@ -70,7 +70,7 @@ def run(quick: bool) -> list[dict]:
             master_base_url=kis_sim.master_base_url,
             rate_limit_per_sec=KIS_RATE,
         )
-        with KISClient(kis_config) as kis:
+        with KISClient.connect(kis_config) as kis:
             kis.program_trading(symbols[0], DAY, DAY)  # token and connections outside the timing
             kis_frame, kis_seconds = _collect(kis, symbols)
             rows.append(

@@ -27,6 +27,7 @@ from psycopg import sql
 
 from kis_intel_assets.kis import KISClient, KISConfig, RetrySettings, Secret
 from kis_intel_assets.kis.ratelimit import LEASE_SECONDS, PostgresRateLimiter
+from kis_intel_assets.kis.session import KISSession
 from kis_intel_assets.kis.tokens import app_key_hash
 from kis_intel_assets.simulator.stats import max_in_window
 from kis_intel_assets.storage import migrate
@@ -214,7 +215,7 @@ def grant_shape(url: str, n: int) -> list[dict]:
 
 
 def _client_worker(config: KISConfig, symbols: list[str], n: int, queue: multiprocessing.Queue) -> None:
-    with KISClient(config) as client:
+    with KISClient.connect(config) as client:
         client.current_price(symbols[0])  # token + connection warm-up, excluded from the timing
         started = time.time()
         for i in range(n):
@@ -332,13 +333,14 @@ def new_key_adaptation(url: str, n: int) -> list[dict]:
             retry=RetrySettings(backoff_base_seconds=0.05),
         )
         symbols = sim.truth.symbols()
-        with KISClient(config) as client:
+        with KISSession(config) as session:
+            client = KISClient(session)
             started = time.time()
             for i in range(n):
                 client.current_price(symbols[i % len(symbols)])
             seconds = time.time() - started
             metrics = client.metrics.snapshot()
-            budget = client._limiter.budget_in_force
+            budget = session._limiter.budget_in_force
     rate = n / seconds
     return [
         {

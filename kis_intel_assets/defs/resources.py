@@ -18,13 +18,12 @@ from kis_intel_assets.defs.failures import setting_at_load
 from kis_intel_assets.defs.krx.resources import KRXResource
 from kis_intel_assets.kis import KISClient
 from kis_intel_assets.kis.config import MASTER_BASE_URL, KISConfig
-from kis_intel_assets.kis.pool import KISClientPool
 from kis_intel_assets.kis.ratelimit import MAX_BUDGET_PER_SEC
 from kis_intel_assets.kis.secrets import Secret
 from kis_intel_assets.kiwoom import KiwoomClient, KiwoomConfig
 from kis_intel_assets.kiwoom.config import DEFAULT_RATE_LIMIT_PER_SEC as KIWOOM_RATE_LIMIT_PER_SEC
 from kis_intel_assets.kiwoom.config import REAL_BASE_URL as KIWOOM_BASE_URL
-from kis_intel_assets.kiwoom.routing import TwoBrokerClient, routed
+from kis_intel_assets.kiwoom.routing import routed
 from kis_intel_assets.settings import DATABASE_URL_ENV, RATE_LIMIT_ENV
 from kis_intel_assets.storage import connect, migrate, resolve_database_url
 
@@ -61,8 +60,8 @@ class KISResource(dg.ConfigurableResource):
 
     The access token and the request budget are shared through `database` by every process and run that
     uses the same app key, so concurrent runs neither re-issue tokens nor exceed the per-key rate limit.
-    Extra app keys (each with its own token and budget) make `client()` a KISClientPool that spreads the
-    calls over all keys, so a run gets about (1 + extra keys) × the single-key throughput.
+    Extra app keys (each with its own token and budget) put `client()` over a KISSessionPool that spreads
+    the calls over all keys, so a run gets about (1 + extra keys) × the single-key throughput.
     """
 
     app_key: str
@@ -148,11 +147,11 @@ class KISResource(dg.ConfigurableResource):
         )
 
     @contextmanager
-    def client(self) -> Iterator[KISClient | KISClientPool | TwoBrokerClient]:
+    def client(self) -> Iterator[KISClient]:
         """KIS (one key or a pool); with `source` kiwoom/both, wrapped in the two-broker router."""
         configs = self._configs()
         with ExitStack() as stack:
-            kis = stack.enter_context(KISClient(configs[0]) if len(configs) == 1 else KISClientPool(configs))
+            kis = stack.enter_context(KISClient.connect(*configs))
             client = routed(
                 kis,
                 self._kiwoom_client if self.kiwoom_app_key else None,

@@ -1,4 +1,4 @@
-"""KIS and Kiwoom behind KISClient's interface, so the ingest layer can use either or both unchanged.
+"""KIS and Kiwoom behind one KISClient, so the ingest layer can use either or both unchanged.
 
 Only datasets Kiwoom serves with every column of the KIS table are routed (ROUTED_DATASETS); everything
 else goes to KIS. With both brokers, each call goes to the broker with the fewest calls in flight per unit
@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from kis_intel_assets.kis.client import KISClient
 from kis_intel_assets.kis.errors import KISError, KISPayloadError
 from kis_intel_assets.kiwoom.datasets import KiwoomClient
 
@@ -31,10 +32,10 @@ ROUTED_DATASETS: dict[str, dict[str, int]] = {"program_trading": {KIS: 1, KIWOOM
 class RoutedMetrics:
     """Both brokers' ClientMetrics summed in KIS's snapshot format, plus requests per broker."""
 
-    def __init__(self, kis: Any, kiwoom: KiwoomClient) -> None:
+    def __init__(self, kis: KISClient, kiwoom: KiwoomClient) -> None:
         self._parts = {KIS: kis.metrics, KIWOOM: kiwoom.session.metrics}
 
-    def snapshot(self) -> dict[str, object]:
+    def snapshot(self) -> dict[str, Any]:  # run metadata, like ClientMetrics.snapshot
         snapshots = {name: metrics.snapshot() for name, metrics in self._parts.items()}
         total: dict[str, Any] = {}
         retries: Counter[str] = Counter()
@@ -52,12 +53,13 @@ class RoutedMetrics:
         return total
 
 
-class TwoBrokerClient:
-    """Routes the datasets in ROUTED_DATASETS between a KIS client (or pool) and a Kiwoom client."""
+class TwoBrokerClient(KISClient):
+    """A KISClient over `kis`'s transport whose datasets in ROUTED_DATASETS are routed between KIS and
+    Kiwoom; every other dataset is KIS's, and both share `kis`'s record of unserved days."""
 
     def __init__(
         self,
-        kis: Any,
+        kis: KISClient,
         kiwoom: KiwoomClient,
         *,
         source: str,
@@ -67,10 +69,12 @@ class TwoBrokerClient:
     ) -> None:
         if source not in ("kiwoom", "both"):
             raise ValueError(f"source must be 'kiwoom' or 'both' for two brokers, got {source!r}")
+        super().__init__(kis.transport)
+        self.unavailable = kis.unavailable
         self._kis = kis
         self._kiwoom = kiwoom
         self.source = source
-        self.metrics = RoutedMetrics(kis, kiwoom)
+        self._metrics = RoutedMetrics(kis, kiwoom)
         self._rates = {KIS: kis_rate_per_sec, KIWOOM: kiwoom_rate_per_sec}
         self._threshold = failure_threshold
         self._lock = threading.Lock()
@@ -82,15 +86,12 @@ class TwoBrokerClient:
         self.fallbacks = 0
         self.compared = 0
 
-    def __getattr__(self, name: str) -> Any:
-        """Datasets Kiwoom does not serve in full come from KIS."""
-        return getattr(self._kis, name)
-
     @property
-    def schema_drift(self) -> Any:
-        return self._kis.schema_drift
+    def metrics(self) -> RoutedMetrics:
+        return self._metrics
 
     def close(self) -> None:
+        """Closes the Kiwoom client; the KIS client (and its transport) is its opener's to close."""
         self._kiwoom.close()
 
     def program_trading(self, symbol: str, start: dt.date, end: dt.date) -> pd.DataFrame:
@@ -203,13 +204,13 @@ class TwoBrokerClient:
 
 
 def routed(
-    kis: Any,
+    kis: KISClient,
     make_kiwoom: Callable[[], KiwoomClient] | None,
     source: str,
     *,
     kis_rate_per_sec: float | None = None,
     kiwoom_rate_per_sec: float | None = None,
-) -> Any:
+) -> KISClient:
     """The client a run uses: KIS itself for source "kis", else a TwoBrokerClient (which needs both rates)."""
     if source not in SOURCES:
         raise ValueError(f"source must be one of {SOURCES}, got {source!r}")

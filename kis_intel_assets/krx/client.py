@@ -17,12 +17,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, timedelta
-from types import TracebackType
-from typing import Self
 
 import pandas as pd
 
 from kis_intel_assets import krx_calendar
+from kis_intel_assets.closing import Closing
 from kis_intel_assets.krx import portal
 from kis_intel_assets.krx.circuit import DEFAULT_HOLD
 from kis_intel_assets.krx.credentials import KRXCredentials
@@ -56,7 +55,7 @@ def _kst_now() -> datetime:
     return datetime.now(KST)
 
 
-class KRXClient:
+class KRXClient(Closing):
     """Context manager. One login per process: clients with equal settings and credentials share one
     session (`share_session=False` gives a client its own, as a separate process has). `request_count`
     and `requests` count the HTTP requests of this client's calls, login steps included."""
@@ -105,14 +104,6 @@ class KRXClient:
 
     def __repr__(self) -> str:
         return f"KRXClient(portal={self.portal!r}, requests={self.request_count})"
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         """Closes an own session; a shared one stays for the process's other clients (closed at exit)."""

@@ -140,9 +140,10 @@ def test_the_product_client_pages_through_the_gateway_like_direct(
         base_url=gateway_sim.base_url,
         retry=FAST_RETRY,
     )
-    with KISClient(local) as via_gateway, KISClient(direct) as straight:
-        through = via_gateway.sector_index_daily("0001", start, end)
-        expected = straight.sector_index_daily("0001", start, end)
+    with KISClient.connect(local) as via_gateway, KISClient.connect(direct) as straight:
+        params, key = {"FID_INPUT_ISCD": "0001", "FID_INPUT_DATE_1": f"{end:%Y%m%d}"}, ("sector_code", "0001")
+        through = via_gateway.range_frame("FHPUP02120000", params, key, start, end)
+        expected = straight.range_frame("FHPUP02120000", params, key, start, end)
     pd.testing.assert_frame_equal(through, expected)
     pages = [r for r in gateway_sim.stats.requests(real_key) if r.tr_id == "FHPUP02120000"]
     assert len(pages) >= 6 and sum(r.tr_cont == "M" for r in pages) >= 4  # tr_cont both ways, both runs

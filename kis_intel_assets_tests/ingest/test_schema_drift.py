@@ -37,7 +37,9 @@ def probe_asset(simulator: Simulator, baseline: dict | None) -> dg.AssetsDefinit
     def probe(kis: KISResource) -> dg.MaterializeResult:
         with kis.client() as client:
             if baseline is not None:
-                client.schema_drift = SchemaDrift(baseline)  # judge the same rows against another baseline
+                client.transport.schema_drift = SchemaDrift(
+                    baseline
+                )  # judge the same rows against another baseline
             for symbol in simulator.truth.symbols():
                 client.daily_prices(symbol, DAY, DAY)
             return dg.MaterializeResult(check_results=[schema_drift_result(client)])

@@ -127,7 +127,7 @@ def test_kis_and_kiwoom_describe_the_same_trades(both_sims, make_client, databas
     """The same stock-days from both brokers agree on every column both report."""
     kis_sim, kiwoom_sim = both_sims
     kiwoom = make_client(kiwoom_sim)
-    kis = KISClient(
+    kis = KISClient.connect(
         KISConfig(
             app_key="PSkiwoomcompare",
             app_secret="secret-compare",

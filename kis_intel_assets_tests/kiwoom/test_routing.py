@@ -27,7 +27,7 @@ def two_brokers(make_client, database_url, *, source="both", kis_faults=None):
         running_simulator(replace(MARKET, faults=kis_faults)) as kis_sim,
         running_kiwoom_simulator(kis_sim.model, KiwoomSimSettings(rate_limit_per_sec=50.0)) as kiwoom_sim,
     ):
-        kis = KISClient(
+        kis = KISClient.connect(
             KISConfig(
                 app_key="PSrouting" + source,
                 app_secret="secret-routing",

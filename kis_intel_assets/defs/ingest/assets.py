@@ -191,10 +191,22 @@ def _symbol_asset(dataset: SymbolDataset, description: str) -> dg.AssetsDefiniti
     return _asset
 
 
-DAILY_PRICES = SymbolDataset("daily_prices", "FHKST03010100", schemas.daily_prices, previous_day=True)
-INVESTOR_TRENDS = SymbolDataset("investor_trends", "FHPTJ04160001", schemas.investor_trends)
-SHORT_SELLING = SymbolDataset("short_selling", "FHPST04830000", schemas.short_selling)
-PROGRAM_TRADING = SymbolDataset("program_trading", "FHPPG04650201", schemas.program_trading)
+DAILY_PRICES = SymbolDataset(
+    "daily_prices",
+    "FHKST03010100",
+    schemas.daily_prices,
+    fetcher=lambda kis: kis.daily_prices,
+    previous_day=True,
+)
+INVESTOR_TRENDS = SymbolDataset(
+    "investor_trends", "FHPTJ04160001", schemas.investor_trends, fetcher=lambda kis: kis.investor_trends
+)
+SHORT_SELLING = SymbolDataset(
+    "short_selling", "FHPST04830000", schemas.short_selling, fetcher=lambda kis: kis.short_selling
+)
+PROGRAM_TRADING = SymbolDataset(
+    "program_trading", "FHPPG04650201", schemas.program_trading, fetcher=lambda kis: kis.program_trading
+)
 
 daily_prices = _symbol_asset(
     DAILY_PRICES,

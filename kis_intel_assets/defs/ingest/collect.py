@@ -53,22 +53,26 @@ Unserved = Mapping[date, tuple[str, str]]
 REFRESH_SHORT_SELLING_BALANCE = ("short_selling", "short_balance")
 
 
+# One symbol's rows for a window: (symbol, start, end) -> frame.
+SymbolFetch = Callable[[str, date, date], pd.DataFrame]
+
+
 @dataclass(frozen=True)
 class SymbolDataset:
-    """One per-symbol KIS dataset: where it lands and what a valid frame looks like.
-
-    The client's fetcher for a dataset is named like its table (`client.short_selling(...)`).
-    """
+    """One per-symbol KIS dataset: how it is fetched, where it lands and what a valid frame looks like."""
 
     table: str
     tr_id: str
     schema: Callable[[date, date], pa.DataFrameSchema]
+    # The client's fetcher, named explicitly (`lambda kis: kis.short_selling`). It is looked up on the
+    # client the run uses, so a routing client (kiwoom/routing.py) answers with its own.
+    fetcher: Callable[[KISClient], SymbolFetch]
     # Also fetch the trading day before the window, validated but never written: the schema can then tell
     # a stock's first day (no earlier row: a listing day) from a day with a previous one.
     previous_day: bool = False
 
     def fetch(self, client: KISClient, symbol: str, start: date, end: date) -> pd.DataFrame:
-        return getattr(client, self.table)(symbol, start, end)
+        return self.fetcher(client)(symbol, start, end)
 
 
 class RejectedData(Exception):

@@ -18,7 +18,9 @@ from kis_intel_assets.defs.partition_checks import build_daily_checks
 from kis_intel_assets.kis.publication import PUBLICATION_LAG_DAYS
 
 TABLE = "stock_lending"
-STOCK_LENDING = SymbolDataset(TABLE, "HHPST074500C0", schemas.stock_lending)
+STOCK_LENDING = SymbolDataset(
+    TABLE, "HHPST074500C0", schemas.stock_lending, fetcher=lambda kis: kis.stock_lending
+)
 # Trading days between a day and the daily run that ingests it: as late as KIS may publish it.
 DAYS_LATE = PUBLICATION_LAG_DAYS[STOCK_LENDING.tr_id]
 
