@@ -53,7 +53,10 @@ class Market:
     investor_code: str  # FID_INPUT_ISCD_1 of FHPTJ04040000
 
 
-MARKETS = {m.name: m for m in (Market("KOSPI", "K", "0001", "KSP"), Market("KOSDAQ", "Q", "1001", "KSQ"))}
+# KIS's codes for the two markets of kis_intel_assets.markets.MARKETS.
+MARKET_CODES = {
+    m.name: m for m in (Market("KOSPI", "K", "0001", "KSP"), Market("KOSDAQ", "Q", "1001", "KSQ"))
+}
 MARKET_IDS = {"STK": "KOSPI", "KSQ": "KOSDAQ"}  # CTPF1002R mket_id_cd
 
 
@@ -110,10 +113,10 @@ def _after_floor(tr_id: str, now: dt.datetime, start: dt.date) -> dt.date:
 
 def _market(market: str, tr_id: str) -> Market:
     try:
-        return MARKETS[market]
+        return MARKET_CODES[market]
     except KeyError:
         raise KISError(
-            f"unknown market {market!r}; expected one of {sorted(MARKETS)}", tr_id=tr_id, symbol=market
+            f"unknown market {market!r}; expected one of {sorted(MARKET_CODES)}", tr_id=tr_id, symbol=market
         ) from None
 
 

@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from kis_intel_assets.kis.client import MARKETS, KISClient
+from kis_intel_assets.kis.client import MARKET_CODES, KISClient
 from kis_intel_assets.kis.endpoints import ENDPOINTS, Endpoint
 from kis_intel_assets.kis.errors import KISError
 from kis_intel_assets.kis.masters import COMMON_STOCK, MASTER_FILES, parse_master
@@ -24,7 +24,7 @@ from kis_intel_assets.krx_calendar import is_trading_day
 
 KST = dt.timezone(dt.timedelta(hours=9))
 RANGE_DAYS = 30  # ranged endpoints are asked for about a month, so lists have rows to type
-KOSPI = MARKETS["KOSPI"]
+KOSPI = MARKET_CODES["KOSPI"]
 Params = Callable[[str, dt.date], dict[str, str]]
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from kis_intel_assets.kis import ENDPOINTS, KISClient, KISConfig, KISError
-from kis_intel_assets.kis.client import MARKETS
+from kis_intel_assets.kis.client import MARKET_CODES
 from kis_intel_assets_tests.kis.conftest import END
 
 RECENT = dt.date(2025, 1, 2)
@@ -129,7 +129,7 @@ def test_snapshot_ranking_and_intraday_agree_with_daily_truth(sim: Any, client: 
 
 
 def test_market_level_flows_and_sector_indices(sim: Any, client: KISClient) -> None:
-    kospi, end = MARKETS["KOSPI"], f"{END:%Y%m%d}"
+    kospi, end = MARKET_CODES["KOSPI"], f"{END:%Y%m%d}"
     flows = client.range_frame(
         "FHPTJ04040000",
         {
