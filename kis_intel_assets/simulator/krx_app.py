@@ -43,6 +43,7 @@ from starlette.routing import Route
 from kis_intel_assets import krx_calendar
 from kis_intel_assets.krx import portal
 from kis_intel_assets.krx.publication import trading_days_after
+from kis_intel_assets.markets import common_stock_isin
 from kis_intel_assets.simulator.clock import session_fraction
 from kis_intel_assets.simulator.krx_market import Balance, KRXMarket, PlantedMismatch
 from kis_intel_assets.simulator.model import MarketModel
@@ -347,7 +348,7 @@ class KRXSimulatorApp:
     def _balance_history_rows(self, form: Mapping[str, str]) -> list[dict[str, str]]:
         start, end = _day(form, "strtDd"), _day(form, "endDd")
         isin = form.get("isuCd", "")
-        symbol = next((s for s in self.model.symbols() if portal.common_stock_isin(s) == isin), None)
+        symbol = next((s for s in self.model.symbols() if common_stock_isin(s) == isin), None)
         if symbol is None or end < start:
             return []
         rows = []
