@@ -34,7 +34,7 @@ from kis_intel_assets.storage import migrate
 
 SERVER_URL_ENV = "KIS_INTEL_BENCH_DATABASE_URL"
 if TYPE_CHECKING:
-    from kis_intel_assets.simulator import SimulatorConfig
+    from kis_intel_assets.simulator import Simulator, SimulatorConfig
 
 LIMIT_PER_SEC = 20.0
 APP_KEY, APP_SECRET = "bench-app-key", "bench-app-secret"
@@ -214,6 +214,19 @@ def grant_shape(url: str, n: int) -> list[dict]:
     return rows
 
 
+def _client_config(sim: Simulator, url: str, app_key: str) -> KISConfig:
+    """A client of `sim` on `app_key` at the 20/s budget, retrying fast so waits are the limiter's."""
+    return KISConfig(
+        app_key=app_key,
+        app_secret=APP_SECRET,
+        database_url=url,
+        base_url=sim.base_url,
+        master_base_url=sim.master_base_url,
+        rate_limit_per_sec=LIMIT_PER_SEC,
+        retry=RetrySettings(backoff_base_seconds=0.05),
+    )
+
+
 def _client_worker(config: KISConfig, symbols: list[str], n: int, queue: multiprocessing.Queue) -> None:
     with KISClient.connect(config) as client:
         client.current_price(symbols[0])  # token + connection warm-up, excluded from the timing
@@ -232,15 +245,7 @@ def sustained_rate(url: str, n: int) -> list[dict]:
     with running_simulator(sim_config, host="127.0.0.1", port=0) as sim:
         symbols = sim.truth.symbols()[:10]
         for processes in (1, 2):
-            config = KISConfig(
-                app_key=f"{APP_KEY}-{processes}",
-                app_secret=APP_SECRET,
-                database_url=url,
-                base_url=sim.base_url,
-                master_base_url=sim.master_base_url,
-                rate_limit_per_sec=LIMIT_PER_SEC,
-                retry=RetrySettings(backoff_base_seconds=0.05),
-            )
+            config = _client_config(sim, url, f"{APP_KEY}-{processes}")
             queue = ctx.Queue()
             procs = [
                 ctx.Process(target=_client_worker, args=(config, symbols, n, queue)) for _ in range(processes)
@@ -323,15 +328,7 @@ def new_key_adaptation(url: str, n: int) -> list[dict]:
 
     sim_config = limiter_market(new_key_rate_limit_per_sec=3)
     with running_simulator(sim_config, host="127.0.0.1", port=0) as sim:
-        config = KISConfig(
-            app_key="bench-new-key",
-            app_secret=APP_SECRET,
-            database_url=url,
-            base_url=sim.base_url,
-            master_base_url=sim.master_base_url,
-            rate_limit_per_sec=LIMIT_PER_SEC,
-            retry=RetrySettings(backoff_base_seconds=0.05),
-        )
+        config = _client_config(sim, url, "bench-new-key")
         symbols = sim.truth.symbols()
         with KISSession(config) as session:
             client = KISClient(session)

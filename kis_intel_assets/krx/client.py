@@ -41,6 +41,7 @@ from kis_intel_assets.krx.session import (
     Usage,
     shared_session,
 )
+from kis_intel_assets.markets import common_stock_isin
 
 DEFAULT_REQUESTS_PER_SECOND = 1.0
 MAX_REQUESTS_PER_SECOND = 50.0  # the simulator's tests; the portal itself should see about 1/s
@@ -261,7 +262,7 @@ class KRXClient(Closing):
             {
                 "strtDd": portal.yyyymmdd(start),
                 "endDd": portal.yyyymmdd(end),
-                "isuCd": isin or portal.common_stock_isin(symbol),
+                "isuCd": isin or common_stock_isin(symbol),  # as 30502's isuCd wants
             },
         )
         records: list[dict[str, object]] = []

@@ -24,11 +24,6 @@ OVERHEAT_SORT_COLUMNS = (
     "avg_short_value_40d", "short_ratio_40d", "ban_start", "ban_date", "ban_days",
 )  # fmt: skip
 NEAR_LIMIT = 20  # stocks in the watch list
-FLOW_COLUMNS = {
-    "foreign": "foreign_net_value",
-    "institution": "institution_net_value",
-    "individual": "retail_net_value",
-}
 MASTER_AS_OF = """master AS (
     SELECT DISTINCT ON (symbol) symbol, name, market, sector_code, sector_name, listed_shares
       FROM stock_master WHERE valid_from <= %(day)s ORDER BY symbol, valid_from DESC)"""

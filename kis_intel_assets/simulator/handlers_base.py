@@ -146,6 +146,13 @@ def earliest(model: MarketModel) -> np.datetime64:
     return model.days[0]
 
 
+def last_final_day(model: MarketModel, query: Query, name: str, tr_id: str | None = None) -> np.datetime64:
+    """The last day the date parameter `name` asks for (blank: the newest), never past the last day `tr_id`
+    serves as final: a day not published yet is absent."""
+    cutoff = model.cutoff(tr_id)
+    return min(query.date(name, cutoff), cutoff)
+
+
 # How a stock answers a range it has no day in (before its listing, after its delisting), as seen live.
 _ZERO_PRICE_HEAD = {
     "stck_prpr": "0",

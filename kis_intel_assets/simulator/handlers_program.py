@@ -16,6 +16,7 @@ from kis_intel_assets.simulator.handlers_base import (
     Query,
     Reply,
     earliest,
+    last_final_day,
     load_series,
     newest_first,
     no_rows,
@@ -98,8 +99,7 @@ def program_trade_by_stock_daily(model: MarketModel, query: Query) -> Reply:
     query.choice("FID_COND_MRKT_DIV_CODE", MARKET_DIV_CODES)
     series = load_series(model, query)
     today = publication_gate(model, "FHPPG04650201", query.optional_date("FID_INPUT_DATE_1"))
-    cutoff = model.cutoff("FHPPG04650201")
-    last = min(query.date("FID_INPUT_DATE_1", cutoff), cutoff)
+    last = last_final_day(model, query, "FID_INPUT_DATE_1", "FHPPG04650201")
     items = newest_first(series, series.days[0], last)
     if not items:
         return no_rows(model, series.symbol, "output", has_head=False)

@@ -14,6 +14,7 @@ from kis_intel_assets.simulator.handlers_base import (
     Query,
     Reply,
     earliest,
+    last_final_day,
     load_series,
     newest_first,
     no_rows,
@@ -373,8 +374,7 @@ def daily_short_sale(model: MarketModel, query: Query) -> Reply:
     series = load_series(model, query)
     first = query.date("FID_INPUT_DATE_1", earliest(model))
     today = publication_gate(model, "FHPST04830000", query.optional_date("FID_INPUT_DATE_2"))
-    cutoff = model.cutoff("FHPST04830000")
-    last = min(query.date("FID_INPUT_DATE_2", cutoff), cutoff)
+    last = last_final_day(model, query, "FID_INPUT_DATE_2", "FHPST04830000")
     items = newest_first(series, first, last)
     if not items:
         return no_rows(model, series.symbol, "output2", has_head=True)

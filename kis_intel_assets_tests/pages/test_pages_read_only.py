@@ -7,7 +7,7 @@ inside a function counts as much as one at the top):
    (the modules that hold the rules and the assets that run them) except the names listed in
    ANALYTICS_ALLOWED. A name may be listed when it is a single analytics function that computes one
    figure the page shows, or a constant the page quotes in its text; each entry says which. Today the
-   list holds one constant and no function: every figure is read from a table.
+   list holds one constant and one function (the sector map's); every other figure is read from a table.
 2. No page module imports numpy except the drawing module (NUMPY_ALLOWED): figures.py scales colours and
    axes with it, which is formatting, not a rule.
 
@@ -26,9 +26,13 @@ PAGES_PACKAGE = "kis_intel_assets.pages"
 RULE_PACKAGES = ("kis_intel_assets.analytics", "kis_intel_assets.defs.analytics")
 # page module → the dotted names it may import from RULE_PACKAGES, each with why.
 ANALYTICS_ALLOWED: dict[str, set[str]] = {
-    # A constant quoted on /rotation ("too few signals to judge (n < 30)"); the stored `judged` column
-    # is the rule's outcome, which the page reads.
-    "views.py": {"kis_intel_assets.analytics.scorecard.MIN_SIGNALS_TO_JUDGE"},
+    "views.py": {
+        # A constant quoted on /rotation ("too few signals to judge (n < 30)"); the stored `judged`
+        # column is the rule's outcome, which the page reads.
+        "kis_intel_assets.analytics.scorecard.MIN_SIGNALS_TO_JUDGE",
+        # The one function behind the /sectors treemap and its table (stocks' and sectors' numbers).
+        "kis_intel_assets.analytics.sector_map.sector_map",
+    },
 }
 NUMPY_ALLOWED = {"figures.py"}
 

@@ -106,6 +106,24 @@ def write(database: DatabaseResource, table: str, frame: pd.DataFrame) -> int:
         return upsert_frame(conn, table, frame)
 
 
+def written_result(
+    context: dg.AssetExecutionContext,
+    database: DatabaseResource,
+    table: str,
+    frame: pd.DataFrame,
+    started: float,
+    rows_label: str = "rows",
+    **metadata: "dg.RawMetadataValue",  # a typing-only name in dagster
+) -> dg.MaterializeResult:
+    """The end of a one-table analytics run: upsert the partition's rows, count them per partition, and
+    report how many were written (as `rows_label`), the seconds taken and the asset's own `metadata`."""
+    written = write(database, table, frame)
+    rows_per_partition(context, frame)
+    return dg.MaterializeResult(
+        metadata={rows_label: written, **metadata, "seconds": round(time.monotonic() - started, 2)}
+    )
+
+
 def table_md(frame: pd.DataFrame, columns: list[str], rows: int = PREVIEW_ROWS) -> dg.MetadataValue:
     if frame.empty:
         return dg.MetadataValue.md("_none_")
@@ -156,16 +174,15 @@ def stock_money_flow_index(
     require_history(prices, "daily_prices", "daily_prices", read_start(context, "daily_prices"), end)
     prices["money_flow_index"] = analytics.money_flow_index_panel(prices)
     mfi = in_partition(prices[["time", "symbol", "money_flow_index"]].dropna(), start, end)
-    written = write(database, "stock_mfi", mfi)
-    rows_per_partition(context, mfi)
-    return dg.MaterializeResult(
-        metadata={
-            "rows": written,
-            "seconds": round(time.monotonic() - started, 2),
-            "most_overbought": table_md(
-                mfi.nlargest(PREVIEW_ROWS, "money_flow_index"), ["time", "symbol", "money_flow_index"]
-            ),
-        }
+    return written_result(
+        context,
+        database,
+        "stock_mfi",
+        mfi,
+        started,
+        most_overbought=table_md(
+            mfi.nlargest(PREVIEW_ROWS, "money_flow_index"), ["time", "symbol", "money_flow_index"]
+        ),
     )
 
 
@@ -193,30 +210,29 @@ def sector_money_flow(context: dg.AssetExecutionContext, database: DatabaseResou
     if flows.empty:
         context.log.warning(f"no investor_trends rows for {first}..{end}: sector flows stay empty (NaN)")
     flow = in_partition(analytics.sector_money_flow(master, prices, flows), start, end)
-    written = write(database, "sector_rotation", flow)
-    rows_per_partition(context, flow)
     last_day = flow[flow["time"] == flow["time"].max()].assign(
         smart_money=lambda f: f["foreign_flow"].astype(float) + f["institution_flow"].astype(float)
     )
-    return dg.MaterializeResult(
-        metadata={
-            "rows": written,
-            "sectors": int(flow["sector_code"].nunique()),
-            "seconds": round(time.monotonic() - started, 2),
-            "top_inflows": table_md(
-                last_day.sort_values("smart_money", ascending=False),
-                [
-                    "time",
-                    "sector_name",
-                    "market",
-                    "foreign_flow",
-                    "institution_flow",
-                    "flow_z20",
-                    "money_flow_index",
-                ],
-            ),
-            "sector_map": dg.MetadataValue.url(page_url("sectors", end)),
-        }
+    return written_result(
+        context,
+        database,
+        "sector_rotation",
+        flow,
+        started,
+        sectors=int(flow["sector_code"].nunique()),
+        top_inflows=table_md(
+            last_day.sort_values("smart_money", ascending=False),
+            [
+                "time",
+                "sector_name",
+                "market",
+                "foreign_flow",
+                "institution_flow",
+                "flow_z20",
+                "money_flow_index",
+            ],
+        ),
+        sector_map=dg.MetadataValue.url(page_url("sectors", end)),
     )
 
 
@@ -398,31 +414,31 @@ def short_overheat(context: dg.AssetExecutionContext, database: DatabaseResource
     designations = in_partition(analytics.short_overheat(inputs.daily, inputs.quarters, calendar), start, end)
     for column in ("ban_start", "ban_date"):
         designations[column] = pd.to_datetime(designations[column]).dt.date
-    written = write(database, "short_overheat", designations)
-    rows_per_partition(context, designations)
-    return dg.MaterializeResult(
-        metadata={
-            "designations": written,
-            "by_rule_type": dg.MetadataValue.json(
-                {str(k): int(v) for k, v in designations["rule_type"].value_counts().sort_index().items()}
-            ),
-            "seconds": round(time.monotonic() - started, 2),
-            "designated": table_md(
-                designations,
-                [
-                    "time",
-                    "symbol",
-                    "market",
-                    "rule_type",
-                    "price_change_pct",
-                    "short_ratio",
-                    "short_value_multiple",
-                    "ban_date",
-                ],
-                rows=20,
-            ),
-            "overheat_dashboard": dg.MetadataValue.url(page_url("overheat", end)),
-        }
+    return written_result(
+        context,
+        database,
+        "short_overheat",
+        designations,
+        started,
+        rows_label="designations",
+        by_rule_type=dg.MetadataValue.json(
+            {str(k): int(v) for k, v in designations["rule_type"].value_counts().sort_index().items()}
+        ),
+        designated=table_md(
+            designations,
+            [
+                "time",
+                "symbol",
+                "market",
+                "rule_type",
+                "price_change_pct",
+                "short_ratio",
+                "short_value_multiple",
+                "ban_date",
+            ],
+            rows=20,
+        ),
+        overheat_dashboard=dg.MetadataValue.url(page_url("overheat", end)),
     )
 
 
@@ -439,26 +455,25 @@ def overheat_candidates(
     candidates = in_partition(analytics.overheat_candidates(inputs.daily, inputs.quarters), start, end)
     # A stock-day without a short_selling row has no short figures to be close with.
     candidates = candidates.merge(inputs.shorts[["symbol", "time"]], on=["symbol", "time"])
-    written = write(database, "overheat_candidates", candidates)
-    rows_per_partition(context, candidates)
-    return dg.MaterializeResult(
-        metadata={
-            "rows": written,
-            "seconds": round(time.monotonic() - started, 2),
-            "closest": table_md(
-                candidates.nlargest(PREVIEW_ROWS, "closeness_pct"),
-                [
-                    "time",
-                    "symbol",
-                    "market",
-                    "closeness_pct",
-                    "price_change_pct",
-                    "short_ratio",
-                    "short_value_multiple",
-                ],
-            ),
-            "overheat_dashboard": dg.MetadataValue.url(page_url("overheat", end)),
-        }
+    return written_result(
+        context,
+        database,
+        "overheat_candidates",
+        candidates,
+        started,
+        closest=table_md(
+            candidates.nlargest(PREVIEW_ROWS, "closeness_pct"),
+            [
+                "time",
+                "symbol",
+                "market",
+                "closeness_pct",
+                "price_change_pct",
+                "short_ratio",
+                "short_value_multiple",
+            ],
+        ),
+        overheat_dashboard=dg.MetadataValue.url(page_url("overheat", end)),
     )
 
 
@@ -501,18 +516,17 @@ def concentrated_buying(
     first = read_start(context, "investor_trends")
     master, prices, flows = stock_panel_inputs(database, first, end)
     flagged = in_partition(analytics.concentrated_buying(master, prices, flows, CONCENTRATION), start, end)
-    written = write(database, "concentrated_buying", flagged)
-    rows_per_partition(context, flagged)
-    return dg.MaterializeResult(
-        metadata={
-            "rows": written,
-            "seconds": round(time.monotonic() - started, 2),
-            "flagged": table_md(
-                flagged,
-                ["time", "symbol", "investor", "net_value_5d", "pct_of_market_cap", "zscore", "reason"],
-                rows=20,
-            ),
-        }
+    return written_result(
+        context,
+        database,
+        "concentrated_buying",
+        flagged,
+        started,
+        flagged=table_md(
+            flagged,
+            ["time", "symbol", "investor", "net_value_5d", "pct_of_market_cap", "zscore", "reason"],
+            rows=20,
+        ),
     )
 
 

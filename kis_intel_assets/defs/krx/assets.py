@@ -76,11 +76,16 @@ def when_configured(
         ) from None
 
 
-def _krx_asset(
-    table: str, deps: list[dg.AssetsDefinition], description: str
-) -> Callable[[Callable[..., Any]], dg.AssetsDefinition]:
-    """The asset decorator every KRX table shares: its group, pool, partitions, retry and metadata."""
-    return dg.asset(
+KRXRun = Callable[[dg.AssetExecutionContext, KRXResource, DatabaseResource, date, date], dg.MaterializeResult]
+
+
+def krx_asset(
+    table: str, deps: list[dg.AssetsDefinition], description: str, run: KRXRun
+) -> dg.AssetsDefinition:
+    """The asset writing `table`: `run` over the partition range when KRX is configured (when_configured),
+    with the settings every KRX asset shares."""
+
+    @dg.asset(
         name=table,
         description=description,
         group_name=GROUP,
@@ -95,21 +100,12 @@ def _krx_asset(
         retry_policy=dg.RetryPolicy(max_retries=1, delay=60),
         metadata=table_metadata(table),
     )
+    def krx_table(
+        context: dg.AssetExecutionContext, krx: KRXResource, database: DatabaseResource
+    ) -> Iterator[dg.MaterializeResult]:
+        yield from when_configured(context, krx, lambda start, end: run(context, krx, database, start, end))
 
-
-@_krx_asset(
-    "short_balance",
-    [short_selling],  # in a run with both, short_selling first, so its rows get the balance
-    "공매도 잔고 per stock and day from KRX (srt/MDCSTAT30501, all stocks of a market per request), "
-    "reported T+2 and published from the morning of T+3; also fills short_selling.balance_volume, "
-    "balance_amount and balance_ratio for the same stock-days. Optional: needs KRX_ID / KRX_PW.",
-)
-def short_balance(
-    context: dg.AssetExecutionContext, krx: KRXResource, database: DatabaseResource
-) -> Iterator[dg.MaterializeResult]:
-    yield from when_configured(
-        context, krx, lambda start, end: _short_balance(context, krx, database, start, end)
-    )
+    return krx_table
 
 
 def _short_balance(
@@ -130,22 +126,6 @@ def _short_balance(
     return krx_result(frame, written["short_balance"], client, started, start, end)
 
 
-@_krx_asset(
-    "krx_investor_flows",
-    [],
-    "Buying and selling per stock, day and investor group from KRX's whole-market table "
-    "(MDCSTAT02401: every stock for one investor type per request, 12 types × 2 markets = 24 requests "
-    "a day), shares and KRW; the second source the investor_flows_agree_with_krx check compares "
-    "investor_trends with. Optional: needs KRX_ID / KRX_PW.",
-)
-def krx_investor_flows(
-    context: dg.AssetExecutionContext, krx: KRXResource, database: DatabaseResource
-) -> Iterator[dg.MaterializeResult]:
-    yield from when_configured(
-        context, krx, lambda start, end: _investor_flows(context, krx, database, start, end)
-    )
-
-
 def _investor_flows(
     context: dg.AssetExecutionContext, krx: KRXResource, database: DatabaseResource, start: date, end: date
 ) -> dg.MaterializeResult:
@@ -163,5 +143,23 @@ def _investor_flows(
         groups=dg.MetadataValue.json(sorted(frame["group"].unique())),
     )
 
+
+short_balance = krx_asset(
+    "short_balance",
+    [short_selling],  # in a run with both, short_selling first, so its rows get the balance
+    "공매도 잔고 per stock and day from KRX (srt/MDCSTAT30501, all stocks of a market per request), "
+    "reported T+2 and published from the morning of T+3; also fills short_selling.balance_volume, "
+    "balance_amount and balance_ratio for the same stock-days. Optional: needs KRX_ID / KRX_PW.",
+    _short_balance,
+)
+krx_investor_flows = krx_asset(
+    "krx_investor_flows",
+    [],
+    "Buying and selling per stock, day and investor group from KRX's whole-market table "
+    "(MDCSTAT02401: every stock for one investor type per request, 12 types × 2 markets = 24 requests "
+    "a day), shares and KRW; the second source the investor_flows_agree_with_krx check compares "
+    "investor_trends with. Optional: needs KRX_ID / KRX_PW.",
+    _investor_flows,
+)
 
 krx_assets = [short_balance, krx_investor_flows]
