@@ -1,11 +1,13 @@
 """KIS and Kiwoom behind KISClient's interface, so the ingest layer can use either or both unchanged.
 
-Only datasets Kiwoom serves with every column of the KIS table are routed (ROUTED_DATASETS); everything
-else goes to KIS. With both brokers, each call goes to the broker with the fewest calls in flight per unit
-of its budget (requests/s ÷ requests per symbol), so a run's symbols spread over both budgets in
-proportion. A call that fails on one broker (anything but a bad payload, which is data to reject, not an
-outage) is repeated on the other; after `failure_threshold` failures in a row a broker is treated as down
-for the rest of the run. Every routed frame carries `source` ("KIS" / "KIWOOM").
+The datasets in ROUTED_DATASETS are routed; everything else goes to KIS. A Kiwoom row has every column
+of the KIS table except the dataset's `not_from_kiwoom` ones, which no Kiwoom field gives: those are NULL
+(never zero) and are not compared between the brokers. With both brokers, each call goes to the broker
+with the fewest calls in flight per unit of its budget (requests/s ÷ requests per symbol), so a run's
+symbols spread over both budgets in proportion. A call that fails on one broker (anything but a bad
+payload, which is data to reject, not an outage) is repeated on the other; after `failure_threshold`
+failures in a row a broker is treated as down for the rest of the run. Every routed frame carries
+`source` ("KIS" / "KIWOOM").
 """
 
 from __future__ import annotations
@@ -13,19 +15,47 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
+from kis_intel_assets.investor_groups import FLOW_SIDES, flow_column
 from kis_intel_assets.kis.errors import KISError, KISPayloadError
 from kis_intel_assets.kiwoom.datasets import KiwoomClient
+from kis_intel_assets.kiwoom.endpoints import INVESTOR_GROUPS_NOT_FROM_KIWOOM
 
 SOURCES = ("kis", "kiwoom", "both")
 KIS, KIWOOM = "KIS", "KIWOOM"
-# dataset -> requests per symbol for a daily window, per broker (KIS FHPPG04650201 one page; Kiwoom ka90013
-# one call for amounts and one for quantities).
-ROUTED_DATASETS: dict[str, dict[str, int]] = {"program_trading": {KIS: 1, KIWOOM: 2}}
+KEYS = ("time", "symbol")
+
+
+@dataclass(frozen=True)
+class RoutedDataset:
+    """What the router needs to know of a dataset both brokers serve."""
+
+    # Requests per symbol for a daily window, per broker: the weights of the spread over the two budgets.
+    requests_per_symbol: Mapping[str, int]
+    # Table columns no Kiwoom field gives: NULL in Kiwoom rows, left out of the brokers' comparison.
+    not_from_kiwoom: tuple[str, ...] = ()
+
+
+ROUTED_DATASETS: Mapping[str, RoutedDataset] = {
+    # KIS FHPPG04650201: one page; Kiwoom ka90013: one call for amounts, one for quantities.
+    "program_trading": RoutedDataset({KIS: 1, KIWOOM: 2}),
+    # KIS FHPTJ04160001: one page (about 30 sessions back from the anchor); Kiwoom ka10059: buy and sell
+    # (trde_tp 1, 2) times amount and quantity (amt_qty_tp 1, 2), one page each.
+    "investor_trends": RoutedDataset(
+        {KIS: 1, KIWOOM: 4},
+        not_from_kiwoom=tuple(
+            flow_column(group, side, unit)
+            for group in INVESTOR_GROUPS_NOT_FROM_KIWOOM
+            for side in FLOW_SIDES
+            for unit in ("qty", "value")
+        ),
+    ),
+}
 
 
 class RoutedMetrics:
@@ -96,22 +126,27 @@ class TwoBrokerClient:
     def program_trading(self, symbol: str, start: dt.date, end: dt.date) -> pd.DataFrame:
         return self._routed("program_trading", symbol, start, end)
 
+    def investor_trends(self, symbol: str, start: dt.date, end: dt.date) -> pd.DataFrame:
+        return self._routed("investor_trends", symbol, start, end)
+
     def fetch_from(
         self, broker: str, dataset: str, symbol: str, start: dt.date, end: dt.date
     ) -> pd.DataFrame:
         """One broker's frame for a dataset (with `source`), bypassing the routing (the cross-check)."""
-        frame = (
-            getattr(self._kis, dataset)(symbol, start, end)
-            if broker == KIS
-            else pd.DataFrame(getattr(self._kiwoom, dataset)(symbol, start, end))
-        )
-        return frame.assign(source=broker)
+        if broker == KIS:
+            return getattr(self._kis, dataset)(symbol, start, end).assign(source=KIS)
+        frame = pd.DataFrame(getattr(self._kiwoom, dataset)(symbol, start, end))
+        missing = {
+            column: pd.array([pd.NA] * len(frame), dtype="Int64")
+            for column in ROUTED_DATASETS[dataset].not_from_kiwoom
+        }
+        return frame.assign(**missing, source=KIWOOM)
 
     def _candidates(self, dataset: str) -> list[str]:
         """Brokers to try in order: kiwoom-only mode has no fallback; both mode prefers the least loaded."""
         if self.source == "kiwoom":
             return [KIWOOM]
-        cost = ROUTED_DATASETS[dataset]
+        cost = ROUTED_DATASETS[dataset].requests_per_symbol
         with self._lock:
             healthy = [b for b in (KIS, KIWOOM) if b not in self.down] or [KIS, KIWOOM]
             # Expected wait for a new call; on a tie the broker with fewer calls in flight.
@@ -159,7 +194,8 @@ class TwoBrokerClient:
         self, dataset: str, start: dt.date, end: dt.date, per_source: int = 1
     ) -> list[dict[str, Any]]:
         """Re-fetches `per_source` symbols served by each broker from the other one and lists every
-        stock-day whose shared columns differ (empty = the brokers agree). Skips brokers that are down."""
+        stock-day whose shared columns (all but the dataset's `not_from_kiwoom`) differ (empty = the
+        brokers agree). Skips brokers that are down."""
         if self.down or self.source != "both":
             return []
         with self._lock:
@@ -167,19 +203,23 @@ class TwoBrokerClient:
                 b: [s for (d, s), by in self.served.items() if d == dataset and by == b][:per_source]
                 for b in (KIS, KIWOOM)
             }
+        unshared = {*KEYS, "source", *ROUTED_DATASETS[dataset].not_from_kiwoom}
         mismatches: list[dict[str, Any]] = []
         for broker, symbols in picks.items():
             other = KIWOOM if broker == KIS else KIS
             for symbol in symbols:
-                mine = self.fetch_from(broker, dataset, symbol, start, end).drop(columns="source")
-                theirs = self.fetch_from(other, dataset, symbol, start, end).drop(columns="source")
-                merged = mine.merge(
-                    theirs, on=["time", "symbol"], how="outer", suffixes=("", "_other"), indicator=True
+                mine = self.fetch_from(broker, dataset, symbol, start, end)
+                theirs = self.fetch_from(other, dataset, symbol, start, end)
+                compared = [c for c in mine.columns if c in theirs.columns and c not in unshared]
+                merged = mine[[*KEYS, *compared]].merge(
+                    theirs[[*KEYS, *compared]],
+                    on=list(KEYS),
+                    how="outer",
+                    suffixes=("", "_other"),
+                    indicator=True,
                 )
                 for row in merged.to_dict("records"):
-                    differs = [
-                        c for c in mine.columns if c not in ("time", "symbol") and row[c] != row[f"{c}_other"]
-                    ]
+                    differs = [c for c in compared if row[c] != row[f"{c}_other"]]
                     if row["_merge"] != "both" or differs:
                         mismatches.append(
                             {

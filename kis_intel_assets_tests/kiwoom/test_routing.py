@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from kis_intel_assets.kis import KISClient, KISConfig, KISTransientError
-from kis_intel_assets.kiwoom.routing import TwoBrokerClient, routed
+from kis_intel_assets.kiwoom.routing import ROUTED_DATASETS, TwoBrokerClient, routed
 from kis_intel_assets.simulator import FaultSpec, running_simulator
 from kis_intel_assets.simulator.kiwoom_app import KiwoomSimSettings
 from kis_intel_assets.simulator.kiwoom_server import running_kiwoom_simulator
@@ -109,3 +109,29 @@ def test_source_kis_is_the_kis_client_and_a_bad_source_is_named(make_client, dat
         routed(sentinel, None, "both")
     with pytest.raises(ValueError, match="source must be one of"):
         routed(sentinel, None, "kiwom")
+
+
+def test_investor_trends_spread_by_requests_per_symbol_with_null_groups_from_kiwoom(
+    make_client, database_url
+):
+    """Kiwoom needs 4 ka10059 calls per stock to KIS's one: at 40/s against 20/s it gets about a third of
+    the stocks (40/4 : 20/1), its rows carry NULL for the groups it cannot give, the rest equals truth."""
+    missing = list(ROUTED_DATASETS["investor_trends"].not_from_kiwoom)
+    with two_brokers(make_client, database_url) as (client, kis_sim, _):
+        symbols = kis_sim.model.symbols()
+        with ThreadPoolExecutor(8) as pool:
+            frame = pd.concat(
+                pool.map(lambda s: client.investor_trends(s, DAY, DAY), symbols), ignore_index=True
+            )
+        used = client.source_metadata()["symbols_by_source"]
+        assert used.get("KIS", 0) > used.get("KIWOOM", 0) > 0 and sum(used.values()) == len(symbols)
+        assert client.metrics.snapshot()["requests_by_source"]["KIWOOM"] == 4 * used["KIWOOM"]
+    expected = kis_sim.truth.investor_trends(DAY, DAY).sort_values("symbol").reset_index(drop=True)
+    got = frame.sort_values("symbol").reset_index(drop=True)
+    shared = [c for c in expected.columns if c not in missing]
+    pd.testing.assert_frame_equal(got[shared], expected[shared], check_dtype=False)
+    from_kiwoom = got["source"] == "KIWOOM"
+    assert got.loc[from_kiwoom, missing].isna().all().all()
+    pd.testing.assert_frame_equal(
+        got.loc[~from_kiwoom, missing], expected.loc[~from_kiwoom, missing], check_dtype=False
+    )
