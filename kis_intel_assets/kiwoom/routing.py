@@ -23,8 +23,9 @@ import pandas as pd
 
 from kis_intel_assets.investor_groups import FLOW_SIDES, flow_column
 from kis_intel_assets.kis.errors import KISError, KISPayloadError
-from kis_intel_assets.kiwoom.datasets import KiwoomClient
+from kis_intel_assets.kiwoom.datasets import KiwoomClient, percent_of
 from kis_intel_assets.kiwoom.endpoints import INVESTOR_GROUPS_NOT_FROM_KIWOOM
+from kis_intel_assets.storage import connect
 
 SOURCES = ("kis", "kiwoom", "both")
 KIS, KIWOOM = "KIS", "KIWOOM"
@@ -39,6 +40,40 @@ class RoutedDataset:
     requests_per_symbol: Mapping[str, int]
     # Table columns no Kiwoom field gives: NULL in Kiwoom rows, left out of the brokers' comparison.
     not_from_kiwoom: tuple[str, ...] = ()
+    # Kiwoom's rows need the day's trading value (KRW), which no sourced Kiwoom field gives: taken from the
+    # stored daily_prices (TradingValues); a stock-day without one is served by KIS.
+    needs_trading_value: bool = False
+
+
+# symbol, start, end -> the stored trading value (KRW) per day of the window
+TradingValues = Callable[[str, dt.date, dt.date], Mapping[dt.date, int]]
+
+
+class StoredTradingValues:
+    """daily_prices.trading_value of a window, read once on first use (one query, not one per stock)."""
+
+    def __init__(self, database_url: str) -> None:
+        self._url = database_url
+        self._lock = threading.Lock()
+        self._windows: dict[tuple[dt.date, dt.date], dict[str, dict[dt.date, int]]] = {}
+
+    def __call__(self, symbol: str, start: dt.date, end: dt.date) -> Mapping[dt.date, int]:
+        with self._lock:
+            if (start, end) not in self._windows:
+                with connect(self._url) as conn:
+                    rows = conn.execute(
+                        "SELECT symbol, time, trading_value FROM daily_prices WHERE time BETWEEN %s AND %s",
+                        (start, end),
+                    ).fetchall()
+                window: dict[str, dict[dt.date, int]] = {}
+                for code, day, value in rows:
+                    window.setdefault(code, {})[day] = int(value)
+                self._windows[(start, end)] = window
+            return self._windows[(start, end)].get(symbol, {})
+
+
+class _NotServable(Exception):
+    """Kiwoom cannot complete this symbol's rows (no stored trading value): not an outage."""
 
 
 ROUTED_DATASETS: Mapping[str, RoutedDataset] = {
@@ -46,6 +81,11 @@ ROUTED_DATASETS: Mapping[str, RoutedDataset] = {
     "program_trading": RoutedDataset({KIS: 1, KIWOOM: 2}),
     # KIS FHPTJ04160001: one page (about 30 sessions back from the anchor); Kiwoom ka10059: buy and sell
     # (trde_tp 1, 2) times amount and quantity (amt_qty_tp 1, 2), one page each.
+    # KIS FHPST04830000: one page; Kiwoom ka10014: one page. total_value from daily_prices; day_high /
+    # day_low (KIS's check-only fields) have no ka10014 field.
+    "short_selling": RoutedDataset(
+        {KIS: 1, KIWOOM: 1}, not_from_kiwoom=("day_high", "day_low"), needs_trading_value=True
+    ),
     "investor_trends": RoutedDataset(
         {KIS: 1, KIWOOM: 4},
         not_from_kiwoom=tuple(
@@ -94,6 +134,7 @@ class TwoBrokerClient:
         kis_rate_per_sec: float,
         kiwoom_rate_per_sec: float,
         failure_threshold: int = 3,
+        trading_values: TradingValues | None = None,
     ) -> None:
         if source not in ("kiwoom", "both"):
             raise ValueError(f"source must be 'kiwoom' or 'both' for two brokers, got {source!r}")
@@ -103,6 +144,7 @@ class TwoBrokerClient:
         self.metrics = RoutedMetrics(kis, kiwoom)
         self._rates = {KIS: kis_rate_per_sec, KIWOOM: kiwoom_rate_per_sec}
         self._threshold = failure_threshold
+        self._trading_values = trading_values
         self._lock = threading.Lock()
         self._in_flight: Counter[str] = Counter()
         self._failures_in_row: Counter[str] = Counter()
@@ -129,6 +171,9 @@ class TwoBrokerClient:
     def investor_trends(self, symbol: str, start: dt.date, end: dt.date) -> pd.DataFrame:
         return self._routed("investor_trends", symbol, start, end)
 
+    def short_selling(self, symbol: str, start: dt.date, end: dt.date) -> pd.DataFrame:
+        return self._routed("short_selling", symbol, start, end)
+
     def fetch_from(
         self, broker: str, dataset: str, symbol: str, start: dt.date, end: dt.date
     ) -> pd.DataFrame:
@@ -140,7 +185,22 @@ class TwoBrokerClient:
             column: pd.array([pd.NA] * len(frame), dtype="Int64")
             for column in ROUTED_DATASETS[dataset].not_from_kiwoom
         }
-        return frame.assign(**missing, source=KIWOOM)
+        frame = frame.assign(**missing, source=KIWOOM)
+        if ROUTED_DATASETS[dataset].needs_trading_value and not frame.empty:
+            return self._with_trading_value(frame, symbol, start, end)
+        return frame
+
+    def _with_trading_value(
+        self, frame: pd.DataFrame, symbol: str, start: dt.date, end: dt.date
+    ) -> pd.DataFrame:
+        """total_value from the stored daily_prices and short_value_ratio = 100 · short_amount / total_value
+        (the identity KIS's ratio satisfies); _NotServable when a day has no stored value."""
+        values = self._trading_values(symbol, start, end) if self._trading_values else {}
+        if not set(frame["time"]) <= set(values):
+            raise _NotServable(symbol)
+        total = frame["time"].map(values).astype("int64")
+        ratio = [percent_of(a, b) for a, b in zip(frame["short_amount"], total, strict=True)]
+        return frame.assign(total_value=total, short_value_ratio=ratio)
 
     def _candidates(self, dataset: str) -> list[str]:
         """Brokers to try in order: kiwoom-only mode has no fallback; both mode prefers the least loaded."""
@@ -158,11 +218,15 @@ class TwoBrokerClient:
 
     def _routed(self, dataset: str, symbol: str, start: dt.date, end: dt.date) -> pd.DataFrame:
         last_error: KISError | None = None
+        skipped = 0
         for attempt, broker in enumerate(self._candidates(dataset)):
             with self._lock:
                 self._in_flight[broker] += 1
             try:
                 frame = self.fetch_from(broker, dataset, symbol, start, end)
+            except _NotServable:
+                skipped += 1
+                continue  # not a failure of the broker: the other one serves this symbol
             except KISPayloadError:
                 raise
             except KISError as exc:
@@ -172,12 +236,18 @@ class TwoBrokerClient:
             finally:
                 with self._lock:
                     self._in_flight[broker] -= 1
-            self._record(broker, ok=True, fallback=attempt > 0)
+            self._record(broker, ok=True, fallback=attempt > skipped)
             with self._lock:
                 self.served[(dataset, symbol)] = broker
             return frame
-        assert last_error is not None
-        raise last_error
+        if last_error is not None:
+            raise last_error
+        # Kiwoom could not complete the rows and KIS was not a candidate (source "kiwoom").
+        frame = self.fetch_from(KIS, dataset, symbol, start, end)
+        self._record(KIS, ok=True)
+        with self._lock:
+            self.served[(dataset, symbol)] = KIS
+        return frame
 
     def _record(self, broker: str, *, ok: bool, fallback: bool = False) -> None:
         with self._lock:
@@ -205,11 +275,21 @@ class TwoBrokerClient:
             }
         unshared = {*KEYS, "source", *ROUTED_DATASETS[dataset].not_from_kiwoom}
         mismatches: list[dict[str, Any]] = []
+        compared_symbols = 0
         for broker, symbols in picks.items():
             other = KIWOOM if broker == KIS else KIS
             for symbol in symbols:
                 mine = self.fetch_from(broker, dataset, symbol, start, end)
-                theirs = self.fetch_from(other, dataset, symbol, start, end)
+                try:
+                    theirs = self.fetch_from(other, dataset, symbol, start, end)
+                except _NotServable:
+                    continue
+                except KISPayloadError:
+                    raise
+                except KISError:  # the other broker is failing: nothing to compare this symbol with
+                    self._record(other, ok=False)
+                    continue
+                compared_symbols += 1
                 compared = [c for c in mine.columns if c in theirs.columns and c not in unshared]
                 merged = mine[[*KEYS, *compared]].merge(
                     theirs[[*KEYS, *compared]],
@@ -229,7 +309,7 @@ class TwoBrokerClient:
                                 "only_in": str(row["_merge"]),
                             }
                         )
-        self.compared = sum(len(v) for v in picks.values())
+        self.compared = compared_symbols
         return mismatches
 
     def source_metadata(self) -> dict[str, object]:
@@ -242,7 +322,13 @@ class TwoBrokerClient:
             }
 
 
-def routed(kis: Any, make_kiwoom: Callable[[], KiwoomClient] | None, source: str, **rates: float) -> Any:
+def routed(
+    kis: Any,
+    make_kiwoom: Callable[[], KiwoomClient] | None,
+    source: str,
+    trading_values: TradingValues | None = None,
+    **rates: float,
+) -> Any:
     """The client a run uses: KIS itself for source "kis", else a TwoBrokerClient."""
     if source not in SOURCES:
         raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
@@ -250,4 +336,4 @@ def routed(kis: Any, make_kiwoom: Callable[[], KiwoomClient] | None, source: str
         return kis
     if make_kiwoom is None:
         raise ValueError(f"source {source!r} needs Kiwoom credentials (KIWOOM_APP_KEY / KIWOOM_APP_SECRET)")
-    return TwoBrokerClient(kis, make_kiwoom(), source=source, **rates)
+    return TwoBrokerClient(kis, make_kiwoom(), source=source, trading_values=trading_values, **rates)

@@ -294,6 +294,7 @@ def short_selling(start: date, end: date) -> pa.DataFrameSchema:
             "balance_volume": pa.Column("Int64", NON_NEGATIVE, nullable=True, required=False),
             "balance_amount": pa.Column("Int64", NON_NEGATIVE, nullable=True, required=False),
             "balance_ratio": pa.Column(float, PERCENT, nullable=True, required=False),
+            "source": ROW_SOURCE,
         },
         checks=[
             pa.Check(
