@@ -79,13 +79,13 @@ class _NotServable(Exception):
 ROUTED_DATASETS: Mapping[str, RoutedDataset] = {
     # KIS FHPPG04650201: one page; Kiwoom ka90013: one call for amounts, one for quantities.
     "program_trading": RoutedDataset({KIS: 1, KIWOOM: 2}),
-    # KIS FHPTJ04160001: one page (about 30 sessions back from the anchor); Kiwoom ka10059: buy and sell
-    # (trde_tp 1, 2) times amount and quantity (amt_qty_tp 1, 2), one page each.
     # KIS FHPST04830000: one page; Kiwoom ka10014: one page. total_value from daily_prices; day_high /
     # day_low (KIS's check-only fields) have no ka10014 field.
     "short_selling": RoutedDataset(
         {KIS: 1, KIWOOM: 1}, not_from_kiwoom=("day_high", "day_low"), needs_trading_value=True
     ),
+    # KIS FHPTJ04160001: one page (about 30 sessions back from the anchor); Kiwoom ka10059: buy and sell
+    # (trde_tp 1, 2) times amount and quantity (amt_qty_tp 1, 2), one page each.
     "investor_trends": RoutedDataset(
         {KIS: 1, KIWOOM: 4},
         not_from_kiwoom=tuple(
