@@ -124,3 +124,20 @@ def test_kis_failing_every_per_stock_request_completes_from_kiwoom(database_url,
     else:
         assert metadata["sources_down"].value == ["KIS"]
         assert fallbacks >= 3
+
+
+def test_kis_failing_every_per_stock_request_of_the_daily_run_completes_from_kiwoom(database_url):
+    """The three routed datasets in one run, KIS failing each of their per-stock TRs: every row from
+    Kiwoom, equal to ground truth, and each materialization says every stock came from Kiwoom."""
+    faults = ",".join(f"http5xx@{tr_id}=1.0" for _, tr_id in ROUTED_ASSETS.values())
+    with run_resources(database_url, FaultSpec.parse(faults)) as (resources, sim):
+        assets = [asset for asset, _ in ROUTED_ASSETS.values()]
+        result = dg.materialize(assets, resources=resources, partition_key=PARTITION)
+    assert result.success
+    for table in ROUTED_ASSETS:
+        rows = stored(database_url, table)
+        assert_equals_truth(rows, sim, table)
+        assert set(rows["source"]) == {"KIWOOM"}
+        metadata = result.asset_materializations_for_node(table)[0].metadata
+        assert metadata["symbols_by_source"].value == {"KIWOOM": len(sim.model.symbols())}
+        assert metadata["source_fallbacks"].value >= 1
