@@ -23,7 +23,7 @@ from kis_intel_assets.kis.secrets import Secret
 from kis_intel_assets.kiwoom import KiwoomClient, KiwoomConfig
 from kis_intel_assets.kiwoom.config import DEFAULT_RATE_LIMIT_PER_SEC as KIWOOM_RATE_LIMIT_PER_SEC
 from kis_intel_assets.kiwoom.config import REAL_BASE_URL as KIWOOM_BASE_URL
-from kis_intel_assets.kiwoom.routing import routed
+from kis_intel_assets.kiwoom.routing import StoredTradingValues, routed
 from kis_intel_assets.settings import DATABASE_URL_ENV, RATE_LIMIT_ENV
 from kis_intel_assets.storage import connect, migrate, resolve_database_url
 
@@ -156,6 +156,7 @@ class KISResource(dg.ConfigurableResource):
                 kis,
                 self._kiwoom_client if self.kiwoom_app_key else None,
                 self.source,
+                StoredTradingValues(self.database.resolved_url),
                 kis_rate_per_sec=sum(config.effective_rate_per_sec for config in configs),
                 kiwoom_rate_per_sec=self.kiwoom_rate_limit_per_sec,
             )

@@ -25,6 +25,11 @@ LENDING_MARKET = {"KOSPI": "001", "KOSDAQ": "101"}
 SECTOR_MARKET = {"KOSPI": "0", "KOSDAQ": "1"}
 
 
+def percent_of(part: int, total: int) -> float:
+    """100 · part / total to 2 decimals (0 when total is 0), as KIS reports its short ratios."""
+    return round(100.0 * part / total, 2) if total else 0.0
+
+
 def _ymd(day: dt.date) -> str:
     return f"{day:%Y%m%d}"
 
@@ -101,6 +106,8 @@ class KiwoomClient:
         return {group: rows[0][source] for source, group in INVESTOR_FIELD_TO_GROUP.items()}
 
     def short_selling(self, symbol: str, start: dt.date, end: dt.date) -> list[Row]:
+        """Short volume and value per day (ka10014), and short_ratio = 100 · shrts_qty / trde_qty to 2
+        decimals: derived, because what `trde_wght` (매매비중) is a share of is not documented."""
         body = {"stk_cd": symbol, "strt_dt": _ymd(start), "end_dt": _ymd(end)}
         rows = self.session.fetch_rows(endpoint("ka10014"), body, symbol=symbol, start=start)
         return [
@@ -108,6 +115,7 @@ class KiwoomClient:
                 "time": day,
                 "symbol": symbol,
                 **{k: row[k] for k in ("short_volume", "short_amount", "total_volume")},
+                "short_ratio": percent_of(row["short_volume"], row["total_volume"]),  # type: ignore[arg-type]
             }
             for day, row in sorted(_in_window(rows, start, end).items())
         ]

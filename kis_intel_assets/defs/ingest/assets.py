@@ -44,6 +44,7 @@ from kis_intel_assets.defs.partitions import SEOUL, partition_dates, trading_day
 from kis_intel_assets.defs.resources import DatabaseResource, KISResource
 from kis_intel_assets.defs.tables import table_metadata
 from kis_intel_assets.kis import KISClient
+from kis_intel_assets.kiwoom.routing import ROUTED_DATASETS
 from kis_intel_assets.krx_calendar import calendar_bounds
 from kis_intel_assets.markets import MARKETS
 from kis_intel_assets.storage.fetch_cache import FetchCache
@@ -160,7 +161,9 @@ def _symbols(database: DatabaseResource, start: date) -> list[str]:
 
 
 def _symbol_asset(dataset: SymbolDataset, description: str) -> dg.AssetsDefinition:
-    """A daily per-symbol ingestion asset; the datasets differ only in endpoint, table and schema."""
+    """A daily per-symbol ingestion asset; the datasets differ only in endpoint, table and schema. One
+    Kiwoom can serve too (ROUTED_DATASETS) also reports the sources_agree check."""
+    routed_too = dataset.table in ROUTED_DATASETS
 
     @dg.asset(
         name=dataset.table,
@@ -168,6 +171,7 @@ def _symbol_asset(dataset: SymbolDataset, description: str) -> dg.AssetsDefiniti
         check_specs=[
             dg.AssetCheckSpec(SCHEMA_CHECK, asset=dataset.table, blocking=True),
             schema_drift_spec(dataset.table),
+            *([sources_spec(dataset.table)] if routed_too else []),
         ],
         metadata={"tr_id": dataset.tr_id, **table_metadata(dataset.table)},
         **DAILY_KIS_ASSET,
@@ -187,6 +191,8 @@ def _symbol_asset(dataset: SymbolDataset, description: str) -> dg.AssetsDefiniti
                 context,
                 lambda: ingest(context, client, database, dataset, symbols, start, end, kis.fetch_workers),
             )
+            if routed_too:
+                yield sources_result(client, dataset.table, start, end)
 
     return _asset
 
