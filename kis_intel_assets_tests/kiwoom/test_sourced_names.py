@@ -7,7 +7,7 @@ from pathlib import Path
 
 from kis_intel_assets.kiwoom.endpoints import ENDPOINTS
 
-DOC = (Path(__file__).resolve().parents[2] / "docs" / "kiwoom_api.md").read_text(encoding="utf-8")
+DOC = (Path(__file__).resolve().parents[2] / "docs/kiwoom_api.md").read_text(encoding="utf-8")
 
 
 def test_every_registered_name_is_in_the_sourced_doc():
