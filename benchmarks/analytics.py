@@ -40,6 +40,7 @@ from kis_intel_assets.analytics import (
     RotationConfig,
     concentrated_buying,
     money_flow_index_panel,
+    overheat_candidates,
     rotation_scorecard,
     rotation_signals,
     rotation_transitions,
@@ -324,6 +325,7 @@ def run(quick: bool) -> list[dict]:
     for name, function in (
         ("scorecard over all history", lambda: rotation_scorecard(signals, flow)),
         ("short_overheat over all history", lambda: short_overheat(history.short_daily)),
+        ("overheat_candidates over all history", lambda: overheat_candidates(history.short_daily)),
         ("concentrated_buying over all history",
          lambda: concentrated_buying(history.stock_master, history.daily_prices, history.investor_trends)),
     ):  # fmt: skip

@@ -3,8 +3,9 @@
 Every client is kis-intel's own KISClient (4 threads each), direct = the real key straight to the
 simulator, gateway = a local key through `kis_intel_assets.gateway` in front of the same simulator. Two
 budgets: KIS's 20/s (both sides should reach about 20/s: the budget, not the gateway, is the limit) and
-an unthrottled 1000/s (what the gateway itself costs). The gateway runs on a thread of this process, so
-its numbers include sharing the interpreter with the clients (a separate process does better).
+the highest budget the client accepts, 100/s (what the gateway itself costs). The gateway runs on a
+thread of this process, so its numbers include sharing the interpreter with the clients (a separate
+process does better).
 
 Needs PostgreSQL (token store + limiter): KIS_INTEL_BENCH_DATABASE_URL, see benchmarks/rate_limit.py.
 Run: `.venv/bin/python -m benchmarks --only gateway [--quick]`
@@ -12,18 +13,18 @@ Run: `.venv/bin/python -m benchmarks --only gateway [--quick]`
 
 from __future__ import annotations
 
-import datetime as dt
 import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 
-from benchmarks.rate_limit import scratch_database
+from benchmarks.rate_limit import limiter_market, scratch_database
 from kis_intel_assets.gateway import GatewaySettings, LocalClient, running_gateway
 from kis_intel_assets.kis import KISClient, KISConfig, RetrySettings, Secret
-from kis_intel_assets.simulator import SimulatorConfig, running_simulator
+from kis_intel_assets.kis.ratelimit import MAX_BUDGET_PER_SEC
+from kis_intel_assets.simulator import running_simulator
 
-BUDGETS = (20.0, 1000.0)
+BUDGETS = (20.0, MAX_BUDGET_PER_SEC)
 CLIENT_COUNTS = (1, 3)
 THREADS_PER_CLIENT = 4
 REAL_KEY, REAL_SECRET = "bench-gateway-real-key", "bench-gateway-real-secret"
@@ -34,7 +35,7 @@ def _measure(configs: list[KISConfig], symbols: list[str], calls_per_client: int
     """(requests/s, median seconds per call) for all clients running at once."""
     latencies: list[float] = []
     with ExitStack() as stack:
-        clients = [stack.enter_context(KISClient(config)) for config in configs]
+        clients = [stack.enter_context(KISClient.connect(config)) for config in configs]
         for client in clients:  # token and connections outside the timing
             client.current_price(symbols[0])
 
@@ -72,15 +73,8 @@ def _row(
 
 
 def _budget_rows(budget: float, quick: bool) -> list[dict]:
-    calls = (40 if quick else 120) if budget < 100 else (200 if quick else 1000)
-    sim_config = SimulatorConfig(
-        seed=7,
-        n_symbols=20,
-        start=dt.date(2025, 1, 2),
-        end=dt.date(2025, 3, 31),
-        rate_limit_per_sec=budget,
-        token_min_interval_seconds=1.0,
-    )
+    calls = (40 if quick else 120) if budget < MAX_BUDGET_PER_SEC else (200 if quick else 1000)
+    sim_config = limiter_market(budget)
     local_clients = tuple(
         LocalClient(f"bench-{n}", Secret(f"bench-local-{n}"), Secret(f"bench-secret-{n}"))
         for n in range(max(CLIENT_COUNTS))

@@ -38,7 +38,7 @@ import pandas as pd
 
 from benchmarks.rate_limit import scratch_database
 from kis_intel_assets.defs.ingest.assets import daily_prices, investor_trends, program_trading, short_selling
-from kis_intel_assets.defs.resources import DatabaseResource, KISResource
+from kis_intel_assets.defs.resources import resources_against
 from kis_intel_assets.krx_calendar import trading_days
 from kis_intel_assets.simulator import Simulator, SimulatorConfig, running_simulator
 from kis_intel_assets.storage import connect, upsert_frame
@@ -57,23 +57,14 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 def _resources(sim: Simulator, url: str, rate: float, app_key: str) -> dict[str, object]:
-    database = DatabaseResource(url=url)
-    kis = KISResource(
-        app_key=app_key,
-        app_secret="bench-secret",
-        database=database,
-        base_url=sim.base_url,
-        master_base_url=sim.master_base_url,
-        rate_limit_per_sec=rate,
-    )
-    return {"database": database, "kis": kis}
+    return resources_against(sim.base_url, url, app_key, "bench-secret", rate_limit_per_sec=rate)
 
 
-def _load_universe(sim: Simulator, url: str) -> int:
+def load_universe(sim: Simulator, url: str) -> int:
     """stock_master straight from the simulator's ground truth (the universe refresh is not measured)."""
     master = sim.truth.stock_master().assign(last_seen=SIM_END)
     with connect(url) as conn:
-        upsert_frame(conn, "stock_master", master, ("symbol", "valid_from"))
+        upsert_frame(conn, "stock_master", master)
     return int(master["symbol"].nunique())
 
 
@@ -103,10 +94,11 @@ def simulator_process(config: SimulatorConfig) -> Iterator[str]:
         process.join(30)
 
 
-def daily_collection(n_symbols: int) -> list[dict]:
-    # Every asset walks the whole universe, so an LRU smaller than it would regenerate each stock's
-    # series on every request and make the simulator, not the 20/s budget, the bottleneck.
-    config = SimulatorConfig(
+def daily_market(n_symbols: int) -> SimulatorConfig:
+    """The market a one-day collection at the 20/s budget runs against. Every asset walks the whole
+    universe, so an LRU smaller than it would regenerate each stock's series on every request and make the
+    simulator, not the budget, the bottleneck."""
+    return SimulatorConfig(
         seed=3,
         n_symbols=n_symbols,
         start=SIM_START,
@@ -114,23 +106,19 @@ def daily_collection(n_symbols: int) -> list[dict]:
         rate_limit_per_sec=LIMIT_PER_SEC,
         symbol_cache_size=n_symbols,
     )
-    master = Simulator(config).truth.stock_master()
+
+
+def daily_collection(n_symbols: int) -> list[dict]:
+    config = daily_market(n_symbols)
     with scratch_database() as url, simulator_process(config) as base_url:
-        with connect(url) as conn:
-            upsert_frame(conn, "stock_master", master.assign(last_seen=SIM_END), ("symbol", "valid_from"))
-        database = DatabaseResource(url=url)
-        kis = KISResource(
-            app_key="bench-daily-key",
-            app_secret="bench-secret",
-            database=database,
-            base_url=base_url,
-            master_base_url=f"{base_url}/common/master",
-            rate_limit_per_sec=LIMIT_PER_SEC,
+        symbols = load_universe(Simulator(config), url)
+        resources = resources_against(
+            base_url, url, "bench-daily-key", "bench-secret", rate_limit_per_sec=LIMIT_PER_SEC
         )
         started = time.monotonic()
         result = dg.materialize(
             SYMBOL_ASSETS,
-            resources={"database": database, "kis": kis},
+            resources=resources,
             partition_key=DAY,
             run_config=copy.deepcopy(QUIET),
         )
@@ -146,7 +134,7 @@ def daily_collection(n_symbols: int) -> list[dict]:
     floor = requests / LIMIT_PER_SEC
     return [
         {
-            "benchmark": f"daily collection, {master['symbol'].nunique()} symbols × 4 datasets",
+            "benchmark": f"daily collection, {symbols} symbols × 4 datasets",
             "value": round(elapsed, 1),
             "unit": "s",
             "ratio": round(elapsed / floor, 3),
@@ -180,7 +168,7 @@ def backfill_calls(n_symbols: int, paging_style: str = "known") -> list[dict]:
         "dagster/asset_partition_range_end": window[-1].isoformat(),
     }
     with scratch_database() as url, running_simulator(config) as sim:
-        symbols = _load_universe(sim, url)
+        symbols = load_universe(sim, url)
         result = dg.materialize(
             SYMBOL_ASSETS,
             resources=_resources(sim, url, 100, "bench-backfill-key"),
@@ -230,7 +218,7 @@ def upsert_speed(bulk_rows: int, loop_rows: int) -> list[dict]:
     with scratch_database() as url, connect(url) as conn:
         bulk = _price_rows(bulk_rows)
         started = time.perf_counter()
-        upsert_frame(conn, "daily_prices", bulk, ("symbol", "time"))
+        upsert_frame(conn, "daily_prices", bulk)
         conn.commit()
         bulk_rate = bulk_rows / (time.perf_counter() - started)
 

@@ -15,20 +15,28 @@ from __future__ import annotations
 
 import copy
 import time
+from typing import Any
 
 import dagster as dg
 
-from benchmarks.ingest import DAY, LIMIT_PER_SEC, QUIET, SIM_END, SIM_START, SYMBOL_ASSETS, simulator_process
+from benchmarks.ingest import (
+    DAY,
+    LIMIT_PER_SEC,
+    QUIET,
+    SYMBOL_ASSETS,
+    daily_market,
+    load_universe,
+    simulator_process,
+)
 from benchmarks.rate_limit import scratch_database
 from kis_intel_assets.defs.ingest.checks import MARKET_TABLE
 from kis_intel_assets.defs.krx.assets import krx_investor_flows
 from kis_intel_assets.defs.krx.checks import CHECK_NAME, krx_checks
 from kis_intel_assets.defs.krx.resources import KRXResource
-from kis_intel_assets.defs.resources import DatabaseResource, KISResource
-from kis_intel_assets.simulator import Simulator, SimulatorConfig
+from kis_intel_assets.defs.resources import resources_against
+from kis_intel_assets.simulator import Simulator
 from kis_intel_assets.simulator.krx_app import DEFAULT_ACCOUNTS
 from kis_intel_assets.simulator.krx_server import running_krx_simulator
-from kis_intel_assets.storage import connect, upsert_frame
 
 
 def _collect(assets: list, resources: dict[str, object]) -> tuple[dict[str, dict], float, bool]:
@@ -51,47 +59,28 @@ def _requests(metadata: dict[str, dict], field: str) -> int:
 
 def run(quick: bool) -> list[dict]:
     n_symbols = 150 if quick else 2_500
-    config = SimulatorConfig(
-        seed=3,
-        n_symbols=n_symbols,
-        start=SIM_START,
-        end=SIM_END,
-        rate_limit_per_sec=LIMIT_PER_SEC,
-        symbol_cache_size=n_symbols,
-    )
-    master = Simulator(config).truth.stock_master()
+    config = daily_market(n_symbols)
     login_id, password = next(iter(DEFAULT_ACCOUNTS.items()))
     with (
         scratch_database() as url,
         simulator_process(config) as base_url,
         running_krx_simulator(config) as krx_sim,
     ):
-        with connect(url) as conn:
-            upsert_frame(conn, "stock_master", master.assign(last_seen=SIM_END), ("symbol", "valid_from"))
-        database = DatabaseResource(url=url)
+        symbols = load_universe(Simulator(config), url)
 
-        def kis(app_key: str, krx: KRXResource | None) -> KISResource:
-            return KISResource(
-                app_key=app_key,
-                app_secret="bench-secret",
-                database=database,
-                base_url=base_url,
-                master_base_url=f"{base_url}/common/master",
-                rate_limit_per_sec=LIMIT_PER_SEC,
-                krx=krx,
+        def resources(app_key: str, krx: KRXResource | None) -> dict[str, Any]:
+            return resources_against(
+                base_url, url, app_key, "bench-secret", rate_limit_per_sec=LIMIT_PER_SEC, krx=krx
             )
 
-        kis_only, kis_seconds, _ = _collect(
-            SYMBOL_ASSETS, {"database": database, "kis": kis("bench-kis-only", None)}
-        )
+        kis_only, kis_seconds, _ = _collect(SYMBOL_ASSETS, resources("bench-kis-only", None))
         portal = KRXResource(
             login_id=login_id, password=password, base_url=krx_sim.base_url, flows_source="krx"
         )
         with_krx, krx_seconds, agreed = _collect(
             [*SYMBOL_ASSETS, krx_investor_flows, *krx_checks],
-            {"database": database, "kis": kis("bench-kis-krx", portal), "krx": portal},
+            {**resources("bench-kis-krx", portal), "krx": portal},
         )
-    symbols = int(master["symbol"].nunique())
     kis_requests = _requests(kis_only, "requests")
     flows_kis, flows_krx = kis_only["investor_trends"], with_krx["investor_trends"]
     # investor_trends' "requests" counts both sources there; its KIS part is kis_requests.

@@ -1,6 +1,6 @@
-"""Multi-key scaling: the same calls through KISClientPool with 1, 2 and 4 app keys against a simulator
-that admits 20 requests/s per key. Ideal throughput is keys × 20/s; the client deliberately paces at
-0.90 of the limit (kis/ratelimit.py), so 0.90 of ideal is the best reachable ratio.
+"""Multi-key scaling: the same calls through a KISClient over a KISSessionPool with 1, 2 and 4 app keys
+against a simulator that admits 20 requests/s per key. Ideal throughput is keys × 20/s; the client
+deliberately paces at 0.90 of the limit (kis/ratelimit.py), so 0.90 of ideal is the best reachable ratio.
 
 Needs PostgreSQL (token store + limiter): KIS_INTEL_BENCH_DATABASE_URL, see benchmarks/rate_limit.py.
 Run: `.venv/bin/python -m benchmarks --only multi_key [--quick]`
@@ -8,14 +8,13 @@ Run: `.venv/bin/python -m benchmarks --only multi_key [--quick]`
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from benchmarks.rate_limit import scratch_database
-from kis_intel_assets.kis import KISConfig, RetrySettings
-from kis_intel_assets.kis.pool import KISClientPool
-from kis_intel_assets.simulator import SimulatorConfig, running_simulator
+from benchmarks.rate_limit import limiter_market, scratch_database
+from kis_intel_assets.kis import KISClient, KISConfig, RetrySettings
+from kis_intel_assets.kis.pool import KISSessionPool
+from kis_intel_assets.simulator import running_simulator
 from kis_intel_assets.simulator.stats import fingerprint
 
 LIMIT_PER_SEC = 20.0
@@ -25,14 +24,7 @@ WORKERS_PER_KEY = 3  # enough in-flight calls that every key always has one wait
 
 def run(quick: bool) -> list[dict]:
     calls_per_key = 60 if quick else 300
-    sim_config = SimulatorConfig(
-        seed=7,
-        n_symbols=20,
-        start=dt.date(2025, 1, 2),
-        end=dt.date(2025, 3, 31),
-        rate_limit_per_sec=LIMIT_PER_SEC,
-        token_min_interval_seconds=1.0,
-    )
+    sim_config = limiter_market(LIMIT_PER_SEC)
     rows = []
     with scratch_database() as url, running_simulator(sim_config) as sim:
         symbols = sim.truth.symbols()
@@ -50,7 +42,10 @@ def run(quick: bool) -> list[dict]:
                 for n in range(keys)
             ]
             calls = calls_per_key * keys
-            with KISClientPool(configs) as pool, ThreadPoolExecutor(WORKERS_PER_KEY * keys) as threads:
+            with (
+                KISClient(KISSessionPool(configs)) as pool,
+                ThreadPoolExecutor(WORKERS_PER_KEY * keys) as threads,
+            ):
                 for n in range(keys):  # one call per key first: tokens and connections outside the timing
                     pool.current_price(symbols[n])
                 started = time.monotonic()

@@ -37,6 +37,7 @@ from psycopg import sql
 
 from benchmarks.analytics import History, synthetic_history
 from kis_intel_assets.analytics import (
+    overheat_candidates,
     rotation_scorecard,
     rotation_signals,
     rotation_transitions,
@@ -53,19 +54,10 @@ CONCURRENT_TARGET_MS = 1000.0
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
-TABLE_KEYS = {
-    "sector_rotation": ["sector_code", "time"],
-    "rotation_signal": ["sector_code", "time"],
-    "rotation_transition": ["sector_code", "kind", "time"],
-    "rotation_scorecard": ["method", "horizon", "time"],
-    "short_overheat": ["symbol", "time"],
-}
-
-
 def analytics_tables(
     stock_master: pd.DataFrame, prices: pd.DataFrame, flows: pd.DataFrame, short_daily: pd.DataFrame
 ) -> dict[str, pd.DataFrame]:
-    """The analytics outputs the pages read, keyed by table (see TABLE_KEYS)."""
+    """The analytics outputs the pages read, keyed by table."""
     flow = sector_money_flow(stock_master, prices, flows)
     signals = rotation_signals(flow)
     return {
@@ -74,13 +66,14 @@ def analytics_tables(
         "rotation_transition": rotation_transitions(signals),
         "rotation_scorecard": rotation_scorecard(signals, flow),
         "short_overheat": short_overheat(short_daily),
+        "overheat_candidates": overheat_candidates(short_daily),
     }
 
 
 def write_tables(database_url: str, tables: dict[str, pd.DataFrame]) -> None:
     with connect(database_url) as conn:
         for table, frame in tables.items():
-            upsert_frame(conn, table, frame, TABLE_KEYS[table])
+            upsert_frame(conn, table, frame)
 
 
 @contextmanager
@@ -135,8 +128,7 @@ def fill(url: str, history: History) -> float:
     migrate(url)
     with connect(url) as conn:
         for table, frame in table_frames(history).items():
-            keys = ["symbol", "valid_from"] if table == "stock_master" else ["symbol", "time"]
-            upsert_frame(conn, table, frame, keys)
+            upsert_frame(conn, table, frame)
     write_tables(url, analytics_tables(history.stock_master, history.daily_prices, history.investor_trends,
                                        history.short_daily))  # fmt: skip
     with connect(url, autocommit=True) as conn:

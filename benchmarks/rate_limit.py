@@ -19,6 +19,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -26,11 +27,15 @@ from psycopg import sql
 
 from kis_intel_assets.kis import KISClient, KISConfig, RetrySettings, Secret
 from kis_intel_assets.kis.ratelimit import LEASE_SECONDS, PostgresRateLimiter
+from kis_intel_assets.kis.session import KISSession
 from kis_intel_assets.kis.tokens import app_key_hash
 from kis_intel_assets.simulator.stats import max_in_window
 from kis_intel_assets.storage import migrate
 
 SERVER_URL_ENV = "KIS_INTEL_BENCH_DATABASE_URL"
+if TYPE_CHECKING:
+    from kis_intel_assets.simulator import Simulator, SimulatorConfig
+
 LIMIT_PER_SEC = 20.0
 APP_KEY, APP_SECRET = "bench-app-key", "bench-app-secret"
 
@@ -68,6 +73,22 @@ class _OneConnectionPool:
     def close(self) -> None:
         self._conn.close()
         self.closed = True
+
+
+def limiter_market(rate_limit_per_sec: float = LIMIT_PER_SEC, **settings: Any) -> SimulatorConfig:
+    """20 stocks over one quarter: the limiter, pool and gateway benchmarks count requests, not data, so
+    they share this small market (more SimulatorConfig settings as keywords)."""
+    from kis_intel_assets.simulator import SimulatorConfig
+
+    return SimulatorConfig(
+        seed=7,
+        n_symbols=20,
+        start=dt.date(2025, 1, 2),
+        end=dt.date(2025, 3, 31),
+        rate_limit_per_sec=rate_limit_per_sec,
+        token_min_interval_seconds=1.0,
+        **settings,
+    )
 
 
 def _latencies(admit: Callable[[], object], n: int) -> list[float]:
@@ -193,8 +214,21 @@ def grant_shape(url: str, n: int) -> list[dict]:
     return rows
 
 
+def _client_config(sim: Simulator, url: str, app_key: str) -> KISConfig:
+    """A client of `sim` on `app_key` at the 20/s budget, retrying fast so waits are the limiter's."""
+    return KISConfig(
+        app_key=app_key,
+        app_secret=APP_SECRET,
+        database_url=url,
+        base_url=sim.base_url,
+        master_base_url=sim.master_base_url,
+        rate_limit_per_sec=LIMIT_PER_SEC,
+        retry=RetrySettings(backoff_base_seconds=0.05),
+    )
+
+
 def _client_worker(config: KISConfig, symbols: list[str], n: int, queue: multiprocessing.Queue) -> None:
-    with KISClient(config) as client:
+    with KISClient.connect(config) as client:
         client.current_price(symbols[0])  # token + connection warm-up, excluded from the timing
         started = time.time()
         for i in range(n):
@@ -203,30 +237,15 @@ def _client_worker(config: KISConfig, symbols: list[str], n: int, queue: multipr
 
 
 def sustained_rate(url: str, n: int) -> list[dict]:
-    from kis_intel_assets.simulator import SimulatorConfig, running_simulator
+    from kis_intel_assets.simulator import running_simulator
 
-    sim_config = SimulatorConfig(
-        seed=7,
-        n_symbols=20,
-        start=dt.date(2025, 1, 2),
-        end=dt.date(2025, 3, 31),
-        rate_limit_per_sec=LIMIT_PER_SEC,
-        token_min_interval_seconds=1.0,
-    )
+    sim_config = limiter_market()
     rows = []
     ctx = multiprocessing.get_context("spawn")
     with running_simulator(sim_config, host="127.0.0.1", port=0) as sim:
         symbols = sim.truth.symbols()[:10]
         for processes in (1, 2):
-            config = KISConfig(
-                app_key=f"{APP_KEY}-{processes}",
-                app_secret=APP_SECRET,
-                database_url=url,
-                base_url=sim.base_url,
-                master_base_url=sim.master_base_url,
-                rate_limit_per_sec=LIMIT_PER_SEC,
-                retry=RetrySettings(backoff_base_seconds=0.05),
-            )
+            config = _client_config(sim, url, f"{APP_KEY}-{processes}")
             queue = ctx.Queue()
             procs = [
                 ctx.Process(target=_client_worker, args=(config, symbols, n, queue)) for _ in range(processes)
@@ -305,35 +324,20 @@ def dead_holder_recovery(url: str) -> list[dict]:
 
 def new_key_adaptation(url: str, n: int) -> list[dict]:
     """A 20/s budget on a key KIS holds to 3/s (a new customer's): what the adaptive budget settles on."""
-    from kis_intel_assets.simulator import SimulatorConfig, running_simulator
+    from kis_intel_assets.simulator import running_simulator
 
-    sim_config = SimulatorConfig(
-        seed=7,
-        n_symbols=20,
-        start=dt.date(2025, 1, 2),
-        end=dt.date(2025, 3, 31),
-        rate_limit_per_sec=LIMIT_PER_SEC,
-        new_key_rate_limit_per_sec=3,
-        token_min_interval_seconds=1.0,
-    )
+    sim_config = limiter_market(new_key_rate_limit_per_sec=3)
     with running_simulator(sim_config, host="127.0.0.1", port=0) as sim:
-        config = KISConfig(
-            app_key="bench-new-key",
-            app_secret=APP_SECRET,
-            database_url=url,
-            base_url=sim.base_url,
-            master_base_url=sim.master_base_url,
-            rate_limit_per_sec=LIMIT_PER_SEC,
-            retry=RetrySettings(backoff_base_seconds=0.05),
-        )
+        config = _client_config(sim, url, "bench-new-key")
         symbols = sim.truth.symbols()
-        with KISClient(config) as client:
+        with KISSession(config) as session:
+            client = KISClient(session)
             started = time.time()
             for i in range(n):
                 client.current_price(symbols[i % len(symbols)])
             seconds = time.time() - started
             metrics = client.metrics.snapshot()
-            budget = client._limiter.budget_in_force
+            budget = session._limiter.budget_in_force
     rate = n / seconds
     return [
         {

@@ -18,7 +18,7 @@ import dagster as dg
 from benchmarks.rate_limit import scratch_database
 from kis_intel_assets.defs.ingest.assets import DAILY_PRICES, stock_universe
 from kis_intel_assets.defs.ingest.collect import ingest_symbol_dataset
-from kis_intel_assets.defs.resources import DatabaseResource, KISResource
+from kis_intel_assets.defs.resources import DatabaseResource, KISResource, resources_against
 from kis_intel_assets.krx_calendar import trading_days
 from kis_intel_assets.simulator import FaultSpec, SimulatorConfig, running_simulator
 
@@ -59,16 +59,11 @@ def run(quick: bool) -> list[dict]:
         symbol_cache_size=n_symbols + 10,
     )
     with scratch_database() as url, running_simulator(config) as sim:
-        database = DatabaseResource(url=url)
-        kis = KISResource(
-            app_key=APP_KEY,
-            app_secret="bench-secret",
-            database=database,
-            base_url=sim.base_url,
-            master_base_url=sim.master_base_url,
-            rate_limit_per_sec=LIMIT_PER_SEC,
+        resources = resources_against(
+            sim.base_url, url, APP_KEY, "bench-secret", rate_limit_per_sec=LIMIT_PER_SEC
         )
-        assert dg.materialize([stock_universe], resources={"database": database, "kis": kis}).success
+        database, kis = resources["database"], resources["kis"]
+        assert dg.materialize([stock_universe], resources=resources).success
         symbols = sorted(sim.truth.symbols())
         failing = symbols[int(len(symbols) * 0.9) :]
         sim.set_faults(FaultSpec.parse(",".join(f"http5xx@{TR_ID}:{symbol}=1" for symbol in failing)))

@@ -7,8 +7,10 @@ import contextlib
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import uvicorn
+from starlette.types import ASGIApp
 
 STARTUP_TIMEOUT_SECONDS = 30.0
 
@@ -29,3 +31,14 @@ def serving_in_thread(config: uvicorn.Config, name: str) -> Iterator[int]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@contextlib.contextmanager
+def serving_app(app: ASGIApp, host: str, port: int, name: str, **options: Any) -> Iterator[str]:
+    """A quiet in-process server for one ASGI app (no lifespan, warnings only, no access log; more uvicorn
+    options as keywords); yields the base URL it serves on (port 0 = a free one)."""
+    config = uvicorn.Config(
+        app, host=host, port=port, lifespan="off", log_level="warning", access_log=False, **options
+    )
+    with serving_in_thread(config, name) as bound_port:
+        yield f"http://{host}:{bound_port}"

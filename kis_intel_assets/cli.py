@@ -169,7 +169,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_krx_simulator_cli(argv[1:])
     if argv[:1] == ["discover"]:
-        from kis_intel_assets.kis.discovery import run_discover_cli
+        from kis_intel_assets.discover_cli import run_discover_cli
 
         return run_discover_cli(argv[1:])
     if argv[:1] == ["serve"]:

@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
+import psycopg
 from psycopg import sql
 
 from kis_intel_assets.alerts import collect_alerts, deliver_pending
@@ -54,6 +55,7 @@ SUMMARY_TABLES = (
     "rotation_transition",
     "rotation_scorecard",
     "short_overheat",
+    "overheat_candidates",
     "concentrated_buying",
     "short_overheat_designations",
 )
@@ -194,9 +196,8 @@ def demo_resources(
 ) -> dict[str, object]:
     """The demo's resources; with a KRX portal simulator, KRX is configured with its demo account."""
     from kis_intel_assets.defs.krx.resources import KRXResource
-    from kis_intel_assets.defs.resources import DatabaseResource, KISResource
+    from kis_intel_assets.defs.resources import resources_against
 
-    database = DatabaseResource(url=url)
     krx = KRXResource()
     if krx_simulator is not None:
         login_id, password = next(iter(KRX_DEMO_ACCOUNTS.items()))
@@ -206,16 +207,10 @@ def demo_resources(
             base_url=krx_simulator.base_url,
             requests_per_second=KRX_DEMO_RATE,
         )
-    kis = KISResource(
-        app_key=DEMO_APP_KEY,
-        app_secret=DEMO_APP_SECRET,
-        database=database,
-        base_url=simulator.base_url,
-        master_base_url=simulator.master_base_url,
-        rate_limit_per_sec=rate_limit,
-        krx=krx,
+    resources = resources_against(
+        simulator.base_url, url, DEMO_APP_KEY, DEMO_APP_SECRET, rate_limit_per_sec=rate_limit, krx=krx
     )
-    return {"database": database, "kis": kis, "krx": krx}
+    return {**resources, "krx": krx}
 
 
 def dev_command(symbols: int, days: int, seed: int, rate_limit: float) -> str:
@@ -257,8 +252,9 @@ def run_analytics(graph: DemoGraph, window: list[date]) -> bool:
         return False
     with step(f"stock_money_flow_index, sector_money_flow ({len(window) - flow_from} days)"):
         graph.run(["stock_money_flow_index", "sector_money_flow"], window[flow_from:])
-    with step(f"rotation_signal, short_overheat, concentrated_buying ({len(window) - signal_from} days)"):
-        graph.run(["rotation_signal", "short_overheat", "concentrated_buying"], window[signal_from:])
+    daily = ["rotation_signal", "short_overheat", "overheat_candidates", "concentrated_buying"]
+    with step(f"{', '.join(daily)} ({len(window) - signal_from} days)"):
+        graph.run(daily, window[signal_from:])
     with step("rotation_scorecard (all stored history)"):
         graph.run(["rotation_scorecard"])
     return True
@@ -293,14 +289,15 @@ class DemoGraph:
                 print(f"    ! check {name} did not pass")
 
 
+def _row_count(conn: psycopg.Connection, table: str) -> int:
+    row = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))).fetchone()
+    assert row is not None  # count(*) answers one row
+    return int(row[0])
+
+
 def _summary(url: str, requests: int, seconds: float, next_command: str) -> None:
     with connect(url) as conn:
-        counts = {
-            table: conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))).fetchone()[
-                0
-            ]
-            for table in SUMMARY_TABLES
-        }
+        counts = {table: _row_count(conn, table) for table in SUMMARY_TABLES}
     print(f"\nDone in {seconds:.1f}s with {requests} KIS requests. Rows in {redact_url(url)}:")
     for table, count in counts.items():
         print(f"  {table:<27} {count:>9,}")

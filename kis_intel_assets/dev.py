@@ -27,9 +27,8 @@ from pathlib import Path
 import dagster as dg
 import httpx
 import psutil
-import uvicorn
 
-from kis_intel_assets.background_server import serving_in_thread
+from kis_intel_assets.background_server import serving_app
 from kis_intel_assets.defs.ingest.universe import listed_symbols
 from kis_intel_assets.defs.partitions import SEOUL
 from kis_intel_assets.demo import (
@@ -102,16 +101,15 @@ def run_dev(settings: DevSettings) -> int:
                 "DAGSTER_WEBSERVER_URL": dagster_url,
                 "KIS_INTEL_PAGES_URL": pages_url,
             }
-            pages = uvicorn.Config(
+            pages = serving_app(
                 create_app(url),
-                host=settings.host,
-                port=settings.pages_port,
-                log_level="warning",
-                lifespan="off",
+                settings.host,
+                settings.pages_port,
+                "kis-intel pages",
                 timeout_graceful_shutdown=2,
             )
             log = project_home() / "dagster-dev.log"
-            with serving_in_thread(pages, "kis-intel pages"), _dagster_dev(settings, env, log) as dagster:
+            with pages, _dagster_dev(settings, env, log) as dagster:
                 _wait_until_ready(dagster, f"{dagster_url}/server_info", log, stop)
                 if stop.is_set():
                     return 0

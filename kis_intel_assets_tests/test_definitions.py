@@ -85,7 +85,7 @@ def test_pages_are_external_assets_downstream_of_the_tables_they_read() -> None:
     graph = defs.resolve_asset_graph()
     for page, reads in {
         "sectors_page": {"sector_money_flow", "investor_trends"},
-        "overheat_page": {"short_overheat", "short_selling"},
+        "overheat_page": {"short_overheat", "overheat_candidates", "short_selling"},
         "rotation_page": {"rotation_signal", "rotation_scorecard"},
     }.items():
         node = graph.get(dg.AssetKey(page))
@@ -137,7 +137,7 @@ def test_every_table_asset_declares_its_table_and_columns() -> None:
         "stock_master", "daily_prices", "investor_trends", "short_selling", "program_trading",
         "program_trading_market", "intraday_program_trading", "intraday_investor_estimates", "stock_mfi",
         "sector_rotation", "rotation_signal", "rotation_transition", "rotation_scorecard", "short_overheat",
-        "concentrated_buying",
+        "overheat_candidates", "concentrated_buying",
         "stock_lending", "short_overheat_designations", "short_balance", "krx_investor_flows",
     }  # fmt: skip
     assert declared["program_trading_market"]["net_value"] == ("bigint", False)

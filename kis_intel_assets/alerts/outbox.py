@@ -167,7 +167,9 @@ def record_attempt(
 
 
 def pending_count(conn: psycopg.Connection, channels: Sequence[str]) -> int:
-    return conn.execute(
+    row = conn.execute(
         "SELECT count(*) FROM alert_delivery WHERE status = 'pending' AND channel = ANY(%s)",
         (list(channels),),
-    ).fetchone()[0]
+    ).fetchone()
+    assert row is not None  # count(*) answers one row
+    return int(row[0])

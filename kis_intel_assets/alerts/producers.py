@@ -107,7 +107,9 @@ SOURCE_BY_TYPE = {source.alert_type: source for source in TABLE_SOURCES}
 
 
 def latest_day(conn: psycopg.Connection, table: str) -> date | None:
-    return conn.execute(sql.SQL("SELECT max(time) FROM {}").format(sql.Identifier(table))).fetchone()[0]
+    row = conn.execute(sql.SQL("SELECT max(time) FROM {}").format(sql.Identifier(table))).fetchone()
+    assert row is not None  # max() answers one row (NULL on an empty table)
+    return row[0]
 
 
 def table_alerts(conn: psycopg.Connection, source: TableSource, since: date) -> list[Alert]:

@@ -15,15 +15,22 @@ from kis_intel_assets.analytics.rotation import (
 )
 from kis_intel_assets.analytics.scorecard import rotation_scorecard, wilson_interval
 from kis_intel_assets.analytics.sector_flow import SECTOR_FLOW_LOOKBACK_DAYS, rows_for_day, sector_money_flow
-from kis_intel_assets.analytics.short_overheat import quarterly_short_ratio, short_overheat
+from kis_intel_assets.analytics.short_overheat import (
+    market_day_totals,
+    overheat_candidates,
+    quarterly_short_ratio,
+    short_overheat,
+)
 
 __all__ = [
     "SECTOR_FLOW_LOOKBACK_DAYS",
     "ConcentratedBuyingConfig",
     "RotationConfig",
     "concentrated_buying",
+    "market_day_totals",
     "money_flow_index",
     "money_flow_index_panel",
+    "overheat_candidates",
     "quarterly_short_ratio",
     "relative_rotation",
     "rotation_scorecard",

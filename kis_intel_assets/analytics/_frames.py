@@ -9,6 +9,7 @@ either masked by position (fixed-length windows) or computed on a copy padded wi
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -85,7 +86,11 @@ def as_dates(days: np.ndarray) -> np.ndarray:
     return (EPOCH + days.astype("timedelta64[D]")).astype("datetime64[ns]")
 
 
-def to_day(value: object) -> int:
+# What a day arrives as: a partition key ("2024-03-04"), a date or Timestamp, a numpy datetime.
+DayLike = date | str | np.datetime64
+
+
+def to_day(value: DayLike) -> int:
     return int((np.datetime64(pd.Timestamp(value).date(), "D") - EPOCH).astype(np.int64))
 
 

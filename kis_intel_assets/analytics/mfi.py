@@ -18,6 +18,8 @@ day trading resumes compares with the last traded bar.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -60,14 +62,9 @@ def mfi_from_direction(
     return mfi
 
 
-def _stock_mfi(
-    high: np.ndarray,
-    low: np.ndarray,
-    close: np.ndarray,
-    volume: np.ndarray,
-    positions: np.ndarray,
-    period: int,
-) -> np.ndarray:
+def _stock_mfi(bars: Sequence[np.ndarray], positions: np.ndarray, period: int) -> np.ndarray:
+    """MFI over the (high, low, close, volume) arrays in `bars`."""
+    high, low, close, volume = bars
     tp = typical_price(high, low, close)
     change = tp - grouped_shift(tp, positions, 1)
     direction = np.sign(np.nan_to_num(change, nan=0.0))
@@ -95,7 +92,7 @@ def money_flow_index(
         for series, name in ((high, "high"), (low, "low"), (close, "close"), (volume, "volume"))
     ]
     positions = np.arange(len(close))
-    values = _stock_mfi(*arrays, positions=positions, period=period)
+    values = _stock_mfi(arrays, positions, period)
     return pd.Series(values, index=close.index, name="money_flow_index")
 
 
@@ -113,5 +110,5 @@ def money_flow_index_panel(prices: pd.DataFrame, period: int = DEFAULT_PERIOD) -
         for name in PRICE_COLUMNS
     ]
     values = np.empty(len(prices))
-    values[order] = _stock_mfi(*columns, positions=positions, period=period)
+    values[order] = _stock_mfi(columns, positions, period)
     return pd.Series(values, index=prices.index, name="money_flow_index")

@@ -92,7 +92,9 @@ def _quadrant(rs_ratio: np.ndarray, rs_momentum: np.ndarray) -> np.ndarray:
     right, up = rs_ratio >= 100.0, rs_momentum >= 100.0
     known = ~np.isnan(rs_ratio) & ~np.isnan(rs_momentum)
     labels = np.select([right & up, right & ~up, ~right & ~up], QUADRANTS[:3], default=QUADRANTS[3])
-    return np.where(known, labels, None)
+    labels = labels.astype(object)
+    labels[~known] = None
+    return labels
 
 
 def relative_rotation(sector_flow: pd.DataFrame, config: RotationConfig | None = None) -> pd.DataFrame:

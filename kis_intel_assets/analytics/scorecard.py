@@ -82,7 +82,7 @@ def rank_ic(frame: pd.DataFrame) -> np.ndarray:
         .groupby("time")[["xy", "xx", "yy"]]
         .sum()
     )
-    denominator = np.sqrt(sums["xx"] * sums["yy"]).to_numpy()
+    denominator = np.sqrt((sums["xx"] * sums["yy"]).to_numpy())
     valid = denominator > 0
     return (sums["xy"].to_numpy()[valid] / denominator[valid]).astype(float)
 

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from kis_intel_assets.analytics._frames import (
+    DayLike,
     as_dates,
     group_positions,
     grouped_shift,
@@ -65,8 +66,8 @@ def _ratio_change(now: np.ndarray, before: np.ndarray) -> np.ndarray:
         return np.where(before > 0, (now / before - 1.0) * 100.0, np.nan)
 
 
-def _nullable_int(values: np.ndarray) -> pd.array:
-    return pd.array(np.round(values), dtype="Float64").astype("Int64")
+def _nullable_int(values: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    return pd.array(np.round(values), dtype="Int64")
 
 
 def _dense_days(days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -182,7 +183,7 @@ def sector_money_flow(
     return frame.loc[:, list(SECTOR_FLOW_COLUMNS)]
 
 
-def rows_for_day(frame: pd.DataFrame, day: object) -> pd.DataFrame:
+def rows_for_day(frame: pd.DataFrame, day: DayLike) -> pd.DataFrame:
     """The rows of one day (a Dagster partition) from a frame computed over a trailing window."""
     wanted = as_dates(np.array([to_day(day)]))[0]
     return frame.loc[frame["time"] == wanted].reset_index(drop=True)

@@ -1,7 +1,12 @@
 """KRX 공매도 과열종목 (overheated short-selling) designation and ban, per docs/krx_rules.md §2.
 
 Input: one row per stock-day with time, symbol, market (KOSPI/KOSDAQ), close, trading_value, short_amount
-(KRW) and short_ratio (percent of trading value), plus an optional boolean `baseline_constituent`.
+(KRW) and short_ratio (percent of trading value), plus an optional boolean `baseline_constituent`. The
+previous-quarter thresholds come from market-day totals (time, market, trading_value, short_amount), which
+give the same value-weighted ratios as every stock-day would at a fraction of the rows.
+
+Two results: `short_overheat` (the designations) and `overheat_candidates` (how close every eligible
+stock-day is to a type ① designation, for the watch list of the /overheat page).
 
 Interpretations (each one a choice where the KRX page is silent):
 - Criteria: the current table for every date (types ①②④ KOSPI, ①②③④ KOSDAQ; KONEX is not an input
@@ -28,13 +33,20 @@ Interpretations (each one a choice where the KRX page is silent):
   calendar quarter with ≥ 20 non-ban days in the input (2025Q2 falls back to 2023Q4). History that starts
   inside a full ban has no such quarter until one passes after the resumption: until then the threshold is
   NaN and type ① cannot designate (the other types and the 40-day baselines do not need it). Pass a
-  precomputed `quarter_ratios` (see quarterly_short_ratio) to evaluate a short window without the
-  quarter's history.
+  precomputed `quarter_ratios` (quarterly_short_ratio of market-day totals) to evaluate a short window
+  without the quarter's history.
 - One designation row per symbol-day with the highest-priority type (①>③,④; ②>③,④; ③>④).
 - Ban: the next market day; it extends one day at a time while the stock falls ≥ 5% on a ban day. One row
   per designation: ban_start, ban_date (the last ban day known) and ban_days. Without a later day in the
   calendar (input dates plus the optional `trading_days`), ban_start is NaT / the extension stops at the
   last known day; re-running once the data arrives updates the row (idempotent upsert on symbol, time).
+- Closeness to type ① (overheat_candidates): the mean of the three conditions' progress, each capped at 1:
+  drop = price drop % / 5 (a rise counts as 0), ratio = short ratio / quarter threshold, multiple = short
+  value multiple / 6× (KOSPI) or 5× (KOSDAQ); 100 = every condition met. The mean (not the minimum) ranks
+  a stock with a heavy short build-up on an up day above a quiet one, which is what a watch list wants.
+  Stock-days the rule excludes (no full 40-day window, traded on fewer than 20 of it, an average of 0)
+  have no row. Where the rule has no quarter threshold yet (NaN above) the 20% cap stands in, and
+  `threshold_source` says which one was used.
 - Known limit: from 2021-05 to 2023-11 only index members could be shorted; a stock joining the index
   then has a near-zero baseline and can show extreme multiples.
 """
@@ -42,12 +54,14 @@ Interpretations (each one a choice where the KRX page is silent):
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from kis_intel_assets.analytics._frames import (
     DAY_BITS,
+    DayLike,
     as_dates,
     entity_codes,
     float_column,
@@ -60,10 +74,20 @@ from kis_intel_assets.analytics._frames import (
 from kis_intel_assets.markets import MARKETS
 
 INPUT_COLUMNS = ("time", "symbol", "market", "close", "trading_value", "short_amount", "short_ratio")
+MARKET_DAY_COLUMNS = ("time", "market", "trading_value", "short_amount")
 OUTPUT_COLUMNS = (
     "time", "symbol", "market", "rule_type", "price_change_pct", "short_ratio", "short_value_multiple",
     "avg_short_value_40d", "short_ratio_40d", "traded_days_40d", "quarter_ratio_threshold",
     "ban_start", "ban_date", "ban_days",
+)  # fmt: skip
+CANDIDATE_COLUMNS = (
+    "time", "symbol", "market", "price_change_pct", "short_ratio", "short_value_multiple",
+    "avg_short_value_40d", "traded_days_40d", "quarter_ratio_threshold", "threshold_source",
+    "required_multiple", "drop_progress", "ratio_progress", "multiple_progress", "closeness_pct",
+)  # fmt: skip
+CLOSENESS_INPUTS = (
+    "symbol", "market", "close", "previous_close", "short_ratio", "short_amount", "avg_short_value_40d",
+    "traded_days_40d", "quarter_ratio_threshold",
 )  # fmt: skip
 FULL_BANS = (("2020-03-16", "2021-05-02"), ("2023-11-06", "2025-03-30"))
 BASELINE_DAYS = 40
@@ -71,6 +95,7 @@ MIN_TRADED_DAYS = 20
 MIN_QUARTER_DAYS = 20
 QUARTER_MULTIPLE, QUARTER_CAP = 3.0, 20.0
 MULTIPLE_TYPES_1_2 = {"KOSPI": 6, "KOSDAQ": 5}
+TYPE1_DROP, TYPE2_DROP = 5, 10
 TYPE3_MULTIPLE, TYPE3_RATIO_40D = 5, 5
 TYPE4_DROP, TYPE4_RATIO, TYPE4_MULTIPLE = 3, 30.0, 2
 EXTENSION_DROP = 5
@@ -100,29 +125,31 @@ def _quarter_label(quarter_id: int) -> str:
     return f"{1970 + quarter_id // 4}Q{quarter_id % 4 + 1}"
 
 
+def _market_codes(markets: pd.Series, name: str) -> np.ndarray:
+    """Each row's index into MARKETS, raising a named error for any other market."""
+    codes, labels = entity_codes(markets, name)
+    bad = sorted(set(labels) - set(MARKETS))
+    if bad:
+        raise ValueError(f"{name} must be one of {MARKETS}, got {bad}")
+    return pd.Index(MARKETS).get_indexer(labels)[codes]
+
+
 def _validated(daily: pd.DataFrame) -> tuple[pd.DataFrame, pd.Index]:
     """A compact copy sorted by (symbol, time): day numbers, symbol codes, categorical market, numbers."""
     require_columns(daily, INPUT_COLUMNS, "daily")
     order, codes, days, symbols = sort_by_entity_day(daily["symbol"], daily["time"], "daily")
-    market_codes, market_labels = entity_codes(daily["market"], "daily.market")
-    bad = sorted(set(market_labels) - set(MARKETS))
-    if bad:
-        raise ValueError(f"daily.market must be one of {MARKETS}, got {bad}")
-    market_index = pd.Index(MARKETS).get_indexer(market_labels)[market_codes][order]
+    market_index = _market_codes(daily["market"], "daily.market")[order]
     frame = pd.DataFrame(
         {
             "day": days,
             "code": codes,
-            "market": pd.Categorical.from_codes(market_index, categories=list(MARKETS)),
+            "market": pd.Categorical.from_codes(market_index, categories=pd.Index(MARKETS)),
             **{column: float_column(daily, column, "daily")[order] for column in INPUT_COLUMNS[3:]},
         }
     )
     if (frame["close"] <= 0).any():
         raise ValueError("daily.close must be positive")
-    for column in ("trading_value", "short_amount"):
-        if (frame[column] < 0).any():
-            raise ValueError(f"daily.{column} has negative values")
-        frame[column] = frame[column].astype(np.int64)
+    _require_value_columns(frame, "daily")
     if ((frame["short_ratio"] < 0) | (frame["short_ratio"] > 100)).any():
         raise ValueError("daily.short_ratio must be a percent between 0 and 100")
     if "baseline_constituent" in daily.columns:
@@ -130,17 +157,50 @@ def _validated(daily: pd.DataFrame) -> tuple[pd.DataFrame, pd.Index]:
     return frame, symbols
 
 
-def quarterly_short_ratio(daily: pd.DataFrame) -> pd.DataFrame:
-    """market, quarter ('2024Q3'), trading_days, avg_short_ratio (value-weighted %) per market-quarter."""
-    return _quarter_table(_validated(daily)[0])
+def _require_value_columns(frame: pd.DataFrame, name: str) -> None:
+    """trading_value and short_amount as non-negative whole KRW (in place)."""
+    for column in ("trading_value", "short_amount"):
+        if (frame[column] < 0).any():
+            raise ValueError(f"{name}.{column} has negative values")
+        frame[column] = frame[column].astype(np.int64)
 
 
-def _quarter_table(frame: pd.DataFrame) -> pd.DataFrame:
-    days = frame["day"].to_numpy()
-    usable = ~full_ban_days(days) & (frame["trading_value"].to_numpy() > 0)
+def market_day_totals(daily: pd.DataFrame) -> pd.DataFrame:
+    """MARKET_DAY_COLUMNS from stock-day rows (baseline constituents only, when the input flags them)."""
+    totals = _market_days(_validated(daily)[0])
+    return totals.assign(time=as_dates(totals.pop("day").to_numpy()))[list(MARKET_DAY_COLUMNS)]
+
+
+def _market_days(frame: pd.DataFrame) -> pd.DataFrame:
     if "baseline_constituent" in frame.columns:
-        usable &= frame["baseline_constituent"].fillna(False).to_numpy(bool)
-    used = frame.loc[usable].assign(quarter_id=_quarter_ids(days[usable]))
+        frame = frame[frame["baseline_constituent"]]
+    grouped = frame.groupby(["market", "day"], observed=True)[["trading_value", "short_amount"]].sum()
+    return grouped.reset_index()
+
+
+def quarterly_short_ratio(market_days: pd.DataFrame) -> pd.DataFrame:
+    """market, quarter ('2024Q3'), trading_days, avg_short_ratio (value-weighted %) per market-quarter,
+    from market-day totals (MARKET_DAY_COLUMNS; market_day_totals builds them from stock-days)."""
+    require_columns(market_days, MARKET_DAY_COLUMNS, "market_days")
+    frame = pd.DataFrame(
+        {
+            "day": np.array([to_day(day) for day in market_days["time"]], dtype=np.int64),
+            "market": pd.Categorical.from_codes(
+                _market_codes(market_days["market"], "market_days.market").tolist(),
+                categories=pd.Index(MARKETS),
+            ),
+            **{column: float_column(market_days, column, "market_days") for column in MARKET_DAY_COLUMNS[2:]},
+        }
+    )
+    _require_value_columns(frame, "market_days")
+    return _quarter_table(frame)
+
+
+def _quarter_table(market_days: pd.DataFrame) -> pd.DataFrame:
+    """Quarter ratios from market-day rows (day numbers) over their non-ban days with turnover."""
+    days = market_days["day"].to_numpy()
+    usable = ~full_ban_days(days) & (market_days["trading_value"].to_numpy() > 0)
+    used = market_days.loc[usable].assign(quarter_id=_quarter_ids(days[usable]))
     grouped = used.groupby(["market", "quarter_id"], observed=True).agg(
         trading_days=("day", "nunique"),
         short_amount=("short_amount", "sum"),
@@ -157,14 +217,26 @@ def _quarter_table(frame: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _quarter_thresholds(frame: pd.DataFrame, quarter_ratios: pd.DataFrame) -> np.ndarray:
+@dataclass(frozen=True)
+class _QuarterThresholds:
+    """Per row: the type ① threshold (NaN without a usable quarter), the quarter it comes from (-1: none)
+    and that quarter's market ratio."""
+
+    value: np.ndarray
+    quarter_id: np.ndarray
+    ratio: np.ndarray
+
+
+def _quarter_thresholds(frame: pd.DataFrame, quarter_ratios: pd.DataFrame) -> _QuarterThresholds:
     """Type ① ratio threshold for every row: from the latest earlier quarter with enough non-ban days."""
     require_columns(
         quarter_ratios, ("market", "quarter", "trading_days", "avg_short_ratio"), "quarter_ratios"
     )
     periods = pd.PeriodIndex(quarter_ratios["quarter"], freq="Q")
     ids = (periods.year - 1970) * 4 + periods.quarter - 1
-    threshold = np.full(len(frame), np.nan)
+    found = _QuarterThresholds(
+        np.full(len(frame), np.nan), np.full(len(frame), -1, dtype=np.int64), np.full(len(frame), np.nan)
+    )
     row_quarters = _quarter_ids(frame["day"].to_numpy())
     for market in MARKETS:
         qualifying = (quarter_ratios["market"] == market).to_numpy() & (
@@ -172,16 +244,16 @@ def _quarter_thresholds(frame: pd.DataFrame, quarter_ratios: pd.DataFrame) -> np
         )
         order = np.argsort(ids[qualifying])
         known_ids = np.asarray(ids[qualifying])[order]
-        values = np.minimum(
-            QUARTER_MULTIPLE * quarter_ratios["avg_short_ratio"].to_numpy(float)[qualifying][order],
-            QUARTER_CAP,
-        )
-        rows = (frame["market"] == market).to_numpy()
+        ratios = quarter_ratios["avg_short_ratio"].to_numpy(float)[qualifying][order]
+        rows = np.flatnonzero((frame["market"] == market).to_numpy())
         if not len(known_ids):  # e.g. history that starts inside a full ban: no quarter to refer to yet
             continue
         previous = np.searchsorted(known_ids, row_quarters[rows], side="left") - 1
-        threshold[rows] = np.where(previous >= 0, values[np.maximum(previous, 0)], np.nan)
-    return threshold
+        rows, previous = rows[previous >= 0], previous[previous >= 0]
+        found.quarter_id[rows] = known_ids[previous]
+        found.ratio[rows] = ratios[previous]
+        found.value[rows] = np.minimum(QUARTER_MULTIPLE * ratios[previous], QUARTER_CAP)
+    return found
 
 
 def _baselines(frame: pd.DataFrame, codes: np.ndarray, eligible_days: np.ndarray) -> dict[str, np.ndarray]:
@@ -228,13 +300,13 @@ def _rule_types(frame: pd.DataFrame, base: dict[str, np.ndarray], previous_close
     days, close = frame["day"].to_numpy(), frame["close"].to_numpy(float)
     kospi = (frame["market"] == "KOSPI").to_numpy()
     short, ratio = frame["short_amount"].to_numpy(np.int64), frame["short_ratio"].to_numpy(float)
-    eligible = base["valid"] & (base["traded"] >= MIN_TRADED_DAYS) & (base["short"] > 0)
+    eligible = _eligible(base)
 
     def multiple_at_least(multiple: np.ndarray | float) -> np.ndarray:
         return short * BASELINE_DAYS >= multiple * base["short"]
 
     multiple_12 = np.where(kospi, MULTIPLE_TYPES_1_2["KOSPI"], MULTIPLE_TYPES_1_2["KOSDAQ"])
-    drop_5, drop_10 = _dropped(close, previous_close, 5), _dropped(close, previous_close, 10)
+    drop_5, drop_10 = _dropped(close, previous_close, TYPE1_DROP), _dropped(close, previous_close, TYPE2_DROP)
     with np.errstate(invalid="ignore"):
         type_1 = (
             drop_5
@@ -289,26 +361,49 @@ def _bans(
     return start, last, count
 
 
+@dataclass(frozen=True)
+class _Panel:
+    """What both results compute first: the validated rows, each row's previous close, the input calendar,
+    the 40-day baselines and the quarter thresholds."""
+
+    frame: pd.DataFrame
+    symbols: pd.Index
+    codes: np.ndarray
+    previous_close: np.ndarray
+    calendar: np.ndarray
+    base: dict[str, np.ndarray]
+    thresholds: _QuarterThresholds
+
+
+def _panel(daily: pd.DataFrame, quarter_ratios: pd.DataFrame | None) -> _Panel:
+    frame, symbols = _validated(daily)
+    codes = frame["code"].to_numpy()
+    previous_close = grouped_shift(frame["close"].to_numpy(float), group_positions(codes), 1)
+    calendar = np.unique(frame["day"].to_numpy())
+    base = _baselines(frame, codes, calendar[~full_ban_days(calendar)])
+    ratios = quarter_ratios if quarter_ratios is not None else _quarter_table(_market_days(frame))
+    thresholds = _quarter_thresholds(frame, ratios)
+    frame["quarter_ratio_threshold"] = thresholds.value
+    return _Panel(frame, symbols, codes, previous_close, calendar, base, thresholds)
+
+
+def _eligible(base: dict[str, np.ndarray]) -> np.ndarray:
+    """A full 40-day window, traded on at least 20 of its days, and a non-zero average short value."""
+    return base["valid"] & (base["traded"] >= MIN_TRADED_DAYS) & (base["short"] > 0)
+
+
 def short_overheat(
     daily: pd.DataFrame,
     quarter_ratios: pd.DataFrame | None = None,
-    trading_days: Iterable[object] | None = None,
+    trading_days: Iterable[DayLike] | None = None,
 ) -> pd.DataFrame:
     """Designations (OUTPUT_COLUMNS), one row per designated symbol-day, highest-priority type only."""
-    frame, symbols = _validated(daily)
-    codes = frame["code"].to_numpy()
-    positions = group_positions(codes)
-    previous_close = grouped_shift(frame["close"].to_numpy(float), positions, 1)
-    days = frame["day"].to_numpy()
-    calendar = np.unique(days)
-    eligible_days = calendar[~full_ban_days(calendar)]
+    panel = _panel(daily, quarter_ratios)
+    frame, base, codes, previous_close = panel.frame, panel.base, panel.codes, panel.previous_close
+    calendar = panel.calendar
     if trading_days is not None:
         extra = np.array([to_day(day) for day in trading_days], dtype=np.int64)
         calendar = np.union1d(calendar, extra)
-    frame["quarter_ratio_threshold"] = _quarter_thresholds(
-        frame, quarter_ratios if quarter_ratios is not None else _quarter_table(frame)
-    )
-    base = _baselines(frame, codes, eligible_days)
     rule = _rule_types(frame, base, previous_close)
     hit = np.flatnonzero(rule > 0)
     designated = frame.iloc[hit]
@@ -319,8 +414,8 @@ def short_overheat(
         change = 100.0 * (frame["close"].to_numpy(float)[hit] / previous_close[hit] - 1.0)
     return pd.DataFrame(
         {
-            "time": as_dates(days[hit]),
-            "symbol": symbols.take(codes[hit]).to_numpy(),
+            "time": as_dates(frame["day"].to_numpy()[hit]),
+            "symbol": panel.symbols.take(codes[hit]).to_numpy(),
             "market": designated["market"].astype(str).to_numpy(),
             "rule_type": rule[hit],
             "price_change_pct": change,
@@ -340,3 +435,66 @@ def short_overheat(
         },
         columns=list(OUTPUT_COLUMNS),
     ).sort_values(["time", "symbol"], ignore_index=True)
+
+
+def overheat_candidates(daily: pd.DataFrame, quarter_ratios: pd.DataFrame | None = None) -> pd.DataFrame:
+    """CANDIDATE_COLUMNS for every stock-day the rule can evaluate: how close it is to a type ① designation
+    (designated or not; the reader leaves out the designated ones), closest first."""
+    panel = _panel(daily, quarter_ratios)
+    rows = np.flatnonzero(_eligible(panel.base))
+    frame = panel.frame.iloc[rows]
+    markets = frame["market"].astype(str).to_numpy()
+    quarter_ids, ratios = panel.thresholds.quarter_id[rows], panel.thresholds.ratio[rows]
+    # One text per market-quarter, not per row.
+    codes, _ = pd.factorize(quarter_ids * len(MARKETS) + frame["market"].cat.codes.to_numpy())
+    first = np.unique(codes, return_index=True)[1]
+    texts = [_threshold_source(markets[i], int(quarter_ids[i]), ratios[i]) for i in first]
+    sources = np.asarray(texts, dtype=object)[codes]
+    inputs = pd.DataFrame(
+        {
+            "time": as_dates(frame["day"].to_numpy()),
+            "symbol": panel.symbols.take(panel.codes[rows]).to_numpy(),
+            "market": markets,
+            "close": frame["close"].to_numpy(float),
+            "previous_close": panel.previous_close[rows],
+            "short_ratio": frame["short_ratio"].to_numpy(float),
+            "short_amount": frame["short_amount"].to_numpy(float),
+            "avg_short_value_40d": panel.base["short"][rows] / BASELINE_DAYS,
+            "traded_days_40d": panel.base["traded"][rows],
+            "quarter_ratio_threshold": np.nan_to_num(panel.thresholds.value[rows], nan=QUARTER_CAP),
+            "threshold_source": sources,
+        }
+    )
+    return closeness(inputs)[list(CANDIDATE_COLUMNS)]
+
+
+def _threshold_source(market: str, quarter_id: int, ratio: float) -> str:
+    """How a row's type ① threshold was found, in words (shown beside the watch list)."""
+    if quarter_id < 0:
+        return f"{QUARTER_CAP:.0f}% cap: no earlier {market} quarter has {MIN_QUARTER_DAYS} usable days"
+    label = _quarter_label(quarter_id)
+    return f"min({QUARTER_MULTIPLE:.0f} × {label} {market} ratio {ratio:.2f}%, {QUARTER_CAP:.0f}%)"
+
+
+def closeness(candidates: pd.DataFrame) -> pd.DataFrame:
+    """Eligible candidates (CLOSENESS_INPUTS) with their price change, multiple, drop / ratio / multiple
+    progress and closeness_pct (see the module docstring), closest first."""
+    require_columns(candidates, CLOSENESS_INPUTS, "candidates")
+    frame = candidates[
+        (candidates["traded_days_40d"] >= MIN_TRADED_DAYS) & (candidates["avg_short_value_40d"] > 0)
+    ].copy()
+    frame["required_multiple"] = frame["market"].map(MULTIPLE_TYPES_1_2).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        frame["price_change_pct"] = 100.0 * (frame["close"] / frame["previous_close"] - 1.0)
+        frame["short_value_multiple"] = frame["short_amount"] / frame["avg_short_value_40d"]
+    progress = {
+        "drop_progress": (-frame["price_change_pct"] / TYPE1_DROP).fillna(0.0),
+        "ratio_progress": frame["short_ratio"] / frame["quarter_ratio_threshold"],
+        "multiple_progress": frame["short_value_multiple"] / frame["required_multiple"],
+    }
+    for name, values in progress.items():
+        frame[name] = values.clip(lower=0.0, upper=1.0)
+    frame["closeness_pct"] = 100.0 * frame[list(progress)].mean(axis=1)
+    return frame.sort_values(
+        ["closeness_pct", "short_value_multiple", "symbol"], ascending=[False, False, True], ignore_index=True
+    )

@@ -100,7 +100,7 @@ def build_stock_panel(
     )
     keys = (codes.astype(np.int64) << DAY_BITS) + days
 
-    master_codes = symbols.get_indexer(stock_master["symbol"])
+    master_codes = symbols.get_indexer(pd.Index(stock_master["symbol"]))
     master = stock_master.loc[master_codes >= 0]
     master_keys = (master_codes[master_codes >= 0].astype(np.int64) << DAY_BITS) + day_numbers(
         master["valid_from"], "stock_master.valid_from"

@@ -13,7 +13,7 @@ select one check, or all of them without the asset, and no data is fetched again
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import dagster as dg
 import psycopg
@@ -34,7 +34,7 @@ class DailyCheck(Generic[Facts]):
     name: str
     description: str
     severity: dg.AssetCheckSeverity
-    evaluate: Callable[[Facts], tuple[bool, Mapping[str, object]]]
+    evaluate: Callable[[Facts], tuple[bool, Mapping[str, Any]]]  # (passed, Dagster metadata values)
 
 
 Measure = Callable[[psycopg.Connection, Sequence[date]], Mapping[date, Facts]]

@@ -18,12 +18,12 @@ from kis_intel_assets.defs.failures import setting_at_load
 from kis_intel_assets.defs.krx.resources import KRXResource
 from kis_intel_assets.kis import KISClient
 from kis_intel_assets.kis.config import MASTER_BASE_URL, KISConfig
-from kis_intel_assets.kis.pool import KISClientPool
 from kis_intel_assets.kis.ratelimit import MAX_BUDGET_PER_SEC
+from kis_intel_assets.kis.secrets import Secret
 from kis_intel_assets.kiwoom import KiwoomClient, KiwoomConfig
 from kis_intel_assets.kiwoom.config import DEFAULT_RATE_LIMIT_PER_SEC as KIWOOM_RATE_LIMIT_PER_SEC
 from kis_intel_assets.kiwoom.config import REAL_BASE_URL as KIWOOM_BASE_URL
-from kis_intel_assets.kiwoom.routing import TwoBrokerClient, routed
+from kis_intel_assets.kiwoom.routing import StoredTradingValues, routed
 from kis_intel_assets.settings import DATABASE_URL_ENV, RATE_LIMIT_ENV
 from kis_intel_assets.storage import connect, migrate, resolve_database_url
 
@@ -60,8 +60,8 @@ class KISResource(dg.ConfigurableResource):
 
     The access token and the request budget are shared through `database` by every process and run that
     uses the same app key, so concurrent runs neither re-issue tokens nor exceed the per-key rate limit.
-    Extra app keys (each with its own token and budget) make `client()` a KISClientPool that spreads the
-    calls over all keys, so a run gets about (1 + extra keys) × the single-key throughput.
+    Extra app keys (each with its own token and budget) put `client()` over a KISSessionPool that spreads
+    the calls over all keys, so a run gets about (1 + extra keys) × the single-key throughput.
     """
 
     app_key: str
@@ -121,9 +121,9 @@ class KISResource(dg.ConfigurableResource):
             )
         return [
             KISConfig(
-                app_key=key,
-                app_secret=secret,
-                database_url=self.database.resolved_url,
+                app_key=Secret(key),
+                app_secret=Secret(secret),
+                database_url=Secret(self.database.resolved_url),
                 paper=self.paper,
                 market_division=self.market_division,
                 base_url=self.base_url,
@@ -137,9 +137,9 @@ class KISResource(dg.ConfigurableResource):
     def _kiwoom_client(self) -> KiwoomClient:
         return KiwoomClient(
             KiwoomConfig(
-                app_key=self.kiwoom_app_key,
-                app_secret=self.kiwoom_app_secret,
-                database_url=self.database.resolved_url,
+                app_key=Secret(self.kiwoom_app_key),
+                app_secret=Secret(self.kiwoom_app_secret),
+                database_url=Secret(self.database.resolved_url),
                 base_url=self.kiwoom_base_url,
                 rate_limit_per_sec=self.kiwoom_rate_limit_per_sec,
                 read_timeout_seconds=self.read_timeout_seconds,
@@ -147,15 +147,16 @@ class KISResource(dg.ConfigurableResource):
         )
 
     @contextmanager
-    def client(self) -> Iterator[KISClient | KISClientPool | TwoBrokerClient]:
+    def client(self) -> Iterator[KISClient]:
         """KIS (one key or a pool); with `source` kiwoom/both, wrapped in the two-broker router."""
         configs = self._configs()
         with ExitStack() as stack:
-            kis = stack.enter_context(KISClient(configs[0]) if len(configs) == 1 else KISClientPool(configs))
+            kis = stack.enter_context(KISClient.connect(*configs))
             client = routed(
                 kis,
                 self._kiwoom_client if self.kiwoom_app_key else None,
                 self.source,
+                StoredTradingValues(self.database.resolved_url),
                 kis_rate_per_sec=sum(config.effective_rate_per_sec for config in configs),
                 kiwoom_rate_per_sec=self.kiwoom_rate_limit_per_sec,
             )
@@ -216,3 +217,17 @@ def kis_resource_from_env(database: DatabaseResource, krx: KRXResource | None = 
         kiwoom_base_url=source.kiwoom_base_url or KIWOOM_BASE_URL,
         krx=krx,
     )
+
+
+def resources_against(
+    base_url: str, database_url: str, app_key: str, app_secret: str, **kis_settings: Any
+) -> dict[str, Any]:
+    """The `database` and `kis` resources of a run against a KIS-compatible server at `base_url` (the
+    simulator, or a gateway in front of it) with its master files under /common/master: the demo, the
+    benchmarks and the tests build such runs here, so a new resource setting is added once."""
+    database = DatabaseResource(url=database_url)
+    kis_settings.setdefault("master_base_url", f"{base_url}/common/master")
+    kis = KISResource(
+        app_key=app_key, app_secret=app_secret, database=database, base_url=base_url, **kis_settings
+    )
+    return {"database": database, "kis": kis}

@@ -50,12 +50,19 @@ def materialize_selection(
     """Materialize `keys` (with their in-asset checks; table-level checks only when asked) for `days`;
     `checks` are executed too, also with no keys at all (checks on their own, nothing materialized)."""
     all_checks = [check for domain in GRAPH_DOMAINS for check in domain.asset_checks or []]
-    graph = [*(asset for domain in GRAPH_DOMAINS for asset in domain.assets or []), *all_checks]
+    assets = [
+        asset
+        for domain in GRAPH_DOMAINS
+        for asset in domain.assets or []
+        # the domains hold no cacheable (deferred) assets, the one kind materialize cannot take
+        if isinstance(asset, dg.AssetsDefinition | dg.AssetSpec | dg.SourceAsset)
+    ]
+    graph = [*assets, *all_checks]
     required = set().union(*(getattr(node, "required_resource_keys", set()) for node in graph))
     missing = required - set(resources) - {"io_manager"}  # materialize supplies the default io_manager
     resources = {key: _krx_off() if key == "krx" else _not_provided(key) for key in missing} | dict(resources)
     # A multi-asset that writes several tables (rotation_signal + rotation_transition) runs whole.
-    selection = dg.AssetSelection.assets(*keys).required_multi_asset_neighbors()
+    selection: dg.AssetSelection = dg.AssetSelection.assets(*keys).required_multi_asset_neighbors()
     if not table_checks:
         selection = selection - dg.AssetSelection.checks(*all_checks)
     selection = selection | dg.AssetSelection.checks(*checks)

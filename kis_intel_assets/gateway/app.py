@@ -20,7 +20,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 
 import httpx
 import uvicorn
@@ -51,7 +51,9 @@ TOKEN_UNAVAILABLE = Refusal(
 )
 
 
-def _json_reply(status: int, body: dict[str, object], extra: list[tuple[bytes, bytes]] = ()) -> Response:
+def _json_reply(
+    status: int, body: Mapping[str, object], extra: Sequence[tuple[bytes, bytes]] = ()
+) -> Response:
     """A local answer with KIS's header spelling (the official samples trip over lowercase names)."""
     payload = json.dumps(body, ensure_ascii=False).encode()
     response = Response(payload, status)
@@ -224,7 +226,11 @@ class Gateway:
         answer: asyncio.Future[UpstreamReply | Exception] = loop.create_future()
 
         def deliver(result: UpstreamReply | Exception) -> None:
-            loop.call_soon_threadsafe(lambda: answer.done() or answer.set_result(result))
+            def settle() -> None:  # on the event loop: the first result wins
+                if not answer.done():
+                    answer.set_result(result)
+
+            loop.call_soon_threadsafe(settle)
 
         query = request.scope.get("query_string", b"")
         item = PendingRequest(

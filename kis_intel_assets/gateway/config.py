@@ -19,6 +19,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from kis_intel_assets import settings
 from kis_intel_assets.errors import ConfigurationError
@@ -148,14 +149,16 @@ def settings_from_environment(
         if rate and not math.isfinite(float(rate)):
             raise ValueError("not a finite number")
         kis = KISConfig(
-            app_key=source.app_key,
-            app_secret=source.app_secret,
-            database_url=resolve_database_url(environ),
+            app_key=Secret(source.app_key),
+            app_secret=Secret(source.app_secret),
+            database_url=Secret(resolve_database_url(environ)),
             paper=source.paper,
             base_url=source.base_url,
             rate_limit_per_sec=float(rate) if rate else None,
         )
     except ValueError as exc:
         raise ConfigurationError(f"KIS_RATE_LIMIT_PER_SEC={rate!r}: {exc}") from None
-    extra = {"priority": priority} if priority is not None else {}
-    return GatewaySettings(kis=kis, clients=clients, **extra, **overrides)  # type: ignore[arg-type]
+    fields: dict[str, Any] = dict(overrides)  # GatewaySettings fields: its constructor checks them
+    if priority is not None:
+        fields["priority"] = priority
+    return GatewaySettings(kis=kis, clients=clients, **fields)

@@ -1,7 +1,7 @@
 """KIS Open API client (pure Python, no Dagster): registry, tokens, shared pacing, retries, parsing."""
 
+from kis_intel_assets.kis.client import KISClient, StockInfo, Transport
 from kis_intel_assets.kis.config import KISConfig, RetrySettings, TokenSettings
-from kis_intel_assets.kis.datasets import KISClient, StockInfo
 from kis_intel_assets.kis.endpoints import ENDPOINTS, Endpoint, Field, Kind, Paging, endpoint
 from kis_intel_assets.kis.errors import (
     KISAPIError,
@@ -29,5 +29,6 @@ __all__ = [
     "Secret",
     "StockInfo",
     "TokenSettings",
+    "Transport",
     "endpoint",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -52,7 +53,7 @@ class ClientMetrics:
             }[event]
             setattr(self, name, getattr(self, name) + 1)
 
-    def snapshot(self) -> dict[str, object]:
+    def snapshot(self) -> dict[str, Any]:  # run metadata: counts, seconds, lists
         with self._lock:
             return {
                 "requests": self.requests,

@@ -72,7 +72,7 @@ def parse_row(raw: object, endpoint: Endpoint, *, symbol: str | None) -> Row:
 
 def _sum_of_parts(raw: Mapping[str, Any], spec: Field, *, tr_id: str, symbol: str | None) -> Value:
     """An absent total as the sum of its parts; a missing part names the total it was needed for."""
-    total = 0
+    total: float = 0
     for part in spec.sum_of:
         if part not in raw:
             raise KISPayloadError(
@@ -81,7 +81,7 @@ def _sum_of_parts(raw: Mapping[str, Any], spec: Field, *, tr_id: str, symbol: st
         value = parse_value(raw[part], replace(spec, source=part), tr_id=tr_id, symbol=symbol)
         if value is None:
             return None
-        total += value  # type: ignore[operator]
+        total += value  # type: ignore[operator]  # the parts of a sum are numeric fields
     return total
 
 

@@ -44,7 +44,12 @@ from typing import NamedTuple
 
 import psycopg
 
-from kis_intel_assets.storage import DatabaseTimeouts, DatabaseUnavailableError, connect, database_label
+from kis_intel_assets.storage import (
+    DatabaseTimeouts,
+    DatabaseUnavailableError,
+    database_label,
+    execute_reconnecting,
+)
 
 log = logging.getLogger(__name__)
 
@@ -172,19 +177,10 @@ class PostgresRateLimiter:
     def _execute(self, query: str, params: dict[str, object]) -> tuple | None:
         """Runs one autocommit statement; reconnects once if the connection was lost."""
         with self._lock:
-            for attempt in (1, 2):
-                try:
-                    if self._conn is None or self._conn.closed:
-                        self._conn = connect(self._database_url, autocommit=True, timeouts=LIMITER_TIMEOUTS)
-                    cursor = self._conn.execute(query, params)
-                    return cursor.fetchone() if cursor.description else None
-                except psycopg.OperationalError:
-                    if self._conn is not None:
-                        self._conn.close()
-                    self._conn = None
-                    if attempt == 2:
-                        raise
-        return None
+            self._conn, cursor = execute_reconnecting(
+                self._conn, self._database_url, query, params, timeouts=LIMITER_TIMEOUTS
+            )
+            return cursor.fetchone() if cursor.description else None
 
     def _execute_riding_outages(self, query: str, params: dict[str, object]) -> tuple | None:
         """`_execute`, waiting out a lost database (restart, failover) for up to `outage_seconds`."""

@@ -10,13 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import random
-import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import httpx
 
@@ -28,11 +24,10 @@ from kis_intel_assets.kis.errors import (
     KISError,
     KISNotPublishedError,
     KISPayloadError,
-    KISTransientError,
 )
-from kis_intel_assets.kis.metrics import ClientMetrics
+from kis_intel_assets.kis.http import PacedHTTP, Transient, json_object
 from kis_intel_assets.kis.parsing import Row, extract_rows, parse_rows
-from kis_intel_assets.kis.publication import FINAL_AFTER, ServerClock, UnservedDays
+from kis_intel_assets.kis.publication import FINAL_AFTER, ServerClock
 from kis_intel_assets.kis.ratelimit import PostgresRateLimiter
 from kis_intel_assets.kis.tokens import AccessToken, TokenProvider, app_key_hash
 
@@ -59,61 +54,28 @@ class Page:
     no_data: bool = False
 
 
-class _Transient(Exception):
-    """Internal signal: this attempt failed in a way worth retrying."""
+class KISSession(PacedHTTP):
+    """One app key: its HTTP connection pool, token provider and shared limiter; thread-safe."""
 
-    def __init__(self, reason: str, detail: str) -> None:
-        self.reason = reason
-        self.detail = detail
-        super().__init__(f"{reason}: {detail}")
-
-
-class KISSession:
-    """Owns the HTTP connection pool, the token provider and the shared limiter; thread-safe."""
-
-    def __init__(self, config: KISConfig) -> None:
+    def __init__(self, config: KISConfig, *, server_clock: ServerClock | None = None) -> None:
+        """`server_clock`: the clock this session's responses set (the sessions of a pool share one)."""
+        super().__init__(
+            PostgresRateLimiter(
+                config.database_url.reveal(), app_key_hash(config.app_key), config.effective_rate_per_sec
+            ),
+            config.retry,
+            connect_timeout_seconds=config.connect_timeout_seconds,
+            read_timeout_seconds=config.read_timeout_seconds,
+        )
         self.config = config
-        self.metrics = ClientMetrics()
         self.schema_drift = SchemaDrift()
-        self.server_clock = ServerClock()
-        self.unavailable = UnservedDays()
-        self._limiter = PostgresRateLimiter(
-            config.database_url.reveal(), app_key_hash(config.app_key), config.effective_rate_per_sec
-        )
+        self.server_clock = server_clock or ServerClock()
         self._throttle_announced = False
-        self._http = httpx.Client(
-            timeout=httpx.Timeout(config.read_timeout_seconds, connect=config.connect_timeout_seconds),
-            limits=httpx.Limits(max_connections=16, max_keepalive_connections=8),
-        )
         self._tokens = TokenProvider(config, self._http, self.metrics, paced=self._paced)
         self._longest_page: dict[str, int] = {}  # TR ID -> most rows one page has held (its page size)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(base_url={self.config.base_url!r}, paper={self.config.paper})"
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self._http.close()
-        self._limiter.close()
-
-    @contextmanager
-    def _paced(self) -> Iterator[None]:
-        """One limiter turn around one HTTP request (see ratelimit.py)."""
-        with self._limiter.turn() as waited:
-            self.metrics.count_wait(waited)
-            yield
-
-    def _backoff(self, attempt: int) -> None:
-        retry = self.config.retry
-        ceiling = min(retry.backoff_cap_seconds, retry.backoff_base_seconds * 2**attempt)
-        time.sleep(random.uniform(0, ceiling))
+        return f"KISSession(base_url={self.config.base_url!r}, paper={self.config.paper})"
 
     def request(
         self, endpoint: Endpoint, params: Mapping[str, str], *, symbol: str | None, tr_cont: str = ""
@@ -143,7 +105,7 @@ class KISSession:
                 refreshed = True
                 self.metrics.count_retry("token_expired")
                 self._tokens.refresh(token)
-            except _Transient as exc:
+            except Transient as exc:
                 if exc.reason == "rate_limited" and self._adapts_to_throttling(throttled):
                     throttled += 1
                     self.metrics.count_retry(exc.reason)
@@ -158,20 +120,7 @@ class KISSession:
                     self._backoff(min(throttled, 3))
                     continue
                 failures += 1
-                self.metrics.count_retry(exc.reason)
-                limit = self.config.retry.max_attempts
-                if failures >= limit:
-                    raise KISTransientError(
-                        tr_id=endpoint.tr_id,
-                        symbol=symbol,
-                        reason=exc.reason,
-                        attempts=failures,
-                        detail=exc.detail,
-                    ) from None
-                log.warning(
-                    "KIS %s %s: %s (attempt %d/%d)", endpoint.tr_id, symbol or "-", exc, failures, limit
-                )
-                self._backoff(failures)
+                self._retry_or_give_up(exc, failures, broker="KIS", tr_id=endpoint.tr_id, symbol=symbol)
 
     def _adapts_to_throttling(self, throttled: int) -> bool:
         """EGW00201 under the shared limiter: KIS grants this key less than its budget (new keys get
@@ -211,16 +160,7 @@ class KISSession:
             "custtype": "P",
             "tr_cont": tr_cont,
         }
-        try:
-            with self._paced():
-                self.metrics.count_request()
-                response = self._http.get(
-                    self.config.base_url + endpoint.url_path, params=query, headers=headers
-                )
-        except httpx.TimeoutException as exc:
-            raise _Transient("timeout", type(exc).__name__) from None
-        except httpx.TransportError as exc:
-            raise _Transient("connection", type(exc).__name__) from None
+        response = self._send("GET", self.config.base_url + endpoint.url_path, params=query, headers=headers)
         self.server_clock.observe(response.headers.get("date"))
         return _classify(response, endpoint, symbol)
 
@@ -352,7 +292,7 @@ def oldest_day(rows: list[Row]) -> dt.date:
     days = [row["time"] for row in rows]
     if not all(isinstance(day, dt.date) for day in days):
         raise TypeError("rows without a date in 'time' cannot be paged by date")
-    return min(days)  # type: ignore[type-var, return-value]
+    return min(days)  # type: ignore[type-var, return-value]  # all dates, checked above
 
 
 def _has_weekday(start: dt.date, before: dt.date) -> bool:
@@ -367,17 +307,11 @@ def _has_weekday(start: dt.date, before: dt.date) -> bool:
 
 def _classify(response: httpx.Response, endpoint: Endpoint, symbol: str | None) -> Page:
     status = response.status_code
-    try:
-        body = response.json()
-    except ValueError:
-        reason = "http5xx" if status >= 500 else "bad_json"
-        raise _Transient(reason, f"HTTP {status}, body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise _Transient("bad_json", f"HTTP {status}, body is not a JSON object")
+    body = json_object(response)
     msg_cd = str(body.get("msg_cd") or body.get("error_code") or "")
     msg1 = str(body.get("msg1") or body.get("error_description") or "")
     if msg_cd == RATE_LIMITED:
-        raise _Transient("rate_limited", f"HTTP {status} {msg_cd}")
+        raise Transient("rate_limited", f"HTTP {status} {msg_cd}")
     rt_cd = body.get("rt_cd")
     if rt_cd == "0" and status == 200:
         return Page(body, response.headers.get("tr_cont", "").strip())
@@ -392,7 +326,7 @@ def _classify(response: httpx.Response, endpoint: Endpoint, symbol: str | None) 
             available_after=f"{after:%H:%M}" if after else "the close",
         )
     if status in GATEWAY_ERRORS or (rt_cd is None and status >= 500):
-        raise _Transient("http5xx", f"HTTP {status} {msg_cd}".strip())
+        raise Transient("http5xx", f"HTTP {status} {msg_cd}".strip())
     if rt_cd is None and status == 200:
         raise KISPayloadError(tr_id=endpoint.tr_id, symbol=symbol, field="rt_cd", problem="missing")
     raise KISAPIError(

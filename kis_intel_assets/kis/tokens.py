@@ -92,7 +92,7 @@ class TokenProvider:
         config: KISConfig,
         http: httpx.Client,
         metrics: ClientMetrics,
-        paced: Callable[[], AbstractContextManager[None]],
+        paced: Callable[[], AbstractContextManager[object]],  # the pacing slot; its value is unused
     ) -> None:
         self._config = config
         self._http = http

@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Iterable
 
 from kis_intel_assets.kis.errors import KISPayloadError
-from kis_intel_assets.kis.parsing import Row
+from kis_intel_assets.kis.parsing import Row, Value
 from kis_intel_assets.kiwoom.config import KiwoomConfig
 from kis_intel_assets.kiwoom.endpoints import INVESTOR_FIELD_TO_GROUP, SECTOR_FIELD_TO_GROUP, endpoint
 from kis_intel_assets.kiwoom.session import KiwoomSession
@@ -25,12 +25,25 @@ LENDING_MARKET = {"KOSPI": "001", "KOSDAQ": "101"}
 SECTOR_MARKET = {"KOSPI": "0", "KOSDAQ": "1"}
 
 
+def percent_of(part: int, total: int) -> float:
+    """100 · part / total to 2 decimals (0 when total is 0), as KIS reports its short ratios."""
+    return round(100.0 * part / total, 2) if total else 0.0
+
+
 def _ymd(day: dt.date) -> str:
     return f"{day:%Y%m%d}"
 
 
 def _in_window(rows: Iterable[Row], start: dt.date, end: dt.date) -> dict[dt.date, Row]:
+    # "time" is every daily endpoint's DATE field (a Row's values are a union)
     return {r["time"]: r for r in rows if start <= r["time"] <= end}  # type: ignore[operator, misc]
+
+
+def _number(value: Value) -> int | float:
+    """A numeric field's value: a Row's values are a union (a blank fails here as arithmetic on it would)."""
+    if isinstance(value, int | float):
+        return value
+    raise TypeError(f"expected a number, got {value!r}")
 
 
 class KiwoomClient:
@@ -53,8 +66,8 @@ class KiwoomClient:
             )
             per_call[measure] = _in_window(rows, start, end)
         days = sorted(per_call["buy_value"])
-        for measure, rows in per_call.items():
-            if sorted(rows) != days:
+        for measure, by_day in per_call.items():
+            if sorted(by_day) != days:
                 raise KISPayloadError(
                     tr_id=spec.api_id,
                     symbol=symbol,
@@ -65,10 +78,12 @@ class KiwoomClient:
         for day in days:
             row: Row = {"time": day, "symbol": symbol}
             for source, group in INVESTOR_FIELD_TO_GROUP.items():
-                for measure, rows in per_call.items():
-                    row[f"{group}_{measure}"] = rows[day][source]
-                row[f"{group}_net"] = row[f"{group}_buy"] - row[f"{group}_sell"]  # type: ignore[operator]
-                row[f"{group}_net_value"] = row[f"{group}_buy_value"] - row[f"{group}_sell_value"]  # type: ignore[operator]
+                for measure, by_day in per_call.items():
+                    row[f"{group}_{measure}"] = by_day[day][source]
+                row[f"{group}_net"] = _number(row[f"{group}_buy"]) - _number(row[f"{group}_sell"])
+                row[f"{group}_net_value"] = _number(row[f"{group}_buy_value"]) - _number(
+                    row[f"{group}_sell_value"]
+                )
             out.append(row)
         return out
 
@@ -91,6 +106,8 @@ class KiwoomClient:
         return {group: rows[0][source] for source, group in INVESTOR_FIELD_TO_GROUP.items()}
 
     def short_selling(self, symbol: str, start: dt.date, end: dt.date) -> list[Row]:
+        """Short volume and value per day (ka10014), and short_ratio = 100 · shrts_qty / trde_qty to 2
+        decimals: derived, because what `trde_wght` (매매비중) is a share of is not documented."""
         body = {"stk_cd": symbol, "strt_dt": _ymd(start), "end_dt": _ymd(end)}
         rows = self.session.fetch_rows(endpoint("ka10014"), body, symbol=symbol, start=start)
         return [
@@ -98,6 +115,7 @@ class KiwoomClient:
                 "time": day,
                 "symbol": symbol,
                 **{k: row[k] for k in ("short_volume", "short_amount", "total_volume")},
+                "short_ratio": percent_of(row["short_volume"], row["total_volume"]),  # type: ignore[arg-type]
             }
             for day, row in sorted(_in_window(rows, start, end).items())
         ]
@@ -151,8 +169,8 @@ class KiwoomClient:
             {
                 "time": day,
                 **{k: v for k, v in row.items() if k != "close"},
-                "program_net": row["program_buy"] - row["program_sell"],
-            }  # type: ignore[operator]
+                "program_net": _number(row["program_buy"]) - _number(row["program_sell"]),
+            }
             for row in rows
         ]
 

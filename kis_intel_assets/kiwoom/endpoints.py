@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from kis_intel_assets.investor_groups import INVESTOR_GROUPS
 from kis_intel_assets.kis.endpoints import Field, Kind
 
 TOKEN_PATH = "/oauth2/token"
@@ -34,6 +35,12 @@ INVESTOR_FIELD_TO_GROUP: Mapping[str, str] = MappingProxyType(
 )
 # Parsed (so a malformed value is caught) but not mapped to a group: no established KIS counterpart.
 INVESTOR_UNMAPPED = ("natn", "natfor")
+# investor_trends groups no ka10059 field gives: 기타단체 (other_organization), hence 기타 (other =
+# 기타법인 + 기타단체). Their columns are NULL in Kiwoom rows, never zero, like KRX rows
+# (defs/krx/fast_path.py).
+INVESTOR_GROUPS_NOT_FROM_KIWOOM: tuple[str, ...] = tuple(
+    g for g in INVESTOR_GROUPS if g not in INVESTOR_FIELD_TO_GROUP.values()
+)
 # ka10051 sector net-buying fields -> our group names (same vocabulary where the meaning is the same).
 SECTOR_FIELD_TO_GROUP: Mapping[str, str] = MappingProxyType(
     {

@@ -1,11 +1,13 @@
-"""KIS and Kiwoom behind KISClient's interface, so the ingest layer can use either or both unchanged.
+"""KIS and Kiwoom behind one KISClient, so the ingest layer can use either or both unchanged.
 
-Only datasets Kiwoom serves with every column of the KIS table are routed (ROUTED_DATASETS); everything
-else goes to KIS. With both brokers, each call goes to the broker with the fewest calls in flight per unit
-of its budget (requests/s ÷ requests per symbol), so a run's symbols spread over both budgets in
-proportion. A call that fails on one broker (anything but a bad payload, which is data to reject, not an
-outage) is repeated on the other; after `failure_threshold` failures in a row a broker is treated as down
-for the rest of the run. Every routed frame carries `source` ("KIS" / "KIWOOM").
+The datasets in ROUTED_DATASETS are routed; everything else goes to KIS. A Kiwoom row has every column
+of the KIS table except the dataset's `not_from_kiwoom` ones, which no Kiwoom field gives: those are NULL
+(never zero) and are not compared between the brokers. With both brokers, each call goes to the broker
+with the fewest calls in flight per unit of its budget (requests/s ÷ requests per symbol), so a run's
+symbols spread over both budgets in proportion. A call that fails on one broker (anything but a bad
+payload, which is data to reject, not an outage) is repeated on the other; after `failure_threshold`
+failures in a row a broker is treated as down for the rest of the run. Every routed frame carries
+`source` ("KIS" / "KIWOOM").
 """
 
 from __future__ import annotations
@@ -13,28 +15,97 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
+from kis_intel_assets.investor_groups import FLOW_SIDES, flow_column
+from kis_intel_assets.kis.client import KISClient
 from kis_intel_assets.kis.errors import KISError, KISPayloadError
-from kis_intel_assets.kiwoom.datasets import KiwoomClient
+from kis_intel_assets.kiwoom.datasets import KiwoomClient, percent_of
+from kis_intel_assets.kiwoom.endpoints import INVESTOR_GROUPS_NOT_FROM_KIWOOM
+from kis_intel_assets.storage import connect
 
 SOURCES = ("kis", "kiwoom", "both")
 KIS, KIWOOM = "KIS", "KIWOOM"
-# dataset -> requests per symbol for a daily window, per broker (KIS FHPPG04650201 one page; Kiwoom ka90013
-# one call for amounts and one for quantities).
-ROUTED_DATASETS: dict[str, dict[str, int]] = {"program_trading": {KIS: 1, KIWOOM: 2}}
+KEYS = ("time", "symbol")
+
+
+@dataclass(frozen=True)
+class RoutedDataset:
+    """What the router needs to know of a dataset both brokers serve."""
+
+    # Requests per symbol for a daily window, per broker: the weights of the spread over the two budgets.
+    requests_per_symbol: Mapping[str, int]
+    # Table columns no Kiwoom field gives: NULL in Kiwoom rows, left out of the brokers' comparison.
+    not_from_kiwoom: tuple[str, ...] = ()
+    # Kiwoom's rows need the day's trading value (KRW), which no sourced Kiwoom field gives: taken from the
+    # stored daily_prices (TradingValues); a stock-day without one is served by KIS.
+    needs_trading_value: bool = False
+
+
+# symbol, start, end -> the stored trading value (KRW) per day of the window
+TradingValues = Callable[[str, dt.date, dt.date], Mapping[dt.date, int]]
+
+
+class StoredTradingValues:
+    """daily_prices.trading_value of a window, read once on first use (one query, not one per stock)."""
+
+    def __init__(self, database_url: str) -> None:
+        self._url = database_url
+        self._lock = threading.Lock()
+        self._windows: dict[tuple[dt.date, dt.date], dict[str, dict[dt.date, int]]] = {}
+
+    def __call__(self, symbol: str, start: dt.date, end: dt.date) -> Mapping[dt.date, int]:
+        with self._lock:
+            if (start, end) not in self._windows:
+                with connect(self._url) as conn:
+                    rows = conn.execute(
+                        "SELECT symbol, time, trading_value FROM daily_prices WHERE time BETWEEN %s AND %s",
+                        (start, end),
+                    ).fetchall()
+                window: dict[str, dict[dt.date, int]] = {}
+                for code, day, value in rows:
+                    window.setdefault(code, {})[day] = int(value)
+                self._windows[(start, end)] = window
+            return self._windows[(start, end)].get(symbol, {})
+
+
+class _NotServable(Exception):
+    """Kiwoom cannot complete this symbol's rows (no stored trading value): not an outage."""
+
+
+ROUTED_DATASETS: Mapping[str, RoutedDataset] = {
+    # KIS FHPPG04650201: one page; Kiwoom ka90013: one call for amounts, one for quantities.
+    "program_trading": RoutedDataset({KIS: 1, KIWOOM: 2}),
+    # KIS FHPST04830000: one page; Kiwoom ka10014: one page. total_value from daily_prices; day_high /
+    # day_low (KIS's check-only fields) have no ka10014 field.
+    "short_selling": RoutedDataset(
+        {KIS: 1, KIWOOM: 1}, not_from_kiwoom=("day_high", "day_low"), needs_trading_value=True
+    ),
+    # KIS FHPTJ04160001: one page (about 30 sessions back from the anchor); Kiwoom ka10059: buy and sell
+    # (trde_tp 1, 2) times amount and quantity (amt_qty_tp 1, 2), one page each.
+    "investor_trends": RoutedDataset(
+        {KIS: 1, KIWOOM: 4},
+        not_from_kiwoom=tuple(
+            flow_column(group, side, unit)
+            for group in INVESTOR_GROUPS_NOT_FROM_KIWOOM
+            for side in FLOW_SIDES
+            for unit in ("qty", "value")
+        ),
+    ),
+}
 
 
 class RoutedMetrics:
     """Both brokers' ClientMetrics summed in KIS's snapshot format, plus requests per broker."""
 
-    def __init__(self, kis: Any, kiwoom: KiwoomClient) -> None:
+    def __init__(self, kis: KISClient, kiwoom: KiwoomClient) -> None:
         self._parts = {KIS: kis.metrics, KIWOOM: kiwoom.session.metrics}
 
-    def snapshot(self) -> dict[str, object]:
+    def snapshot(self) -> dict[str, Any]:  # run metadata, like ClientMetrics.snapshot
         snapshots = {name: metrics.snapshot() for name, metrics in self._parts.items()}
         total: dict[str, Any] = {}
         retries: Counter[str] = Counter()
@@ -52,27 +123,32 @@ class RoutedMetrics:
         return total
 
 
-class TwoBrokerClient:
-    """Routes the datasets in ROUTED_DATASETS between a KIS client (or pool) and a Kiwoom client."""
+class TwoBrokerClient(KISClient):
+    """A KISClient over `kis`'s transport whose datasets in ROUTED_DATASETS are routed between KIS and
+    Kiwoom; every other dataset is KIS's, and both share `kis`'s record of unserved days."""
 
     def __init__(
         self,
-        kis: Any,
+        kis: KISClient,
         kiwoom: KiwoomClient,
         *,
         source: str,
         kis_rate_per_sec: float,
         kiwoom_rate_per_sec: float,
         failure_threshold: int = 3,
+        trading_values: TradingValues | None = None,
     ) -> None:
         if source not in ("kiwoom", "both"):
             raise ValueError(f"source must be 'kiwoom' or 'both' for two brokers, got {source!r}")
+        super().__init__(kis.transport)
+        self.unavailable = kis.unavailable
         self._kis = kis
         self._kiwoom = kiwoom
         self.source = source
-        self.metrics = RoutedMetrics(kis, kiwoom)
+        self._metrics = RoutedMetrics(kis, kiwoom)
         self._rates = {KIS: kis_rate_per_sec, KIWOOM: kiwoom_rate_per_sec}
         self._threshold = failure_threshold
+        self._trading_values = trading_values
         self._lock = threading.Lock()
         self._in_flight: Counter[str] = Counter()
         self._failures_in_row: Counter[str] = Counter()
@@ -82,36 +158,56 @@ class TwoBrokerClient:
         self.fallbacks = 0
         self.compared = 0
 
-    def __getattr__(self, name: str) -> Any:
-        """Datasets Kiwoom does not serve in full come from KIS."""
-        return getattr(self._kis, name)
-
     @property
-    def schema_drift(self) -> Any:
-        return self._kis.schema_drift
+    def metrics(self) -> RoutedMetrics:
+        return self._metrics
 
     def close(self) -> None:
+        """Closes the Kiwoom client; the KIS client (and its transport) is its opener's to close."""
         self._kiwoom.close()
 
     def program_trading(self, symbol: str, start: dt.date, end: dt.date) -> pd.DataFrame:
         return self._routed("program_trading", symbol, start, end)
 
+    def investor_trends(self, symbol: str, start: dt.date, end: dt.date) -> pd.DataFrame:
+        return self._routed("investor_trends", symbol, start, end)
+
+    def short_selling(self, symbol: str, start: dt.date, end: dt.date) -> pd.DataFrame:
+        return self._routed("short_selling", symbol, start, end)
+
     def fetch_from(
         self, broker: str, dataset: str, symbol: str, start: dt.date, end: dt.date
     ) -> pd.DataFrame:
         """One broker's frame for a dataset (with `source`), bypassing the routing (the cross-check)."""
-        frame = (
-            getattr(self._kis, dataset)(symbol, start, end)
-            if broker == KIS
-            else pd.DataFrame(getattr(self._kiwoom, dataset)(symbol, start, end))
-        )
-        return frame.assign(source=broker)
+        if broker == KIS:
+            return getattr(self._kis, dataset)(symbol, start, end).assign(source=KIS)
+        frame = pd.DataFrame(getattr(self._kiwoom, dataset)(symbol, start, end))
+        missing = {
+            column: pd.array([pd.NA] * len(frame), dtype="Int64")
+            for column in ROUTED_DATASETS[dataset].not_from_kiwoom
+        }
+        frame = frame.assign(**missing, source=KIWOOM)
+        if ROUTED_DATASETS[dataset].needs_trading_value and not frame.empty:
+            return self._with_trading_value(frame, symbol, start, end)
+        return frame
+
+    def _with_trading_value(
+        self, frame: pd.DataFrame, symbol: str, start: dt.date, end: dt.date
+    ) -> pd.DataFrame:
+        """total_value from the stored daily_prices and short_value_ratio = 100 · short_amount / total_value
+        (the identity KIS's ratio satisfies); _NotServable when a day has no stored value."""
+        values = self._trading_values(symbol, start, end) if self._trading_values else {}
+        if not set(frame["time"]) <= set(values):
+            raise _NotServable(symbol)
+        total = frame["time"].map(values).astype("int64")
+        ratio = [percent_of(a, b) for a, b in zip(frame["short_amount"], total, strict=True)]
+        return frame.assign(total_value=total, short_value_ratio=ratio)
 
     def _candidates(self, dataset: str) -> list[str]:
         """Brokers to try in order: kiwoom-only mode has no fallback; both mode prefers the least loaded."""
         if self.source == "kiwoom":
             return [KIWOOM]
-        cost = ROUTED_DATASETS[dataset]
+        cost = ROUTED_DATASETS[dataset].requests_per_symbol
         with self._lock:
             healthy = [b for b in (KIS, KIWOOM) if b not in self.down] or [KIS, KIWOOM]
             # Expected wait for a new call; on a tie the broker with fewer calls in flight.
@@ -123,11 +219,15 @@ class TwoBrokerClient:
 
     def _routed(self, dataset: str, symbol: str, start: dt.date, end: dt.date) -> pd.DataFrame:
         last_error: KISError | None = None
+        skipped = 0
         for attempt, broker in enumerate(self._candidates(dataset)):
             with self._lock:
                 self._in_flight[broker] += 1
             try:
                 frame = self.fetch_from(broker, dataset, symbol, start, end)
+            except _NotServable:
+                skipped += 1
+                continue  # not a failure of the broker: the other one serves this symbol
             except KISPayloadError:
                 raise
             except KISError as exc:
@@ -137,12 +237,18 @@ class TwoBrokerClient:
             finally:
                 with self._lock:
                     self._in_flight[broker] -= 1
-            self._record(broker, ok=True, fallback=attempt > 0)
+            self._record(broker, ok=True, fallback=attempt > skipped)
             with self._lock:
                 self.served[(dataset, symbol)] = broker
             return frame
-        assert last_error is not None
-        raise last_error
+        if last_error is not None:
+            raise last_error
+        # Kiwoom could not complete the rows and KIS was not a candidate (source "kiwoom").
+        frame = self.fetch_from(KIS, dataset, symbol, start, end)
+        self._record(KIS, ok=True)
+        with self._lock:
+            self.served[(dataset, symbol)] = KIS
+        return frame
 
     def _record(self, broker: str, *, ok: bool, fallback: bool = False) -> None:
         with self._lock:
@@ -159,7 +265,8 @@ class TwoBrokerClient:
         self, dataset: str, start: dt.date, end: dt.date, per_source: int = 1
     ) -> list[dict[str, Any]]:
         """Re-fetches `per_source` symbols served by each broker from the other one and lists every
-        stock-day whose shared columns differ (empty = the brokers agree). Skips brokers that are down."""
+        stock-day whose shared columns (all but the dataset's `not_from_kiwoom`) differ (empty = the
+        brokers agree). Skips brokers that are down."""
         if self.down or self.source != "both":
             return []
         with self._lock:
@@ -167,19 +274,33 @@ class TwoBrokerClient:
                 b: [s for (d, s), by in self.served.items() if d == dataset and by == b][:per_source]
                 for b in (KIS, KIWOOM)
             }
+        unshared = {*KEYS, "source", *ROUTED_DATASETS[dataset].not_from_kiwoom}
         mismatches: list[dict[str, Any]] = []
+        compared_symbols = 0
         for broker, symbols in picks.items():
             other = KIWOOM if broker == KIS else KIS
             for symbol in symbols:
-                mine = self.fetch_from(broker, dataset, symbol, start, end).drop(columns="source")
-                theirs = self.fetch_from(other, dataset, symbol, start, end).drop(columns="source")
-                merged = mine.merge(
-                    theirs, on=["time", "symbol"], how="outer", suffixes=("", "_other"), indicator=True
+                mine = self.fetch_from(broker, dataset, symbol, start, end)
+                try:
+                    theirs = self.fetch_from(other, dataset, symbol, start, end)
+                except _NotServable:
+                    continue
+                except KISPayloadError:
+                    raise
+                except KISError:  # the other broker is failing: nothing to compare this symbol with
+                    self._record(other, ok=False)
+                    continue
+                compared_symbols += 1
+                compared = [c for c in mine.columns if c in theirs.columns and c not in unshared]
+                merged = mine[[*KEYS, *compared]].merge(
+                    theirs[[*KEYS, *compared]],
+                    on=list(KEYS),
+                    how="outer",
+                    suffixes=("", "_other"),
+                    indicator=True,
                 )
                 for row in merged.to_dict("records"):
-                    differs = [
-                        c for c in mine.columns if c not in ("time", "symbol") and row[c] != row[f"{c}_other"]
-                    ]
+                    differs = [c for c in compared if row[c] != row[f"{c}_other"]]
                     if row["_merge"] != "both" or differs:
                         mismatches.append(
                             {
@@ -189,10 +310,10 @@ class TwoBrokerClient:
                                 "only_in": str(row["_merge"]),
                             }
                         )
-        self.compared = sum(len(v) for v in picks.values())
+        self.compared = compared_symbols
         return mismatches
 
-    def source_metadata(self) -> dict[str, object]:
+    def source_metadata(self) -> dict[str, Any]:  # run metadata, like the metrics snapshot
         with self._lock:
             return {
                 "source": self.source,
@@ -202,12 +323,29 @@ class TwoBrokerClient:
             }
 
 
-def routed(kis: Any, make_kiwoom: Callable[[], KiwoomClient] | None, source: str, **rates: float) -> Any:
-    """The client a run uses: KIS itself for source "kis", else a TwoBrokerClient."""
+def routed(
+    kis: KISClient,
+    make_kiwoom: Callable[[], KiwoomClient] | None,
+    source: str,
+    trading_values: TradingValues | None = None,
+    *,
+    kis_rate_per_sec: float | None = None,
+    kiwoom_rate_per_sec: float | None = None,
+) -> KISClient:
+    """The client a run uses: KIS itself for source "kis", else a TwoBrokerClient (which needs both rates)."""
     if source not in SOURCES:
         raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
     if source == "kis":
         return kis
     if make_kiwoom is None:
         raise ValueError(f"source {source!r} needs Kiwoom credentials (KIWOOM_APP_KEY / KIWOOM_APP_SECRET)")
-    return TwoBrokerClient(kis, make_kiwoom(), source=source, **rates)
+    if kis_rate_per_sec is None or kiwoom_rate_per_sec is None:
+        raise TypeError(f"source {source!r} needs kis_rate_per_sec and kiwoom_rate_per_sec")
+    return TwoBrokerClient(
+        kis,
+        make_kiwoom(),
+        source=source,
+        trading_values=trading_values,
+        kis_rate_per_sec=kis_rate_per_sec,
+        kiwoom_rate_per_sec=kiwoom_rate_per_sec,
+    )

@@ -11,20 +11,15 @@ Classification (docs/kiwoom_api.md "return_code semantics"):
 from __future__ import annotations
 
 import datetime as dt
-import logging
-import random
 import re
-import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import httpx
 
-from kis_intel_assets.kis.errors import KISError, KISPayloadError, KISTransientError
-from kis_intel_assets.kis.metrics import ClientMetrics
+from kis_intel_assets.kis.errors import KISError, KISPayloadError
+from kis_intel_assets.kis.http import PacedHTTP, Transient, json_object
 from kis_intel_assets.kis.parsing import Row, parse_value
 from kis_intel_assets.kis.ratelimit import PostgresRateLimiter
 from kis_intel_assets.kis.tokens import AccessToken
@@ -32,8 +27,6 @@ from kis_intel_assets.kiwoom.config import KiwoomConfig
 from kis_intel_assets.kiwoom.endpoints import KiwoomEndpoint, Money
 from kis_intel_assets.kiwoom.errors import KiwoomAPIError, KiwoomBatchLimitError
 from kis_intel_assets.kiwoom.tokens import KiwoomTokenProvider, kiwoom_key_hash
-
-log = logging.getLogger(__name__)
 
 RATE_LIMIT_CODES = {5, 1700}
 BATCH_LIMIT = "[1634]"
@@ -48,61 +41,30 @@ class Page:
     next_key: str
 
 
-class _Transient(Exception):
-    def __init__(self, reason: str, detail: str) -> None:
-        self.reason = reason
-        self.detail = detail
-        super().__init__(f"{reason}: {detail}")
-
-
 class _InvalidToken(Exception):
     pass
 
 
-class KiwoomSession:
+class KiwoomSession(PacedHTTP):
     """HTTP pool, token provider and the shared limiter for one Kiwoom app key; thread-safe."""
 
     def __init__(self, config: KiwoomConfig) -> None:
+        super().__init__(
+            PostgresRateLimiter(
+                config.database_url.reveal(),
+                kiwoom_key_hash(config.app_key),
+                config.rate_limit_per_sec,
+                lease_seconds=config.connect_timeout_seconds + config.read_timeout_seconds + 1.0,
+            ),
+            config.retry,
+            connect_timeout_seconds=config.connect_timeout_seconds,
+            read_timeout_seconds=config.read_timeout_seconds,
+        )
         self.config = config
-        self.metrics = ClientMetrics()
-        self._limiter = PostgresRateLimiter(
-            config.database_url.reveal(),
-            kiwoom_key_hash(config.app_key),
-            config.rate_limit_per_sec,
-            lease_seconds=config.connect_timeout_seconds + config.read_timeout_seconds + 1.0,
-        )
-        self._http = httpx.Client(
-            timeout=httpx.Timeout(config.read_timeout_seconds, connect=config.connect_timeout_seconds),
-            limits=httpx.Limits(max_connections=16, max_keepalive_connections=8),
-        )
         self._tokens = KiwoomTokenProvider(config, self._http, self.metrics, paced=self._paced)
 
     def __repr__(self) -> str:
         return f"KiwoomSession(base_url={self.config.base_url!r})"
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self._http.close()
-        self._limiter.close()
-
-    @contextmanager
-    def _paced(self) -> Iterator[None]:
-        with self._limiter.turn() as waited:
-            self.metrics.count_wait(waited)
-            yield
-
-    def _backoff(self, failures: int, reason: str) -> None:
-        """Full-jitter exponential backoff; after a rate-limit answer at least `rate_limit_wait_seconds`."""
-        retry = self.config.retry
-        wait = random.uniform(0, min(retry.backoff_cap_seconds, retry.backoff_base_seconds * 2**failures))
-        time.sleep(max(wait, self.config.rate_limit_wait_seconds) if reason == "rate_limited" else wait)
 
     def request(
         self,
@@ -137,22 +99,13 @@ class KiwoomSession:
                 refreshed = True
                 self.metrics.count_retry("token_invalid")
                 self._tokens.refresh(token)
-            except _Transient as exc:
+            except Transient as exc:
                 failures += 1
-                self.metrics.count_retry(exc.reason)
-                limit = self.config.retry.max_attempts
-                if failures >= limit:
-                    raise KISTransientError(
-                        tr_id=endpoint.api_id,
-                        symbol=symbol,
-                        reason=exc.reason,
-                        attempts=failures,
-                        detail=exc.detail,
-                    ) from None
-                log.warning(
-                    "Kiwoom %s %s: %s (attempt %d/%d)", endpoint.api_id, symbol or "-", exc, failures, limit
+                # After a rate-limit answer Kiwoom wants at least `rate_limit_wait_seconds` of quiet.
+                at_least = self.config.rate_limit_wait_seconds if exc.reason == "rate_limited" else 0.0
+                self._retry_or_give_up(
+                    exc, failures, broker="Kiwoom", tr_id=endpoint.api_id, symbol=symbol, at_least=at_least
                 )
-                self._backoff(failures, exc.reason)
 
     def _attempt(
         self,
@@ -170,16 +123,7 @@ class KiwoomSession:
         }
         if cont_yn:
             headers |= {"cont-yn": cont_yn, "next-key": next_key}
-        try:
-            with self._paced():
-                self.metrics.count_request()
-                response = self._http.post(
-                    self.config.base_url + endpoint.path, json=payload, headers=headers
-                )
-        except httpx.TimeoutException as exc:
-            raise _Transient("timeout", type(exc).__name__) from None
-        except httpx.TransportError as exc:
-            raise _Transient("connection", type(exc).__name__) from None
+        response = self._send("POST", self.config.base_url + endpoint.path, json=payload, headers=headers)
         return _classify(response, endpoint, symbol)
 
     def fetch_rows(
@@ -207,7 +151,8 @@ class KiwoomSession:
             )
             page_rows = parse_rows(page.body, endpoint, symbol, unit)
             rows += page_rows
-            covered = start is not None and page_rows and min(r["time"] for r in page_rows) <= start  # type: ignore[type-var]
+            # "time" is the DATE field of the endpoints paged by date (a Row's values are a union)
+            covered = start is not None and page_rows and min(r["time"] for r in page_rows) <= start  # type: ignore[type-var, operator]
             if page.cont_yn != "Y" or covered:
                 return rows
             if not page.next_key:
@@ -234,14 +179,7 @@ def _return_code(body: Mapping[str, Any]) -> int | None:
 
 def _classify(response: httpx.Response, endpoint: KiwoomEndpoint, symbol: str | None) -> Page:
     status = response.status_code
-    try:
-        body = response.json()
-    except ValueError:
-        raise _Transient(
-            "http5xx" if status >= 500 else "bad_json", f"HTTP {status}, body is not JSON"
-        ) from None
-    if not isinstance(body, dict):
-        raise _Transient("bad_json", f"HTTP {status}, body is not a JSON object")
+    body = json_object(response)
     code = _return_code(body)
     message = str(body.get("return_msg") or "")
     if BATCH_LIMIT in message:
@@ -253,11 +191,11 @@ def _classify(response: httpx.Response, endpoint: KiwoomEndpoint, symbol: str | 
             http_status=status,
         )
     if status == 429 or code in RATE_LIMIT_CODES:
-        raise _Transient("rate_limited", f"HTTP {status} return_code {code}")
+        raise Transient("rate_limited", f"HTTP {status} return_code {code}")
     if status == 401 or code == INVALID_TOKEN:
         raise _InvalidToken
     if status >= 500:
-        raise _Transient("http5xx", f"HTTP {status} return_code {code}")
+        raise Transient("http5xx", f"HTTP {status} return_code {code}")
     if code is None:
         raise KISPayloadError(tr_id=endpoint.api_id, symbol=symbol, field="return_code", problem="missing")
     if code != 0 or status != 200:

@@ -18,7 +18,7 @@ import psycopg
 
 from kis_intel_assets.krx.errors import KRXBlockedError
 from kis_intel_assets.krx.publication import KST
-from kis_intel_assets.storage import connect
+from kis_intel_assets.storage import execute_reconnecting
 
 DEFAULT_HOLD = timedelta(hours=24)
 
@@ -58,18 +58,8 @@ class Circuit:
 
     def _execute(self, query: str, params: dict[str, object]) -> tuple | None:
         with self._lock:
-            for attempt in (1, 2):
-                try:
-                    if self._conn is None or self._conn.closed:
-                        self._conn = connect(self._url, autocommit=True)
-                    return self._conn.execute(query, params).fetchone()
-                except psycopg.OperationalError:
-                    if self._conn is not None:
-                        self._conn.close()
-                    self._conn = None
-                    if attempt == 2:
-                        raise
-        return None
+            self._conn, cursor = execute_reconnecting(self._conn, self._url, query, params)
+            return cursor.fetchone()
 
     def check(self, now: datetime) -> None:
         """Raises KRXBlockedError while the circuit is open at `now`; otherwise returns."""

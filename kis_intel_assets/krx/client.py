@@ -17,12 +17,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, timedelta
-from types import TracebackType
-from typing import Self
 
 import pandas as pd
 
 from kis_intel_assets import krx_calendar
+from kis_intel_assets.closing import Closing
 from kis_intel_assets.krx import portal
 from kis_intel_assets.krx.circuit import DEFAULT_HOLD
 from kis_intel_assets.krx.credentials import KRXCredentials
@@ -42,6 +41,7 @@ from kis_intel_assets.krx.session import (
     Usage,
     shared_session,
 )
+from kis_intel_assets.markets import common_stock_isin
 
 DEFAULT_REQUESTS_PER_SECOND = 1.0
 MAX_REQUESTS_PER_SECOND = 50.0  # the simulator's tests; the portal itself should see about 1/s
@@ -56,7 +56,7 @@ def _kst_now() -> datetime:
     return datetime.now(KST)
 
 
-class KRXClient:
+class KRXClient(Closing):
     """Context manager. One login per process: clients with equal settings and credentials share one
     session (`share_session=False` gives a client its own, as a separate process has). `request_count`
     and `requests` count the HTTP requests of this client's calls, login steps included."""
@@ -105,14 +105,6 @@ class KRXClient:
 
     def __repr__(self) -> str:
         return f"KRXClient(portal={self.portal!r}, requests={self.request_count})"
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         """Closes an own session; a shared one stays for the process's other clients (closed at exit)."""
@@ -270,7 +262,7 @@ class KRXClient:
             {
                 "strtDd": portal.yyyymmdd(start),
                 "endDd": portal.yyyymmdd(end),
-                "isuCd": isin or portal.common_stock_isin(symbol),
+                "isuCd": isin or common_stock_isin(symbol),  # as 30502's isuCd wants
             },
         )
         records: list[dict[str, object]] = []

@@ -6,6 +6,7 @@ website/krx modules, its recorded test answers and its issue threads); this modu
 
 from __future__ import annotations
 
+from datetime import date
 from types import MappingProxyType
 
 DEFAULT_BASE_URL = "https://data.krx.co.kr"
@@ -71,17 +72,6 @@ BALANCE_QTY, BALANCE_AMOUNT, LISTED_SHARES, MARKET_CAP, BALANCE_RATIO = (
 CURRENT_DATETIME = "CURRENT_DATETIME"
 
 
-def yyyymmdd(day: object) -> str:
+def yyyymmdd(day: date) -> str:
     """A date as the portal's trdDd / strtDd / endDd parameter."""
-    return day.strftime("%Y%m%d")  # type: ignore[attr-defined]
-
-
-def common_stock_isin(symbol: str) -> str:
-    """The ISIN of a common stock's 6-digit code (KR7 + code + 00 + check digit), as 30502's isuCd wants."""
-    body = f"KR7{symbol}00"
-    digits = "".join(str(int(c, 36)) for c in body)
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        value = int(char) * (2 if position % 2 == 0 else 1)
-        total += value // 10 + value % 10
-    return body + str((10 - total % 10) % 10)
+    return day.strftime("%Y%m%d")

@@ -9,7 +9,7 @@ plotly.js is served from the installed Python package.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from functools import lru_cache
 
 import plotly
@@ -65,7 +65,7 @@ def create_app(database_url: str, *, cache: bool = True) -> Starlette:
     """The pages over the database at `database_url` (read-only); `cache=False` renders every request."""
     pages = PageCache(database_url) if cache else None
 
-    def page(build: Callable[..., views.Page], *names: str) -> Callable[[Request], Response]:
+    def page(build: Callable[..., views.Page], *names: str) -> Callable[[Request], Awaitable[Response]]:
         """`names`: the query parameters the page takes; any other is a 400."""
 
         async def endpoint(request: Request) -> Response:
@@ -84,7 +84,8 @@ def create_app(database_url: str, *, cache: bool = True) -> Starlette:
             result = pages.cached(key) if pages else None
             if result is None:
                 result = await run_in_threadpool(lambda: pages.get(key, rendered) if pages else rendered())
-            return Response(result.body, media_type=result.media_type)  # type: ignore[union-attr]
+            assert result is not None  # rendered() always renders, so the cache always answers
+            return Response(result.body, media_type=result.media_type)
 
         return endpoint
 

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 import uvicorn
 
-from kis_intel_assets.background_server import serving_in_thread
+from kis_intel_assets.background_server import serving_app
 from kis_intel_assets.errors import ConfigurationError
 from kis_intel_assets.pages.app import create_app
 from kis_intel_assets.storage import redact_url, resolve_database_url
@@ -57,13 +57,6 @@ def run_serve_cli(argv: Sequence[str]) -> int:
 @contextmanager
 def serving(database_url: str, *, cache: bool = True) -> Iterator[str]:
     """Serve the pages on a free loopback port in a background thread; yields the base URL."""
-    config = uvicorn.Config(
-        create_app(database_url, cache=cache),
-        host="127.0.0.1",
-        port=0,
-        log_level="warning",
-        lifespan="off",
-        timeout_graceful_shutdown=2,
-    )
-    with serving_in_thread(config, "kis-intel pages") as port:
-        yield f"http://127.0.0.1:{port}"
+    app = create_app(database_url, cache=cache)
+    with serving_app(app, "127.0.0.1", 0, "kis-intel pages", timeout_graceful_shutdown=2) as base_url:
+        yield base_url

@@ -20,11 +20,16 @@ def missing(value: object) -> bool:
     return value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value))
 
 
+def _float(value: object) -> float:
+    """A table cell that is not missing(): a number as pandas or psycopg give it (int, Decimal, numpy)."""
+    return float(value)  # type: ignore[arg-type]  # cells arrive as object; float() checks at run time
+
+
 def krw(value: object, signed: bool = False) -> str:
     """KRW in 조원 from 1조, else 억원: the units Korean market pages use."""
     if missing(value):
         return "n/a"
-    number = float(value)  # type: ignore[arg-type]
+    number = _float(value)
     sign = "+" if signed else ""
     if abs(number) >= 1e12:
         return f"{number / 1e12:{sign},.2f}조원"
@@ -34,15 +39,15 @@ def krw(value: object, signed: bool = False) -> str:
 def pct(value: object, digits: int = 2, signed: bool = False) -> str:
     if missing(value):
         return "n/a"
-    return f"{float(value):{'+' if signed else ''}.{digits}f}%"  # type: ignore[arg-type]
+    return f"{_float(value):{'+' if signed else ''}.{digits}f}%"
 
 
 def bp(value: object) -> str:
-    return "n/a" if missing(value) else f"{float(value):+.2f}bp"  # type: ignore[arg-type]
+    return "n/a" if missing(value) else f"{_float(value):+.2f}bp"
 
 
 def number(value: object, digits: int = 2) -> str:
-    return "n/a" if missing(value) else f"{float(value):,.{digits}f}"  # type: ignore[arg-type]
+    return "n/a" if missing(value) else f"{_float(value):,.{digits}f}"
 
 
 def day_text(value: object) -> str:

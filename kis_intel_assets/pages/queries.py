@@ -1,9 +1,10 @@
 """SQL behind the pages: one query per panel, each touching only the day(s) shown.
 
 Every query is keyed by a date or by (symbol, date range), so it runs on the (time DESC) and primary-key
-indexes; per-day aggregates (sector sums, 40-day short baselines, quarter ratios) are computed in SQL
-rather than by loading history into Python. Membership is point in time: a stock-day takes the
-stock_master row with the latest valid_from on or before that day.
+indexes; per-day sector sums are computed in SQL rather than by loading history into Python, and the
+short-overheat watch list is read from the overheat_candidates table the analytics materialize.
+Membership is point in time: a stock-day takes the stock_master row with the latest valid_from on or
+before that day.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import pandas as pd
 import psycopg
 from psycopg import sql
 
-from kis_intel_assets.analytics.short_overheat import FULL_BANS
+from kis_intel_assets.markets import MARKETS
 from kis_intel_assets.storage import fetch_frame
 
 DAY_TABLES = ("daily_prices", "rotation_signal")
@@ -22,32 +23,10 @@ OVERHEAT_SORT_COLUMNS = (
     "symbol", "name", "market", "rule_type", "price_change_pct", "short_ratio", "short_value_multiple",
     "avg_short_value_40d", "short_ratio_40d", "ban_start", "ban_date", "ban_days",
 )  # fmt: skip
-FLOW_COLUMNS = {
-    "foreign": "foreign_net_value",
-    "institution": "institution_net_value",
-    "individual": "retail_net_value",
-}
+NEAR_LIMIT = 20  # stocks in the watch list
 MASTER_AS_OF = """master AS (
     SELECT DISTINCT ON (symbol) symbol, name, market, sector_code, sector_name, listed_shares
       FROM stock_master WHERE valid_from <= %(day)s ORDER BY symbol, valid_from DESC)"""
-
-
-def _days_filter(days: list[date]) -> tuple[str, dict[str, date]]:
-    """`time` within the days' span, minus full-ban periods: one index range scan instead of a probe per day.
-
-    The day lists come from overheat.outside_bans over stored days, so this selects exactly those days.
-    """
-    clauses, params = (
-        ["time BETWEEN %(span_first)s AND %(span_last)s"],
-        {"span_first": days[0], "span_last": days[-1]},
-    )
-    for number, (first, last) in enumerate(FULL_BANS):
-        clauses.append(f"NOT (time BETWEEN %(ban{number}_first)s AND %(ban{number}_last)s)")
-        params |= {
-            f"ban{number}_first": date.fromisoformat(first),
-            f"ban{number}_last": date.fromisoformat(last),
-        }
-    return " AND ".join(clauses), params
 
 
 def stored_days(conn: psycopg.Connection, table: str) -> list[date]:
@@ -116,76 +95,32 @@ def designations(conn: psycopg.Connection, day: date, market: str, sort: str, or
     return fetch_frame(conn, query, {"day": day, "market": market})
 
 
-def overheat_candidates(
-    conn: psycopg.Connection, day: date, market: str, baseline_days: list[date]
-) -> pd.DataFrame:
-    """Undesignated stocks of the day with their inputs to the type ① test.
-
-    The 40-day baseline sums short value over `baseline_days` (a day without a row counts as 0, as the
-    designation rule does) and counts the days the stock traded; each table is aggregated per symbol on
-    its own (time index scans) before the join, so the work is ~2 × 40 × symbols index rows.
-    """
-    window, window_params = _days_filter(baseline_days)
+def near_designation(conn: psycopg.Connection, day: date, market: str) -> pd.DataFrame:
+    """The day's undesignated overheat_candidates rows closest to a type ① designation, closest first."""
     return fetch_frame(
         conn,
-        f"""WITH {MASTER_AS_OF},
-            today AS (
-                SELECT s.symbol, s.short_amount::float8 AS short_amount, s.short_value_ratio AS short_ratio,
-                       p.close::float8 AS close,
-                       (SELECT q.close FROM daily_prices q WHERE q.symbol = s.symbol AND q.time < s.time
-                         ORDER BY q.time DESC LIMIT 1)::float8 AS previous_close
-                  FROM short_selling s JOIN daily_prices p ON p.symbol = s.symbol AND p.time = s.time
-                 WHERE s.time = %(day)s),
-            baseline_short AS (
-                SELECT symbol, sum(short_amount)::float8 AS short_sum FROM short_selling
-                 WHERE {window} GROUP BY symbol),
-            baseline_traded AS (
-                SELECT symbol, count(*) FILTER (WHERE trading_value > 0) AS traded_days FROM daily_prices
-                 WHERE {window} GROUP BY symbol),
-            baseline AS (
-                SELECT symbol, coalesce(s.short_sum, 0) AS short_sum, d.traded_days
-                  FROM baseline_traded d LEFT JOIN baseline_short s USING (symbol))
-            SELECT t.symbol, m.name, m.market, t.close, t.previous_close, t.short_ratio, t.short_amount,
-                   b.short_sum / %(n)s AS avg_short_value_40d, b.traded_days
-              FROM today t JOIN master m USING (symbol) JOIN baseline b USING (symbol)
-             WHERE (%(market)s = 'all' OR m.market = %(market)s)
-               AND NOT EXISTS (SELECT 1 FROM short_overheat o
-                                WHERE o.symbol = t.symbol AND o.time = %(day)s)""",
-        {"day": day, "market": market, "n": float(len(baseline_days)), **window_params},
+        f"""WITH {MASTER_AS_OF}
+            SELECT c.symbol, m.name, c.market, c.closeness_pct, c.price_change_pct, c.short_ratio,
+                   c.quarter_ratio_threshold, c.short_value_multiple, c.avg_short_value_40d
+              FROM overheat_candidates c JOIN master m USING (symbol)
+             WHERE c.time = %(day)s AND (%(market)s = 'all' OR c.market = %(market)s)
+               AND NOT EXISTS (SELECT 1 FROM short_overheat o WHERE o.symbol = c.symbol AND o.time = c.time)
+             ORDER BY c.closeness_pct DESC, c.short_value_multiple DESC, c.symbol
+             LIMIT %(limit)s""",
+        {"day": day, "market": market, "limit": NEAR_LIMIT},
     )
 
 
-def market_short_ratios(conn: psycopg.Connection, day: date, quarter_days: list[date]) -> dict[str, float]:
-    """Value-weighted short ratio (%) per market over the given days, membership as of `day`.
-
-    Σ short value / Σ trading value, each summed per symbol on its own table (time index scans) and then
-    per market; a stock-day with prices but no short_selling row adds turnover and no short value.
-    """
-    window, window_params = _days_filter(quarter_days)
+def quarter_thresholds(conn: psycopg.Connection, day: date) -> dict[str, dict[str, object]]:
+    """Per market (KOSPI first): the type ① threshold the day's candidates were measured against and how
+    it was found; empty when overheat_candidates has no row for the day."""
     rows = conn.execute(
-        f"""WITH {MASTER_AS_OF},
-            shorts AS (SELECT symbol, sum(short_amount) AS short_amount FROM short_selling
-                        WHERE {window} GROUP BY symbol),
-            turnover AS (SELECT symbol, sum(trading_value) AS trading_value FROM daily_prices
-                          WHERE {window} GROUP BY symbol)
-            SELECT m.market,
-                   100.0 * sum(coalesce(s.short_amount, 0))::float8 / nullif(sum(t.trading_value), 0)::float8
-              FROM turnover t JOIN master m USING (symbol) LEFT JOIN shorts s USING (symbol)
-             GROUP BY m.market""",
-        {"day": day, **window_params},
+        """SELECT DISTINCT ON (market) market, quarter_ratio_threshold, threshold_source
+             FROM overheat_candidates WHERE time = %s ORDER BY market""",
+        (day,),
     ).fetchall()
-    return {market: ratio for market, ratio in rows if ratio is not None}
-
-
-def thresholds_in_use(conn: psycopg.Connection, day: date, quarter_start: date) -> dict[str, float]:
-    """Type ① thresholds the analytics used for this quarter's designations so far, per market."""
-    rows = conn.execute(
-        """SELECT DISTINCT ON (market) market, quarter_ratio_threshold FROM short_overheat
-            WHERE time BETWEEN %s AND %s AND quarter_ratio_threshold IS NOT NULL
-            ORDER BY market, time DESC""",
-        (quarter_start, day),
-    ).fetchall()
-    return dict(rows)
+    found = {market: {"value": value, "source": source} for market, value, source in rows}
+    return {market: found[market] for market in MARKETS if market in found}
 
 
 def stock_name(conn: psycopg.Connection, symbol: str, day: date) -> tuple[str, str] | None:

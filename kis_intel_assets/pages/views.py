@@ -12,7 +12,8 @@ import plotly.graph_objects as go
 import psycopg
 
 from kis_intel_assets.analytics.scorecard import MIN_SIGNALS_TO_JUDGE
-from kis_intel_assets.pages import figures, overheat, params, queries
+from kis_intel_assets.analytics.sector_map import sector_map
+from kis_intel_assets.pages import figures, params, queries
 from kis_intel_assets.pages.formatting import INVESTOR_LABELS
 
 NO_DATA = "no data yet — run a backfill (kis-intel demo or a Dagster backfill)"
@@ -69,38 +70,6 @@ def landing(conn: psycopg.Connection, query: Mapping[str, str]) -> Page:
                                               "n_days": len(days)})  # fmt: skip
 
 
-def _net(stocks: pd.DataFrame, investor: str) -> pd.Series:
-    if investor == "total":
-        parts = stocks[["foreign_net_value", "institution_net_value"]]
-        return parts.sum(axis=1, min_count=1)
-    return stocks[queries.FLOW_COLUMNS[investor]]
-
-
-def _sector_numbers(stocks: pd.DataFrame, rotation: pd.DataFrame, investor: str) -> pd.DataFrame:
-    """Per sector: cap from its member boxes; flow and intensity from sector_rotation where present."""
-    grouped = stocks.groupby("sector_code", sort=True)
-    sectors = grouped.agg(
-        sector_name=("sector_name", "first"),
-        market=("market", lambda m: m.mode().iat[0]),
-        members=("symbol", "size"),
-        market_cap=("market_cap", "sum"),
-        stock_net=("net", lambda n: n.sum(min_count=1)),
-    ).reset_index()
-    rotation = rotation.set_index("sector_code")
-    known = sectors["sector_code"].isin(rotation.index)
-    if investor == "total":
-        flow = rotation["foreign_flow"].add(rotation["institution_flow"], fill_value=0)
-    else:
-        flow = rotation[f"{investor}_flow"]
-    sectors["net"] = sectors["stock_net"].where(~known, sectors["sector_code"].map(flow))
-    cap = sectors["market_cap"].where(~known, sectors["sector_code"].map(rotation["market_cap"]))
-    sectors["intensity_bp"] = sectors["net"] / cap * 1e4
-    sectors["source"] = known.map({True: "sector_rotation", False: "member stocks"})
-    sectors["money_flow_index"] = sectors["sector_code"].map(rotation["money_flow_index"])
-    sectors["label"] = sectors["sector_name"] + " (" + sectors["market"] + ")"
-    return sectors
-
-
 def sectors(conn: psycopg.Connection, query: Mapping[str, str]) -> Page:
     days = queries.stored_days(conn, "daily_prices")
     if not days:
@@ -108,8 +77,6 @@ def sectors(conn: psycopg.Connection, query: Mapping[str, str]) -> Page:
     day = params.trading_day(query, days)
     investor = params.choice(query, "investor", params.INVESTORS, "foreign")
     stocks = queries.sector_map_stocks(conn, day)
-    stocks["net"] = _net(stocks, investor)
-    stocks["intensity_bp"] = stocks["net"] / stocks["market_cap"] * 1e4
     context: dict[str, object] = {
         "day": day, "days": days, "investor": investor, "investors": INVESTOR_LABELS,
         "investor_links": {key: link("/sectors", date=day, investor=key) for key in INVESTOR_LABELS},
@@ -118,11 +85,11 @@ def sectors(conn: psycopg.Connection, query: Mapping[str, str]) -> Page:
     if stocks.empty:
         context["note"] = "no stock has a stock_master row valid on this day"
         return page
-    table = _sector_numbers(stocks, queries.sector_rotation_day(conn, day), investor)
-    context["sectors"] = table.sort_values("intensity_bp", ascending=False, na_position="last").to_dict(
-        "records"
-    )
-    page.figures["treemap"] = figures.sector_treemap(stocks, table, investor, day)
+    numbers = sector_map(stocks, queries.sector_rotation_day(conn, day), investor)
+    context["sectors"] = numbers.sectors.sort_values(
+        "intensity_bp", ascending=False, na_position="last"
+    ).to_dict("records")
+    page.figures["treemap"] = figures.sector_treemap(numbers.stocks, numbers.sectors, investor, day)
     return page
 
 
@@ -149,18 +116,15 @@ def overheat_view(conn: psycopg.Connection, query: Mapping[str, str]) -> Page:
         "market_links": {m: link("/overheat", date=day, market=m, sort=sort, order=order)
                          for m in params.MARKET_FILTERS},
     }  # fmt: skip
-    baseline = overheat.baseline_days(days, day)
-    if baseline:
-        in_use = queries.thresholds_in_use(conn, day, overheat.quarter_start(day))
-        quarter, label = overheat.quarter_days(days, day)
-        computed = quarter and len(in_use) < len(overheat.MULTIPLE_TYPES_1_2)
-        ratios = queries.market_short_ratios(conn, day, quarter) if computed else {}
-        limits = overheat.thresholds(in_use, ratios, len(quarter), label)
-        candidates = queries.overheat_candidates(conn, day, market, baseline)
-        context["near"] = overheat.closeness(candidates, limits).to_dict("records")
-        context["thresholds"] = limits
+    thresholds = queries.quarter_thresholds(conn, day)
+    if thresholds:
+        context["near"] = queries.near_designation(conn, day, market).to_dict("records")
+        context["thresholds"] = thresholds
     else:
-        context["near_note"] = f"needs {overheat.BASELINE_DAYS} stored trading days before {day}"
+        context["near_note"] = (
+            f"no closeness figures for {day}: overheat_candidates has no row for it (it needs the 40 "
+            "trading days before it that the designation rule's baseline uses)"
+        )
     return Page("overheat.html", f"공매도 과열 {day}", context)
 
 

@@ -10,11 +10,14 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from typing import Any
 
+import numpy as np
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Scope
 
 from kis_intel_assets.simulator import (  # the handler modules register their TR IDs on import
     errors,
@@ -36,6 +39,7 @@ from kis_intel_assets.simulator.faults import FaultInjector, FaultSpec
 from kis_intel_assets.simulator.handlers_base import REGISTRY, Query, Reply
 from kis_intel_assets.simulator.masters import MASTER_FILES, master_zip
 from kis_intel_assets.simulator.model import MarketModel
+from kis_intel_assets.simulator.overheat import OverheatDifference
 from kis_intel_assets.simulator.scope import rescope
 from kis_intel_assets.simulator.stats import RequestRecord, SimulatorStats, fingerprint
 from kis_intel_assets.simulator.tokens import (
@@ -53,7 +57,9 @@ MAX_CURSORS = 10_000
 # A paging cursor only advances when the client received a usable page; after any other fault a retry with
 # tr_cont "N" gets the same page again.
 CURSOR_SAFE_FAULTS = (None, "latency", "token_expiry")
-DropConnection = Callable[[dict], None]
+DropConnection = Callable[[Scope], None]
+# A master file is rebuilt when its market, the simulated day or the planted differences change.
+_MasterKey = tuple[str, np.datetime64, np.datetime64, tuple[OverheatDifference, ...]]
 SYMBOL_PARAMS = {"CTPF1002R": "PDNO", "HHPST074500C0": "MKSC_SHRN_ISCD"}  # else FID_INPUT_ISCD
 
 
@@ -79,7 +85,7 @@ class SimulatorApp:
         self.injector: FaultInjector | None = FaultInjector(config.faults) if config.faults else None
         self._cursors: OrderedDict[tuple, int] = OrderedDict()
         self._drop = drop_connection
-        self._masters: dict[tuple[str, object], bytes] = {}
+        self._masters: dict[_MasterKey, bytes] = {}
         self.asgi = KisWire(
             Starlette(
                 routes=[
@@ -144,7 +150,12 @@ class SimulatorApp:
         if market is None:
             return Response(b"not found", 404)
         # The listed universe and the 공매도 과열 flags follow the clock (and the planted differences).
-        key = (market, self.model.latest_day(), self.model.master_day(), self.model.overheat_differences)
+        key: _MasterKey = (
+            market,
+            self.model.latest_day(),
+            self.model.master_day(),
+            self.model.overheat_differences,
+        )
         if key not in self._masters:
             # The first file of a market computes the official 공매도 과열 list over every simulated
             # stock-day (seconds at 2,500 stocks): off the event loop, so other requests go on.
@@ -159,7 +170,13 @@ class SimulatorApp:
         headers = request.headers
         tr_id = headers.get("tr_id", "")
         app_key = headers.get("appkey", "")
-        record = {"arrival": arrival, "key": fingerprint(app_key), "tr_id": tr_id, "path": request.url.path}
+        # RequestRecord's fields, filled in as the request goes on; RequestRecord(**record) checks them.
+        record: dict[str, Any] = {
+            "arrival": arrival,
+            "key": fingerprint(app_key),
+            "tr_id": tr_id,
+            "path": request.url.path,
+        }
         try:
             response = await self._answer(request, tr_id, app_key, record)
         except KisError as error:
@@ -170,7 +187,7 @@ class SimulatorApp:
         self.stats.record(RequestRecord(status=status, **record))
         return response
 
-    async def _answer(self, request: Request, tr_id: str, app_key: str, record: dict) -> Response:
+    async def _answer(self, request: Request, tr_id: str, app_key: str, record: dict[str, Any]) -> Response:
         headers = request.headers
         for name in REQUIRED_HEADERS:
             if not headers.get(name):
@@ -215,8 +232,9 @@ class SimulatorApp:
         response_tr_cont = "M" if more else "D"
         if fault == "token_expiry":
             self.tokens.expire(app_key)
-        if fault in ("bad_field", "bad_number"):
-            record["fault_detail"] = fault_effects.corrupt(self.injector, rule, body)  # type: ignore[arg-type]
+        if rule is not None and rule.kind in ("bad_field", "bad_number"):
+            assert self.injector is not None  # it drew the rule
+            record["fault_detail"] = fault_effects.corrupt(self.injector, rule, body)
         payload = json.dumps(body, ensure_ascii=False).encode()
         if fault == "malformed":
             payload = fault_effects.malformed(payload)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, NoReturn, TypeVar
 
 from kis_intel_assets.simulator.clock import TIME_LIMIT_SCOPES, parse_now, parse_offset, parse_publication
 from kis_intel_assets.simulator.config import (
@@ -15,11 +18,13 @@ from kis_intel_assets.simulator.config import (
     SimulatorConfig,
 )
 from kis_intel_assets.simulator.faults import FaultSpec
+from kis_intel_assets.simulator.model import MarketModel
 from kis_intel_assets.simulator.paging import PAGING_STYLES
 from kis_intel_assets.simulator.replay import ReplayDataError
-from kis_intel_assets.simulator.server import running_simulator
+from kis_intel_assets.simulator.server import running_simulator, serve_beside_kis
 
 USAGE_ERROR = 2
+Settings = TypeVar("Settings")
 
 
 class _ArgumentError(Exception):
@@ -27,16 +32,51 @@ class _ArgumentError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         raise _ArgumentError(message)
+
+
+def add_market_server_options(
+    parser: argparse.ArgumentParser, port: int, *, beside_kis: bool = False
+) -> None:
+    """Where a simulator listens and which market it serves: the options every simulator command shares.
+
+    The same --seed and --symbols give every simulator the same market; `beside_kis` adds --kis-port, a KIS
+    simulator over that market served by the same command.
+    """
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=port)
+    if beside_kis:
+        parser.add_argument(
+            "--kis-port", type=int, default=None, help="also serve the KIS simulator (same market)"
+        )
+    parser.add_argument("--seed", type=int, default=SimulatorConfig.seed)
+    parser.add_argument("--symbols", type=int, default=SimulatorConfig.n_symbols, help="universe size")
+
+
+def run_beside_kis_cli(
+    command: str,
+    label: str,
+    parser: argparse.ArgumentParser,
+    argv: list[str],
+    build: Callable[[argparse.Namespace], tuple[MarketModel, Settings]],
+    running: Callable[[MarketModel, Settings, str, int], contextlib.AbstractContextManager[Any]],
+) -> int:
+    """A second source's simulator command: parse `argv`, `build` the market and the simulator's settings
+    from it (a bad value is a usage error, exit 2), then serve `running` beside KIS until interrupted."""
+    try:
+        args = parser.parse_args(argv)
+        market, settings = build(args)
+    except (argparse.ArgumentError, argparse.ArgumentTypeError, ValueError) as error:
+        print(f"{command}: error: {error}", file=sys.stderr)
+        return USAGE_ERROR
+    server = running(market, settings, args.host, args.port)
+    return serve_beside_kis(command, label, server, market.config, args.host, args.kis_port)
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="kis-intel simulator", description="Local KIS-compatible simulator")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8090)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--symbols", type=int, default=2500, help="universe size")
+    add_market_server_options(parser, port=8090)
     parser.add_argument("--rate-limit", type=float, default=20.0, help="requests per second per app key")
     parser.add_argument(
         "--new-key-rate",

@@ -23,7 +23,7 @@ def percent(numerator: float, denominator: float) -> float:
 
 
 def ymd(day: np.datetime64 | date) -> str:
-    return str(np.datetime64(day, "D")).replace("-", "")
+    return str(np.datetime64(day).astype("datetime64[D]")).replace("-", "")
 
 
 def limits(previous_close: int) -> tuple[int, int]:

@@ -65,7 +65,7 @@ Encoder = Callable[[Sequence[int]], list[dict[str, str]]]
 class Reply:
     """A handler's answer: fixed objects (`head`) plus an optional list built page by page from `items`."""
 
-    head: dict[str, object] = field(default_factory=dict)
+    head: Mapping[str, object] = field(default_factory=dict)
     list_key: str | None = None
     items: Sequence[int] = ()
     encode: Encoder | None = None
@@ -144,6 +144,13 @@ def with_blank_today(items: list[int], encode: Encoder, today: date | None) -> t
 
 def earliest(model: MarketModel) -> np.datetime64:
     return model.days[0]
+
+
+def last_final_day(model: MarketModel, query: Query, name: str, tr_id: str | None = None) -> np.datetime64:
+    """The last day the date parameter `name` asks for (blank: the newest), never past the last day `tr_id`
+    serves as final: a day not published yet is absent."""
+    cutoff = model.cutoff(tr_id)
+    return min(query.date(name, cutoff), cutoff)
 
 
 # How a stock answers a range it has no day in (before its listing, after its delisting), as seen live.

@@ -22,6 +22,7 @@ from kis_intel_assets.simulator.handlers_base import (
     MARKET_DIV_CODES,
     Query,
     Reply,
+    last_final_day,
     load_series,
     newest_first,
     no_rows,
@@ -143,8 +144,7 @@ def investor_trade_by_stock_daily(model: MarketModel, query: Query) -> Reply:
     query.choice("FID_COND_MRKT_DIV_CODE", MARKET_DIV_CODES)
     series = load_series(model, query)
     today = publication_gate(model, INVESTOR_DAILY, query.optional_date("FID_INPUT_DATE_1"))
-    cutoff = model.cutoff(INVESTOR_DAILY)
-    last = min(query.date("FID_INPUT_DATE_1", cutoff), cutoff)
+    last = last_final_day(model, query, "FID_INPUT_DATE_1", INVESTOR_DAILY)
     items = newest_first(series, series.days[0], last)
     if not items:
         return no_rows(model, series.symbol, "output2", has_head=True)
@@ -175,7 +175,7 @@ def investor_daily_by_market(model: MarketModel, query: Query) -> Reply:
     index_code = query.text("FID_INPUT_ISCD_2", "0001" if market == "KOSPI" else "1001")
     if index_code not in SECTOR_INDEX and index_code not in ("0001", "1001", "2001"):
         raise errors.bad_param("FID_INPUT_ISCD_2", f"unknown 업종 code {index_code!r}")
-    last = min(query.date("FID_INPUT_DATE_1", model.cutoff()), model.cutoff())
+    last = last_final_day(model, query, "FID_INPUT_DATE_1")
     hi = int(np.searchsorted(model.days, last, "right"))
     items = list(range(hi - 1, -1, -1))
     qty, value = model.factors.market_flows(market)

@@ -9,7 +9,7 @@ import numpy as np
 
 from kis_intel_assets.simulator import errors
 from kis_intel_assets.simulator.encode import index_change_fields, num, rate, ymd
-from kis_intel_assets.simulator.handlers_base import Query, Reply, service
+from kis_intel_assets.simulator.handlers_base import Query, Reply, last_final_day, service
 from kis_intel_assets.simulator.handlers_stock import period_bars
 from kis_intel_assets.simulator.model import MarketModel
 from kis_intel_assets.simulator.sectors import MARKET_INDICES, SECTOR_INDEX, SECTORS
@@ -34,7 +34,7 @@ def index_daily_price(model: MarketModel, query: Query) -> Reply:
     code = query.text("FID_INPUT_ISCD")
     if code not in SECTOR_INDEX and code not in MARKET_INDICES:
         raise errors.no_data(f"unknown 업종 index code {code!r}")
-    last = min(query.date("FID_INPUT_DATE_1", model.cutoff()), model.cutoff())
+    last = last_final_day(model, query, "FID_INPUT_DATE_1")
     hi = int(np.searchsorted(model.days, last, "right"))
     index = model.factors.index_ohlcv(code)
     head = {"output1": _index_row(index, hi - 1)} if hi else {"output1": {}}

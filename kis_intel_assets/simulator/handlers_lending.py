@@ -17,6 +17,7 @@ from kis_intel_assets.simulator.handlers_base import (
     Query,
     Reply,
     earliest,
+    last_final_day,
     load_series,
     newest_first,
     no_rows,
@@ -34,9 +35,8 @@ def daily_loan_trans(model: MarketModel, query: Query) -> Reply:
     query.choice("MRKT_DIV_CLS_CODE", DIVISIONS)
     symbol = load_series(model, query, "MKSC_SHRN_ISCD").symbol
     series, lending = stock_lending(model, symbol)
-    cutoff = model.cutoff(TR_ID)
     first = query.date("START_DATE", earliest(model))
-    last = min(query.date("END_DATE", cutoff), cutoff)
+    last = last_final_day(model, query, "END_DATE", TR_ID)
     items = newest_first(series, first, last)
     if not items:
         return no_rows(model, symbol, "output1", has_head=False)

@@ -16,6 +16,7 @@ from kis_intel_assets.simulator.handlers_base import (
     Query,
     Reply,
     earliest,
+    last_final_day,
     load_series,
     newest_first,
     no_rows,
@@ -46,9 +47,9 @@ def rate_source(rate_field: str) -> tuple[str, bool]:
     return "_".join(parts), parts[-1] in ("vol", "qty")
 
 
-def program_sides(
-    buy_qty: int, sell_qty: int, buy_value: int, sell_value: int, prefix: str
-) -> dict[str, str]:
+def program_sides(sides: np.ndarray, prefix: str) -> dict[str, str]:
+    """One (buy qty, sell qty, buy value, sell value) row under `prefix`'s KIS field names."""
+    buy_qty, sell_qty, buy_value, sell_value = (int(v) for v in sides)
     return {
         f"{prefix}_seln_vol": num(sell_qty),
         f"{prefix}_shnu_vol": num(buy_qty),
@@ -81,7 +82,7 @@ def program_trade_by_stock(model: MarketModel, query: Query) -> Reply:
                 "stck_prpr": num(path[k]),
                 **change_fields(int(path[k]), int(pr.previous_close[p])),
                 "acml_vol": num(round(pr.volume[p] * fraction[k])),
-                **program_sides(*(int(v) for v in cumulative[k]), prefix="whol_smtn"),
+                **program_sides(cumulative[k], prefix="whol_smtn"),
                 "whol_ntby_vol_icdc": num(net_qty[k] - (net_qty[k - 1] if k else 0)),
                 "whol_ntby_tr_pbmn_icdc": num(net_value[k] - (net_value[k - 1] if k else 0)),
             }
@@ -98,8 +99,7 @@ def program_trade_by_stock_daily(model: MarketModel, query: Query) -> Reply:
     query.choice("FID_COND_MRKT_DIV_CODE", MARKET_DIV_CODES)
     series = load_series(model, query)
     today = publication_gate(model, "FHPPG04650201", query.optional_date("FID_INPUT_DATE_1"))
-    cutoff = model.cutoff("FHPPG04650201")
-    last = min(query.date("FID_INPUT_DATE_1", cutoff), cutoff)
+    last = last_final_day(model, query, "FID_INPUT_DATE_1", "FHPPG04650201")
     items = newest_first(series, series.days[0], last)
     if not items:
         return no_rows(model, series.symbol, "output", has_head=False)
@@ -114,7 +114,7 @@ def program_trade_by_stock_daily(model: MarketModel, query: Query) -> Reply:
                 "acml_vol": num(pr.volume[i]),
                 "acml_tr_pbmn": num(pr.value[i]),
                 **change_fields(int(pr.close[i]), int(pr.previous_close[i])),
-                **program_sides(*(int(v) for v in program[i]), prefix="whol_smtn"),
+                **program_sides(program[i], prefix="whol_smtn"),
                 "whol_ntby_vol_icdc": num(net_qty[i] - (net_qty[i - 1] if i else 0)),
                 "whol_ntby_tr_pbmn_icdc2": num(net_value[i] - (net_value[i - 1] if i else 0)),
             }
@@ -153,9 +153,7 @@ def comp_program_trade_daily(model: MarketModel, query: Query) -> Reply:
             row = {"stck_bsop_date": ymd(model.days[i])}
             for kind in ("arbt", "nabt", "whol"):
                 for channel in ("entm", "onsl", "smtn"):
-                    row.update(
-                        program_sides(*(int(v) for v in data[kind][channel][i]), prefix=f"{kind}_{channel}")
-                    )
+                    row.update(program_sides(data[kind][channel][i], prefix=f"{kind}_{channel}"))
             for name in RATE_FIELDS:
                 source, per_volume = rate_source(name)
                 market_total = totals["volume"][i] if per_volume else totals["value"][i]

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kis_intel_assets.markets import common_stock_isin
 from kis_intel_assets.simulator import errors
 from kis_intel_assets.simulator.encode import change_fields, num, percent, rate, ymd
 from kis_intel_assets.simulator.handlers_base import MARKET_DIV_CODES, Query, Reply, load_series, service
@@ -30,7 +31,6 @@ from kis_intel_assets.simulator.handlers_stock import (
 from kis_intel_assets.simulator.model import MarketModel
 from kis_intel_assets.simulator.series import SymbolSeries
 from kis_intel_assets.simulator.ticks import round_to_tick, tick_size
-from kis_intel_assets.simulator.universe import isin_for
 
 MINUTES = 391  # 09:00 .. 15:30
 TODAY_BARS = 30  # FHKST03010200: 30 bars per call (official sample docstring)
@@ -250,7 +250,7 @@ def search_info(model: MarketModel, query: Query) -> Reply:
     output = {
         "pdno": series.symbol,
         "prdt_type_cd": "300",
-        "std_pdno": isin_for(series.symbol),
+        "std_pdno": common_stock_isin(series.symbol),
         "shtn_pdno": series.symbol,
         "prdt_clsf_cd": "101210",
         "frst_erlm_dt": ymd(series.days[0]),

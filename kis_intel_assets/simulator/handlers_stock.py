@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypedDict
 
 import numpy as np
 
@@ -13,6 +14,7 @@ from kis_intel_assets.simulator.handlers_base import (
     Query,
     Reply,
     earliest,
+    last_final_day,
     load_series,
     newest_first,
     no_rows,
@@ -145,7 +147,20 @@ def stock_ohlcv(series: SymbolSeries) -> dict[str, np.ndarray]:
     }
 
 
-def bar_fields(bar: dict[str, float | str]) -> dict[str, str]:
+class PeriodBar(TypedDict):
+    """One D/W/M/Y bar: the last trading day of its period (YYYYMMDD) and its OHLCV."""
+
+    day: str
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+    value: float
+    previous: float
+
+
+def bar_fields(bar: PeriodBar) -> dict[str, str]:
     """A period bar under the daily endpoints' names (the stock chart TRs)."""
     return {
         "stck_bsop_date": str(bar["day"]),
@@ -160,7 +175,7 @@ def bar_fields(bar: dict[str, float | str]) -> dict[str, str]:
 
 def period_bars(
     days: np.ndarray, ohlcv: dict[str, np.ndarray], oldest_first: np.ndarray, period: str
-) -> list[dict[str, float | str]]:
+) -> list[PeriodBar]:
     """OHLCV bars of D/W/M/Y periods over the given day positions, newest first. A week runs Monday to
     Sunday; a bar carries the last trading day of its period (simulator choice: KIS's label is
     UNVERIFIED)."""
@@ -173,7 +188,7 @@ def period_bars(
         if unit is None
         else chosen.astype(f"datetime64[{unit}]").astype("int64")
     )
-    bars = []
+    bars: list[PeriodBar] = []
     for group in np.split(oldest_first, np.flatnonzero(np.diff(keys)) + 1):
         first, last = int(group[0]), int(group[-1])
         bars.append(
@@ -359,8 +374,7 @@ def daily_short_sale(model: MarketModel, query: Query) -> Reply:
     series = load_series(model, query)
     first = query.date("FID_INPUT_DATE_1", earliest(model))
     today = publication_gate(model, "FHPST04830000", query.optional_date("FID_INPUT_DATE_2"))
-    cutoff = model.cutoff("FHPST04830000")
-    last = min(query.date("FID_INPUT_DATE_2", cutoff), cutoff)
+    last = last_final_day(model, query, "FID_INPUT_DATE_2", "FHPST04830000")
     items = newest_first(series, first, last)
     if not items:
         return no_rows(model, series.symbol, "output2", has_head=True)

@@ -4,15 +4,12 @@ market, so both brokers describe the same trades) in the foreground until interr
 from __future__ import annotations
 
 import argparse
-import sys
 
+from kis_intel_assets.simulator.cli import add_market_server_options, run_beside_kis_cli
 from kis_intel_assets.simulator.config import SimulatorConfig
 from kis_intel_assets.simulator.kiwoom_app import KIWOOM_FAULT_KINDS, RATE_LIMIT_STATUSES, KiwoomSimSettings
 from kis_intel_assets.simulator.kiwoom_server import running_kiwoom_simulator
 from kis_intel_assets.simulator.model import MarketModel
-from kis_intel_assets.simulator.server import serve_beside_kis
-
-USAGE_ERROR = 2
 
 
 def _faults(text: str) -> dict[str, float]:
@@ -31,13 +28,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kis-intel simulator-kiwoom", description="Local Kiwoom REST simulator", exit_on_error=False
     )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8091)
-    parser.add_argument(
-        "--kis-port", type=int, default=None, help="also serve the KIS simulator (same market)"
-    )
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--symbols", type=int, default=2500, help="universe size")
+    add_market_server_options(parser, port=8091, beside_kis=True)
     parser.add_argument("--rate-limit", type=float, default=5.0, help="requests per second per app key")
     parser.add_argument("--rate-limit-status", type=int, default=429, choices=RATE_LIMIT_STATUSES)
     parser.add_argument(
@@ -47,20 +38,23 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _market_and_settings(args: argparse.Namespace) -> tuple[MarketModel, KiwoomSimSettings]:
+    market = MarketModel(SimulatorConfig(seed=args.seed, n_symbols=args.symbols))
+    settings = KiwoomSimSettings(
+        rate_limit_per_sec=args.rate_limit,
+        rate_limit_status=args.rate_limit_status,
+        fault_rates=args.faults,
+        fault_seed=args.fault_seed,
+    )
+    return market, settings
+
+
 def run_kiwoom_simulator_cli(argv: list[str]) -> int:
-    try:
-        args = _parser().parse_args(argv)
-        market = MarketModel(SimulatorConfig(seed=args.seed, n_symbols=args.symbols))
-        settings = KiwoomSimSettings(
-            rate_limit_per_sec=args.rate_limit,
-            rate_limit_status=args.rate_limit_status,
-            fault_rates=args.faults,
-            fault_seed=args.fault_seed,
-        )
-    except (argparse.ArgumentError, argparse.ArgumentTypeError, ValueError) as error:
-        print(f"kis-intel simulator-kiwoom: error: {error}", file=sys.stderr)
-        return USAGE_ERROR
-    server = running_kiwoom_simulator(market, settings, args.host, args.port)
-    return serve_beside_kis(
-        "kis-intel simulator-kiwoom", "Kiwoom simulator", server, market.config, args.host, args.kis_port
+    return run_beside_kis_cli(
+        "kis-intel simulator-kiwoom",
+        "Kiwoom simulator",
+        _parser(),
+        argv,
+        _market_and_settings,
+        running_kiwoom_simulator,
     )

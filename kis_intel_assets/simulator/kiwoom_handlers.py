@@ -66,10 +66,13 @@ def bad_input(name: str, reason: str) -> KiwoomSimError:
     return KiwoomSimError(1517, f"입력 값 형식이 올바르지 않습니다. 파라미터={name} 실패사유= {reason}")
 
 
-def _day(body: Mapping[str, str], name: str, *, blank_is_latest: bool = False) -> np.datetime64 | None:
+def _day_or_latest(body: Mapping[str, str], name: str) -> np.datetime64 | None:
+    """The day in `name`, None when blank (the endpoints that read a blank date as the latest)."""
+    return None if body.get(name, "") == "" else _day(body, name)
+
+
+def _day(body: Mapping[str, str], name: str) -> np.datetime64:
     text = body.get(name, "")
-    if text == "" and blank_is_latest:
-        return None
     if not _DATE.fullmatch(text):
         raise bad_input(name, "YYYYMMDD")
     try:
@@ -147,7 +150,7 @@ def short_sale_trend(model: MarketModel, body: Mapping[str, str]) -> KiwoomReply
     series = _series(model, body)
     _choice(body, "tm_tp", ("0", "1"))
     positions = _upto(model, series, _day(body, "end_dt"), _day(body, "strt_dt"))
-    cumulative = np.cumsum(series.short_volume[positions[::-1]])[::-1] if positions else []
+    cumulative = np.cumsum(series.short_volume[positions[::-1]])[::-1]
     rows = []
     for k, i in enumerate(positions):
         short_qty, short_value, volume = (
@@ -177,7 +180,7 @@ def short_sale_trend(model: MarketModel, body: Mapping[str, str]) -> KiwoomReply
 def program_daily(model: MarketModel, body: Mapping[str, str], *, fill_both: bool = True) -> KiwoomReply:
     series = _series(model, body)
     mode = _choice(body, "amt_qty_tp", ("1", "2"))
-    positions = _upto(model, series, _day(body, "date", blank_is_latest=True))
+    positions = _upto(model, series, _day_or_latest(body, "date"))
     rows = []
     for i in positions:
         buy_qty, sell_qty, buy_amt, sell_amt = (int(v) for v in series.program[i])
@@ -252,7 +255,7 @@ def sector_investor_net(model: MarketModel, body: Mapping[str, str]) -> KiwoomRe
     market = SECTOR_MARKETS[_choice(body, "mrkt_tp", SECTOR_MARKETS)]
     amount = _choice(body, "amt_qty_tp", ("0", "1")) == "0"
     _choice(body, "stex_tp", ("1", "2", "3"))
-    day = _day(body, "base_dt", blank_is_latest=True)
+    day = _day_or_latest(body, "base_dt")
     day = model.latest_day() if day is None else day
     if day > model.cutoff():
         return KiwoomReply("inds_netprps", [])

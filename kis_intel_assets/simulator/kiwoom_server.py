@@ -6,9 +6,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-import uvicorn
-
-from kis_intel_assets.background_server import serving_in_thread
+from kis_intel_assets.background_server import serving_app
 from kis_intel_assets.simulator.config import SimulatorConfig
 from kis_intel_assets.simulator.kiwoom_app import KiwoomSimSettings, KiwoomSimulatorApp
 from kis_intel_assets.simulator.model import MarketModel
@@ -40,9 +38,6 @@ def running_kiwoom_simulator(
 ) -> Iterator[KiwoomSimulator]:
     model = market if isinstance(market, MarketModel) else MarketModel(market)
     simulator = KiwoomSimulator(model, settings or KiwoomSimSettings())
-    config = uvicorn.Config(
-        simulator.app.asgi, host=host, port=port, lifespan="off", log_level="warning", access_log=False
-    )
-    with serving_in_thread(config, "kiwoom-simulator") as bound_port:
-        simulator.base_url = f"http://{host}:{bound_port}"
+    with serving_app(simulator.app.asgi, host, port, "kiwoom-simulator") as base_url:
+        simulator.base_url = base_url
         yield simulator

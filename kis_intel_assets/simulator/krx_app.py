@@ -43,6 +43,7 @@ from starlette.routing import Route
 from kis_intel_assets import krx_calendar
 from kis_intel_assets.krx import portal
 from kis_intel_assets.krx.publication import trading_days_after
+from kis_intel_assets.markets import common_stock_isin
 from kis_intel_assets.simulator.clock import session_fraction
 from kis_intel_assets.simulator.krx_market import Balance, KRXMarket, PlantedMismatch
 from kis_intel_assets.simulator.model import MarketModel
@@ -199,7 +200,7 @@ class KRXSimulatorApp:
     def login_elsewhere(self, account: str) -> None:
         """Another browser logs in with skipDup=Y: the account's current session ends."""
         with self._lock:
-            sid = secrets.token_urlsafe(24)
+            sid = _new_session_id()
             self._sessions[sid] = _Session(account, _time.monotonic())
             self._current[account] = sid
 
@@ -218,10 +219,10 @@ class KRXSimulatorApp:
             return blocked
         response = Response("<html><body>login</body></html>", media_type="text/html; charset=utf-8")
         if request.cookies.get(portal.SESSION_COOKIE) not in self._sessions:
-            sid = secrets.token_urlsafe(24)
+            sid = _new_session_id()
             with self._lock:
                 self._sessions[sid] = _Session()
-            response.set_cookie(portal.SESSION_COOKIE, sid, path="/", httponly=True)
+            _set_session_cookie(response, sid)
         return response
 
     async def login(self, request: Request) -> Response:
@@ -233,7 +234,7 @@ class KRXSimulatorApp:
         sid = request.cookies.get(portal.SESSION_COOKIE) or ""
         new_cookie = sid not in self._sessions
         if new_cookie:
-            sid = secrets.token_urlsafe(24)
+            sid = _new_session_id()
         with self._lock:
             session = self._sessions.setdefault(sid, _Session())
             if self.settings.accounts.get(account) != password or not account:
@@ -251,7 +252,7 @@ class KRXSimulatorApp:
         self.stats.record(f"login:{code}")
         response = JSONResponse({"_error_code": code, "_error_message": message})
         if new_cookie:
-            response.set_cookie(portal.SESSION_COOKIE, sid, path="/", httponly=True)
+            _set_session_cookie(response, sid)
         return response
 
     # -- data ---------------------------------------------------------------------------------------------
@@ -281,8 +282,8 @@ class KRXSimulatorApp:
         self.stats.record(f"bld:{bld}")
         if self.corruption is not None and self.corruption.bld == bld:
             self.corruption.apply(body)
-        body[portal.CURRENT_DATETIME] = self.model.now_kst().strftime("%Y.%m.%d %p %I:%M:%S")
-        return JSONResponse(body)
+        now = self.model.now_kst().strftime("%Y.%m.%d %p %I:%M:%S")
+        return JSONResponse({**body, portal.CURRENT_DATETIME: now})
 
     def _trading_day(self, day: date) -> bool:
         return day <= self.model.now_kst().date() and krx_calendar.is_trading_day(day)
@@ -347,7 +348,7 @@ class KRXSimulatorApp:
     def _balance_history_rows(self, form: Mapping[str, str]) -> list[dict[str, str]]:
         start, end = _day(form, "strtDd"), _day(form, "endDd")
         isin = form.get("isuCd", "")
-        symbol = next((s for s in self.model.symbols() if portal.common_stock_isin(s) == isin), None)
+        symbol = next((s for s in self.model.symbols() if common_stock_isin(s) == isin), None)
         if symbol is None or end < start:
             return []
         rows = []
@@ -356,6 +357,15 @@ class KRXSimulatorApp:
             if found is not None and self._balance_visible(day):
                 rows.append({portal.BALANCE_DAY: day.strftime("%Y/%m/%d")} | _balance_fields(*found))
         return rows
+
+
+def _new_session_id() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def _set_session_cookie(response: Response, sid: str) -> None:
+    """The portal's session cookie, as a browser keeps it for every path of the site."""
+    response.set_cookie(portal.SESSION_COOKIE, sid, path="/", httponly=True)
 
 
 async def _form(request: Request) -> dict[str, str]:

@@ -4,9 +4,9 @@ the same market and clock, so both describe the same trades) in the foreground u
 from __future__ import annotations
 
 import argparse
-import sys
 from datetime import datetime
 
+from kis_intel_assets.simulator.cli import add_market_server_options, run_beside_kis_cli
 from kis_intel_assets.simulator.clock import parse_now
 from kis_intel_assets.simulator.config import SimulatorConfig
 from kis_intel_assets.simulator.krx_app import (
@@ -18,9 +18,6 @@ from kis_intel_assets.simulator.krx_app import (
 )
 from kis_intel_assets.simulator.krx_server import running_krx_simulator
 from kis_intel_assets.simulator.model import MarketModel
-from kis_intel_assets.simulator.server import serve_beside_kis
-
-USAGE_ERROR = 2
 
 
 def _clock_time(text: str) -> datetime:
@@ -41,13 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kis-intel simulator-krx", description="Local KRX data-portal simulator", exit_on_error=False
     )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8092)
-    parser.add_argument(
-        "--kis-port", type=int, default=None, help="also serve the KIS simulator (same market)"
-    )
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--symbols", type=int, default=2500, help="universe size")
+    add_market_server_options(parser, port=8092, beside_kis=True)
     parser.add_argument(
         "--now", default="", help="simulated KST time at start, e.g. 2025-06-30T19:00 (runs on)"
     )
@@ -67,30 +58,33 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _market_and_settings(args: argparse.Namespace) -> tuple[MarketModel, KRXSimSettings]:
+    now = parse_now(args.now) if args.now else None
+    market = MarketModel(
+        SimulatorConfig(seed=args.seed, n_symbols=args.symbols, now=now, clock_running=now is not None)
+    )
+    settings = KRXSimSettings(
+        accounts=dict(args.account) if args.account else dict(DEFAULT_ACCOUNTS),
+        session_seconds=args.session_seconds,
+        logout_status=args.logout_status,
+        block_after_requests=args.block_after,
+        block_window_seconds=args.block_window,
+        block_form=args.block_form,
+        investor_final_after=args.investor_final_after.time(),
+        investor_before=args.investor_before,
+        balance_visible_from=args.balance_visible_from.time(),
+        zero_rows=args.zero_rows,
+        state_in_pension_fund=args.state_in_pension_fund,
+    )
+    return market, settings
+
+
 def run_krx_simulator_cli(argv: list[str]) -> int:
-    try:
-        args = _parser().parse_args(argv)
-        now = parse_now(args.now) if args.now else None
-        market = MarketModel(
-            SimulatorConfig(seed=args.seed, n_symbols=args.symbols, now=now, clock_running=now is not None)
-        )
-        settings = KRXSimSettings(
-            accounts=dict(args.account) if args.account else dict(DEFAULT_ACCOUNTS),
-            session_seconds=args.session_seconds,
-            logout_status=args.logout_status,
-            block_after_requests=args.block_after,
-            block_window_seconds=args.block_window,
-            block_form=args.block_form,
-            investor_final_after=args.investor_final_after.time(),
-            investor_before=args.investor_before,
-            balance_visible_from=args.balance_visible_from.time(),
-            zero_rows=args.zero_rows,
-            state_in_pension_fund=args.state_in_pension_fund,
-        )
-    except (argparse.ArgumentError, argparse.ArgumentTypeError, ValueError) as error:
-        print(f"kis-intel simulator-krx: error: {error}", file=sys.stderr)
-        return USAGE_ERROR
-    server = running_krx_simulator(market, settings, args.host, args.port)
-    return serve_beside_kis(
-        "kis-intel simulator-krx", "KRX portal simulator", server, market.config, args.host, args.kis_port
+    return run_beside_kis_cli(
+        "kis-intel simulator-krx",
+        "KRX portal simulator",
+        _parser(),
+        argv,
+        _market_and_settings,
+        running_krx_simulator,
     )

@@ -163,9 +163,10 @@ class KRXMarket:
                 for q, m, r in zip(qty, value_m, residual, strict=True)
             )
             out[code] = (qty[0], qty[1], values[0], values[1])
-        out[INSTITUTION_TYPE] = tuple(  # type: ignore[assignment]
+        buy_qty, sell_qty, buy_value, sell_value = (
             sum(out[code][i] for code in INSTITUTION_PARTS) for i in range(4)
         )
+        out[INSTITUTION_TYPE] = (buy_qty, sell_qty, buy_value, sell_value)
         return out
 
     def served_flows(self, market: str, day: date, type_code: str) -> dict[str, Quad]:

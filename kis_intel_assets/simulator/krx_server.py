@@ -8,9 +8,8 @@ from collections.abc import Iterator
 from datetime import date
 
 import pandas as pd
-import uvicorn
 
-from kis_intel_assets.background_server import serving_in_thread
+from kis_intel_assets.background_server import serving_app
 from kis_intel_assets.krx import portal
 from kis_intel_assets.krx.client import BALANCE_COLUMNS, FLOW_COLUMNS
 from kis_intel_assets.simulator.config import SimulatorConfig
@@ -125,9 +124,6 @@ def running_krx_simulator(
     """Serve a KRX portal simulator on host:port (0 = a free port) for the duration of the block."""
     model = market if isinstance(market, MarketModel) else MarketModel(market)
     simulator = KRXSimulator(model, settings or KRXSimSettings())
-    config = uvicorn.Config(
-        simulator.app.asgi, host=host, port=port, lifespan="off", log_level="warning", access_log=False
-    )
-    with serving_in_thread(config, "krx-simulator") as bound_port:
-        simulator.base_url = f"http://{host}:{bound_port}"
+    with serving_app(simulator.app.asgi, host, port, "krx-simulator") as base_url:
+        simulator.base_url = base_url
         yield simulator

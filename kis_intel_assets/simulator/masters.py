@@ -15,10 +15,10 @@ import io
 import zipfile
 from datetime import date
 
+from kis_intel_assets.markets import common_stock_isin
 from kis_intel_assets.simulator.model import NON_STOCK_MASTER_LINES, MarketModel
 from kis_intel_assets.simulator.overheat import official_designations
 from kis_intel_assets.simulator.sectors import SECTORS, SIZE_CLASS
-from kis_intel_assets.simulator.universe import isin_for
 
 TAIL_WIDTH = {"KOSPI": 227, "KOSDAQ": 221}
 SHORT_OVERHEAT_OFFSET = {"KOSPI": 159, "KOSDAQ": 154}
@@ -30,7 +30,7 @@ def _line(
 ) -> str:
     tail = list(f"{group}{size}{large}{middle}0000".ljust(TAIL_WIDTH[market], "0"))
     tail[SHORT_OVERHEAT_OFFSET[market]] = "Y" if overheat else "N"
-    return f"{code:<9}{isin_for(code)}{name}" + "".join(tail)
+    return f"{code:<9}{common_stock_isin(code)}{name}" + "".join(tail)
 
 
 def master_zip(model: MarketModel, market: str) -> bytes:

@@ -152,6 +152,7 @@ def _parse_row(path: Path, line: int, record: dict[str, str]) -> dict[str, objec
 
 
 def _assemble(path: Path, symbol: str, records: list[dict[str, object]]) -> ReplaySymbol:
+    # _parse_row puts a date under "date"; its rows are loose dicts since the optional columns vary
     records.sort(key=lambda r: r["date"])  # type: ignore[arg-type, return-value]
     for earlier, later in itertools.pairwise(records):
         if earlier["date"] == later["date"]:
@@ -207,7 +208,7 @@ def _recorded_columns(
     recorded = {}
     for column in RECORDED_COLUMNS:
         if any(column in r for r in records):
-            recorded[column] = np.array([float(r.get(column, np.nan)) for r in records])
+            recorded[column] = np.array([r.get(column, np.nan) for r in records], dtype=float)
     limits = {"short_volume": volume, "short_value": value, "program_net_value": value}
     limits.update({column: value for column in INVESTOR_NET_COLUMNS})
     checks = [(column, np.abs(np.nan_to_num(values))) for column, values in recorded.items()]

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 import uvicorn
+from starlette.types import Scope
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from kis_intel_assets.background_server import serving_in_thread
@@ -33,6 +34,7 @@ class _Connections:
         registry = self.by_client
 
         class TrackedH11Protocol(H11Protocol):
+            # H11Protocol itself narrows asyncio's BaseTransport to Transport (and ignores it the same way)
             def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
                 super().connection_made(transport)
                 if self.client:
@@ -45,7 +47,7 @@ class _Connections:
 
         return TrackedH11Protocol
 
-    def drop(self, scope: dict) -> None:
+    def drop(self, scope: Scope) -> None:
         client = scope.get("client")
         transport = self.by_client.get(tuple(client)) if client else None
         if transport is not None:

@@ -35,6 +35,17 @@ INVESTOR_COLUMNS = ["time", "symbol"] + [
 ]
 
 LENDING_COLUMNS = ("time", "symbol", "new_volume", "redeemed_volume", "balance_volume", "balance_amount")
+PROGRAM_COLUMNS = ("program_buy", "program_sell", "program_net", "program_buy_value", "program_sell_value",
+                   "program_net_value")  # fmt: skip
+MARKET_PROGRAM_COLUMNS = ("buy_qty", "sell_qty", "net_qty", "buy_value", "sell_value", "net_value")
+
+
+def program_sides(program: np.ndarray, columns: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """A program array (buy qty, sell qty, buy value, sell value per row) with both nets, named `columns`
+    in the order buy, sell, net of the shares, then of the values."""
+    buy_qty, sell_qty, buy_value, sell_value = program.T
+    sides = (buy_qty, sell_qty, buy_qty - sell_qty, buy_value, sell_value, buy_value - sell_value)
+    return dict(zip(columns, sides, strict=True))
 
 
 class GroundTruth:
@@ -195,28 +206,11 @@ class GroundTruth:
                     {
                         "time": series.days[idx].astype(date),
                         "symbol": series.symbol,
-                        "program_buy": program[:, 0],
-                        "program_sell": program[:, 1],
-                        "program_net": program[:, 0] - program[:, 1],
-                        "program_buy_value": program[:, 2],
-                        "program_sell_value": program[:, 3],
-                        "program_net_value": program[:, 2] - program[:, 3],
+                        **program_sides(program, PROGRAM_COLUMNS),
                     }
                 )
             )
-        return _concat(
-            frames,
-            [
-                "time",
-                "symbol",
-                "program_buy",
-                "program_sell",
-                "program_net",
-                "program_buy_value",
-                "program_sell_value",
-                "program_net_value",
-            ],
-        )
+        return _concat(frames, ["time", "symbol", *PROGRAM_COLUMNS])
 
     def stock_lending(self, start: date, end: date, symbols: Iterable[str] | None = None) -> pd.DataFrame:
         """대차거래 per stock-day (HHPST074500C0): shares lent, repaid, outstanding, and KRW outstanding."""
@@ -253,29 +247,11 @@ class GroundTruth:
                             "time": days[lo:hi].astype(date),
                             "market": market,
                             "trade_type": trade_type,
-                            "buy_qty": part[:, 0],
-                            "sell_qty": part[:, 1],
-                            "net_qty": part[:, 0] - part[:, 1],
-                            "buy_value": part[:, 2],
-                            "sell_value": part[:, 3],
-                            "net_value": part[:, 2] - part[:, 3],
+                            **program_sides(part, MARKET_PROGRAM_COLUMNS),
                         }
                     )
                 )
-        return _concat(
-            frames,
-            [
-                "time",
-                "market",
-                "trade_type",
-                "buy_qty",
-                "sell_qty",
-                "net_qty",
-                "buy_value",
-                "sell_value",
-                "net_value",
-            ],
-        )
+        return _concat(frames, ["time", "market", "trade_type", *MARKET_PROGRAM_COLUMNS])
 
     def rotation_episodes(self) -> pd.DataFrame:
         return pd.DataFrame([asdict(e) for e in self.model.factors.episodes])

@@ -100,17 +100,6 @@ class Universe:
         return path
 
 
-def isin_for(code: str) -> str:
-    """KR7 + code + 00 + ISIN check digit, the 12-char standard code in the KIS master files."""
-    body = f"KR7{code}00"
-    digits = "".join(str(int(ch, 36)) for ch in body)
-    total = 0
-    for position, ch in enumerate(reversed(digits)):
-        value = int(ch) * (2 if position % 2 == 0 else 1)
-        total += value // 10 + value % 10
-    return body + str((10 - total % 10) % 10)
-
-
 def _allocate_counts(weights: np.ndarray, total: int) -> np.ndarray:
     raw = weights / weights.sum() * total
     counts = np.floor(raw).astype(int)

@@ -23,14 +23,16 @@ from psycopg.types.numeric import FloatLoader
 from kis_intel_assets import settings
 from kis_intel_assets.errors import ConfigurationError
 from kis_intel_assets.settings import DATABASE_URL_ENV, STATEMENT_TIMEOUT_ENV, project_home
+from kis_intel_assets.storage.tables import KST_DAY_TABLES, registered_table
 
 EMBEDDED_DATABASE = "kis_intel"
 # RFC-010's tables key a trading day by `time timestamptz` = 00:00 KST of the day (docs/rfc010_contract.md);
 # every connection runs in that zone, and frames carry the day as a Python date (converted here, both ways).
 SESSION_TIME_ZONE = "Asia/Seoul"
 KST = ZoneInfo(SESSION_TIME_ZONE)
-KST_DAY_TABLES = frozenset({"investor_trends", "short_selling", "program_trading", "sector_rotation"})
 _TIMESTAMPTZ_OID = 1184
+# A statement's parameters, as psycopg takes them.
+Params = Sequence[Any] | Mapping[str, Any]
 
 
 class DatabaseUnavailableError(psycopg.OperationalError):
@@ -192,7 +194,7 @@ class BoundedConnection(psycopg.Connection):
         return self._database_label
 
     @classmethod
-    def connect(cls, *args: Any, **kwargs: Any) -> BoundedConnection:  # type: ignore[override]
+    def connect(cls, *args: Any, **kwargs: Any) -> BoundedConnection:
         conn = super().connect(*args, **kwargs)
         info = conn.pgconn
         host = (info.host or b"").decode() or "localhost"
@@ -254,10 +256,47 @@ def connect(
     return conn
 
 
+def execute_reconnecting(
+    conn: psycopg.Connection | None,
+    url: str,
+    query: str,
+    params: Params,
+    timeouts: DatabaseTimeouts | None = None,
+) -> tuple[psycopg.Connection, psycopg.Cursor[Any]]:
+    """One idempotent statement on a long-lived autocommit connection (the request limiter, the KRX
+    circuit, the fetch cache): returns the connection to keep and the statement's cursor.
+
+    A missing, closed or broken connection is opened from `url`; a lost one is closed and replaced once,
+    and a second loss raises, so the caller's own policy decides how long an outage is waited out. The
+    caller serializes calls (one statement at a time per connection).
+    """
+    try:
+        return _execute_autocommit(conn, url, query, params, timeouts)
+    except psycopg.OperationalError:
+        return _execute_autocommit(None, url, query, params, timeouts)
+
+
+def _execute_autocommit(
+    conn: psycopg.Connection | None,
+    url: str,
+    query: str,
+    params: Params,
+    timeouts: DatabaseTimeouts | None,
+) -> tuple[psycopg.Connection, psycopg.Cursor[Any]]:
+    """One try of `execute_reconnecting`; a connection the statement failed on is closed (state unknown)."""
+    if conn is None or conn.closed or conn.broken:
+        conn = connect(url, autocommit=True, timeouts=timeouts)
+    try:
+        return conn, conn.execute(query, params)
+    except psycopg.OperationalError:
+        conn.close()
+        raise
+
+
 def fetch_frame(
     conn: psycopg.Connection,
-    query: str | sql.Composable,
-    params: Sequence[Any] | Mapping[str, Any] | None = None,
+    query: str | sql.SQL | sql.Composed,
+    params: Params | None = None,
 ) -> pd.DataFrame:
     """Run a query and return its rows as a DataFrame with the query's column names.
 
@@ -283,7 +322,7 @@ def kst_midnight(day: Any) -> datetime:
     pandas and numpy hold days): 00:00 Asia/Seoul."""
     if isinstance(day, datetime) or not isinstance(day, date):
         stamp = pd.Timestamp(day)
-        if stamp is pd.NaT or stamp.tzinfo is not None or stamp != stamp.normalize():
+        if pd.isna(stamp) or stamp.tzinfo is not None or stamp != stamp.normalize():
             raise TypeError(f"`time` must be a trading day (a date), got {day!r}")
         day = stamp.date()
     return datetime(day.year, day.month, day.day, tzinfo=KST)
@@ -305,20 +344,18 @@ def _day_instant_columns(conn: psycopg.Connection, cur: psycopg.Cursor[Any]) -> 
     return [i for i, oid in candidates.items() if oid in day_tables]
 
 
-def upsert_frame(
-    conn: psycopg.Connection,
-    table: str,
-    frame: pd.DataFrame,
-    key_columns: Sequence[str],
-) -> int:
-    """Write `frame` into `table`: COPY into a temporary table, then one INSERT … ON CONFLICT DO UPDATE.
+def upsert_frame(conn: psycopg.Connection, table: str, frame: pd.DataFrame) -> int:
+    """Write `frame` into `table`: COPY into a temporary table, then one INSERT … ON CONFLICT DO UPDATE
+    on the table's registered primary key (storage/tables.py).
 
     Runs inside one transaction (a savepoint when the caller already has one open), so either every
     row lands or none does. Returns the number of rows written.
     """
+    registered = registered_table(table)
     if frame.empty:
         return 0
-    if table in KST_DAY_TABLES and "time" in frame.columns:
+    key_columns = registered.key
+    if registered.kst_day and "time" in frame.columns:
         frame = frame.assign(time=[kst_midnight(day) for day in frame["time"]])
     columns = list(frame.columns)
     missing_keys = [k for k in key_columns if k not in columns]
@@ -365,7 +402,7 @@ def upsert_frame(
 
 def _rows(frame: pd.DataFrame) -> Iterable[tuple[Any, ...]]:
     """Rows as plain Python values, with pandas' missing markers turned into SQL NULL."""
-    cleaned = frame.astype(object).where(frame.notna(), None)
+    cleaned = frame.astype(object).mask(frame.isna(), None)
     for row in cleaned.itertuples(index=False, name=None):
         yield tuple(_plain(v) for v in row)
 

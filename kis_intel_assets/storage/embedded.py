@@ -28,7 +28,7 @@ with warnings.catch_warnings():
     # platformdirs warns when XDG_RUNTIME_DIR is unset (root shells, CI); pgserver then uses /tmp.
     warnings.simplefilter("ignore")
     import pgserver
-    from pgserver._commands import pg_ctl
+    from pgserver._commands import pg_ctl  # type: ignore[attr-defined]  # set on the module at import
     from pgserver.postgres_server import PostgresServer
     from pgserver.utils import DiskList, PostmasterInfo
 

@@ -28,7 +28,7 @@ from types import TracebackType
 import pandas as pd
 import psycopg
 
-from kis_intel_assets.storage.database import connect, redact_url
+from kis_intel_assets.storage.database import connect, execute_reconnecting, redact_url
 
 log = logging.getLogger(__name__)
 MAX_AGE = timedelta(hours=12)
@@ -68,17 +68,8 @@ class FetchCache:
 
     def _execute(self, query: str, params: tuple[object, ...]) -> psycopg.Cursor:
         """One autocommit statement (every one is idempotent); a lost connection is replaced once."""
-        try:
-            return self._connected().execute(query, params)
-        except psycopg.OperationalError:
-            if self._conn is not None:
-                self._conn.close()
-            return self._connected().execute(query, params)
-
-    def _connected(self) -> psycopg.Connection:
-        if self._conn is None or self._conn.closed or self._conn.broken:
-            self._conn = connect(self.url, autocommit=True)
-        return self._conn
+        self._conn, cursor = execute_reconnecting(self._conn, self.url, query, params)
+        return cursor
 
     def load(self, symbols: Iterable[str]) -> dict[str, pd.DataFrame]:
         """The kept frames of these symbols (expired entries are deleted first)."""

@@ -70,7 +70,9 @@ def migrate(url: str, folder: Path | None = None, *, target: str | None = None) 
                        checksum    text NOT NULL,
                        applied_at  timestamptz NOT NULL DEFAULT now())"""
             )
-            recorded = dict(conn.execute("SELECT version, checksum FROM schema_migrations").fetchall())
+            recorded: dict[str, str] = dict(
+                conn.execute("SELECT version, checksum FROM schema_migrations").fetchall()
+            )
             for path in migration_files(folder):
                 if target is None or path.name[:3] <= target:
                     _apply(conn, path, recorded, report)

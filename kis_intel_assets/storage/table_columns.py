@@ -128,7 +128,9 @@ def _normal_type(spelled: str) -> str:
 
 def _top_level(text: str) -> list[str]:
     """Split on commas outside parentheses and quotes."""
-    parts, depth, quoted, current = [], 0, False, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth, quoted = 0, False
     for char in text:
         if char == "'":
             quoted = not quoted

@@ -7,7 +7,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from kis_intel_assets.analytics import quarterly_short_ratio, short_overheat
+from kis_intel_assets.analytics import market_day_totals, quarterly_short_ratio, short_overheat
 
 T = date(2025, 12, 15)
 AFTER_T = [date(2025, 12, 16), date(2025, 12, 17), date(2025, 12, 18)]
@@ -139,7 +139,7 @@ def test_quarter_threshold_is_three_times_the_value_weighted_average_capped_at_2
     q3 = frame["time"] < date(2025, 10, 1)
     frame.loc[q3 & (frame["market"] == "KOSPI"), ["short_amount", "short_ratio"]] = [1_000, 10.0]
 
-    quarters = quarterly_short_ratio(frame).set_index(["market", "quarter"])
+    quarters = quarterly_short_ratio(market_day_totals(frame)).set_index(["market", "quarter"])
     result = short_overheat(frame).set_index("symbol")
 
     assert quarters.loc[("KOSPI", "2025Q3"), "avg_short_ratio"] == pytest.approx(10.0)

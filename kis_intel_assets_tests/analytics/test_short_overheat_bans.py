@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kis_intel_assets.analytics import quarterly_short_ratio, short_overheat
+from kis_intel_assets.analytics import market_day_totals, quarterly_short_ratio, short_overheat
 from kis_intel_assets.analytics.short_overheat import FULL_BANS
 from kis_intel_assets.krx_calendar import trading_days
 
@@ -60,7 +60,7 @@ def test_history_that_lies_inside_a_ban_designates_nothing_instead_of_crashing(
     daily = history(ban[0] + pd.Timedelta(days=30), ban[0] + pd.Timedelta(days=120), {"INBAN1": "KOSPI"})
     plant(daily, "INBAN1", daily["time"].iloc[-1], 880, 300, 35.0)
 
-    for quarters in (None, quarterly_short_ratio(daily)):
+    for quarters in (None, quarterly_short_ratio(market_day_totals(daily))):
         designated = short_overheat(daily, quarters)  # before the fix: IndexError (size 0)
 
         assert designated.empty
@@ -81,7 +81,10 @@ def test_history_starting_inside_a_ban_designates_once_forty_open_days_have_pass
     inside = trading_days(first, ban[1])[30]
     plant(daily, "INBAN1", inside, 880, 300, 35.0)  # a crash inside the ban never designates
 
-    for quarters in (None, quarterly_short_ratio(daily)):  # the asset passes the table explicitly
+    for quarters in (
+        None,
+        quarterly_short_ratio(market_day_totals(daily)),
+    ):  # the asset passes the table explicitly
         designated = short_overheat(daily, quarters)
 
         assert designated["symbol"].tolist() == ["LATE01"]

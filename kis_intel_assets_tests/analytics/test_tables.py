@@ -13,14 +13,14 @@ from kis_intel_assets.analytics import (
     sector_money_flow,
     short_overheat,
 )
-from kis_intel_assets.storage import connect, fetch_frame, upsert_frame
+from kis_intel_assets.storage import TABLES, connect, fetch_frame, upsert_frame
 from kis_intel_assets_tests.analytics.test_short_overheat import scenario_frame
 from kis_intel_assets_tests.support.buying_market import market as buying_market
 from kis_intel_assets_tests.support.buying_market import noise, plant
 from kis_intel_assets_tests.support.synthetic_market import Episode, synthetic_market
 
 
-def outputs() -> dict[str, tuple[pd.DataFrame, list[str]]]:
+def outputs() -> dict[str, pd.DataFrame]:
     market = synthetic_market(n_days=160, seed=2, episodes=(Episode(sector=1, start=120, direction=1),))
     flow = sector_money_flow(market.stock_master, market.daily_prices, market.investor_trends)
     signals = rotation_signals(flow)
@@ -29,24 +29,25 @@ def outputs() -> dict[str, tuple[pd.DataFrame, list[str]]]:
     flows = noise()
     plant(flows, stock=0, investor=0, days=5, value=4e9)
     return {
-        "stock_mfi": (stock_mfi, ["symbol", "time"]),
-        "sector_rotation": (flow, ["sector_code", "time"]),
-        "rotation_signal": (signals, ["sector_code", "time"]),
-        "rotation_transition": (rotation_transitions(signals), ["sector_code", "kind", "time"]),
-        "rotation_scorecard": (rotation_scorecard(signals, flow), ["method", "horizon", "time"]),
-        "short_overheat": (short_overheat(scenario_frame()), ["symbol", "time"]),
-        "concentrated_buying": (concentrated_buying(*buying_market(flows)), ["symbol", "investor", "time"]),
+        "stock_mfi": stock_mfi,
+        "sector_rotation": flow,
+        "rotation_signal": signals,
+        "rotation_transition": rotation_transitions(signals),
+        "rotation_scorecard": rotation_scorecard(signals, flow),
+        "short_overheat": short_overheat(scenario_frame()),
+        "concentrated_buying": concentrated_buying(*buying_market(flows)),
     }
 
 
 def test_outputs_upsert_into_their_tables_idempotently(database_url: str) -> None:
     with connect(database_url) as conn:
-        for table, (frame, key) in outputs().items():
+        for table, frame in outputs().items():
             assert not frame.empty, table
-            assert upsert_frame(conn, table, frame, key) == len(frame)
-            first = fetch_frame(conn, f"SELECT * FROM {table} ORDER BY {', '.join(key)}")
-            assert upsert_frame(conn, table, frame, key) == len(frame)
-            second = fetch_frame(conn, f"SELECT * FROM {table} ORDER BY {', '.join(key)}")
+            by_key = f"SELECT * FROM {table} ORDER BY {', '.join(TABLES[table].key)}"
+            assert upsert_frame(conn, table, frame) == len(frame)
+            first = fetch_frame(conn, by_key)
+            assert upsert_frame(conn, table, frame) == len(frame)
+            second = fetch_frame(conn, by_key)
             assert len(first) == len(frame), table
             pd.testing.assert_frame_equal(first, second)
 

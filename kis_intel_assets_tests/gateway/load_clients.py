@@ -92,7 +92,7 @@ def _price(http: httpx.Client, name: str, token: str, symbol: str, tally: Tally)
 def product_client(config: KISConfig, symbols: list[str], start: Any, stop: Any, results: Any) -> None:
     """kis-intel's own KISClient with the gateway as its base URL and local credentials."""
     tally = Tally()
-    with KISClient(config) as client:
+    with KISClient.connect(config) as client:
         start.wait(timeout=120)
 
         def work(offset: int) -> None:

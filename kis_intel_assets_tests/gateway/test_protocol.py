@@ -13,7 +13,7 @@ import pandas as pd
 import psycopg
 
 from kis_intel_assets.defs.ingest.assets import stock_universe
-from kis_intel_assets.defs.resources import DatabaseResource, KISResource
+from kis_intel_assets.defs.resources import resources_against
 from kis_intel_assets.gateway.fair_queue import FairQueue, LaneFull
 from kis_intel_assets.kis import KISClient, KISConfig
 from kis_intel_assets.simulator import Simulator
@@ -135,9 +135,10 @@ def test_the_product_client_pages_through_the_gateway_like_direct(
         base_url=gateway_sim.base_url,
         retry=FAST_RETRY,
     )
-    with KISClient(local) as via_gateway, KISClient(direct) as straight:
-        through = via_gateway.sector_index_daily("0001", start, end)
-        expected = straight.sector_index_daily("0001", start, end)
+    with KISClient.connect(local) as via_gateway, KISClient.connect(direct) as straight:
+        params, key = {"FID_INPUT_ISCD": "0001", "FID_INPUT_DATE_1": f"{end:%Y%m%d}"}, ("sector_code", "0001")
+        through = via_gateway.range_frame("FHPUP02120000", params, key, start, end)
+        expected = straight.range_frame("FHPUP02120000", params, key, start, end)
     pd.testing.assert_frame_equal(through, expected)
     pages = [r for r in gateway_sim.stats.requests(real_key) if r.tr_id == "FHPUP02120000"]
     assert len(pages) >= 6 and sum(r.tr_cont == "M" for r in pages) >= 4  # tr_cont both ways, both runs
@@ -259,15 +260,9 @@ def test_a_dagster_run_can_go_through_the_gateway_with_local_credentials(
 ) -> None:
     gateway = gateway_factory(gateway_sim)
     key, secret = LOCAL_CLIENTS["bot"]
-    database = DatabaseResource(url=database_url)
-    kis = KISResource(
-        app_key=key,
-        app_secret=secret,
-        database=database,
-        base_url=gateway.base_url,
-        master_base_url=gateway_sim.master_base_url,
+    resources = resources_against(
+        gateway.base_url, database_url, key, secret, master_base_url=gateway_sim.master_base_url
     )
-    resources = {"database": database, "kis": kis}
     assert dg.materialize([stock_universe], resources=resources).success
 
     with psycopg.connect(database_url) as conn:

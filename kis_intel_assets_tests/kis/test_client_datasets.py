@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from kis_intel_assets.kis import ENDPOINTS, KISClient, KISConfig, KISError
+from kis_intel_assets.kis.client import MARKET_CODES
 from kis_intel_assets_tests.kis.conftest import END
 
 RECENT = dt.date(2025, 1, 2)
@@ -31,7 +32,7 @@ def calls(sim: Any, config: KISConfig, tr_id: str) -> int:
 
 @pytest.fixture
 def client(sim: Any, make_config: Callable[..., KISConfig]) -> Any:
-    with KISClient(make_config(sim)) as kis:
+    with KISClient.connect(make_config(sim)) as kis:
         yield kis
 
 
@@ -109,7 +110,8 @@ def test_stock_info_master_files_and_current_price(sim: Any, client: KISClient) 
 
 def test_snapshot_ranking_and_intraday_agree_with_daily_truth(sim: Any, client: KISClient) -> None:
     symbol = sim.truth.symbols()[3]
-    snapshot = client.investor_snapshot(symbol)
+    snapshot = client.rows_frame("FHKST01010900", {"FID_INPUT_ISCD": symbol}, ("symbol", symbol))
+    snapshot = snapshot.sort_values("time", ignore_index=True)
     assert len(snapshot) == 30 and snapshot["time"].iloc[-1] == END
     truth = sim.truth.investor_trends(snapshot["time"].iloc[0], END, [symbol])
     assert_same(snapshot.drop(columns=["close"]), truth, ["time"])
@@ -127,12 +129,31 @@ def test_snapshot_ranking_and_intraday_agree_with_daily_truth(sim: Any, client: 
 
 
 def test_market_level_flows_and_sector_indices(sim: Any, client: KISClient) -> None:
-    flows = client.market_investor_daily("KOSPI", RECENT, END)
+    kospi, end = MARKET_CODES["KOSPI"], f"{END:%Y%m%d}"
+    flows = client.range_frame(
+        "FHPTJ04040000",
+        {
+            "FID_INPUT_ISCD": kospi.index_code,
+            "FID_INPUT_DATE_1": end,
+            "FID_INPUT_ISCD_1": kospi.investor_code,
+            "FID_INPUT_DATE_2": end,
+            "FID_INPUT_ISCD_2": kospi.index_code,
+        },
+        ("market", "KOSPI"),
+        RECENT,
+        END,
+    )
     assert len(flows) == len(sim.truth.program_trading_market(RECENT, END)) // 6
     top_groups = ["foreign_net", "retail_net", "institution_net", "other_net"]
     nets = flows[top_groups].sum(axis=1)
     assert (nets == 0).all()  # the four top-level groups net to zero on a complete market day
-    index = client.sector_index_daily("0001", RECENT, END)
+    index = client.range_frame(
+        "FHPUP02120000",
+        {"FID_INPUT_ISCD": "0001", "FID_INPUT_DATE_1": end},
+        ("sector_code", "0001"),
+        RECENT,
+        END,
+    )
     merged = flows.merge(index, on="time", suffixes=("_flows", "_index"))
     assert len(merged) == len(flows)
     assert (merged["close_flows"] == merged["close_index"]).all()
@@ -142,7 +163,7 @@ def test_market_level_flows_and_sector_indices(sim: Any, client: KISClient) -> N
 def test_paper_mode_refuses_real_only_endpoints_before_calling(
     sim: Any, make_config: Callable[..., KISConfig]
 ) -> None:
-    with KISClient(make_config(sim, paper=True)) as paper:
+    with KISClient.connect(make_config(sim, paper=True)) as paper:
         with pytest.raises(KISError, match=r"real-account only.*FHPST04830000"):
             paper.short_selling("005930", RECENT, END)
         assert paper.metrics.requests == 0

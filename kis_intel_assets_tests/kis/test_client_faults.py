@@ -20,7 +20,7 @@ from kis_intel_assets.kis import (
     KISTransientError,
     RetrySettings,
 )
-from kis_intel_assets.kis.session import MAX_THROTTLED_RETRIES
+from kis_intel_assets.kis.session import MAX_THROTTLED_RETRIES, KISSession
 from kis_intel_assets_tests.kis.conftest import END
 
 START = dt.date(2025, 2, 3)
@@ -34,10 +34,11 @@ def test_transient_faults_are_retried_to_the_true_answer(
         retry = RetrySettings(max_attempts=8, backoff_base_seconds=0.01, backoff_cap_seconds=0.05)
         config = make_config(sim, read_timeout_seconds=0.5, retry=retry)
         symbols = sim.truth.symbols()[:4]
-        with KISClient(config) as client:
+        with KISSession(config) as session:
+            client = KISClient(session)
             frames = [client.daily_prices(s, START, END) for s in symbols]
             frames += [client.short_selling(s, START, END) for s in symbols]
-            token = client._tokens.get().value.reveal()
+            token = session._tokens.get().value.reveal()
             retries = client.metrics.snapshot()["retries"]
         faults = sim.stats.fault_counts
     truth = sim.truth.daily_prices(START, END, symbols)
@@ -63,7 +64,7 @@ def test_persistent_transient_fault_becomes_typed_error(
     with faulty_sim(f"{kind}@FHPST04830000=1") as sim:
         config = make_config(sim)
         symbol = sim.truth.symbols()[0]
-        with KISClient(config) as client, pytest.raises(KISTransientError) as info:
+        with KISClient.connect(config) as client, pytest.raises(KISTransientError) as info:
             client.short_selling(symbol, START, END)
         served = sim.stats.requests(config.app_key.reveal(), "FHPST04830000")
     error = info.value
@@ -92,7 +93,7 @@ def test_corrupted_field_is_an_error_never_a_number(
     hits = 0
     with faulty_sim(f"bad_field@{tr_id}=1") as sim:
         config = make_config(sim)
-        with KISClient(config) as client:
+        with KISClient.connect(config) as client:
             for symbol in sim.truth.symbols()[:8]:
                 try:
                     ours = getattr(client, fetch)(symbol, START, END)

@@ -9,6 +9,7 @@ from typing import Any
 import psycopg
 
 from kis_intel_assets.kis import KISClient, KISConfig
+from kis_intel_assets.kis.session import KISSession
 from kis_intel_assets_tests.kis.conftest import END
 from kis_intel_assets_tests.kis.workers import fetch_quotes
 
@@ -44,8 +45,8 @@ def test_two_processes_share_one_budget_and_one_token(
     assert sim.stats.token_issuances(key) == 1
 
     # A later run (new client, same database) reuses the stored token instead of issuing another.
-    with KISClient(config) as later:
-        later.current_price(symbols[0])
+    with KISSession(config) as later:
+        KISClient(later).current_price(symbols[0])
         token = later._tokens.get().value.reveal()
     assert sim.stats.token_issuances(key) == 1
     with psycopg.connect(database_url) as conn:
@@ -61,7 +62,7 @@ def test_expired_token_is_refreshed_once_and_issuance_throttle_is_waited_out(
     config = make_config(sim)
     key = config.app_key.reveal()
     symbol = sim.truth.symbols()[0]
-    with KISClient(config) as client:
+    with KISClient.connect(config) as client:
         first = client.current_price(symbol)
         assert sim.expire_tokens(key) == 1
         # EGW00123 -> refresh; the re-issue comes within the simulator's 1-s issuance interval, so KIS
@@ -83,7 +84,7 @@ def test_refresh_by_another_process_is_picked_up_without_reissuing(
     config = make_config(sim)
     key = config.app_key.reveal()
     symbol = sim.truth.symbols()[1]
-    with KISClient(config) as first, KISClient(config) as second:
+    with KISClient.connect(config) as first, KISClient.connect(config) as second:
         first.daily_prices(symbol, END, END)
         second.daily_prices(symbol, END, END)
         assert sim.stats.token_issuances(key) == 1

@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
+from kis_intel_assets.discover_cli import run_discover_cli
 from kis_intel_assets.kis import ENDPOINTS
-from kis_intel_assets.kis.discovery import SAMPLE_PARAMS, is_breaking, registry_drift, run_discover_cli
+from kis_intel_assets.kis.discovery import SAMPLE_PARAMS, is_breaking, registry_drift
 from kis_intel_assets.kis.schema import field_type, response_schema
 from kis_intel_assets.simulator import FaultSpec, running_simulator
 from kis_intel_assets_tests.kis.conftest import sim_config

@@ -14,6 +14,7 @@ import pytest
 
 from kis_intel_assets.kis import KISClient, KISConfig
 from kis_intel_assets.kis.ratelimit import RECOVER_EVERY_SECONDS
+from kis_intel_assets.kis.session import KISSession
 from kis_intel_assets_tests.kis.conftest import END, sim_config
 
 NEW_KEY_RATE = 5  # the real figure is about 3/s; 5 keeps the test short and is just as far below 20
@@ -28,11 +29,15 @@ def test_a_throttled_new_key_lowers_the_shared_budget_and_no_call_fails(
     with running_simulator(sim_config(new_key_rate_limit_per_sec=NEW_KEY_RATE)) as sim:
         config = make_config(sim)  # a 20/s budget, as for an established real account
         symbols = sim.truth.symbols()
-        with caplog.at_level(logging.WARNING), KISClient(config) as client, ThreadPoolExecutor(4) as pool:
+        with (
+            caplog.at_level(logging.WARNING),
+            KISClient.connect(config) as client,
+            ThreadPoolExecutor(4) as pool,
+        ):
             frames = list(pool.map(lambda s: client.short_selling(s, START, END), symbols * 2))
             metrics = client.metrics.snapshot()
-        with KISClient(config) as other_process:  # shares the key: starts at the lowered budget
-            other_process.short_selling(symbols[0], START, END)
+        with KISSession(config) as other_process:  # shares the key: starts at the lowered budget
+            KISClient(other_process).short_selling(symbols[0], START, END)
             inherited = other_process._limiter.budget_in_force
         served = sim.stats.requests(config.app_key.reveal())
 
@@ -57,7 +62,7 @@ def test_a_throttled_new_key_lowers_the_shared_budget_and_no_call_fails(
             "UPDATE kis_rate_limit SET changed_at = changed_at - %(s)s, throttled_at = throttled_at - %(s)s",
             {"s": RECOVER_EVERY_SECONDS + 1},
         )
-    with KISClient(config) as later:
+    with KISSession(config) as later:
         claim = later._limiter.claim()
         assert claim is not None
         assert later._limiter.budget_in_force == pytest.approx(max(budget * 1.1, budget + 0.5))

@@ -31,7 +31,7 @@ def test_ranges_before_a_listing_and_after_a_delisting_are_empty(
         before = (listed["first"] - dt.timedelta(days=20), listed["first"] - dt.timedelta(days=1))
         across = (listed["first"] - dt.timedelta(days=10), listed["first"] + dt.timedelta(days=10))
         after = (delisted["last"] + dt.timedelta(days=1), delisted["last"] + dt.timedelta(days=20))
-        with KISClient(make_config(sim)) as client:
+        with KISClient.connect(make_config(sim)) as client:
             for name in DATASETS:
                 fetch = getattr(client, name)
                 truth = getattr(sim.truth, name)

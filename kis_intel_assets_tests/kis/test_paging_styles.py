@@ -36,7 +36,7 @@ def test_every_ranged_dataset_equals_truth_at_the_floor(
 ) -> None:
     sim = styled_sim
     symbol = sim.truth.symbols()[0]
-    with KISClient(make_config(sim)) as kis:
+    with KISClient.connect(make_config(sim)) as kis:
         flows = kis.investor_trends(symbol, START, END)
         short = kis.short_selling(symbol, START, END)
         program = kis.program_trading(symbol, START, END)
@@ -64,7 +64,7 @@ def test_a_repeated_more_page_is_an_error_after_two_calls(make_config: Callable[
 
     with running_simulator(sim_config(paging_style="repeat", page_size=PAGE)) as sim:
         symbol = sim.truth.symbols()[1]
-        with KISClient(make_config(sim)) as kis, pytest.raises(KISError) as raised:
+        with KISClient.connect(make_config(sim)) as kis, pytest.raises(KISError) as raised:
             kis.short_selling(symbol, START, END)
         assert calls(sim, kis.config, "FHPST04830000") == 2
     message = str(raised.value)
@@ -79,7 +79,7 @@ def test_a_full_last_page_then_no_data_ends_the_range(make_config: Callable[...,
     config = sim_config(paging_style="short", page_sizes={"FHPTJ04160001": 151})
     with running_simulator(config) as sim:
         symbol = sim.truth.symbols()[2]
-        with KISClient(make_config(sim)) as kis:
+        with KISClient.connect(make_config(sim)) as kis:
             flows = kis.investor_trends(symbol, dt.date(2023, 6, 1), END)
         assert_same(flows, sim.truth.investor_trends(dt.date(2023, 6, 1), END, [symbol]), ["time"])
         served = sim.stats.requests(kis.config.app_key.reveal(), "FHPTJ04160001")

@@ -15,9 +15,12 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from kis_intel_assets.defs.ingest.assets import DAILY_PRICES
+from kis_intel_assets.defs.ingest.collect import fetch_dataset
 from kis_intel_assets.defs.resources import DatabaseResource, KISResource
 from kis_intel_assets.kis import KISClient, KISConfig
-from kis_intel_assets.kis.pool import KISClientPool
+from kis_intel_assets.kis.pool import KISSessionPool
+from kis_intel_assets.kis.session import KISSession
 
 START, END = date(2025, 2, 3), date(2025, 2, 28)
 
@@ -36,10 +39,10 @@ def key_configs(make_config: MakeConfig, server: Any, count: int, **overrides: A
 def test_calls_spread_over_every_key_and_match_a_single_client(sim: Any, make_config: MakeConfig) -> None:
     symbols = sim.truth.symbols()
     configs = key_configs(make_config, sim, 3)
-    with KISClientPool(configs) as pool, ThreadPoolExecutor(6) as threads:
+    with KISClient.connect(*configs) as pool, ThreadPoolExecutor(6) as threads:
         frames = list(threads.map(lambda s: pool.daily_prices(s, START, END), symbols))
         metrics = pool.metrics.snapshot()
-    with KISClient(make_config(sim)) as single:
+    with KISClient.connect(make_config(sim)) as single:
         expected = [single.daily_prices(s, START, END) for s in symbols]
 
     for got, want in zip(frames, expected, strict=True):
@@ -55,7 +58,7 @@ def test_throughput_grows_with_the_number_of_keys(sim: Any, make_config: MakeCon
     rate, calls = 10.0, 40  # per-key budget far below the simulator's, so the client's pacing is what counts
     symbols = sim.truth.symbols()
     configs = key_configs(make_config, sim, 2, rate_limit_per_sec=rate)
-    with KISClientPool(configs) as pool, ThreadPoolExecutor(4) as threads:
+    with KISClient.connect(*configs) as pool, ThreadPoolExecutor(4) as threads:
         pool.current_price(symbols[0])  # tokens and connections first, outside the timing
         pool.current_price(symbols[1])
         started = time.monotonic()
@@ -68,7 +71,7 @@ def test_throughput_grows_with_the_number_of_keys(sim: Any, make_config: MakeCon
 def test_repeated_keys_are_refused_without_showing_them(sim: Any, make_config: MakeConfig) -> None:
     config = make_config(sim)
     with pytest.raises(ValueError, match="app key #2 repeats app key #1") as raised:
-        KISClientPool([config, replace(config, app_secret="another-secret")])
+        KISSessionPool([config, replace(config, app_secret="another-secret")])
     assert config.app_key.reveal() not in str(raised.value)
 
 
@@ -85,10 +88,10 @@ def test_resource_returns_a_pool_only_with_extra_keys(sim: Any, database_url: st
         )
 
     with resource().client() as client:
-        assert isinstance(client, KISClient)
+        assert isinstance(client, KISClient) and isinstance(client.transport, KISSession)
     extra_keys = f"PSx{uuid.uuid4().hex}, PSy{uuid.uuid4().hex}"
     with resource(extra_app_keys=extra_keys, extra_app_secrets="sx,sy").client() as client:
-        assert isinstance(client, KISClientPool) and len(client.clients) == 3
+        assert isinstance(client.transport, KISSessionPool) and len(client.transport.sessions) == 3
         assert client.stock_info(sim.truth.symbols()[0]).listed_shares > 0
     mismatched = resource(extra_app_keys=extra_keys, extra_app_secrets="sx")
     with (
@@ -100,3 +103,19 @@ def test_resource_returns_a_pool_only_with_extra_keys(sim: Any, database_url: st
     blank = resource(extra_app_keys=extra_keys, extra_app_secrets="sx, ")
     with pytest.raises(ValueError, match="extra_app_secrets: entry 2 of 2 is blank"), blank.client():
         pass
+
+
+def test_an_ingest_fetch_over_several_keys_equals_one_over_a_single_key(
+    sim: Any, make_config: MakeConfig
+) -> None:
+    """The ingest path reads the client's server clock and unserved days: the same over a pool."""
+    symbols = sim.truth.symbols()[:4]
+    with KISClient.connect(*key_configs(make_config, sim, 2)) as pool:
+        pooled = fetch_dataset(pool, DAILY_PRICES, symbols, START, END, workers=4)
+    with KISClient.connect(make_config(sim)) as single:
+        expected = fetch_dataset(single, DAILY_PRICES, symbols, START, END, workers=4)
+    by_day = ["symbol", "time"]
+    pd.testing.assert_frame_equal(
+        pooled.sort_values(by_day, ignore_index=True), expected.sort_values(by_day, ignore_index=True)
+    )
+    assert len(pooled) > 0

@@ -15,6 +15,7 @@ import pytest
 
 from kis_intel_assets.kis import KISClient, KISConfig
 from kis_intel_assets.kis.publication import BEYOND_HISTORY, UNPUBLISHED
+from kis_intel_assets.kis.session import KISSession
 from kis_intel_assets.simulator import running_simulator
 from kis_intel_assets.simulator.clock import Publication
 from kis_intel_assets_tests.kis.conftest import END, sim_config
@@ -29,7 +30,7 @@ def test_investor_trends_before_1541_raise_nothing_and_record_today(
 ) -> None:
     with running_simulator(sim_config(now=dt.datetime(2025, 3, 31, 15, 0), time_limit_scope=scope)) as sim:
         symbol = sim.truth.symbols()[0]
-        with KISClient(make_config(sim)) as client:
+        with KISClient.connect(make_config(sim)) as client:
             frame = client.investor_trends(symbol, dt.date(2025, 3, 24), TODAY)
             unavailable = client.unavailable.days("FHPTJ04160001")
         refused = [
@@ -57,9 +58,10 @@ def truth_days(start: dt.date, end: dt.date) -> list[dt.date]:
 def test_the_running_candle_is_not_a_day_until_the_close(make_config: Callable[..., KISConfig]) -> None:
     with running_simulator(sim_config(now=dt.datetime(2025, 3, 31, 11, 0))) as sim:
         symbol = sim.truth.symbols()[1]
-        with KISClient(make_config(sim)) as client:
+        with KISSession(make_config(sim)) as session:
+            client = KISClient(session)
             during = client.daily_prices(symbol, dt.date(2025, 3, 24), TODAY)
-            served = client.request(
+            served = session.request(
                 client_endpoint("FHKST03010100"),
                 {"FID_INPUT_ISCD": symbol, "FID_INPUT_DATE_1": "20250331", "FID_INPUT_DATE_2": "20250331"},
                 symbol=symbol,
@@ -85,7 +87,7 @@ def test_market_programme_older_than_eight_months_is_recorded_not_failed(
 ) -> None:
     with running_simulator(sim_config(history_limit_form=form)) as sim:
         start, end = dt.date(2024, 6, 3), dt.date(2024, 8, 30)  # 2025-03-31 - 8 months = 2024-07-31
-        with KISClient(make_config(sim)) as client:
+        with KISClient.connect(make_config(sim)) as client:
             frame = client.program_trading_market("KOSPI", start, end)
             unavailable = client.unavailable.days("FHPPG04600001")
     truth = sim.truth.program_trading_market(dt.date(2024, 8, 1), end)
@@ -109,7 +111,7 @@ def test_short_selling_published_later_than_assumed_never_returns_today(
     config = sim_config(now=dt.datetime(2025, 3, 31, 16, 0), publication=late, time_limit_scope="today")
     with running_simulator(config) as sim:
         symbol = sim.truth.symbols()[2]
-        with KISClient(make_config(sim)) as client:
+        with KISClient.connect(make_config(sim)) as client:
             frame = client.short_selling(symbol, dt.date(2025, 3, 24), TODAY)
             unavailable = client.unavailable.days("FHPST04830000")
             sim.set_now(dt.datetime(2025, 3, 31, 16, 10))

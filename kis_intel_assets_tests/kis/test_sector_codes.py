@@ -10,15 +10,17 @@ import httpx
 
 from kis_intel_assets.kis import KISClient, KISConfig
 from kis_intel_assets.kis.masters import sector_index_code
+from kis_intel_assets.kis.session import KISSession
 from kis_intel_assets.simulator import running_simulator
 from kis_intel_assets_tests.kis.conftest import sim_config
 
 
 def test_stock_info_maps_kis_codes_to_unique_index_codes(make_config: Callable[..., KISConfig]) -> None:
     with running_simulator(sim_config(n_symbols=80, rate_limit_per_sec=200.0)) as sim:
-        with KISClient(make_config(sim, rate_limit_per_sec=100.0)) as client:
+        with KISSession(make_config(sim, rate_limit_per_sec=100.0)) as session:
+            client = KISClient(session)
             infos = [client.stock_info(symbol) for symbol in sim.truth.listed_symbols(sim_config().end)]
-            token = client._tokens.get().value.reveal()
+            token = session._tokens.get().value.reveal()
         raw = httpx.get(
             f"{sim.base_url}/uapi/domestic-stock/v1/quotations/search-stock-info",
             params={"PRDT_TYPE_CD": "300", "PDNO": infos[0].symbol},

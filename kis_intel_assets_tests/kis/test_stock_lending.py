@@ -32,7 +32,7 @@ def test_every_field_equals_truth_across_100_row_pages(
     pages continued with tr_cont N. Both cost ceil(days / 100) calls."""
     with running_simulator(sim_config(paging_style=style)) as sim:
         symbol = sim.truth.symbols()[0]
-        with KISClient(make_config(sim)) as client:
+        with KISClient.connect(make_config(sim)) as client:
             frame = client.stock_lending(symbol, START, END)
             served = sim.stats.requests(client.config.app_key.reveal(), TR)
             requests = calls(sim, client.config, TR)
@@ -64,7 +64,7 @@ def test_a_range_without_trading_days_is_no_rows(make_config: Callable[..., KISC
     """Before the first day KIS has: rt_cd 7 KIOK0560, `output1: [{}]` or an empty list, each no rows."""
     with running_simulator(sim_config(no_data_form=form)) as sim:
         symbol = sim.truth.symbols()[1]
-        with KISClient(make_config(sim)) as client:
+        with KISClient.connect(make_config(sim)) as client:
             before = client.stock_lending(symbol, dt.date(2023, 6, 1), dt.date(2023, 12, 28))
             served = sim.stats.requests(client.config.app_key.reveal(), TR)
     assert before.empty and list(before.columns)[:2] == ["time", "symbol"]
@@ -94,7 +94,7 @@ def test_an_unpublished_day_is_absent_never_a_zero_row(
 ) -> None:
     with running_simulator(sim_config(now=now, publication=publication)) as sim:
         symbol = sim.truth.symbols()[2]
-        with KISClient(make_config(sim)) as client:
+        with KISClient.connect(make_config(sim)) as client:
             frame = client.stock_lending(symbol, dt.date(2025, 3, 17), MONDAY)
     assert max(frame["time"]) == newest
     assert_same(frame, sim.truth.stock_lending(dt.date(2025, 3, 17), newest, [symbol]), ["time"])
@@ -106,7 +106,7 @@ def test_a_malformed_field_is_a_typed_error(
 ) -> None:
     with faulty_sim(f"bad_field@{TR}/{field}=1") as sim:
         symbol = sim.truth.symbols()[3]
-        with KISClient(make_config(sim)) as client, pytest.raises(KISPayloadError) as raised:
+        with KISClient.connect(make_config(sim)) as client, pytest.raises(KISPayloadError) as raised:
             client.stock_lending(symbol, dt.date(2025, 3, 3), END)
     error = raised.value
     assert (error.tr_id, error.symbol, error.field) == (TR, symbol, field)

@@ -27,7 +27,10 @@ START = dt.date(2024, 6, 3)
 
 def test_market_scope_is_j_unless_configured(sim: Any, make_config: Callable[..., KISConfig]) -> None:
     symbol = sim.truth.symbols()[0]
-    with KISClient(make_config(sim)) as krx, KISClient(make_config(sim, market_division="UN")) as combined:
+    with (
+        KISClient.connect(make_config(sim)) as krx,
+        KISClient.connect(make_config(sim, market_division="UN")) as combined,
+    ):
         j = krx.program_trading(symbol, START, END)
         un = combined.program_trading(symbol, START, END)
     assert_same(j, sim.truth.program_trading(START, END, [symbol]), ["time"])
@@ -39,8 +42,13 @@ def test_market_scope_is_j_unless_configured(sim: Any, make_config: Callable[...
 
 
 def test_sector_index_history_and_kis_market_days(sim: Any, make_config: Callable[..., KISConfig]) -> None:
-    with KISClient(make_config(sim)) as kis:
-        history = kis.sector_index_history("0001", START, END)
+    with KISClient.connect(make_config(sim)) as kis:
+        window = {
+            "FID_INPUT_ISCD": "0001",
+            "FID_INPUT_DATE_1": f"{START:%Y%m%d}",
+            "FID_INPUT_DATE_2": f"{END:%Y%m%d}",
+        }
+        history = kis.range_frame("FHKUP03500100", window, ("sector_code", "0001"), START, END)
         days = kis.market_days(dt.date(2024, 12, 1), dt.date(2025, 2, 28))
         config = kis.config
     index = sim.model.factors.index_ohlcv("0001")
@@ -104,7 +112,7 @@ def test_cli_simulator_rate_limits_with_http_200_and_pages_one_page_at_a_time(
     end = krx_calendar.previous_trading_day(dt.date.today())
     start = krx_calendar.trading_days(end - dt.timedelta(days=200), end)[-120]
     # twice the server's budget, with the default backoff (EGW00201 is retried, never a failure)
-    with KISClient(make_config(Server, rate_limit_per_sec=6.0, retry=RetrySettings())) as kis:
+    with KISClient.connect(make_config(Server, rate_limit_per_sec=6.0, retry=RetrySettings())) as kis:
         flows = [kis.investor_trends(symbol, start, end) for symbol in kis.list_common_stocks()["symbol"][:3]]
         snapshot = kis.metrics.snapshot()
     assert all(f["time"].tolist() == krx_calendar.trading_days(start, end) for f in flows)

@@ -9,7 +9,7 @@ from kis_intel_assets.kis import KISClient, KISConfig
 
 def fetch_quotes(config: KISConfig, symbols: list[str], count: int, start: Any, results: Any) -> None:
     """One "process of a Dagster run": builds its own client, waits for the others, then fetches."""
-    with KISClient(config) as client:
+    with KISClient.connect(config) as client:
         start.wait(timeout=60)
         for i in range(count):
             client.current_price(symbols[i % len(symbols)])

@@ -45,7 +45,7 @@ def test_investor_totals_equal_summed_truth(kiwoom_sim, make_client):
 
 def test_short_selling_equals_ground_truth(kiwoom_sim, make_client):
     client = make_client(kiwoom_sim)
-    columns = ["time", "symbol", "short_volume", "short_amount", "total_volume"]
+    columns = ["time", "symbol", "short_volume", "short_amount", "total_volume", "short_ratio"]
     for symbol in kiwoom_sim.model.symbols()[:3]:
         truth = kiwoom_sim.truth.short_selling(*WINDOW, [symbol])[columns].reset_index(drop=True)
         pd.testing.assert_frame_equal(frame(client.short_selling(symbol, *WINDOW)), truth, check_dtype=False)
@@ -127,7 +127,7 @@ def test_kis_and_kiwoom_describe_the_same_trades(both_sims, make_client, databas
     """The same stock-days from both brokers agree on every column both report."""
     kis_sim, kiwoom_sim = both_sims
     kiwoom = make_client(kiwoom_sim)
-    kis = KISClient(
+    kis = KISClient.connect(
         KISConfig(
             app_key="PSkiwoomcompare",
             app_secret="secret-compare",

@@ -17,7 +17,7 @@ WINDOW = (dt.date(2024, 5, 2), dt.date(2024, 6, 28))
 
 
 def short_truth(sim, symbol: str) -> list[dict]:
-    columns = ["time", "symbol", "short_volume", "short_amount", "total_volume"]
+    columns = ["time", "symbol", "short_volume", "short_amount", "total_volume", "short_ratio"]
     return sim.truth.short_selling(*WINDOW, [symbol])[columns].to_dict("records")
 
 

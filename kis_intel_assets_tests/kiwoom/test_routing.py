@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from kis_intel_assets.kis import KISClient, KISConfig, KISTransientError
-from kis_intel_assets.kiwoom.routing import TwoBrokerClient, routed
+from kis_intel_assets.kiwoom.routing import ROUTED_DATASETS, TwoBrokerClient, routed
 from kis_intel_assets.simulator import FaultSpec, running_simulator
 from kis_intel_assets.simulator.kiwoom_app import KiwoomSimSettings
 from kis_intel_assets.simulator.kiwoom_server import running_kiwoom_simulator
@@ -23,12 +23,12 @@ DAY = dt.date(2024, 6, 28)
 
 
 @contextlib.contextmanager
-def two_brokers(make_client, database_url, *, source="both", kis_faults=None):
+def two_brokers(make_client, database_url, *, source="both", kis_faults=None, trading_values=None):
     with (
         running_simulator(replace(MARKET, faults=kis_faults)) as kis_sim,
         running_kiwoom_simulator(kis_sim.model, KiwoomSimSettings(rate_limit_per_sec=50.0)) as kiwoom_sim,
     ):
-        kis = KISClient(
+        kis = KISClient.connect(
             KISConfig(
                 app_key="PSrouting" + source,
                 app_secret="secret-routing",
@@ -39,7 +39,12 @@ def two_brokers(make_client, database_url, *, source="both", kis_faults=None):
             )
         )
         client = routed(
-            kis, lambda: make_client(kiwoom_sim), source, kis_rate_per_sec=20.0, kiwoom_rate_per_sec=40.0
+            kis,
+            lambda: make_client(kiwoom_sim),
+            source,
+            trading_values(kis_sim) if trading_values else None,
+            kis_rate_per_sec=20.0,
+            kiwoom_rate_per_sec=40.0,
         )
         try:
             yield client, kis_sim, kiwoom_sim
@@ -110,3 +115,64 @@ def test_source_kis_is_the_kis_client_and_a_bad_source_is_named(make_client, dat
         routed(sentinel, None, "both")
     with pytest.raises(ValueError, match="source must be one of"):
         routed(sentinel, None, "kiwom")
+
+
+def test_investor_trends_spread_by_requests_per_symbol_with_null_groups_from_kiwoom(
+    make_client, database_url
+):
+    """Kiwoom needs 4 ka10059 calls per stock to KIS's one: at 40/s against 20/s it gets about a third of
+    the stocks (40/4 : 20/1), its rows carry NULL for the groups it cannot give, the rest equals truth."""
+    missing = list(ROUTED_DATASETS["investor_trends"].not_from_kiwoom)
+    with two_brokers(make_client, database_url) as (client, kis_sim, _):
+        symbols = kis_sim.model.symbols()
+        with ThreadPoolExecutor(8) as pool:
+            frame = pd.concat(
+                pool.map(lambda s: client.investor_trends(s, DAY, DAY), symbols), ignore_index=True
+            )
+        used = client.source_metadata()["symbols_by_source"]
+        assert used.get("KIS", 0) > used.get("KIWOOM", 0) > 0 and sum(used.values()) == len(symbols)
+        assert client.metrics.snapshot()["requests_by_source"]["KIWOOM"] == 4 * used["KIWOOM"]
+    expected = kis_sim.truth.investor_trends(DAY, DAY).sort_values("symbol").reset_index(drop=True)
+    got = frame.sort_values("symbol").reset_index(drop=True)
+    shared = [c for c in expected.columns if c not in missing]
+    pd.testing.assert_frame_equal(got[shared], expected[shared], check_dtype=False)
+    from_kiwoom = got["source"] == "KIWOOM"
+    assert got.loc[from_kiwoom, missing].isna().all().all()
+    pd.testing.assert_frame_equal(
+        got.loc[~from_kiwoom, missing], expected.loc[~from_kiwoom, missing], check_dtype=False
+    )
+
+
+def stored_daily_prices(sim):
+    """What the daily_prices table holds after its asset ran (it stores exactly the ground truth)."""
+    prices = sim.truth.daily_prices(DAY, DAY)
+    by_symbol = {s: {DAY: int(v)} for s, v in zip(prices["symbol"], prices["trading_value"], strict=True)}
+    return lambda symbol, start, end: by_symbol.get(symbol, {})
+
+
+def test_short_selling_from_kiwoom_takes_the_stored_trading_value(make_client, database_url):
+    with two_brokers(make_client, database_url, trading_values=stored_daily_prices) as (client, kis_sim, _):
+        symbols = kis_sim.model.symbols()
+        with ThreadPoolExecutor(8) as pool:
+            frame = pd.concat(
+                pool.map(lambda s: client.short_selling(s, DAY, DAY), symbols), ignore_index=True
+            )
+        used = client.source_metadata()["symbols_by_source"]
+    assert used.get("KIS", 0) > 0 and used.get("KIWOOM", 0) > 0
+    expected = kis_sim.truth.short_selling(DAY, DAY).sort_values("symbol").reset_index(drop=True)
+    got = frame.sort_values("symbol").reset_index(drop=True)
+    columns = ["time", "symbol", "short_volume", "short_amount", "short_ratio", "short_value_ratio"]
+    pd.testing.assert_frame_equal(
+        got[[*columns, "total_volume", "total_value"]],
+        expected[[*columns, "total_volume", "total_value"]],
+        check_dtype=False,
+    )
+    assert got.loc[got["source"] == "KIWOOM", ["day_high", "day_low"]].isna().all().all()
+
+
+def test_short_selling_without_a_stored_trading_value_comes_from_kis(make_client, database_url):
+    """No daily_prices row yet: Kiwoom cannot complete the rows, KIS serves them (not a Kiwoom failure)."""
+    with two_brokers(make_client, database_url, source="kiwoom") as (client, kis_sim, _):
+        frame = pd.concat([client.short_selling(s, DAY, DAY) for s in kis_sim.model.symbols()[:4]])
+        assert set(frame["source"]) == {"KIS"}
+        assert client.source_metadata()["sources_down"] == []

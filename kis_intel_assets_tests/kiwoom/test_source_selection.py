@@ -1,6 +1,8 @@
-"""The program_trading asset with source = both, materialized with Dagster against both simulators and a
-real PostgreSQL: rows equal ground truth, `source` says which broker served each, the sources_agree check
-compares the brokers, and with KIS failing every per-stock request the run completes from Kiwoom."""
+"""The program_trading, investor_trends and short_selling assets with source = both, materialized with
+Dagster against both simulators and a real PostgreSQL: rows equal ground truth in every column the serving
+broker gives (the columns Kiwoom cannot give are NULL in its rows; short_selling's total_value comes from
+the stored daily_prices), `source` says which broker served each, the sources_agree check compares the
+brokers, and with KIS failing every per-stock request of the dataset the run completes from Kiwoom."""
 
 from __future__ import annotations
 
@@ -11,8 +13,16 @@ from datetime import date
 
 import dagster as dg
 import pandas as pd
+import pytest
 
-from kis_intel_assets.defs.ingest.assets import program_trading, stock_universe
+from kis_intel_assets.defs.ingest.assets import (
+    daily_prices,
+    investor_trends,
+    program_trading,
+    short_selling,
+    stock_universe,
+)
+from kis_intel_assets.kiwoom.routing import ROUTED_DATASETS
 from kis_intel_assets.simulator import FaultSpec, running_simulator
 from kis_intel_assets.simulator.kiwoom_app import KiwoomSimSettings
 from kis_intel_assets.simulator.kiwoom_server import running_kiwoom_simulator
@@ -44,27 +54,49 @@ def run_resources(database_url: str, faults: FaultSpec | None = None) -> Iterato
             read_timeout_seconds=2.0,
         )
         assert dg.materialize([stock_universe], resources=resources).success
+        # Kiwoom's short_selling rows take the day's trading value from the stored daily_prices.
+        assert dg.materialize([daily_prices], resources=resources, partition_key=PARTITION).success
         yield resources, kis_sim
 
 
-def stored(database_url: str) -> pd.DataFrame:
+# table -> (its asset, the KIS TR of its per-stock rows)
+ROUTED_ASSETS = {
+    "program_trading": (program_trading, "FHPPG04650201"),
+    "investor_trends": (investor_trends, "FHPTJ04160001"),
+    "short_selling": (short_selling, "FHPST04830000"),
+}
+assert set(ROUTED_ASSETS) == set(ROUTED_DATASETS)
+
+
+def stored(database_url: str, table: str) -> pd.DataFrame:
     with connect(database_url) as conn:
-        return fetch_frame(conn, "SELECT * FROM program_trading ORDER BY symbol")
+        return fetch_frame(conn, f"SELECT * FROM {table} ORDER BY symbol")
 
 
-def assert_equals_truth(frame: pd.DataFrame, sim) -> None:
-    truth = sim.truth.program_trading(DAY, DAY).sort_values("symbol").reset_index(drop=True)
-    pd.testing.assert_frame_equal(frame[list(truth.columns)].reset_index(drop=True), truth, check_dtype=False)
+def assert_equals_truth(frame: pd.DataFrame, sim, table: str) -> None:
+    """Every column equals ground truth, except the columns Kiwoom cannot give: NULL in its rows."""
+    truth = getattr(sim.truth, table)(DAY, DAY).sort_values("symbol").reset_index(drop=True)
+    frame = frame.reset_index(drop=True)
+    missing = [c for c in ROUTED_DATASETS[table].not_from_kiwoom if c in truth.columns]
+    shared = [c for c in truth.columns if c not in missing]
+    pd.testing.assert_frame_equal(frame[shared], truth[shared], check_dtype=False)
+    from_kis = frame["source"] == "KIS"
+    pd.testing.assert_frame_equal(
+        frame.loc[from_kis, missing], truth.loc[from_kis, missing], check_dtype=False
+    )
+    assert frame.loc[~from_kis, missing].isna().all().all()
 
 
-def test_both_sources_store_ground_truth_with_their_source_and_agree(database_url):
+@pytest.mark.parametrize("table", ROUTED_ASSETS)
+def test_both_sources_store_ground_truth_with_their_source_and_agree(database_url, table):
+    asset, _ = ROUTED_ASSETS[table]
     with run_resources(database_url) as (resources, sim):
-        result = dg.materialize([program_trading], resources=resources, partition_key=PARTITION)
+        result = dg.materialize([asset], resources=resources, partition_key=PARTITION)
     assert result.success
-    rows = stored(database_url)
-    assert_equals_truth(rows, sim)
+    rows = stored(database_url, table)
+    assert_equals_truth(rows, sim, table)
     assert set(rows["source"]) == {"KIS", "KIWOOM"}
-    metadata = result.asset_materializations_for_node("program_trading")[0].metadata
+    metadata = result.asset_materializations_for_node(table)[0].metadata
     assert metadata["source"].value == "both"
     assert sum(metadata["symbols_by_source"].value.values()) == len(sim.model.symbols())
     check = next(e for e in result.get_asset_check_evaluations() if e.check_name == "sources_agree")
@@ -73,14 +105,39 @@ def test_both_sources_store_ground_truth_with_their_source_and_agree(database_ur
     assert "KWsource-key" not in events and "kiwoom-secret" not in events
 
 
-def test_kis_failing_every_per_stock_request_completes_from_kiwoom(database_url):
-    with run_resources(database_url, FaultSpec.parse("http5xx@FHPPG04650201=1.0")) as (resources, sim):
-        result = dg.materialize([program_trading], resources=resources, partition_key=PARTITION)
+@pytest.mark.parametrize("table", ROUTED_ASSETS)
+def test_kis_failing_every_per_stock_request_completes_from_kiwoom(database_url, table):
+    asset, tr_id = ROUTED_ASSETS[table]
+    with run_resources(database_url, FaultSpec.parse(f"http5xx@{tr_id}=1.0")) as (resources, sim):
+        result = dg.materialize([asset], resources=resources, partition_key=PARTITION)
     assert result.success
-    rows = stored(database_url)
-    assert_equals_truth(rows, sim)
+    rows = stored(database_url, table)
+    assert_equals_truth(rows, sim, table)
     assert set(rows["source"]) == {"KIWOOM"}
-    metadata = result.asset_materializations_for_node("program_trading")[0].metadata
-    assert metadata["sources_down"].value == ["KIS"]
+    metadata = result.asset_materializations_for_node(table)[0].metadata
     assert metadata["symbols_by_source"].value == {"KIWOOM": len(sim.model.symbols())}
-    assert metadata["source_fallbacks"].value >= 3
+    fallbacks = metadata["source_fallbacks"].value
+    if table == "short_selling":
+        # One Kiwoom call per stock against KIS's one: Kiwoom may finish the run before KIS failed the
+        # 3 calls in a row that mark it down; every KIS call that was made fell back.
+        assert fallbacks >= 1 and (metadata["sources_down"].value == ["KIS"]) == (fallbacks >= 3)
+    else:
+        assert metadata["sources_down"].value == ["KIS"]
+        assert fallbacks >= 3
+
+
+def test_kis_failing_every_per_stock_request_of_the_daily_run_completes_from_kiwoom(database_url):
+    """The three routed datasets in one run, KIS failing each of their per-stock TRs: every row from
+    Kiwoom, equal to ground truth, and each materialization says every stock came from Kiwoom."""
+    faults = ",".join(f"http5xx@{tr_id}=1.0" for _, tr_id in ROUTED_ASSETS.values())
+    with run_resources(database_url, FaultSpec.parse(faults)) as (resources, sim):
+        assets = [asset for asset, _ in ROUTED_ASSETS.values()]
+        result = dg.materialize(assets, resources=resources, partition_key=PARTITION)
+    assert result.success
+    for table in ROUTED_ASSETS:
+        rows = stored(database_url, table)
+        assert_equals_truth(rows, sim, table)
+        assert set(rows["source"]) == {"KIWOOM"}
+        metadata = result.asset_materializations_for_node(table)[0].metadata
+        assert metadata["symbols_by_source"].value == {"KIWOOM": len(sim.model.symbols())}
+        assert metadata["source_fallbacks"].value >= 1

@@ -55,6 +55,7 @@ ANALYTICS = [
     "rotation_signal",
     "rotation_transition",
     "short_overheat",
+    "overheat_candidates",
     "concentrated_buying",
 ]
 CHAIN_TIMEOUT_S = 240.0

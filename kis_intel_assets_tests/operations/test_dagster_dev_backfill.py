@@ -18,7 +18,6 @@ import dagster as dg
 import pytest
 
 from kis_intel_assets.defs.ingest.assets import KIS_POOL, stock_universe
-from kis_intel_assets.defs.resources import DatabaseResource, KISResource
 from kis_intel_assets.storage import connect, fetch_frame
 from kis_intel_assets_tests.support.dagster_dev import (
     STARTUP_TIMEOUT_S,
@@ -28,7 +27,11 @@ from kis_intel_assets_tests.support.dagster_dev import (
     running_dagster_dev,
     server_up,
 )
-from kis_intel_assets_tests.support.simulators import SimulatorFactory, simulator_environment
+from kis_intel_assets_tests.support.simulators import (
+    SimulatorFactory,
+    simulator_environment,
+    simulator_resources,
+)
 
 PARTITIONS = ["2025-06-02", "2025-06-04", "2025-06-05"]  # 2025-06-03 was a KRX holiday (election day)
 BACKFILLED = ["daily_prices", "short_selling"]
@@ -48,16 +51,8 @@ def dagster_dev(
     tmp_path: Path, simulator_factory: SimulatorFactory, database_url: str, empty_database_url: str
 ) -> Iterator[DagsterDev]:
     sim = simulator_factory(n_symbols=8, rate_limit_per_sec=RATE)
-    database = DatabaseResource(url=database_url)
-    kis = KISResource(
-        app_key=APP_KEY,
-        app_secret=APP_SECRET,
-        database=database,
-        base_url=sim.base_url,
-        master_base_url=sim.master_base_url,
-        rate_limit_per_sec=RATE,
-    )
-    assert dg.materialize([stock_universe], resources={"database": database, "kis": kis}).success
+    resources = simulator_resources(sim, database_url, APP_KEY, APP_SECRET, rate_limit_per_sec=RATE)
+    assert dg.materialize([stock_universe], resources=resources).success
 
     env = {
         **simulator_environment(sim, database_url, APP_KEY, APP_SECRET, RATE),

@@ -45,7 +45,7 @@ def run_analytics(database_url: str, first: date, last: date) -> None:
     resources = {"database": DatabaseResource(url=database_url)}
     for keys, window in (
         (["sector_money_flow"], days[flow_from:]),
-        (["rotation_signal", "short_overheat"], days[signal_from:]),
+        (["rotation_signal", "short_overheat", "overheat_candidates"], days[signal_from:]),
         (["rotation_scorecard"], None),
     ):
         assert materialize_selection(keys, resources, days=window, quiet=True).success

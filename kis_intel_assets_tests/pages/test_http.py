@@ -6,11 +6,9 @@ import re
 from datetime import date
 
 import httpx
-import pandas as pd
 import pytest
 
 from kis_intel_assets.pages import page_url, run_serve_cli, serving
-from kis_intel_assets.pages.overheat import QuarterThreshold, closeness
 from kis_intel_assets.storage import connect, fetch_frame
 
 VIEWS = ["/", "/sectors", "/overheat", "/rotation", "/overheat/stock/005930"]
@@ -122,30 +120,22 @@ def test_the_near_designation_list_ranks_undesignated_stocks_by_closeness(
     assert closeness_values == sorted(closeness_values, reverse=True)
 
 
-def test_closeness_is_the_mean_of_the_capped_type_1_progress_ratios() -> None:
-    candidates = pd.DataFrame(
-        {
-            "symbol": ["A00001", "A00002", "A00003", "A00004"],
-            "name": ["가", "나", "다", "라"],
-            "market": ["KOSPI", "KOSDAQ", "KOSPI", "KOSPI"],
-            "close": [95.0, 110.0, 80.0, 100.0],
-            "previous_close": [100.0, 100.0, 100.0, 100.0],
-            "short_ratio": [6.0, 30.0, 20.0, 5.0],
-            "short_amount": [300.0, 250.0, 1200.0, 100.0],
-            "avg_short_value_40d": [100.0, 100.0, 100.0, 100.0],
-            "traded_days": [40, 40, 40, 19],  # the last is excluded by the 20-of-40 rule
-        }
-    )
-    limits = {"KOSPI": QuarterThreshold(12.0, "test"), "KOSDAQ": QuarterThreshold(10.0, "test")}
-    ranked = closeness(candidates, limits)
-    assert list(ranked["symbol"]) == ["A00003", "A00001", "A00002"]
-    expected = {
-        "A00003": 100.0,  # −20%, 20% ≥ 12%, 12× ≥ 6×: every condition met (capped at 1 each)
-        "A00002": 100.0 * (0 + 1 + 0.5) / 3,  # a rise, 30% ≥ 10%, 2.5× of the KOSDAQ 5×
-        "A00001": 100.0 * (1 + 0.5 + 0.5) / 3,  # −5%, 6% of 12%, 3× of 6×
-    }
-    for symbol, value in expected.items():
-        assert ranked.set_index("symbol").loc[symbol, "closeness_pct"] == pytest.approx(value)
+def test_the_near_designation_list_is_read_from_overheat_candidates(
+    pages_base_url: str, pages_database_url: str, designation_day: date
+) -> None:
+    """The page computes nothing: its rows and thresholds are the materialized table's."""
+    html = httpx.get(f"{pages_base_url}/overheat?date={designation_day}&market=KOSDAQ").text
+    with connect(pages_database_url) as conn:
+        stored = fetch_frame(
+            conn,
+            """SELECT c.symbol, c.threshold_source FROM overheat_candidates c
+                WHERE c.time = %s AND c.market = 'KOSDAQ' AND NOT EXISTS (
+                      SELECT 1 FROM short_overheat o WHERE o.symbol = c.symbol AND o.time = c.time)
+                ORDER BY c.closeness_pct DESC, c.short_value_multiple DESC, c.symbol LIMIT 20""",
+            (designation_day,),
+        )
+    assert rows_of(html, "near") == list(stored["symbol"])
+    assert f"({stored['threshold_source'].iloc[0]})" in html
 
 
 def test_the_stock_chart_page_lists_its_designations(

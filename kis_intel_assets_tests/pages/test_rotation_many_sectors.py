@@ -54,9 +54,9 @@ def many_sectors_url(postgres_server_url: str, migrated_template: str) -> Iterat
     signals = analytics.rotation_signals(flow)
     card = analytics.rotation_scorecard(signals, flow)
     with connect(url) as conn:
-        upsert_frame(conn, "sector_rotation", as_dates(flow), ("sector_code", "time"))
-        upsert_frame(conn, "rotation_signal", as_dates(signals), ("sector_code", "time"))
-        upsert_frame(conn, "rotation_scorecard", as_dates(card), ("method", "horizon", "time"))
+        upsert_frame(conn, "sector_rotation", as_dates(flow))
+        upsert_frame(conn, "rotation_signal", as_dates(signals))
+        upsert_frame(conn, "rotation_scorecard", as_dates(card))
         conn.commit()
     yield url
     drop_database(postgres_server_url, name)

@@ -108,7 +108,7 @@ def test_a_restart_mid_run_is_waited_out_and_every_reply_kept(
 
     def fetch() -> None:
         try:
-            with KISClient(config) as client:
+            with KISClient.connect(config) as client:
                 for _ in range(3):
                     frames.extend(client.daily_prices(symbol, start, end) for symbol in symbols)
         except BaseException as exc:  # surfaced below

@@ -17,7 +17,7 @@ import pytest
 
 from kis_intel_assets.defs.ingest.assets import daily_prices
 from kis_intel_assets.defs.resources import DatabaseResource, KISResource
-from kis_intel_assets.kis.discovery import run_discover_cli
+from kis_intel_assets.discover_cli import run_discover_cli
 from kis_intel_assets.simulator import Simulator
 from kis_intel_assets_tests.support.simulators import dagster_materialize_command
 

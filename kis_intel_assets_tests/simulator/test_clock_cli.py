@@ -35,7 +35,7 @@ def test_cli_clock_refuses_investor_data_before_1541(database_url: str) -> None:
                 time.sleep(0.1)
         config = KISConfig(app_key="PSclockcli", app_secret="clock-secret", database_url=database_url,
                            base_url=base, master_base_url=f"{base}/common/master")  # fmt: skip
-        with KISClient(config) as client:
+        with KISClient.connect(config) as client:
             symbol = client.list_common_stocks()["symbol"].iloc[0]
             frame = client.investor_trends(symbol, dt.date(2025, 6, 23), dt.date(2025, 6, 30))
             unavailable = client.unavailable.days("FHPTJ04160001")

@@ -10,8 +10,6 @@ import pytest
 
 from kis_intel_assets.storage import KST, connect, fetch_frame, upsert_frame
 
-KEY = ["symbol", "time"]
-
 
 def prices(rows: list[tuple[str, date, int]]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=["symbol", "time", "close"])
@@ -32,9 +30,9 @@ def stored(conn: psycopg.Connection) -> pd.DataFrame:
 def test_same_rows_twice_leave_the_same_table(database_url: str) -> None:
     batch = prices([("005930", date(2025, 6, 2), 56_000), ("000660", date(2025, 6, 2), 201_000)])
     with connect(database_url) as conn:
-        assert upsert_frame(conn, "daily_prices", batch, KEY) == 2
+        assert upsert_frame(conn, "daily_prices", batch) == 2
         first = stored(conn)
-        assert upsert_frame(conn, "daily_prices", batch, KEY) == 2
+        assert upsert_frame(conn, "daily_prices", batch) == 2
         second = stored(conn)
     pd.testing.assert_frame_equal(first, second)
     assert len(second) == 2
@@ -43,12 +41,11 @@ def test_same_rows_twice_leave_the_same_table(database_url: str) -> None:
 
 def test_conflicting_rows_are_updated_and_new_rows_added(database_url: str) -> None:
     with connect(database_url) as conn:
-        upsert_frame(conn, "daily_prices", prices([("005930", date(2025, 6, 2), 56_000)]), KEY)
+        upsert_frame(conn, "daily_prices", prices([("005930", date(2025, 6, 2), 56_000)]))
         upsert_frame(
             conn,
             "daily_prices",
             prices([("005930", date(2025, 6, 2), 57_500), ("005930", date(2025, 6, 3), 58_000)]),
-            KEY,
         )
         table = stored(conn)
     assert table["close"].tolist() == [57_500, 58_000]
@@ -64,11 +61,11 @@ def test_a_bad_row_mid_batch_rolls_back_the_whole_transaction(database_url: str)
         ]
     )
     with connect(database_url) as conn:
-        upsert_frame(conn, "daily_prices", good, KEY)
+        upsert_frame(conn, "daily_prices", good)
         conn.commit()
         with pytest.raises(psycopg.errors.CheckViolation), conn.transaction():
-            upsert_frame(conn, "daily_prices", prices([("005930", date(2025, 6, 2), 99_000)]), KEY)
-            upsert_frame(conn, "daily_prices", batch, KEY)
+            upsert_frame(conn, "daily_prices", prices([("005930", date(2025, 6, 2), 99_000)]))
+            upsert_frame(conn, "daily_prices", batch)
         table = stored(conn)
     assert table.to_dict("records") == stored_records(good)
 
@@ -80,7 +77,7 @@ def stored_records(frame: pd.DataFrame) -> list[dict]:
 def test_duplicate_keys_inside_one_batch_are_refused_before_writing(database_url: str) -> None:
     batch = prices([("005930", date(2025, 6, 2), 56_000), ("005930", date(2025, 6, 2), 57_000)])
     with connect(database_url) as conn, pytest.raises(ValueError, match="duplicate keys"):
-        upsert_frame(conn, "daily_prices", batch, KEY)
+        upsert_frame(conn, "daily_prices", batch)
 
 
 def test_missing_values_become_null(database_url: str) -> None:
@@ -99,7 +96,7 @@ def test_missing_values_become_null(database_url: str) -> None:
         }
     )
     with connect(database_url) as conn:
-        upsert_frame(conn, "short_selling", frame, KEY)
+        upsert_frame(conn, "short_selling", frame)
         row = fetch_frame(conn, "SELECT short_ratio, balance_volume FROM short_selling")
     assert row.iloc[0]["short_ratio"] == pytest.approx(1.25)
     assert row.iloc[0]["balance_volume"] is None
@@ -118,12 +115,12 @@ def test_rfc_tables_take_and_give_trading_days_while_intraday_keeps_its_instants
         "program_net_value": 168_000,
     }])  # fmt: skip
     with connect(database_url) as conn:
-        upsert_frame(conn, "short_selling", shorts, ["time", "symbol"])
-        upsert_frame(conn, "intraday_program_trading", program, ["symbol", "time"])
+        upsert_frame(conn, "short_selling", shorts)
+        upsert_frame(conn, "intraday_program_trading", program)
         conn.execute("SET TimeZone = 'UTC'")  # what another client sees
         instant = conn.execute("SELECT time FROM short_selling").fetchone()[0]
         assert instant == datetime(2025, 6, 1, 15, tzinfo=UTC)
         assert fetch_frame(conn, "SELECT time FROM short_selling")["time"].tolist() == [day]
         assert fetch_frame(conn, "SELECT time FROM intraday_program_trading")["time"].tolist() == [bar]
         with pytest.raises(TypeError, match="trading day"):  # an instant is not a trading day
-            upsert_frame(conn, "short_selling", shorts.assign(time=[bar]), ["time", "symbol"])
+            upsert_frame(conn, "short_selling", shorts.assign(time=[bar]))

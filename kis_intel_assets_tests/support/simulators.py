@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any, TypeVar
 
-from kis_intel_assets.defs.resources import DatabaseResource, KISResource
+from kis_intel_assets.defs.resources import resources_against
 from kis_intel_assets.simulator import Simulator, SimulatorConfig
 from kis_intel_assets.simulator.model import MarketModel
 
@@ -25,16 +25,7 @@ def simulator_resources(
     sim: Simulator, database_url: str, app_key: str, app_secret: str = "test-app-secret", **kis_settings: Any
 ) -> dict[str, object]:
     """The `database` and `kis` resources of a run against `sim` (KISResource settings as keywords)."""
-    database = DatabaseResource(url=database_url)
-    kis = KISResource(
-        app_key=app_key,
-        app_secret=app_secret,
-        database=database,
-        base_url=sim.base_url,
-        master_base_url=sim.master_base_url,
-        **kis_settings,
-    )
-    return {"database": database, "kis": kis}
+    return resources_against(sim.base_url, database_url, app_key, app_secret, **kis_settings)
 
 
 def simulator_environment(

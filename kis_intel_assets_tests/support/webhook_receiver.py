@@ -21,13 +21,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from kis_intel_assets.background_server import serving_in_thread
+from kis_intel_assets.background_server import serving_app
 
 
 @dataclass(frozen=True)
@@ -159,9 +158,6 @@ class WebhookReceiver:
 @contextlib.contextmanager
 def running_receiver() -> Iterator[WebhookReceiver]:
     receiver = WebhookReceiver()
-    config = uvicorn.Config(
-        receiver.app, host="127.0.0.1", port=0, lifespan="off", log_level="warning", access_log=False
-    )
-    with serving_in_thread(config, "webhook receiver") as port:
-        receiver.base_url = f"http://127.0.0.1:{port}"
+    with serving_app(receiver.app, "127.0.0.1", 0, "webhook receiver") as base_url:
+        receiver.base_url = base_url
         yield receiver

@@ -15,7 +15,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Final
 
 import dagster as dg
 
@@ -23,7 +23,7 @@ from kis_intel_assets.alerts import Alert, check_failure_alert
 
 BATCH = 200
 EVENTS_CURSOR, RUNS_CURSOR = "events", "runs"
-RUN_END_EVENTS = (
+RUN_END_EVENTS: Final = (  # Final keeps the members' literal types, which the records filter requires
     dg.DagsterEventType.RUN_SUCCESS,
     dg.DagsterEventType.RUN_FAILURE,
     dg.DagsterEventType.RUN_CANCELED,
@@ -53,12 +53,12 @@ def failed_check_evaluations(
         entries = storage.get_logs_for_all_runs_by_log_id(
             after_cursor=after, dagster_event_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION, limit=BATCH
         )
-        failed = [_failed(entry) for _, entry in sorted(entries.items())]
-        return [f for f in failed if f], f"{EVENTS_CURSOR}:{max(entries, default=after)}"
+        found = [_failed(entry) for _, entry in sorted(entries.items())]
+        return [f for f in found if f], f"{EVENTS_CURSOR}:{max(entries, default=after)}"
 
     after = _cursor_position(cursor, RUNS_CURSOR)
     finished, position = _finished_runs(instance, after)
-    failed = []
+    failed: list[FailedEvaluation] = []
     for run_id in finished:
         records = instance.get_records_for_run(
             run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION, limit=None

@@ -8,7 +8,7 @@ variable is unset fails the resource at launch, and every channel is optional, s
 """
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 from pydantic import Field as ConfigField
@@ -24,22 +24,26 @@ from kis_intel_assets.alerts.delivery import DEFAULT_BUDGET_SECONDS
 from kis_intel_assets.defs.resources import env_var_if_set
 from kis_intel_assets.settings import ALERT_VARIABLES, alert_values
 
-# One config field per alert setting; secrets stay out of the resource's repr.
-_AlertChannelFields = create_model(
-    "_AlertChannelFields",
-    __base__=dg.ConfigurableResource,
-    **{
-        var.field: (
-            str,
-            ConfigField(
-                default=var.default,
-                repr=not var.secret,
-                description=f"{'secret; ' if var.secret else ''}{var.env}",
-            ),
-        )
-        for var in ALERT_VARIABLES
-    },
-)
+# One config field per alert setting; secrets stay out of the resource's repr. A type checker cannot
+# follow a class built at run time, so it sees the base the fields are added to (read with getattr).
+if TYPE_CHECKING:
+    _AlertChannelFields = dg.ConfigurableResource
+else:
+    _AlertChannelFields = create_model(
+        "_AlertChannelFields",
+        __base__=dg.ConfigurableResource,
+        **{
+            var.field: (
+                str,
+                ConfigField(
+                    default=var.default,
+                    repr=not var.secret,
+                    description=f"{'secret; ' if var.secret else ''}{var.env}",
+                ),
+            )
+            for var in ALERT_VARIABLES
+        },
+    )
 
 
 class AlertsResource(_AlertChannelFields):
@@ -71,9 +75,8 @@ class AlertsResource(_AlertChannelFields):
 
 def alerts_resource_from_env(environ: Mapping[str, str] | None = None) -> AlertsResource:
     values = alert_values(environ)
-    return AlertsResource(
-        **{
-            var.field: env_var_if_set(var.env, environ) if var.secret else values[var.field]
-            for var in ALERT_VARIABLES
-        }
-    )
+    fields: dict[str, Any] = {  # an EnvVar for a secret that is set, else the value
+        var.field: env_var_if_set(var.env, environ) if var.secret else values[var.field]
+        for var in ALERT_VARIABLES
+    }
+    return AlertsResource(**fields)

@@ -8,8 +8,9 @@ T are the same whether T is computed alone or inside a ten-year recompute.
 
 import dataclasses
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
+from typing import Any
 
 import dagster as dg
 import pandas as pd
@@ -100,9 +101,27 @@ def stock_panel_inputs(
     return master, prices, flows
 
 
-def write(database: DatabaseResource, table: str, frame: pd.DataFrame, keys: tuple[str, ...]) -> int:
+def write(database: DatabaseResource, table: str, frame: pd.DataFrame) -> int:
     with database.connection() as conn:
-        return upsert_frame(conn, table, frame, keys)
+        return upsert_frame(conn, table, frame)
+
+
+def written_result(
+    context: dg.AssetExecutionContext,
+    database: DatabaseResource,
+    table: str,
+    frame: pd.DataFrame,
+    started: float,
+    rows_label: str = "rows",
+    **metadata: "dg.RawMetadataValue",  # a typing-only name in dagster
+) -> dg.MaterializeResult:
+    """The end of a one-table analytics run: upsert the partition's rows, count them per partition, and
+    report how many were written (as `rows_label`), the seconds taken and the asset's own `metadata`."""
+    written = write(database, table, frame)
+    rows_per_partition(context, frame)
+    return dg.MaterializeResult(
+        metadata={rows_label: written, **metadata, "seconds": round(time.monotonic() - started, 2)}
+    )
 
 
 def table_md(frame: pd.DataFrame, columns: list[str], rows: int = PREVIEW_ROWS) -> dg.MetadataValue:
@@ -111,7 +130,7 @@ def table_md(frame: pd.DataFrame, columns: list[str], rows: int = PREVIEW_ROWS) 
     return dg.MetadataValue.md(frame[columns].head(rows).to_markdown(index=False, floatfmt=".2f"))
 
 
-DAILY_ANALYTICS_SETTINGS = {
+DAILY_ANALYTICS_SETTINGS: dict[str, Any] = {
     "group_name": GROUP,
     "kinds": {"pandas", "postgres"},
     "automation_condition": DAILY_ANALYTICS,
@@ -119,7 +138,9 @@ DAILY_ANALYTICS_SETTINGS = {
 }
 
 
-def partition_asset(deps: list[dg.AssetDep | dg.AssetsDefinition], **kwargs: object):
+def partition_asset(
+    deps: list[dg.AssetDep | dg.AssetsDefinition], **kwargs: Any
+) -> Callable[[Callable[..., Any]], dg.AssetsDefinition]:
     """The decorator shared by the daily analytics assets."""
     return dg.asset(
         partitions_def=trading_day_partitions,
@@ -130,7 +151,7 @@ def partition_asset(deps: list[dg.AssetDep | dg.AssetsDefinition], **kwargs: obj
     )
 
 
-def daily_spec(key: str, deps: list[dg.AssetDep], **kwargs: object) -> dg.AssetSpec:
+def daily_spec(key: str, deps: list[dg.AssetDep], **kwargs: Any) -> dg.AssetSpec:
     """One table of a daily analytics multi-asset, with the same settings as `partition_asset`."""
     return dg.AssetSpec(key, deps=deps, **DAILY_ANALYTICS_SETTINGS, **kwargs)
 
@@ -153,16 +174,15 @@ def stock_money_flow_index(
     require_history(prices, "daily_prices", "daily_prices", read_start(context, "daily_prices"), end)
     prices["money_flow_index"] = analytics.money_flow_index_panel(prices)
     mfi = in_partition(prices[["time", "symbol", "money_flow_index"]].dropna(), start, end)
-    written = write(database, "stock_mfi", mfi, ("symbol", "time"))
-    rows_per_partition(context, mfi)
-    return dg.MaterializeResult(
-        metadata={
-            "rows": written,
-            "seconds": round(time.monotonic() - started, 2),
-            "most_overbought": table_md(
-                mfi.nlargest(PREVIEW_ROWS, "money_flow_index"), ["time", "symbol", "money_flow_index"]
-            ),
-        }
+    return written_result(
+        context,
+        database,
+        "stock_mfi",
+        mfi,
+        started,
+        most_overbought=table_md(
+            mfi.nlargest(PREVIEW_ROWS, "money_flow_index"), ["time", "symbol", "money_flow_index"]
+        ),
     )
 
 
@@ -190,30 +210,29 @@ def sector_money_flow(context: dg.AssetExecutionContext, database: DatabaseResou
     if flows.empty:
         context.log.warning(f"no investor_trends rows for {first}..{end}: sector flows stay empty (NaN)")
     flow = in_partition(analytics.sector_money_flow(master, prices, flows), start, end)
-    written = write(database, "sector_rotation", flow, ("sector_code", "time"))
-    rows_per_partition(context, flow)
     last_day = flow[flow["time"] == flow["time"].max()].assign(
         smart_money=lambda f: f["foreign_flow"].astype(float) + f["institution_flow"].astype(float)
     )
-    return dg.MaterializeResult(
-        metadata={
-            "rows": written,
-            "sectors": int(flow["sector_code"].nunique()),
-            "seconds": round(time.monotonic() - started, 2),
-            "top_inflows": table_md(
-                last_day.sort_values("smart_money", ascending=False),
-                [
-                    "time",
-                    "sector_name",
-                    "market",
-                    "foreign_flow",
-                    "institution_flow",
-                    "flow_z20",
-                    "money_flow_index",
-                ],
-            ),
-            "sector_map": dg.MetadataValue.url(page_url("sectors", end)),
-        }
+    return written_result(
+        context,
+        database,
+        "sector_rotation",
+        flow,
+        started,
+        sectors=int(flow["sector_code"].nunique()),
+        top_inflows=table_md(
+            last_day.sort_values("smart_money", ascending=False),
+            [
+                "time",
+                "sector_name",
+                "market",
+                "foreign_flow",
+                "institution_flow",
+                "flow_z20",
+                "money_flow_index",
+            ],
+        ),
+        sector_map=dg.MetadataValue.url(page_url("sectors", end)),
     )
 
 
@@ -259,8 +278,8 @@ def rotation_signal(
     transitions = in_partition(analytics.rotation_transitions(all_signals), start, end)
     signals = in_partition(all_signals, start, end)
     with database.connection() as conn, conn.transaction():
-        written = upsert_frame(conn, "rotation_signal", signals, ("sector_code", "time"))
-        upsert_frame(conn, "rotation_transition", transitions, ("sector_code", "kind", "time"))
+        written = upsert_frame(conn, "rotation_signal", signals)
+        upsert_frame(conn, "rotation_transition", transitions)
         record_rotation_signal(conn, signals)
     rows_per_partition(context, signals, "rotation_signal")
     rows_per_partition(context, transitions, "rotation_transition")
@@ -273,8 +292,12 @@ def rotation_signal(
         metadata={
             "rows": written,
             "transitions": len(transitions),
-            "signals": dg.MetadataValue.json(signals["signal"].value_counts().to_dict()),
-            "methods": dg.MetadataValue.json(signals["signal_method"].value_counts().to_dict()),
+            "signals": dg.MetadataValue.json(
+                {str(k): int(n) for k, n in signals["signal"].value_counts().items()}
+            ),
+            "methods": dg.MetadataValue.json(
+                {str(k): int(n) for k, n in signals["signal_method"].value_counts().items()}
+            ),
             "seconds": round(time.monotonic() - started, 2),
             "latest": table_md(
                 last_day.sort_values("score", ascending=False),
@@ -329,7 +352,7 @@ def rotation_scorecard(context: dg.AssetExecutionContext, database: DatabaseReso
         raise deterministic_failure("rotation_signal is empty: materialize rotation_signal partitions first")
     card = analytics.rotation_scorecard(signals, flow)
     card = card.assign(time=pd.to_datetime(card["time"]).dt.date)
-    written = write(database, "rotation_scorecard", card, ("method", "horizon", "time"))
+    written = write(database, "rotation_scorecard", card)
     context.log.info(f"scorecard over {card['period_start'].min()}..{card['period_end'].max()}")
     return dg.MaterializeResult(
         metadata={
@@ -344,20 +367,26 @@ def rotation_scorecard(context: dg.AssetExecutionContext, database: DatabaseReso
     )
 
 
-@partition_asset(
-    deps=[
-        trailing(short_selling, BASELINE_DAYS + 1),
-        trailing(daily_prices, BASELINE_DAYS + 1),
-        stock_universe,
-    ],
-    metadata=table_metadata("short_overheat"),
-)
-def short_overheat(context: dg.AssetExecutionContext, database: DatabaseResource) -> dg.MaterializeResult:
-    """공매도 과열종목 designations under the KRX rules (types ①②④ KOSPI, ①②③④ KOSDAQ) with their ban
-    dates: 40-trading-day baselines, the previous-quarter ratio threshold, the <20-of-40 traded-days
-    exclusion, type priority and the ban extension while the price keeps falling ≥ 5%."""
-    started = time.monotonic()
-    start, end = partition_dates(context)
+_OVERHEAT_DEPS: list[dg.AssetDep | dg.AssetsDefinition] = [
+    trailing(short_selling, BASELINE_DAYS + 1),
+    trailing(daily_prices, BASELINE_DAYS + 1),
+    stock_universe,
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class OverheatInputs:
+    """What both short-overheat assets compute from: the window's stock-days (every trading day present),
+    the quarter ratios of all stored history, and the window's short_selling rows."""
+
+    daily: pd.DataFrame
+    quarters: pd.DataFrame
+    shorts: pd.DataFrame
+    first: date
+
+
+def overheat_inputs(context: dg.AssetExecutionContext, database: DatabaseResource) -> OverheatInputs:
+    _, end = partition_dates(context)
     first = read_start(context, "short_selling")
     with database.connection() as conn:
         master = reads.stock_master(conn)
@@ -365,45 +394,90 @@ def short_overheat(context: dg.AssetExecutionContext, database: DatabaseResource
             conn, "short_selling", ["time", "symbol", "short_amount", "short_value_ratio"], first, end
         )
         prices = reads.window(conn, "daily_prices", ["time", "symbol", "close", "trading_value"], first, end)
-        market_days = reads.market_short_ratio_days(conn)
+        market_days = reads.market_day_totals(conn)
     require_history(shorts, "short_selling", "short_selling", first, end)
     require_history(prices, "daily_prices", "daily_prices", first, end)
-    daily = _overheat_input(master, shorts, prices)
     quarters = analytics.quarterly_short_ratio(market_days)
+    return OverheatInputs(overheat_stock_days(master, shorts, prices), quarters, shorts, first)
+
+
+@partition_asset(deps=_OVERHEAT_DEPS, metadata=table_metadata("short_overheat"))
+def short_overheat(context: dg.AssetExecutionContext, database: DatabaseResource) -> dg.MaterializeResult:
+    """공매도 과열종목 designations under the KRX rules (types ①②④ KOSPI, ①②③④ KOSDAQ) with their ban
+    dates: 40-trading-day baselines, the previous-quarter ratio threshold, the <20-of-40 traded-days
+    exclusion, type priority and the ban extension while the price keeps falling ≥ 5%."""
+    started = time.monotonic()
+    start, end = partition_dates(context)
+    inputs = overheat_inputs(context, database)
     _, horizon = calendar_bounds()
-    calendar = trading_days(first, min(end + timedelta(days=BAN_CALENDAR_DAYS), horizon))
-    designations = in_partition(analytics.short_overheat(daily, quarters, calendar), start, end)
+    calendar = trading_days(inputs.first, min(end + timedelta(days=BAN_CALENDAR_DAYS), horizon))
+    designations = in_partition(analytics.short_overheat(inputs.daily, inputs.quarters, calendar), start, end)
     for column in ("ban_start", "ban_date"):
         designations[column] = pd.to_datetime(designations[column]).dt.date
-    written = write(database, "short_overheat", designations, ("symbol", "time"))
-    rows_per_partition(context, designations)
-    return dg.MaterializeResult(
-        metadata={
-            "designations": written,
-            "by_rule_type": dg.MetadataValue.json(
-                {str(k): int(v) for k, v in designations["rule_type"].value_counts().sort_index().items()}
-            ),
-            "seconds": round(time.monotonic() - started, 2),
-            "designated": table_md(
-                designations,
-                [
-                    "time",
-                    "symbol",
-                    "market",
-                    "rule_type",
-                    "price_change_pct",
-                    "short_ratio",
-                    "short_value_multiple",
-                    "ban_date",
-                ],
-                rows=20,
-            ),
-            "overheat_dashboard": dg.MetadataValue.url(page_url("overheat", end)),
-        }
+    return written_result(
+        context,
+        database,
+        "short_overheat",
+        designations,
+        started,
+        rows_label="designations",
+        by_rule_type=dg.MetadataValue.json(
+            {str(k): int(v) for k, v in designations["rule_type"].value_counts().sort_index().items()}
+        ),
+        designated=table_md(
+            designations,
+            [
+                "time",
+                "symbol",
+                "market",
+                "rule_type",
+                "price_change_pct",
+                "short_ratio",
+                "short_value_multiple",
+                "ban_date",
+            ],
+            rows=20,
+        ),
+        overheat_dashboard=dg.MetadataValue.url(page_url("overheat", end)),
     )
 
 
-def _overheat_input(master: pd.DataFrame, shorts: pd.DataFrame, prices: pd.DataFrame) -> pd.DataFrame:
+@partition_asset(deps=_OVERHEAT_DEPS, metadata=table_metadata("overheat_candidates"))
+def overheat_candidates(
+    context: dg.AssetExecutionContext, database: DatabaseResource
+) -> dg.MaterializeResult:
+    """How close each stock is to a type ① 공매도 과열 designation — its price drop against 5%, its short
+    ratio against the previous-quarter threshold and its short value multiple against the required 6× / 5×
+    — with the designation rule's own baselines, for the /overheat watch list."""
+    started = time.monotonic()
+    start, end = partition_dates(context)
+    inputs = overheat_inputs(context, database)
+    candidates = in_partition(analytics.overheat_candidates(inputs.daily, inputs.quarters), start, end)
+    # A stock-day without a short_selling row has no short figures to be close with.
+    candidates = candidates.merge(inputs.shorts[["symbol", "time"]], on=["symbol", "time"])
+    return written_result(
+        context,
+        database,
+        "overheat_candidates",
+        candidates,
+        started,
+        closest=table_md(
+            candidates.nlargest(PREVIEW_ROWS, "closeness_pct"),
+            [
+                "time",
+                "symbol",
+                "market",
+                "closeness_pct",
+                "price_change_pct",
+                "short_ratio",
+                "short_value_multiple",
+            ],
+        ),
+        overheat_dashboard=dg.MetadataValue.url(page_url("overheat", end)),
+    )
+
+
+def overheat_stock_days(master: pd.DataFrame, shorts: pd.DataFrame, prices: pd.DataFrame) -> pd.DataFrame:
     """The pure function's input: one row per stock-day with its market as of that day."""
     daily = prices.merge(shorts, on=["symbol", "time"], how="left")
     daily["short_amount"] = daily["short_amount"].fillna(0)
@@ -442,18 +516,17 @@ def concentrated_buying(
     first = read_start(context, "investor_trends")
     master, prices, flows = stock_panel_inputs(database, first, end)
     flagged = in_partition(analytics.concentrated_buying(master, prices, flows, CONCENTRATION), start, end)
-    written = write(database, "concentrated_buying", flagged, ("symbol", "investor", "time"))
-    rows_per_partition(context, flagged)
-    return dg.MaterializeResult(
-        metadata={
-            "rows": written,
-            "seconds": round(time.monotonic() - started, 2),
-            "flagged": table_md(
-                flagged,
-                ["time", "symbol", "investor", "net_value_5d", "pct_of_market_cap", "zscore", "reason"],
-                rows=20,
-            ),
-        }
+    return written_result(
+        context,
+        database,
+        "concentrated_buying",
+        flagged,
+        started,
+        flagged=table_md(
+            flagged,
+            ["time", "symbol", "investor", "net_value_5d", "pct_of_market_cap", "zscore", "reason"],
+            rows=20,
+        ),
     )
 
 
@@ -463,5 +536,6 @@ analytics_assets = [
     rotation_signal,
     rotation_scorecard,
     short_overheat,
+    overheat_candidates,
     concentrated_buying,
 ]

@@ -42,17 +42,16 @@ def rotation_signals(conn: psycopg.Connection) -> pd.DataFrame:
     return fetch_frame(conn, "SELECT * FROM rotation_signal ORDER BY sector_code, time")
 
 
-def market_short_ratio_days(conn: psycopg.Connection) -> pd.DataFrame:
-    """Per market-day short and trading value totals over all stored history.
+def market_day_totals(conn: psycopg.Connection) -> pd.DataFrame:
+    """Short and trading value per market-day over all stored history (analytics' MARKET_DAY_COLUMNS).
 
     The previous-quarter threshold is a value-weighted market average (Σ short / Σ value), so market-day
     totals give the same quarter ratios as every stock-day would, at a fraction of the rows.
     """
     return fetch_frame(
         conn,
-        """SELECT s.time, m.market AS symbol, m.market, 1 AS close,
-                  sum(p.trading_value)::bigint AS trading_value, sum(s.short_amount)::bigint AS short_amount,
-                  0.0 AS short_ratio
+        """SELECT s.time, m.market,
+                  sum(p.trading_value)::bigint AS trading_value, sum(s.short_amount)::bigint AS short_amount
              FROM short_selling s
              JOIN daily_prices p USING (symbol, time)
              JOIN LATERAL (SELECT market FROM stock_master sm

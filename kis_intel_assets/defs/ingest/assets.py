@@ -7,9 +7,11 @@ instead of one call per symbol per day.
 """
 
 import time
+from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import date, datetime
 from functools import partial
+from typing import Any
 
 import dagster as dg
 import pandas as pd
@@ -42,13 +44,13 @@ from kis_intel_assets.defs.partitions import SEOUL, partition_dates, trading_day
 from kis_intel_assets.defs.resources import DatabaseResource, KISResource
 from kis_intel_assets.defs.tables import table_metadata
 from kis_intel_assets.kis import KISClient
+from kis_intel_assets.kiwoom.routing import ROUTED_DATASETS
 from kis_intel_assets.krx_calendar import calendar_bounds
 from kis_intel_assets.markets import MARKETS
 from kis_intel_assets.storage.fetch_cache import FetchCache
 
 KIS_POOL = "kis_api"
 GROUP = "ingest"
-SYMBOL_KEY = ("symbol", "time")
 
 
 class UniverseConfig(dg.Config):
@@ -70,7 +72,7 @@ class UniverseConfig(dg.Config):
 )
 def stock_universe(
     context: dg.AssetExecutionContext, config: UniverseConfig, kis: KISResource, database: DatabaseResource
-) -> dg.MaterializeResult:
+) -> Iterator[dg.AssetCheckEvaluation | dg.MaterializeResult]:
     """Listed common stocks with name, market, KRX 업종 sector and listed shares, kept point in time.
 
     Listing comes from the KIS master files, classification from 주식기본조회 (CTPF1002R) per stock. A
@@ -108,9 +110,7 @@ def _refresh_universe(
         latest = latest_master_rows(conn)
     updates = master_updates(latest, observed, as_of, calendar_bounds()[0])
     check_frame(updates, schemas.stock_master(), "stock_master", "CTPF1002R")
-    (written,) = write_frames(
-        context, database, [("stock_master", updates, ("symbol", "valid_from"))]
-    ).values()
+    (written,) = write_frames(context, database, [("stock_master", updates)]).values()
     known = set(zip(latest["symbol"], latest["valid_from"], strict=True))
     opened = sum(key not in known for key in zip(updates["symbol"], updates["valid_from"], strict=True))
     return materialize_result(
@@ -138,6 +138,20 @@ def _largest(client: KISClient, symbols: list[str], n: int, as_of: date, workers
     return sorted(caps.nlargest(n, "market_cap")["symbol"])
 
 
+# What every daily asset fed by KIS stock by stock shares: one run per backfill, the KIS pool, one retry
+# (a second attempt re-asks only what is missing) and the daily schedule's freshness.
+DAILY_KIS_ASSET: dict[str, Any] = {
+    "group_name": GROUP,
+    "partitions_def": trading_day_partitions,
+    "backfill_policy": dg.BackfillPolicy.single_run(),
+    "pool": KIS_POOL,
+    "kinds": {"postgres"},
+    "deps": [stock_universe],
+    "retry_policy": dg.RetryPolicy(max_retries=1, delay=30),
+    "freshness_policy": DAILY_FRESHNESS,
+}
+
+
 def _symbols(database: DatabaseResource, start: date) -> list[str]:
     with database.connection() as conn:
         symbols = listed_symbols(conn, start)
@@ -147,47 +161,58 @@ def _symbols(database: DatabaseResource, start: date) -> list[str]:
 
 
 def _symbol_asset(dataset: SymbolDataset, description: str) -> dg.AssetsDefinition:
-    """A daily per-symbol ingestion asset; the datasets differ only in endpoint, table and schema."""
+    """A daily per-symbol ingestion asset; the datasets differ only in endpoint, table and schema. One
+    Kiwoom can serve too (ROUTED_DATASETS) also reports the sources_agree check."""
+    routed_too = dataset.table in ROUTED_DATASETS
 
     @dg.asset(
         name=dataset.table,
         description=description,
-        group_name=GROUP,
-        partitions_def=trading_day_partitions,
-        backfill_policy=dg.BackfillPolicy.single_run(),
-        pool=KIS_POOL,
-        kinds={"postgres"},
-        deps=[stock_universe],
         check_specs=[
             dg.AssetCheckSpec(SCHEMA_CHECK, asset=dataset.table, blocking=True),
             schema_drift_spec(dataset.table),
+            *([sources_spec(dataset.table)] if routed_too else []),
         ],
-        retry_policy=dg.RetryPolicy(max_retries=1, delay=30),
-        freshness_policy=DAILY_FRESHNESS,
         metadata={"tr_id": dataset.tr_id, **table_metadata(dataset.table)},
+        **DAILY_KIS_ASSET,
     )
     def _asset(context: dg.AssetExecutionContext, kis: KISResource, database: DatabaseResource):
         start, end = partition_dates(context)
         symbols = _symbols(database, start)
         if dataset.table == "short_selling" and not (kis.krx and kis.krx.configured):
             say_krx_off(context.log)  # the balance columns stay NULL: lending data is the proxy
-        from_krx = dataset.table == "investor_trends" and uses_fast_path(kis.krx)
-        ingest = partial(krx_investor_trends, krx=kis.krx) if from_krx else ingest_symbol_dataset
+        ingest = (
+            partial(krx_investor_trends, krx=kis.krx)
+            if dataset.table == "investor_trends" and uses_fast_path(kis.krx)
+            else ingest_symbol_dataset
+        )
         with kis.client() as client:
             yield from reporting_rejections(
                 context,
                 lambda: ingest(context, client, database, dataset, symbols, start, end, kis.fetch_workers),
             )
+            if routed_too:
+                yield sources_result(client, dataset.table, start, end)
 
     return _asset
 
 
 DAILY_PRICES = SymbolDataset(
-    "daily_prices", "FHKST03010100", SYMBOL_KEY, schemas.daily_prices, previous_day=True
+    "daily_prices",
+    "FHKST03010100",
+    schemas.daily_prices,
+    fetcher=lambda kis: kis.daily_prices,
+    previous_day=True,
 )
-INVESTOR_TRENDS = SymbolDataset("investor_trends", "FHPTJ04160001", SYMBOL_KEY, schemas.investor_trends)
-SHORT_SELLING = SymbolDataset("short_selling", "FHPST04830000", SYMBOL_KEY, schemas.short_selling)
-PROGRAM_TRADING = SymbolDataset("program_trading", "FHPPG04650201", SYMBOL_KEY, schemas.program_trading)
+INVESTOR_TRENDS = SymbolDataset(
+    "investor_trends", "FHPTJ04160001", schemas.investor_trends, fetcher=lambda kis: kis.investor_trends
+)
+SHORT_SELLING = SymbolDataset(
+    "short_selling", "FHPST04830000", schemas.short_selling, fetcher=lambda kis: kis.short_selling
+)
+PROGRAM_TRADING = SymbolDataset(
+    "program_trading", "FHPPG04650201", schemas.program_trading, fetcher=lambda kis: kis.program_trading
+)
 
 daily_prices = _symbol_asset(
     DAILY_PRICES,
@@ -208,31 +233,35 @@ short_selling = _symbol_asset(
 
 
 PROGRAM_MARKET_TR_ID = "FHPPG04600001"
+
+
 # Both tables are one fetch and one transaction, so Dagster runs them together (can_subset=False):
 # select `program_trading,program_trading_market`, or either one with `required_multi_asset_neighbors()`.
-_PROGRAM_SPEC = {
-    "group_name": GROUP,
-    "kinds": {"postgres"},
-    "deps": [stock_universe],
-    "freshness_policy": DAILY_FRESHNESS,
-}
+def _program_spec(table: str, tr_id: str, description: str) -> dg.AssetSpec:
+    return dg.AssetSpec(
+        table,
+        description=description,
+        metadata={"tr_id": tr_id, **table_metadata(table)},
+        group_name=GROUP,
+        kinds={"postgres"},
+        deps=[stock_universe],
+        freshness_policy=DAILY_FRESHNESS,
+    )
 
 
 @dg.multi_asset(
     name="program_trading",
     specs=[
-        dg.AssetSpec(
+        _program_spec(
             "program_trading",
-            description="Programme buy / sell / net per stock and day (FHPPG04650201).",
-            metadata={"tr_id": PROGRAM_TRADING.tr_id, **table_metadata("program_trading")},
-            **_PROGRAM_SPEC,
+            PROGRAM_TRADING.tr_id,
+            "Programme buy / sell / net per stock and day (FHPPG04650201).",
         ),
-        dg.AssetSpec(
+        _program_spec(
             "program_trading_market",
-            description="Programme trading per market and day: arbitrage (차익), non-arbitrage (비차익) "
+            PROGRAM_MARKET_TR_ID,
+            "Programme trading per market and day: arbitrage (차익), non-arbitrage (비차익) "
             "and their total (FHPPG04600001).",
-            metadata={"tr_id": PROGRAM_MARKET_TR_ID, **table_metadata("program_trading_market")},
-            **_PROGRAM_SPEC,
         ),
     ],
     check_specs=[
@@ -290,8 +319,8 @@ def _program_trading(
             context,
             database,
             [
-                ("program_trading", per_stock, SYMBOL_KEY),
-                ("program_trading_market", per_market, ("market", "trade_type", "time")),
+                ("program_trading", per_stock),
+                ("program_trading_market", per_market),
             ],
             final_for=(start, end),
             unavailable=unavailable,
@@ -299,9 +328,9 @@ def _program_trading(
         )
     rows_per_partition(context, per_stock, "program_trading")
     rows_per_partition(context, per_market, "program_trading_market")
-    run = {"client": client, "started": started, "start": start, "end": end}
+    run_result = partial(materialize_result, client=client, started=started, start=start, end=end)
     return [
-        materialize_result(
+        run_result(
             per_stock,
             rows_written=written["program_trading"],
             symbols=len(symbols),
@@ -311,9 +340,8 @@ def _program_trading(
             },
             checks=[sources_result(client, "program_trading", start, end)],
             asset_key="program_trading",
-            **run,
         ),
-        materialize_result(
+        run_result(
             per_market,
             rows_written=written["program_trading_market"],
             symbols=0,
@@ -323,6 +351,5 @@ def _program_trading(
             },
             asset_key="program_trading_market",
             drift_tr_ids=[PROGRAM_MARKET_TR_ID],
-            **run,
         ),
     ]

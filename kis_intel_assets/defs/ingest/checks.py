@@ -76,7 +76,7 @@ def measure_table(table: str) -> Measure[TableDay]:
         ).fetchall()
         # A stock counts on the days between its first and its last row: before its listing and after its
         # delisting KIS has no rows for it, which is not missing coverage.
-        listed = dict(
+        listed: dict[date, int] = dict(
             conn.execute(
                 sql.SQL(
                     """WITH span AS (SELECT symbol, min(time) AS first, max(time) AS last FROM {}

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import dagster as dg
 import pandas as pd
@@ -38,7 +39,7 @@ from kis_intel_assets.kis.endpoints import ENDPOINTS
 from kis_intel_assets.kis.errors import KISError, KISPayloadError
 from kis_intel_assets.kis.publication import UNPUBLISHED, oldest_pending
 from kis_intel_assets.krx_calendar import CalendarRangeError, previous_trading_day, trading_days
-from kis_intel_assets.storage import upsert_frame
+from kis_intel_assets.storage import registered_table, upsert_frame
 from kis_intel_assets.storage.fetch_cache import FetchCache
 from kis_intel_assets.storage.table_columns import table_columns
 
@@ -47,33 +48,31 @@ FAILURE_CASES_SHOWN = 20
 PREVIEW_ROWS = 10
 # {day: (kind, reason)} of days KIS could not serve (kis/publication.py), per table written.
 Unserved = Mapping[date, tuple[str, str]]
-# Daily tables whose final rows supersede a table of provisional intraday snapshots.
-SUPERSEDED_BY = {
-    "program_trading": "intraday_program_trading",
-    "investor_trends": "intraday_investor_estimates",
-}
 # Writes after which short_selling's balance columns are refreshed from short_balance, whichever of
 # the two landed first (defs/krx/balance.py).
 REFRESH_SHORT_SELLING_BALANCE = ("short_selling", "short_balance")
 
 
+# One symbol's rows for a window: (symbol, start, end) -> frame.
+SymbolFetch = Callable[[str, date, date], pd.DataFrame]
+
+
 @dataclass(frozen=True)
 class SymbolDataset:
-    """One per-symbol KIS dataset: where it lands and what a valid frame looks like.
-
-    The client's fetcher for a dataset is named like its table (`client.short_selling(...)`).
-    """
+    """One per-symbol KIS dataset: how it is fetched, where it lands and what a valid frame looks like."""
 
     table: str
     tr_id: str
-    key_columns: tuple[str, ...]
     schema: Callable[[date, date], pa.DataFrameSchema]
+    # The client's fetcher, named explicitly (`lambda kis: kis.short_selling`). It is looked up on the
+    # client the run uses, so a routing client (kiwoom/routing.py) answers with its own.
+    fetcher: Callable[[KISClient], SymbolFetch]
     # Also fetch the trading day before the window, validated but never written: the schema can then tell
     # a stock's first day (no earlier row: a listing day) from a day with a previous one.
     previous_day: bool = False
 
     def fetch(self, client: KISClient, symbol: str, start: date, end: date) -> pd.DataFrame:
-        return getattr(client, self.table)(symbol, start, end)
+        return self.fetcher(client)(symbol, start, end)
 
 
 class RejectedData(Exception):
@@ -119,7 +118,9 @@ def fetch_symbols(
     return outcome
 
 
-def _rejected(table: str, tr_id: str, problem: str, metadata: dict[str, object]) -> RejectedData:
+def _rejected(
+    table: str, tr_id: str, problem: str, metadata: Mapping[str, dg.RawMetadataValue]
+) -> RejectedData:
     """The blocking schema check, failed: `problem` says what, the metadata shows which rows or symbols."""
     return RejectedData(
         dg.AssetCheckResult(
@@ -161,7 +162,8 @@ def check_frame(frame: pd.DataFrame, schema: pa.DataFrameSchema, table: str, tr_
         ) from None
 
 
-def _row_label(frame: pd.DataFrame, index: object) -> str:
+def _row_label(frame: pd.DataFrame, index: Any) -> str:
+    """`index`: a failure case's, a label of `frame`'s index or None / NaN (a frame-wide check)."""
     if index is None or pd.isna(index) or index not in frame.index:
         return ""
     row = frame.loc[index]
@@ -330,12 +332,12 @@ def availability_metadata(unavailable: Mapping[str, Unserved]) -> dict[str, dg.R
 def write_frames(
     context: dg.AssetExecutionContext,
     database: DatabaseResource,
-    writes: Sequence[tuple[str, pd.DataFrame, Sequence[str]]],
+    writes: Sequence[tuple[str, pd.DataFrame]],
     final_for: tuple[date, date] | None = None,
     fetched: Sequence[FetchCache] = (),
     unavailable: Mapping[str, Unserved] | None = None,
 ) -> dict[str, int]:
-    """Upsert several (table, frame, key) batches in one transaction: all land or none does; returns the
+    """Upsert several (table, frame) batches in one transaction: all land or none does; returns the
     rows written per table.
 
     `final_for` is the window these rows are final for: their provisional intraday counterparts are
@@ -347,8 +349,8 @@ def write_frames(
     with database.connection() as conn, conn.transaction():
         for cache in fetched:
             cache.clear(conn)
-        for table, frame, key_columns in writes:
-            written[table] = upsert_frame(conn, table, frame, key_columns) if not frame.empty else 0
+        for table, frame in writes:
+            written[table] = upsert_frame(conn, table, frame) if not frame.empty else 0
             context.log.info(f"{table}: upserted {written[table]} rows")
             if final_for:
                 _replace_unavailable(conn, table, final_for, (unavailable or {}).get(table, {}))
@@ -357,12 +359,13 @@ def write_frames(
             if final_for and table in REFRESH_SHORT_SELLING_BALANCE:
                 filled = fill_short_selling_balance(conn, final_for)
                 context.log.info(f"short_selling: balance columns set on {filled} rows from short_balance")
-            if final_for and table in SUPERSEDED_BY:
+            provisional = registered_table(table).supersedes
+            if final_for and provisional:
                 conn.execute(
                     sql.SQL(
                         "UPDATE {} SET superseded = true WHERE NOT superseded "
                         "AND (time AT TIME ZONE 'Asia/Seoul')::date BETWEEN %s AND %s"
-                    ).format(sql.Identifier(SUPERSEDED_BY[table])),
+                    ).format(sql.Identifier(provisional)),
                     final_for,
                 )
     return written
@@ -459,7 +462,7 @@ def ingest_symbol_dataset(
         written = write_frames(
             context,
             database,
-            [(dataset.table, frame, dataset.key_columns)],
+            [(dataset.table, frame)],
             final_for=(start, end),
             unavailable=unavailable,
             fetched=[cache],

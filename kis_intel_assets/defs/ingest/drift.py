@@ -13,7 +13,6 @@ from collections.abc import Sequence
 import dagster as dg
 
 from kis_intel_assets.kis import KISClient
-from kis_intel_assets.kis.pool import KISClientPool
 
 SCHEMA_DRIFT_CHECK = "schema_drift"
 FIELDS_SHOWN = 10
@@ -31,7 +30,7 @@ def schema_drift_spec(asset: str) -> dg.AssetCheckSpec:
 
 
 def schema_drift_result(
-    client: KISClient | KISClientPool, asset_key: str | None = None, tr_ids: Sequence[str] | None = None
+    client: KISClient, asset_key: str | None = None, tr_ids: Sequence[str] | None = None
 ) -> dg.AssetCheckResult:
     """What the client saw during this run (of `tr_ids` only, when given), as the check's result (WARN when
     anything drifted); `asset_key` names the asset in a multi-asset."""

@@ -7,6 +7,7 @@ assets mark a day's rows superseded once they have written its final data.
 
 import time
 from datetime import datetime
+from functools import partial
 
 import dagster as dg
 import pandas as pd
@@ -52,33 +53,34 @@ class IntradayConfig(dg.Config):
 
 
 PROGRAM_TR_ID, ESTIMATES_TR_ID = "FHPPG04650101", "FHPTJ04400000"
-_INTRADAY_SPEC = {"group_name": "ingest", "kinds": {"postgres"}, "deps": ["stock_universe"]}
+
+
+def _intraday_spec(table: str, tr_id: str, description: str) -> dg.AssetSpec:
+    """A PROVISIONAL intraday table of the ingest group, read for the stocks of the universe."""
+    return dg.AssetSpec(
+        table,
+        description=description,
+        metadata={"tr_id": tr_id, **table_metadata(table), "provisional": True},
+        group_name="ingest",
+        kinds={"postgres"},
+        deps=["stock_universe"],
+    )
 
 
 @dg.multi_asset(
     name="intraday_flows",
     specs=[
-        dg.AssetSpec(
+        _intraday_spec(
             "intraday_program_trading",
-            description="PROVISIONAL programme buy / sell / net per watched stock through the session "
+            PROGRAM_TR_ID,
+            "PROVISIONAL programme buy / sell / net per watched stock through the session "
             f"({PROGRAM_TR_ID}).",
-            metadata={
-                "tr_id": PROGRAM_TR_ID,
-                **table_metadata("intraday_program_trading"),
-                "provisional": True,
-            },
-            **_INTRADAY_SPEC,
         ),
-        dg.AssetSpec(
+        _intraday_spec(
             "intraday_investor_estimates",
-            description="PROVISIONAL foreign / institution net-buy totals per market, keyed in by brokers "
+            ESTIMATES_TR_ID,
+            "PROVISIONAL foreign / institution net-buy totals per market, keyed in by brokers "
             f"a few times a day (가집계, {ESTIMATES_TR_ID}).",
-            metadata={
-                "tr_id": ESTIMATES_TR_ID,
-                **table_metadata("intraday_investor_estimates"),
-                "provisional": True,
-            },
-            **_INTRADAY_SPEC,
         ),
     ],
     check_specs=[
@@ -148,30 +150,28 @@ def _snapshot(
         context,
         database,
         [
-            ("intraday_program_trading", program, ("symbol", "time")),
-            ("intraday_investor_estimates", estimates, ("symbol", "time")),
+            ("intraday_program_trading", program),
+            ("intraday_investor_estimates", estimates),
         ],
     )
     snapshot = {"provisional": True, "snapshot": now.isoformat(timespec="seconds")}
-    run = {"client": client, "started": started, "start": day, "end": day}
+    run_result = partial(materialize_result, client=client, started=started, start=day, end=day)
     return [
-        materialize_result(
+        run_result(
             program,
             rows_written=written["intraday_program_trading"],
             symbols=len(watchlist),
             extra=snapshot,
             asset_key="intraday_program_trading",
             drift_tr_ids=[PROGRAM_TR_ID],
-            **run,
         ),
-        materialize_result(
+        run_result(
             estimates,
             rows_written=written["intraday_investor_estimates"],
             symbols=int(estimates["symbol"].nunique()),
             extra={**snapshot, "markets": int(estimates["market"].nunique())},
             asset_key="intraday_investor_estimates",
             drift_tr_ids=[ESTIMATES_TR_ID],
-            **run,
         ),
     ]
 

@@ -11,14 +11,16 @@ no row for any stock is recorded as not published until the end of the next trad
 """
 
 from kis_intel_assets.defs.ingest import schemas
-from kis_intel_assets.defs.ingest.assets import SYMBOL_KEY, _symbol_asset
+from kis_intel_assets.defs.ingest.assets import _symbol_asset
 from kis_intel_assets.defs.ingest.checks import TABLE_CHECKS, measure_table
 from kis_intel_assets.defs.ingest.collect import SymbolDataset
 from kis_intel_assets.defs.partition_checks import build_daily_checks
 from kis_intel_assets.kis.publication import PUBLICATION_LAG_DAYS
 
 TABLE = "stock_lending"
-STOCK_LENDING = SymbolDataset(TABLE, "HHPST074500C0", SYMBOL_KEY, schemas.stock_lending)
+STOCK_LENDING = SymbolDataset(
+    TABLE, "HHPST074500C0", schemas.stock_lending, fetcher=lambda kis: kis.stock_lending
+)
 # Trading days between a day and the daily run that ingests it: as late as KIS may publish it.
 DAYS_LATE = PUBLICATION_LAG_DAYS[STOCK_LENDING.tr_id]
 

@@ -20,12 +20,11 @@ import dagster as dg
 import pandas as pd
 import psycopg
 
-from kis_intel_assets.defs.automation import DAILY_FRESHNESS
 from kis_intel_assets.defs.failures import deterministic_failure
-from kis_intel_assets.defs.ingest.assets import GROUP, KIS_POOL, stock_universe
+from kis_intel_assets.defs.ingest.assets import DAILY_KIS_ASSET
 from kis_intel_assets.defs.partition_checks import DailyCheck, build_daily_checks
 from kis_intel_assets.defs.partition_metadata import rows_per_partition
-from kis_intel_assets.defs.partitions import partition_dates, trading_day_partitions
+from kis_intel_assets.defs.partitions import partition_dates
 from kis_intel_assets.defs.resources import DatabaseResource, KISResource
 from kis_intel_assets.defs.tables import table_metadata
 from kis_intel_assets.storage import upsert_frame
@@ -37,15 +36,8 @@ OFFICIAL_ONLY, DETECTED_ONLY = "official only", "detected only"
 
 @dg.asset(
     name=TABLE,
-    group_name=GROUP,
-    partitions_def=trading_day_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    pool=KIS_POOL,
-    kinds={"postgres"},
-    deps=[stock_universe],
-    retry_policy=dg.RetryPolicy(max_retries=1, delay=30),
-    freshness_policy=DAILY_FRESHNESS,  # the daily schedule's 16:40 run
     metadata={"source": "KIS master files, field ssts_hot_yn", **table_metadata(TABLE)},
+    **DAILY_KIS_ASSET,
 )
 def short_overheat_designations(
     context: dg.AssetExecutionContext, kis: KISResource, database: DatabaseResource
@@ -69,12 +61,14 @@ def short_overheat_designations(
     )
     with database.connection() as conn, conn.transaction():
         conn.execute(f"DELETE FROM {TABLE} WHERE time = %s", (file_day,))  # the day's list replaces it
-        written = upsert_frame(conn, TABLE, rows, ("time", "symbol"))
+        written = upsert_frame(conn, TABLE, rows)
     rows_per_partition(context, rows)
     return dg.MaterializeResult(
         metadata={
             "designations": written,
-            "by_market": dg.MetadataValue.json(flagged["market"].value_counts().sort_index().to_dict()),
+            "by_market": dg.MetadataValue.json(
+                {str(market): int(n) for market, n in flagged["market"].value_counts().sort_index().items()}
+            ),
             "symbols": dg.MetadataValue.json(rows["symbol"].tolist()),
             "seconds": round(time.monotonic() - started, 2),
         }

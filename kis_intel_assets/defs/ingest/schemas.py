@@ -30,7 +30,9 @@ from kis_intel_assets.investor_groups import (
     ZERO_SUM_GROUPS,
     flow_column,
 )
+from kis_intel_assets.kiwoom.endpoints import INVESTOR_GROUPS_NOT_FROM_KIWOOM
 from kis_intel_assets.krx_calendar import CalendarRangeError, previous_trading_day
+from kis_intel_assets.storage import registered_table
 
 SYMBOL = pa.Column(str, pa.Check.str_matches(r"^[0-9A-Z]{6}$"), nullable=False)
 NON_NEGATIVE = pa.Check.ge(0)
@@ -48,6 +50,13 @@ LISTING_BAND = (0.60 - 0.01, 4.00 + 0.01)
 AFTER_HOURS_MARGIN = 0.10
 UNMARKED = ("", "00", "N")  # 락 구분 "00" none, 수정 여부 "N", blank 재평가 사유
 KRW_MILLION = 1_000_000
+# Which broker served a row (kiwoom/routing.py); absent when KIS alone served the run.
+ROW_SOURCE = pa.Column(str, pa.Check.isin(["KIS", "KIWOOM"]), required=False)
+
+
+def key_of(table: str) -> list[str]:
+    """The columns a batch for `table` must be unique on: its primary key (storage/tables.py)."""
+    return list(registered_table(table).key)
 
 
 def _in_window(start: date, end: date) -> pa.Column:
@@ -70,15 +79,42 @@ def _market_column(_group: str, side: str, unit: str) -> str:
     return f"{side}_{unit}"
 
 
-def _buy_sell_net(groups: list[str], column: Callable[[str, str, str], str] = flow_column) -> list[pa.Check]:
-    """buy − sell = net, exactly, for each group and unit."""
+RowFilter = Callable[[pd.DataFrame], pd.Series]
+
+
+def _every_row(df: pd.DataFrame) -> pd.Series:
+    return pd.Series(True, index=df.index)
+
+
+def _not_from_kiwoom(df: pd.DataFrame) -> pd.Series:
+    """Rows that have the groups Kiwoom cannot give (every row but a KIWOOM one)."""
+    return df["source"].ne("KIWOOM") if "source" in df else _every_row(df)
+
+
+def _on(rows: RowFilter, holds: Callable[[pd.DataFrame], pd.Series]) -> Callable[[pd.DataFrame], pd.Series]:
+    """A check that applies to the `rows` only; the other rows pass."""
+    return lambda df: holds(df).fillna(False).astype(bool) | ~rows(df)
+
+
+def _net_holds(buy: str, sell: str, net: str) -> Callable[[pd.DataFrame], pd.Series]:
+    return lambda df: df[buy] - df[sell] == df[net]
+
+
+def _sum_holds(total: str, parts: list[str], slack: int) -> Callable[[pd.DataFrame], pd.Series]:
+    return lambda df: (df[total] - df[parts].sum(axis=1)).abs() <= slack
+
+
+def _buy_sell_net(
+    groups: list[str], column: Callable[[str, str, str], str] = flow_column, rows: RowFilter = _every_row
+) -> list[pa.Check]:
+    """buy − sell = net, exactly, for each group and unit (on `rows`)."""
     checks = []
     for group in groups:
         for unit in ("qty", "value"):
             buy, sell, net = (column(group, side, unit) for side in FLOW_SIDES)
             checks.append(
                 pa.Check(
-                    lambda df, b=buy, s=sell, n=net: df[b] - df[s] == df[n],
+                    _on(rows, _net_holds(buy, sell, net)),
                     name=f"{net} = {buy} - {sell}",
                     error=f"{net} must equal {buy} - {sell}",
                 )
@@ -112,7 +148,7 @@ def daily_prices(start: date, end: date) -> pa.DataFrameSchema:
             ),
             *_price_band_checks(),
         ],
-        unique=["symbol", "time"],
+        unique=key_of("daily_prices"),
         strict=True,
     )
 
@@ -176,29 +212,50 @@ def _price_band_checks() -> list[pa.Check]:
 
 
 def investor_trends(start: date, end: date) -> pa.DataFrameSchema:
-    columns: dict[str, pa.Column] = {"time": _in_window(start, end), "symbol": SYMBOL}
+    """Every group of every row, except in KIWOOM rows the groups Kiwoom cannot give: NULL there, and only
+    there, and the identities that need them (기타 = its parts, the four groups net to ~0) hold elsewhere."""
+    from_kiwoom_too = [g for g in INVESTOR_GROUPS if g not in INVESTOR_GROUPS_NOT_FROM_KIWOOM]
+    columns: dict[str, pa.Column] = {"time": _in_window(start, end), "symbol": SYMBOL, "source": ROW_SOURCE}
     for group in INVESTOR_GROUPS:
+        nullable = group in INVESTOR_GROUPS_NOT_FROM_KIWOOM
         for side in ("buy", "sell"):
             for unit in ("qty", "value"):
-                columns[flow_column(group, side, unit)] = _int(NON_NEGATIVE)
+                columns[flow_column(group, side, unit)] = _int(NON_NEGATIVE, nullable=nullable)
         for unit in ("qty", "value"):
-            columns[flow_column(group, "net", unit)] = _int()
+            columns[flow_column(group, "net", unit)] = _int(nullable=nullable)
     return pa.DataFrameSchema(
         columns,
         checks=[
-            *_buy_sell_net(list(INVESTOR_GROUPS)),
+            _null_exactly_in_kiwoom_rows(INVESTOR_GROUPS_NOT_FROM_KIWOOM),
+            *_buy_sell_net(from_kiwoom_too),
+            *_buy_sell_net(list(INVESTOR_GROUPS_NOT_FROM_KIWOOM), rows=_not_from_kiwoom),
             *(_zero_sum(unit) for unit in ("qty", "value")),
             *_group_sums("institution", INSTITUTION_SUBGROUPS),
-            *_group_sums("other", OTHER_SUBGROUPS),
+            *_group_sums("other", OTHER_SUBGROUPS, rows=_not_from_kiwoom),
         ],
-        unique=["symbol", "time"],
+        unique=key_of("investor_trends"),
         strict=True,
     )
 
 
-def _group_sums(total: str, parts: tuple[str, ...]) -> list[pa.Check]:
-    """A group total equals the sum of its sub-groups: quantities exactly, values (sent in KRW million,
-    each rounded on its own) within one million per part."""
+def _null_exactly_in_kiwoom_rows(groups: tuple[str, ...]) -> pa.Check:
+    """The groups' columns are all NULL in a KIWOOM row (never zero) and all present in any other row."""
+    columns = [flow_column(g, side, unit) for g in groups for side in FLOW_SIDES for unit in ("qty", "value")]
+
+    def consistent(df: pd.DataFrame) -> pd.Series:
+        kept = _not_from_kiwoom(df)
+        return df[columns].notna().all(axis=1).where(kept, df[columns].isna().all(axis=1)).astype(bool)
+
+    return pa.Check(
+        consistent,
+        name=f"{', '.join(groups)} NULL exactly in KIWOOM rows",
+        error=f"{', '.join(groups)} must be NULL in Kiwoom rows (no ka10059 field) and set in the others",
+    )
+
+
+def _group_sums(total: str, parts: tuple[str, ...], rows: RowFilter = _every_row) -> list[pa.Check]:
+    """A group total equals the sum of its sub-groups (on `rows`): quantities exactly, values (sent in KRW
+    million, each rounded on its own) within one million per part."""
     checks = []
     for measure in ("buy", "sell", "net"):
         for unit in ("qty", "value"):
@@ -207,7 +264,7 @@ def _group_sums(total: str, parts: tuple[str, ...]) -> list[pa.Check]:
             slack = len(parts) * KRW_MILLION if unit == "value" else 0
             checks.append(
                 pa.Check(
-                    lambda df, c=column, s=summed, t=slack: (df[c] - df[s].sum(axis=1)).abs() <= t,
+                    _on(rows, _sum_holds(column, summed, slack)),
                     name=f"{column} = {' + '.join(summed)}",
                     error=f"{column} must equal the sum of its sub-groups",
                 )
@@ -223,7 +280,7 @@ def _zero_sum(unit: str) -> pa.Check:
         return df[nets].sum(axis=1).abs() <= ZERO_SUM_TOLERANCE * df[gross].sum(axis=1) + 1
 
     return pa.Check(
-        balanced,
+        _on(_not_from_kiwoom, balanced),
         name=f"investor net {unit} sums to ~0",
         error=f"{' + '.join(nets)} must net to ~0 per stock-day",
     )
@@ -245,6 +302,7 @@ def short_selling(start: date, end: date) -> pa.DataFrameSchema:
             "balance_volume": pa.Column("Int64", NON_NEGATIVE, nullable=True, required=False),
             "balance_amount": pa.Column("Int64", NON_NEGATIVE, nullable=True, required=False),
             "balance_ratio": pa.Column(float, PERCENT, nullable=True, required=False),
+            "source": ROW_SOURCE,
         },
         checks=[
             pa.Check(
@@ -259,7 +317,7 @@ def short_selling(start: date, end: date) -> pa.DataFrameSchema:
             _average_in_range("total_value", "total_volume"),
             _average_in_range("short_amount", "short_volume"),
         ],
-        unique=["symbol", "time"],
+        unique=key_of("short_selling"),
         strict=True,
     )
 
@@ -304,10 +362,10 @@ def program_trading(start: date, end: date) -> pa.DataFrameSchema:
             },
             "program_net": _int(),
             "program_net_value": _int(),
-            "source": pa.Column(str, pa.Check.isin(["KIS", "KIWOOM"]), required=False),
+            "source": ROW_SOURCE,
         },
         checks=_buy_sell_net(["program"]),
-        unique=["symbol", "time"],
+        unique=key_of("program_trading"),
         strict=True,
     )
 
@@ -323,7 +381,7 @@ def program_trading_market(start: date, end: date) -> pa.DataFrameSchema:
             "net_value": _int(),
         },
         checks=[*_buy_sell_net([""], _market_column), _total_is_arbitrage_plus_non_arbitrage()],
-        unique=["market", "trade_type", "time"],
+        unique=key_of("program_trading_market"),
         strict=True,
     )
 
@@ -363,7 +421,7 @@ def stock_master() -> pa.DataFrameSchema:
             "sector_kis_code": pa.Column(str, pa.Check.str_matches(r"^[0-9]{3}$")),  # KIS's own code
             "last_seen": pa.Column(object, nullable=False),
         },
-        unique=["symbol", "valid_from"],
+        unique=key_of("stock_master"),
         strict=True,
     )
 
@@ -399,7 +457,7 @@ def intraday_investor_estimates() -> pa.DataFrameSchema:
                 for unit in ("qty", "value")
             },
         },
-        unique=["symbol", "time"],
+        unique=key_of("intraday_investor_estimates"),
         strict=True,
     )
 
@@ -440,7 +498,7 @@ def stock_lending(start: date, end: date) -> pa.DataFrameSchema:
                 error="rmnd_amt / rmnd_stcn must be a price inside the ±30 % band around stck_prpr",
             ),
         ],
-        unique=["symbol", "time"],
+        unique=key_of("stock_lending"),
         strict=True,
     )
 

@@ -11,6 +11,7 @@ assets; the stocks kept are those the universe follows.
 import time
 from collections.abc import Callable, Iterator
 from datetime import date
+from typing import Any
 
 import dagster as dg
 import pandas as pd
@@ -31,8 +32,6 @@ from kis_intel_assets.krx_calendar import trading_days
 
 KRX_POOL = "krx_portal"
 GROUP = "krx"  # optional source: apart from ingest, whose tables have freshness policies
-BALANCE_KEY = ("time", "symbol")
-FLOWS_KEY = ("time", "symbol", "group")
 
 
 def krx_result(
@@ -42,7 +41,7 @@ def krx_result(
     started: float,
     start: date,
     end: date,
-    **extra: object,
+    **extra: Any,  # more metadata values (Dagster checks them)
 ) -> dg.MaterializeResult:
     """The run's figures (KRX requests by bld code included) and the passed schema check."""
     return dg.MaterializeResult(
@@ -77,39 +76,36 @@ def when_configured(
         ) from None
 
 
-def _krx_asset_kwargs(table: str, deps: list[dg.AssetsDefinition], description: str) -> dict[str, object]:
-    return {
-        "name": table,
-        "description": description,
-        "group_name": GROUP,
-        "partitions_def": trading_day_partitions,
-        "backfill_policy": dg.BackfillPolicy.single_run(),
-        "pool": KRX_POOL,
-        "kinds": {"postgres"},
-        "deps": deps,
+KRXRun = Callable[[dg.AssetExecutionContext, KRXResource, DatabaseResource, date, date], dg.MaterializeResult]
+
+
+def krx_asset(
+    table: str, deps: list[dg.AssetsDefinition], description: str, run: KRXRun
+) -> dg.AssetsDefinition:
+    """The asset writing `table`: `run` over the partition range when KRX is configured (when_configured),
+    with the settings every KRX asset shares."""
+
+    @dg.asset(
+        name=table,
+        description=description,
+        group_name=GROUP,
+        partitions_def=trading_day_partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        pool=KRX_POOL,
+        kinds={"postgres"},
+        deps=deps,
         # Skipped (not materialized) when KRX is not configured, so no in-asset check either: rejected
         # data fails the step with the failure cases (when_configured()).
-        "output_required": False,
-        "retry_policy": dg.RetryPolicy(max_retries=1, delay=60),
-        "metadata": table_metadata(table),
-    }
-
-
-@dg.asset(
-    **_krx_asset_kwargs(  # type: ignore[arg-type]
-        "short_balance",
-        [short_selling],  # in a run with both, short_selling first, so its rows get the balance
-        "공매도 잔고 per stock and day from KRX (srt/MDCSTAT30501, all stocks of a market per request), "
-        "reported T+2 and published from the morning of T+3; also fills short_selling.balance_volume, "
-        "balance_amount and balance_ratio for the same stock-days. Optional: needs KRX_ID / KRX_PW.",
+        output_required=False,
+        retry_policy=dg.RetryPolicy(max_retries=1, delay=60),
+        metadata=table_metadata(table),
     )
-)
-def short_balance(
-    context: dg.AssetExecutionContext, krx: KRXResource, database: DatabaseResource
-) -> Iterator[dg.MaterializeResult]:
-    yield from when_configured(
-        context, krx, lambda start, end: _short_balance(context, krx, database, start, end)
-    )
+    def krx_table(
+        context: dg.AssetExecutionContext, krx: KRXResource, database: DatabaseResource
+    ) -> Iterator[dg.MaterializeResult]:
+        yield from when_configured(context, krx, lambda start, end: run(context, krx, database, start, end))
+
+    return krx_table
 
 
 def _short_balance(
@@ -125,27 +121,9 @@ def _short_balance(
     computed = (100 * frame["balance_volume"] / frame["listed_shares"]).round(2)
     frame["balance_ratio"] = frame["balance_ratio"].astype(float).fillna(computed)
     check_frame(frame, schemas.short_balance(start, end), "short_balance", BALANCE_BLD)
-    written = write_frames(context, database, [("short_balance", frame, BALANCE_KEY)], final_for=(start, end))
+    written = write_frames(context, database, [("short_balance", frame)], final_for=(start, end))
     rows_per_partition(context, frame)
     return krx_result(frame, written["short_balance"], client, started, start, end)
-
-
-@dg.asset(
-    **_krx_asset_kwargs(  # type: ignore[arg-type]
-        "krx_investor_flows",
-        [],
-        "Buying and selling per stock, day and investor group from KRX's whole-market table "
-        "(MDCSTAT02401: every stock for one investor type per request, 12 types × 2 markets = 24 requests "
-        "a day), shares and KRW; the second source the investor_flows_agree_with_krx check compares "
-        "investor_trends with. Optional: needs KRX_ID / KRX_PW.",
-    )
-)
-def krx_investor_flows(
-    context: dg.AssetExecutionContext, krx: KRXResource, database: DatabaseResource
-) -> Iterator[dg.MaterializeResult]:
-    yield from when_configured(
-        context, krx, lambda start, end: _investor_flows(context, krx, database, start, end)
-    )
 
 
 def _investor_flows(
@@ -153,7 +131,7 @@ def _investor_flows(
 ) -> dg.MaterializeResult:
     started = time.monotonic()
     frame, client = fetch_investor_flows(krx, database, start, end)
-    written = write_frames(context, database, [("krx_investor_flows", frame, FLOWS_KEY)])
+    written = write_frames(context, database, [("krx_investor_flows", frame)])
     rows_per_partition(context, frame)
     return krx_result(
         frame,
@@ -165,5 +143,23 @@ def _investor_flows(
         groups=dg.MetadataValue.json(sorted(frame["group"].unique())),
     )
 
+
+short_balance = krx_asset(
+    "short_balance",
+    [short_selling],  # in a run with both, short_selling first, so its rows get the balance
+    "공매도 잔고 per stock and day from KRX (srt/MDCSTAT30501, all stocks of a market per request), "
+    "reported T+2 and published from the morning of T+3; also fills short_selling.balance_volume, "
+    "balance_amount and balance_ratio for the same stock-days. Optional: needs KRX_ID / KRX_PW.",
+    _short_balance,
+)
+krx_investor_flows = krx_asset(
+    "krx_investor_flows",
+    [],
+    "Buying and selling per stock, day and investor group from KRX's whole-market table "
+    "(MDCSTAT02401: every stock for one investor type per request, 12 types × 2 markets = 24 requests "
+    "a day), shares and KRW; the second source the investor_flows_agree_with_krx check compares "
+    "investor_trends with. Optional: needs KRX_ID / KRX_PW.",
+    _investor_flows,
+)
 
 krx_assets = [short_balance, krx_investor_flows]

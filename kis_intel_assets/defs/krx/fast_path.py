@@ -17,6 +17,7 @@ import hashlib
 import time
 from collections.abc import Sequence
 from datetime import date
+from typing import TypeGuard
 
 import dagster as dg
 import pandas as pd
@@ -30,7 +31,7 @@ from kis_intel_assets.defs.ingest.collect import (
     materialize_result,
     write_frames,
 )
-from kis_intel_assets.defs.ingest.schemas import SYMBOL, _buy_sell_net, _group_sums, _in_window, _int
+from kis_intel_assets.defs.ingest.schemas import SYMBOL, _buy_sell_net, _group_sums, _in_window, _int, key_of
 from kis_intel_assets.defs.krx.fetch import fetch_investor_flows
 from kis_intel_assets.defs.krx.resources import KRXResource
 from kis_intel_assets.defs.partition_metadata import rows_per_partition
@@ -41,6 +42,7 @@ from kis_intel_assets.investor_groups import (
     INVESTOR_GROUPS,
     flow_column,
 )
+from kis_intel_assets.kis import KISClient
 from kis_intel_assets.krx.portal import INVESTOR_BLD
 from kis_intel_assets.storage import ConfigurationError
 
@@ -85,14 +87,14 @@ def krx_schema(start: date, end: date) -> pa.DataFrameSchema:
     return pa.DataFrameSchema(
         columns,
         checks=[*_buy_sell_net(list(KRX_GROUPS)), *_group_sums("institution", INSTITUTION_SUBGROUPS)],
-        unique=["symbol", "time"],
+        unique=key_of("investor_trends"),
         strict=True,
     )
 
 
 def krx_investor_trends(
     context: dg.AssetExecutionContext,
-    kis_client: object,
+    kis_client: KISClient,
     database: DatabaseResource,
     dataset: SymbolDataset,
     symbols: Sequence[str],
@@ -109,21 +111,19 @@ def krx_investor_trends(
     wide = wide_flows(flows[flows["symbol"].isin(symbols)])
     check_frame(wide, krx_schema(start, end), TABLE, INVESTOR_BLD)
     sample = kis_sample(symbols, start, krx.check_sample)
-    from_kis = fetch_dataset(kis_client, dataset, sample, start, end, workers)  # type: ignore[arg-type]
+    from_kis = fetch_dataset(kis_client, dataset, sample, start, end, workers)
     frame = pd.concat(
         [wide[~wide["symbol"].isin(sample)].assign(source="KRX"), from_kis.assign(source="KIS")],
         ignore_index=True,
     )
-    written = write_frames(
-        context, database, [(TABLE, frame, ("symbol", "time"))], final_for=(start, end), unavailable={}
-    )[TABLE]
+    written = write_frames(context, database, [(TABLE, frame)], final_for=(start, end), unavailable={})[TABLE]
     rows_per_partition(context, frame)
-    kis_requests = int(kis_client.metrics.snapshot()["requests"])  # type: ignore[attr-defined]
+    kis_requests = int(kis_client.metrics.snapshot()["requests"])
     return materialize_result(
         frame,
         rows_written=written,
         symbols=len(symbols),
-        client=kis_client,  # type: ignore[arg-type]
+        client=kis_client,
         started=started,
         start=start,
         end=end,
@@ -139,7 +139,7 @@ def krx_investor_trends(
     )
 
 
-def uses_fast_path(krx: KRXResource | None) -> bool:
+def uses_fast_path(krx: KRXResource | None) -> TypeGuard[KRXResource]:
     """Whether this run builds investor_trends from KRX; a bad setting fails at once, naming it."""
     try:
         return krx is not None and krx.fast_path

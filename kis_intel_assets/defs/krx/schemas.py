@@ -19,6 +19,7 @@ from kis_intel_assets.defs.ingest.schemas import (
     SYMBOL,
     _in_window,
     _int,
+    key_of,
 )
 from kis_intel_assets.krx.portal import INVESTOR_TYPES
 
@@ -49,7 +50,7 @@ def short_balance(start: date, end: date) -> pa.DataFrameSchema:
                 error="balance_ratio must be the balance's share of the listed shares, in per cent",
             ),
         ],
-        unique=["time", "symbol"],
+        unique=key_of("short_balance"),
         strict=True,
     )
 
@@ -75,6 +76,6 @@ def krx_investor_flows(start: date, end: date) -> pa.DataFrameSchema:
             )
             for unit in ("", "_value")
         ],
-        unique=["time", "symbol", "group"],
+        unique=key_of("krx_investor_flows"),
         strict=True,
     )

@@ -29,7 +29,7 @@ page_specs = [
     _page(
         "overheat",
         "공매도 과열종목 dashboard",
-        ["stock_universe", "daily_prices", "short_selling", "short_overheat"],
+        ["stock_universe", "daily_prices", "short_selling", "short_overheat", "overheat_candidates"],
     ),
     _page(
         "rotation",

@@ -14,7 +14,7 @@ import pytest
 
 from kis_intel_assets import analytics
 from kis_intel_assets.defs.analytics import reads
-from kis_intel_assets.defs.analytics.assets import FLOW_COLUMNS, PRICE_COLUMNS
+from kis_intel_assets.defs.analytics.assets import FLOW_COLUMNS, PRICE_COLUMNS, overheat_stock_days
 from kis_intel_assets.defs.analytics.checks import analytics_checks
 from kis_intel_assets.defs.ingest.assets import stock_universe
 from kis_intel_assets.defs.selection import materialize_selection
@@ -167,6 +167,40 @@ def test_one_partition_alone_equals_the_same_day_inside_a_range(ingested: dict, 
             conn, "SELECT * FROM rotation_signal WHERE time = %s ORDER BY sector_code", (day,)
         )
     pd.testing.assert_frame_equal(alone, in_range)
+
+
+def test_overheat_candidates_store_what_the_pure_function_computes_over_all_history(
+    ingested: dict, database_url: str
+) -> None:
+    """Each day's watch list from its 41-day window equals the same days inside a recompute over all
+    stored history (the pure function is causal), for the stock-days with a short_selling row."""
+    assert run(["overheat_candidates"], ingested, days=ANALYTICS_DAYS).success
+    with connect(database_url) as conn:
+        master = reads.stock_master(conn)
+        shorts = reads.window(
+            conn, "short_selling", ["time", "symbol", "short_amount", "short_value_ratio"],
+            INGEST_DAYS[0], INGEST_DAYS[-1],
+        )  # fmt: skip
+        prices = reads.window(
+            conn,
+            "daily_prices",
+            ["time", "symbol", "close", "trading_value"],
+            INGEST_DAYS[0],
+            INGEST_DAYS[-1],
+        )
+        quarters = analytics.quarterly_short_ratio(reads.market_day_totals(conn))
+        stored = fetch_frame(conn, "SELECT * FROM overheat_candidates ORDER BY time, symbol")
+
+    expected = analytics.overheat_candidates(overheat_stock_days(master, shorts, prices), quarters)
+    expected = expected.assign(time=expected["time"].dt.date)
+    expected = expected[expected["time"] >= ANALYTICS_DAYS[0]].merge(shorts[["symbol", "time"]])
+    expected = expected.sort_values(["time", "symbol"], ignore_index=True)
+    assert set(stored["time"]) == set(ANALYTICS_DAYS)
+    assert stored[["time", "symbol", "threshold_source"]].equals(
+        expected[["time", "symbol", "threshold_source"]]
+    )
+    for column in ("closeness_pct", "quarter_ratio_threshold", "short_value_multiple", "drop_progress"):
+        assert stored[column].tolist() == pytest.approx(expected[column].tolist()), column
 
 
 def test_scorecard_reports_every_method_and_horizon(ingested: dict, database_url: str) -> None:

@@ -29,6 +29,7 @@ LOOKBACK = {
     "stock_money_flow_index": DEFAULT_PERIOD,
     "sector_money_flow": SECTOR_FLOW_LOOKBACK_DAYS,
     "short_overheat": BASELINE_DAYS + 1,
+    "overheat_candidates": BASELINE_DAYS + 1,
     "concentrated_buying": CONCENTRATION.lookback_days,
 }
 DAILY_ANALYTICS = [*LOOKBACK, "rotation_signal"]

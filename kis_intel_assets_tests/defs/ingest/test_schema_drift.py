@@ -11,10 +11,11 @@ import dagster as dg
 import pytest
 
 from kis_intel_assets.defs.ingest.drift import SCHEMA_DRIFT_CHECK, schema_drift_result, schema_drift_spec
-from kis_intel_assets.defs.resources import DatabaseResource, KISResource
+from kis_intel_assets.defs.resources import KISResource
 from kis_intel_assets.kis import ENDPOINTS
 from kis_intel_assets.kis.drift import SchemaDrift
 from kis_intel_assets.simulator import Simulator, SimulatorConfig, running_simulator
+from kis_intel_assets_tests.support.simulators import simulator_resources
 
 DAY = date(2025, 6, 2)
 PRICES = ENDPOINTS["FHKST03010100"]
@@ -36,7 +37,9 @@ def probe_asset(simulator: Simulator, baseline: dict | None) -> dg.AssetsDefinit
     def probe(kis: KISResource) -> dg.MaterializeResult:
         with kis.client() as client:
             if baseline is not None:
-                client.schema_drift = SchemaDrift(baseline)  # judge the same rows against another baseline
+                client.transport.schema_drift = SchemaDrift(
+                    baseline
+                )  # judge the same rows against another baseline
             for symbol in simulator.truth.symbols():
                 client.daily_prices(symbol, DAY, DAY)
             return dg.MaterializeResult(check_results=[schema_drift_result(client)])
@@ -45,16 +48,10 @@ def probe_asset(simulator: Simulator, baseline: dict | None) -> dg.AssetsDefinit
 
 
 def run_probe(simulator: Simulator, database_url: str, baseline: dict | None) -> dg.AssetCheckEvaluation:
-    database = DatabaseResource(url=database_url)
-    kis = KISResource(
-        app_key=f"drift-{uuid.uuid4().hex}",
-        app_secret="drift-secret",
-        database=database,
-        base_url=simulator.base_url,
-        master_base_url=simulator.master_base_url,
-        rate_limit_per_sec=100.0,
+    resources = simulator_resources(
+        simulator, database_url, f"drift-{uuid.uuid4().hex}", "drift-secret", rate_limit_per_sec=100.0
     )
-    result = dg.materialize([probe_asset(simulator, baseline)], resources={"kis": kis})
+    result = dg.materialize([probe_asset(simulator, baseline)], resources={"kis": resources["kis"]})
     assert result.success
     (evaluation,) = result.get_asset_check_evaluations()
     assert evaluation.check_name == SCHEMA_DRIFT_CHECK

@@ -1,6 +1,10 @@
-"""Typed high-level fetchers for the Dagster assets: pandas DataFrames with the DB column names of
-sql/001_core_tables.sql, `time` as datetime.date objects (object dtype), integers as int64 (nullable
-Int64 where the column allows NULL), rates as floats with 2 decimals, money in KRW.
+"""The KIS client the assets use: typed dataset fetchers over a transport (one app key or several).
+
+`KISClient` knows the datasets (which TR, which parameters, publication and history rules) and returns
+pandas DataFrames with the DB column names of sql/001_core_tables.sql, `time` as datetime.date objects
+(object dtype), integers as int64 (nullable Int64 where the column allows NULL), rates as floats with 2
+decimals, money in KRW. The wire (auth, pacing, retries, paging) is its transport's: a `KISSession` for
+one app key, a `KISSessionPool` spreading calls over several (kis/pool.py).
 """
 
 from __future__ import annotations
@@ -8,24 +12,32 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import pandas as pd
 
+from kis_intel_assets.closing import Closing
+from kis_intel_assets.kis.config import KISConfig
+from kis_intel_assets.kis.drift import SchemaDrift
 from kis_intel_assets.kis.endpoints import ENDPOINTS, TRADE_TYPES, Endpoint, Kind
 from kis_intel_assets.kis.errors import KISAPIError, KISError, KISNotPublishedError, KISPayloadError
 from kis_intel_assets.kis.masters import (
     COMMON_STOCK,
     MASTER_FILES,
+    MasterFile,
     master_file_day,
     parse_master,
     sector_index_code,
     short_overheat_symbols,
 )
 from kis_intel_assets.kis.parsing import Row
+from kis_intel_assets.kis.pool import KISSessionPool
 from kis_intel_assets.kis.publication import (
     BEYOND_HISTORY,
     HISTORY_MONTHS,
     UNPUBLISHED,
+    ServerClock,
+    UnservedDays,
     history_floor,
     is_final,
 )
@@ -41,7 +53,10 @@ class Market:
     investor_code: str  # FID_INPUT_ISCD_1 of FHPTJ04040000
 
 
-MARKETS = {m.name: m for m in (Market("KOSPI", "K", "0001", "KSP"), Market("KOSDAQ", "Q", "1001", "KSQ"))}
+# KIS's codes for the two markets of kis_intel_assets.markets.MARKETS.
+MARKET_CODES = {
+    m.name: m for m in (Market("KOSPI", "K", "0001", "KSP"), Market("KOSDAQ", "Q", "1001", "KSQ"))
+}
 MARKET_IDS = {"STK": "KOSPI", "KSQ": "KOSDAQ"}  # CTPF1002R mket_id_cd
 
 
@@ -98,15 +113,62 @@ def _after_floor(tr_id: str, now: dt.datetime, start: dt.date) -> dt.date:
 
 def _market(market: str, tr_id: str) -> Market:
     try:
-        return MARKETS[market]
+        return MARKET_CODES[market]
     except KeyError:
         raise KISError(
-            f"unknown market {market!r}; expected one of {sorted(MARKETS)}", tr_id=tr_id, symbol=market
+            f"unknown market {market!r}; expected one of {sorted(MARKET_CODES)}", tr_id=tr_id, symbol=market
         ) from None
 
 
-class KISClient(KISSession):
-    """The KIS client the assets use: `with KISClient(config) as kis: kis.daily_prices(...)`."""
+class Metrics(Protocol):
+    """A transport's run figures: one key's ClientMetrics, or a pool's (or router's) sum of them."""
+
+    def snapshot(self) -> dict[str, Any]:  # run metadata, like ClientMetrics.snapshot
+        """The run's request, retry and wait figures (kis/metrics.py's format)."""
+        ...
+
+
+# The wire a KISClient fetches over: auth, pacing, retries and paging for one app key or several.
+Transport = KISSession | KISSessionPool
+
+
+class KISClient(Closing):
+    """The KIS datasets over a transport: `with KISClient.connect(config) as kis: kis.daily_prices(...)`.
+
+    Thread-safe as its transport is. `unavailable` records the days KIS could not serve (not published
+    yet, beyond its history), which the ingest layer reports instead of failing.
+    """
+
+    def __init__(self, transport: Transport) -> None:
+        self.transport = transport
+        self.unavailable = UnservedDays()
+
+    @classmethod
+    def connect(cls, *configs: KISConfig) -> KISClient:
+        """A client over one app key's KISSession, or over a KISSessionPool of several keys."""
+        return cls(KISSession(configs[0]) if len(configs) == 1 else KISSessionPool(configs))
+
+    def __repr__(self) -> str:
+        return f"KISClient({self.transport!r})"
+
+    def close(self) -> None:
+        self.transport.close()
+
+    @property
+    def config(self) -> KISConfig:
+        return self.transport.config
+
+    @property
+    def metrics(self) -> Metrics:
+        return self.transport.metrics
+
+    @property
+    def schema_drift(self) -> SchemaDrift:
+        return self.transport.schema_drift
+
+    @property
+    def server_clock(self) -> ServerClock:
+        return self.transport.server_clock
 
     def _range(
         self, tr_id: str, params: Mapping[str, str], *, symbol: str, start: dt.date, end: dt.date
@@ -115,7 +177,7 @@ class KISClient(KISSession):
             raise ValueError(f"start {start} is after end {end}")
         endpoint = ENDPOINTS[tr_id]
         try:
-            rows = self.fetch_range(endpoint, params, symbol=symbol, start=start, end=end)
+            rows = self.transport.fetch_range(endpoint, params, symbol=symbol, start=start, end=end)
         except KISNotPublishedError as exc:
             rows = self._before_publication(endpoint, params, symbol, start, end, exc)
         return endpoint, self._final_only(tr_id, in_range(rows, start, end), start, end)
@@ -138,7 +200,7 @@ class KISClient(KISSession):
             # The window's end is the anchor of every ranged TR (FID_INPUT_DATE_1 or _2): move it back.
             shifted = {k: (_day(last) if v == _day(end) else v) for k, v in params.items()}
             try:
-                rows = self.fetch_range(endpoint, shifted, symbol=symbol, start=start, end=last)
+                rows = self.transport.fetch_range(endpoint, shifted, symbol=symbol, start=start, end=last)
             except KISNotPublishedError:
                 rows = None
             if rows is not None:
@@ -160,36 +222,48 @@ class KISClient(KISSession):
         self.unavailable.record(tr_id, pending, UNPUBLISHED, reason)
         return [row for row in rows if row["time"] not in pending]
 
+    def range_frame(
+        self, tr_id: str, params: Mapping[str, str], key: tuple[str, str], start: dt.date, end: dt.date
+    ) -> pd.DataFrame:
+        """Any registered date-ranged TR as a frame: the final days of [start, end], oldest first, with
+        `key` (column, value: the symbol, market or index code asked for) after `time`. The dataset
+        methods below are this with their TR's parameters."""
+        column, value = key
+        endpoint, rows = self._range(tr_id, params, symbol=value, start=start, end=end)
+        return frame(rows, endpoint, {column: value})
+
+    def rows_frame(self, tr_id: str, params: Mapping[str, str], key: tuple[str, str]) -> pd.DataFrame:
+        """Any registered TR without a date range (today's snapshot, a ranking) as a frame, in KIS's order,
+        with `key` as in range_frame."""
+        column, value = key
+        endpoint = ENDPOINTS[tr_id]
+        return frame(self.transport.fetch_rows(endpoint, params, symbol=value), endpoint, {column: value})
+
     def daily_prices(self, symbol: str, start: dt.date, end: dt.date) -> pd.DataFrame:
         """daily_prices table rows (FHKST03010100, adjusted prices)."""
         params = {"FID_INPUT_ISCD": symbol, "FID_INPUT_DATE_1": _day(start), "FID_INPUT_DATE_2": _day(end)}
-        endpoint, rows = self._range("FHKST03010100", params, symbol=symbol, start=start, end=end)
-        return frame(rows, endpoint, {"symbol": symbol})
+        return self.range_frame("FHKST03010100", params, ("symbol", symbol), start, end)
 
     def investor_trends(self, symbol: str, start: dt.date, end: dt.date) -> pd.DataFrame:
         """investor_trends table rows (FHPTJ04160001), amounts in KRW."""
         params = {"FID_INPUT_ISCD": symbol, "FID_INPUT_DATE_1": _day(end)}
-        endpoint, rows = self._range("FHPTJ04160001", params, symbol=symbol, start=start, end=end)
-        return frame(rows, endpoint, {"symbol": symbol})
+        return self.range_frame("FHPTJ04160001", params, ("symbol", symbol), start, end)
 
     def short_selling(self, symbol: str, start: dt.date, end: dt.date) -> pd.DataFrame:
         """short_selling table rows (FHPST04830000) without the balance columns, which KIS lacks."""
         params = {"FID_INPUT_ISCD": symbol, "FID_INPUT_DATE_1": _day(start), "FID_INPUT_DATE_2": _day(end)}
-        endpoint, rows = self._range("FHPST04830000", params, symbol=symbol, start=start, end=end)
-        return frame(rows, endpoint, {"symbol": symbol})
+        return self.range_frame("FHPST04830000", params, ("symbol", symbol), start, end)
 
     def stock_lending(self, symbol: str, start: dt.date, end: dt.date) -> pd.DataFrame:
         """stock_lending table rows (HHPST074500C0 대차거래추이): shares lent, repaid and outstanding, and the
         outstanding balance in KRW; `balance_change` and `close` come along for the checks only."""
         params = {"MKSC_SHRN_ISCD": symbol, "START_DATE": _day(start), "END_DATE": _day(end)}
-        endpoint, rows = self._range("HHPST074500C0", params, symbol=symbol, start=start, end=end)
-        return frame(rows, endpoint, {"symbol": symbol})
+        return self.range_frame("HHPST074500C0", params, ("symbol", symbol), start, end)
 
     def program_trading(self, symbol: str, start: dt.date, end: dt.date) -> pd.DataFrame:
         """program_trading table rows (FHPPG04650201, programme totals)."""
         params = {"FID_INPUT_ISCD": symbol, "FID_INPUT_DATE_1": _day(end)}
-        endpoint, rows = self._range("FHPPG04650201", params, symbol=symbol, start=start, end=end)
-        return frame(rows, endpoint, {"symbol": symbol})
+        return self.range_frame("FHPPG04650201", params, ("symbol", symbol), start, end)
 
     def program_trading_market(self, market: str, start: dt.date, end: dt.date) -> pd.DataFrame:
         """program_trading_market table rows (FHPPG04600001): arbitrage, non_arbitrage and total per day."""
@@ -247,19 +321,6 @@ class KISClient(KISSession):
             self.unavailable.record(tr_id, trading_days(start, min(end, floor)), BEYOND_HISTORY, reason)
         return rows
 
-    def sector_index_daily(self, code: str, start: dt.date, end: dt.date) -> pd.DataFrame:
-        """Daily 업종 index levels (FHPUP02120000) for one sector/index code."""
-        params = {"FID_INPUT_ISCD": code, "FID_INPUT_DATE_1": _day(end)}
-        endpoint, rows = self._range("FHPUP02120000", params, symbol=code, start=start, end=end)
-        return frame(rows, endpoint, {"sector_code": code})
-
-    def sector_index_history(self, code: str, start: dt.date, end: dt.date) -> pd.DataFrame:
-        """Daily 업종 index bars (FHKUP03500100, paper accounts too): the benchmark series of a sector or
-        market index (0001 KOSPI, 1001 KOSDAQ) for relative-rotation views; 100-ish bars per call."""
-        params = {"FID_INPUT_ISCD": code, "FID_INPUT_DATE_1": _day(start), "FID_INPUT_DATE_2": _day(end)}
-        endpoint, rows = self._range("FHKUP03500100", params, symbol=code, start=start, end=end)
-        return frame(rows, endpoint, {"sector_code": code})
-
     def market_days(self, start: dt.date, end: dt.date) -> pd.DataFrame:
         """KIS's own opening days (CTCA0903R 국내휴장일조회): columns time, open (bool), one row per calendar
         day. KIS answers from BASS_DT forward, so the base date moves past the newest row until `end`."""
@@ -269,8 +330,9 @@ class KISClient(KISSession):
         by_day: dict[object, bool] = {}
         cursor = start
         while cursor <= end:
-            rows = self.fetch_rows(endpoint, {"BASS_DT": _day(cursor)}, symbol=None)
-            newest = max((row["time"] for row in rows), default=None)
+            rows = self.transport.fetch_rows(endpoint, {"BASS_DT": _day(cursor)}, symbol=None)
+            # a Row's values are a union; "time" is this endpoint's DATE field, checked just below
+            newest = max((row["time"] for row in rows), default=None)  # type: ignore[type-var]
             if not isinstance(newest, dt.date) or newest < cursor:
                 raise KISPayloadError(
                     tr_id=endpoint.tr_id,
@@ -288,7 +350,8 @@ class KISClient(KISSession):
                     )
                 by_day.setdefault(row["time"], row["open"] == "Y")
             cursor = newest + dt.timedelta(days=1)
-        days = sorted(day for day in by_day if start <= day <= end)  # type: ignore[operator]
+        # the keys are the rows' DATE field "time" (a Row's values are a union)
+        days = sorted(day for day in by_day if start <= day <= end)  # type: ignore[operator, type-var]
         return pd.DataFrame(
             {
                 "time": pd.Series(days, dtype="object"),
@@ -296,49 +359,25 @@ class KISClient(KISSession):
             }
         )
 
-    def market_investor_daily(self, market: str, start: dt.date, end: dt.date) -> pd.DataFrame:
-        """Per-market daily investor net flows (FHPTJ04040000) with the market index OHLC."""
-        m = _market(market, "FHPTJ04040000")
-        params = {
-            "FID_INPUT_ISCD": m.index_code,
-            "FID_INPUT_DATE_1": _day(end),
-            "FID_INPUT_ISCD_1": m.investor_code,
-            "FID_INPUT_DATE_2": _day(end),
-            "FID_INPUT_ISCD_2": m.index_code,
-        }
-        endpoint, rows = self._range("FHPTJ04040000", params, symbol=market, start=start, end=end)
-        return frame(rows, endpoint, {"market": market})
-
-    def investor_snapshot(self, symbol: str) -> pd.DataFrame:
-        """The latest ~30 days of foreign/individual/institution flows (FHKST01010900), oldest first.
-        Today's row is absent until KIS publishes it after the close."""
-        endpoint = ENDPOINTS["FHKST01010900"]
-        rows = self.fetch_rows(endpoint, {"FID_INPUT_ISCD": symbol}, symbol=symbol)
-        return frame(sorted(rows, key=lambda r: r["time"]), endpoint, {"symbol": symbol})  # type: ignore[arg-type]
-
     def foreign_institution_provisional(self, market: str) -> pd.DataFrame:
         """Provisional intraday foreign/institution net-buy ranking (FHPTJ04400000); not final figures."""
         code = "0000" if market == "ALL" else _market(market, "FHPTJ04400000").index_code
-        endpoint = ENDPOINTS["FHPTJ04400000"]
-        rows = self.fetch_rows(endpoint, {"FID_INPUT_ISCD": code}, symbol=market)
-        return frame(rows, endpoint, {"market": market})
+        return self.rows_frame("FHPTJ04400000", {"FID_INPUT_ISCD": code}, ("market", market))
 
     def program_trade_intraday(self, symbol: str) -> pd.DataFrame:
         """Today's intraday programme-trading totals (FHPPG04650101), as KIS orders them."""
-        endpoint = ENDPOINTS["FHPPG04650101"]
-        rows = self.fetch_rows(endpoint, {"FID_INPUT_ISCD": symbol}, symbol=symbol)
-        return frame(rows, endpoint, {"symbol": symbol})
+        return self.rows_frame("FHPPG04650101", {"FID_INPUT_ISCD": symbol}, ("symbol", symbol))
 
     def current_price(self, symbol: str) -> Row:
         """The current quote (FHKST01010100) as one row of typed values."""
         endpoint = ENDPOINTS["FHKST01010100"]
-        (row,) = self.fetch_rows(endpoint, {"FID_INPUT_ISCD": symbol}, symbol=symbol)
+        (row,) = self.transport.fetch_rows(endpoint, {"FID_INPUT_ISCD": symbol}, symbol=symbol)
         return {"symbol": symbol, **row}
 
     def stock_info(self, symbol: str) -> StockInfo:
         """Name, market, 업종 sector and listed shares (CTPF1002R) for the stock_master table."""
         endpoint = ENDPOINTS["CTPF1002R"]
-        (row,) = self.fetch_rows(endpoint, {"PDNO": symbol}, symbol=symbol)
+        (row,) = self.transport.fetch_rows(endpoint, {"PDNO": symbol}, symbol=symbol)
         market_id = str(row["market"])
         if market_id not in MARKET_IDS:
             raise KISPayloadError(
@@ -366,11 +405,15 @@ class KISClient(KISSession):
             sector_kis_code=str(row["sector_code"]),
         )
 
+    def _master_file(self, master: MasterFile) -> bytes:
+        url = f"{self.config.master_base_url}/{master.filename}"
+        return self.transport.download(url, label=master.filename)
+
     def list_common_stocks(self) -> pd.DataFrame:
         """Common stocks (group "ST") of both master files: columns symbol, name, market."""
         records = []
         for master in MASTER_FILES:
-            content = self.download(f"{self.config.master_base_url}/{master.filename}", label=master.filename)
+            content = self._master_file(master)
             records += [
                 {"symbol": e.symbol, "name": e.name, "market": master.market}
                 for e in parse_master(content, master)
@@ -383,7 +426,7 @@ class KISClient(KISSession):
         the common stocks flagged 공매도과열종목 on it: columns symbol, market."""
         days, records = set(), []
         for master in MASTER_FILES:
-            content = self.download(f"{self.config.master_base_url}/{master.filename}", label=master.filename)
+            content = self._master_file(master)
             days.add(master_file_day(self.server_clock.now()))
             records += [
                 {"symbol": symbol, "market": master.market}
