@@ -78,11 +78,14 @@ def test_a_faulty_backfill_ends_identical_to_ground_truth(
     assert all(c.exact for c in comparisons), [str(c) for c in comparisons if not c.exact]
     assert set(injected) == {item.split("=")[0] for item in FAULT_MIX.split(",")}
     if universe.reruns + backfill.reruns == 0:  # a failed step's metadata is lost with it
-        # Each injected fault costs its request exactly one retry of the matching reason; genuine timeouts
-        # on a loaded machine and threads sharing one expired token can only add to that.
+        # Each injected fault costs its request one retry of the matching reason; genuine timeouts on a
+        # loaded machine and threads sharing one expired token can only add to that. On a loaded machine a
+        # faulty reply can also arrive after the client stopped waiting: that retry is a timeout instead,
+        # so every reason's shortfall must show up as extra timeouts.
         caused: Counter[str] = Counter()
         for kind, count in injected.items():
             if kind in RETRY_REASON_OF_FAULT:
                 caused[RETRY_REASON_OF_FAULT[kind]] += count
-        assert all(retries[reason] >= count for reason, count in caused.items()), (caused, retries)
+        overtaken = sum(max(0, n - retries[reason]) for reason, n in caused.items() if reason != "timeout")
+        assert retries["timeout"] >= caused["timeout"] + overtaken, (caused, retries)
     assert 1 <= sim.stats.token_issuances("fault-key") <= 1 + injected["token_expiry"]
