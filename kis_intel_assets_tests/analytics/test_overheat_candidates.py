@@ -9,7 +9,7 @@ import pytest
 
 from kis_intel_assets.analytics import market_day_totals, overheat_candidates, quarterly_short_ratio
 from kis_intel_assets.analytics.short_overheat import CANDIDATE_COLUMNS, closeness
-from kis_intel_assets_tests.analytics.test_short_overheat import T, scenario_frame
+from kis_intel_assets_tests.support.overheat_scenarios import T, scenario_frame
 
 
 def test_closeness_is_the_mean_of_the_capped_type_1_progress_ratios() -> None:

@@ -14,9 +14,9 @@ from kis_intel_assets.analytics import (
     short_overheat,
 )
 from kis_intel_assets.storage import TABLES, connect, fetch_frame, upsert_frame
-from kis_intel_assets_tests.analytics.test_short_overheat import scenario_frame
 from kis_intel_assets_tests.support.buying_market import market as buying_market
 from kis_intel_assets_tests.support.buying_market import noise, plant
+from kis_intel_assets_tests.support.overheat_scenarios import scenario_frame
 from kis_intel_assets_tests.support.synthetic_market import Episode, synthetic_market
 
 

@@ -6,7 +6,6 @@ tests that share one simulator, and the token store/limiter rows live in the tes
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -16,23 +15,7 @@ import pytest
 
 from kis_intel_assets.kis import KISConfig
 from kis_intel_assets_tests.support.clients import FAST_RETRY, FAST_TOKEN
-
-START, END = dt.date(2024, 1, 2), dt.date(2025, 3, 31)
-
-
-def sim_config(**overrides: Any) -> Any:
-    """A small simulator (12 symbols, 2024-01-02..2025-03-31); token re-issuance allowed after 1 s."""
-    from kis_intel_assets.simulator import SimulatorConfig
-
-    settings: dict[str, Any] = {
-        "seed": 7,
-        "n_symbols": 12,
-        "start": START,
-        "end": END,
-        "rate_limit_per_sec": 20.0,
-        "token_min_interval_seconds": 1.0,
-    }
-    return SimulatorConfig(**{**settings, **overrides})
+from kis_intel_assets_tests.support.kis_market import sim_config
 
 
 @pytest.fixture(scope="session")

@@ -12,22 +12,9 @@ import pytest
 
 from kis_intel_assets.kis import ENDPOINTS, KISClient, KISConfig, KISError
 from kis_intel_assets.kis.client import MARKET_CODES
-from kis_intel_assets_tests.kis.conftest import END
+from kis_intel_assets_tests.support.kis_market import END, assert_same, calls
 
 RECENT = dt.date(2025, 1, 2)
-
-
-def assert_same(ours: pd.DataFrame, truth: pd.DataFrame, keys: list[str]) -> None:
-    """Our columns against the truth's; columns read only for validation have no ground truth."""
-    columns = [c for c in ours.columns if c in truth.columns]
-    truth = truth[columns].sort_values(keys).reset_index(drop=True)
-    ours = ours[columns].sort_values(keys).reset_index(drop=True)
-    assert len(ours) > 0
-    pd.testing.assert_frame_equal(ours, truth, check_dtype=False)
-
-
-def calls(sim: Any, config: KISConfig, tr_id: str) -> int:
-    return len(sim.stats.requests(config.app_key.reveal(), tr_id))
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from kis_intel_assets.kis import (
     RetrySettings,
 )
 from kis_intel_assets.kis.session import MAX_THROTTLED_RETRIES, KISSession
-from kis_intel_assets_tests.kis.conftest import END
+from kis_intel_assets_tests.support.kis_market import END
 
 START = dt.date(2025, 2, 3)
 

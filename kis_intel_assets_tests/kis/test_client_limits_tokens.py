@@ -10,8 +10,8 @@ import psycopg
 
 from kis_intel_assets.kis import KISClient, KISConfig
 from kis_intel_assets.kis.session import KISSession
-from kis_intel_assets_tests.kis.conftest import END
 from kis_intel_assets_tests.kis.workers import fetch_quotes
+from kis_intel_assets_tests.support.kis_market import END
 
 PER_PROCESS = 40
 

@@ -18,7 +18,7 @@ from kis_intel_assets.kis import ENDPOINTS
 from kis_intel_assets.kis.discovery import SAMPLE_PARAMS, is_breaking, registry_drift
 from kis_intel_assets.kis.schema import field_type, response_schema
 from kis_intel_assets.simulator import FaultSpec, running_simulator
-from kis_intel_assets_tests.kis.conftest import sim_config
+from kis_intel_assets_tests.support.kis_market import sim_config
 
 DAY = "2025-03-14"
 SECRET = "discover-secret-value"

@@ -15,7 +15,7 @@ import pytest
 from kis_intel_assets.kis import KISClient, KISConfig
 from kis_intel_assets.kis.ratelimit import RECOVER_EVERY_SECONDS
 from kis_intel_assets.kis.session import KISSession
-from kis_intel_assets_tests.kis.conftest import END, sim_config
+from kis_intel_assets_tests.support.kis_market import END, sim_config
 
 NEW_KEY_RATE = 5  # the real figure is about 3/s; 5 keeps the test short and is just as far below 20
 START = END.replace(month=1, day=2)

@@ -14,7 +14,7 @@ from kis_intel_assets.kis.endpoints import ENDPOINTS
 from kis_intel_assets.kis.errors import KISPayloadError
 from kis_intel_assets.kis.parsing import parse_rows
 from kis_intel_assets.simulator import running_simulator
-from kis_intel_assets_tests.kis.conftest import sim_config
+from kis_intel_assets_tests.support.kis_market import sim_config
 
 DATASETS = ("daily_prices", "investor_trends", "short_selling", "program_trading")
 

@@ -12,8 +12,7 @@ from typing import Any
 import pytest
 
 from kis_intel_assets.kis import KISClient, KISConfig, KISError
-from kis_intel_assets_tests.kis.conftest import END, sim_config
-from kis_intel_assets_tests.kis.test_client_datasets import assert_same, calls
+from kis_intel_assets_tests.support.kis_market import END, assert_same, calls, sim_config
 
 START = dt.date(2024, 3, 4)
 MARKET_START = dt.date(2024, 9, 2)  # FHPPG04600001 serves 8 months back from END (publication.py)

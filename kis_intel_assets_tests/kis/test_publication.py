@@ -18,7 +18,7 @@ from kis_intel_assets.kis.publication import BEYOND_HISTORY, UNPUBLISHED
 from kis_intel_assets.kis.session import KISSession
 from kis_intel_assets.simulator import running_simulator
 from kis_intel_assets.simulator.clock import Publication
-from kis_intel_assets_tests.kis.conftest import END, sim_config
+from kis_intel_assets_tests.support.kis_market import END, sim_config
 
 TODAY = END  # 2025-03-31, a Monday
 PAST = (dt.date(2025, 3, 24), dt.date(2025, 3, 28))

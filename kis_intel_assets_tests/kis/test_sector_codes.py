@@ -12,7 +12,7 @@ from kis_intel_assets.kis import KISClient, KISConfig
 from kis_intel_assets.kis.masters import sector_index_code
 from kis_intel_assets.kis.session import KISSession
 from kis_intel_assets.simulator import running_simulator
-from kis_intel_assets_tests.kis.conftest import sim_config
+from kis_intel_assets_tests.support.kis_market import sim_config
 
 
 def test_stock_info_maps_kis_codes_to_unique_index_codes(make_config: Callable[..., KISConfig]) -> None:

@@ -16,8 +16,7 @@ from kis_intel_assets.kis import KISClient, KISConfig, KISPayloadError
 from kis_intel_assets.krx_calendar import trading_days
 from kis_intel_assets.simulator import running_simulator
 from kis_intel_assets.simulator.clock import Publication, parse_publication
-from kis_intel_assets_tests.kis.conftest import END, START, sim_config
-from kis_intel_assets_tests.kis.test_client_datasets import assert_same, calls
+from kis_intel_assets_tests.support.kis_market import END, START, assert_same, calls, sim_config
 
 TR = "HHPST074500C0"
 MONDAY = END  # 2025-03-31

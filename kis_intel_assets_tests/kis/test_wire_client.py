@@ -18,8 +18,7 @@ import pytest
 
 from kis_intel_assets import krx_calendar
 from kis_intel_assets.kis import KISClient, KISConfig, RetrySettings
-from kis_intel_assets_tests.kis.conftest import END
-from kis_intel_assets_tests.kis.test_client_datasets import assert_same, calls
+from kis_intel_assets_tests.support.kis_market import END, assert_same, calls
 from kis_intel_assets_tests.support.processes import free_port
 
 START = dt.date(2024, 6, 3)

@@ -1,11 +1,13 @@
 """A package-wide database filled once (ingestion via Dagster against the simulator, then analytics) and
-the pages served from it by uvicorn on loopback; every test in this package only reads it."""
+the pages served from it by uvicorn on loopback; every test in this package only reads it. The browser
+tests' Chromium, context and checked page are fixtures here too."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
 from datetime import date
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -14,6 +16,7 @@ from kis_intel_assets.pages import serving
 from kis_intel_assets.simulator import SimulatorConfig, running_simulator
 from kis_intel_assets.storage import connect
 from kis_intel_assets_tests.pages.filling import ingest, run_analytics
+from kis_intel_assets_tests.support.browser import CHROMIUM, LAUNCH_ARGS
 from kis_intel_assets_tests.support.databases import create_database, drop_database
 
 # Sector flow needs 59 earlier days and rotation 74 more, so ingestion starts in October 2024; short selling
@@ -81,3 +84,38 @@ def designation_day(pages_database_url: str) -> date:
 def pages_base_url(pages_database_url: str) -> Iterator[str]:
     with serving(pages_database_url) as base_url:
         yield base_url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """One headless Chromium per module (skips the test where playwright is not installed)."""
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="playwright is not installed (pip install playwright)"
+    )
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def context(browser: object) -> Iterator[object]:
+    """One context for the module, so plotly.js (served cacheable) is fetched once."""
+    shared = browser.new_context(viewport={"width": 1400, "height": 1000})
+    yield shared
+    shared.close()
+
+
+@pytest.fixture
+def page(context: object) -> Iterator[object]:
+    """A page that records console errors, page errors and every requested host; asserts on them after."""
+    tab = context.new_page()
+    errors: list[str] = []
+    hosts: set[str] = set()
+    tab.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    tab.on("pageerror", lambda error: errors.append(str(error)))
+    tab.on("request", lambda request: hosts.add(urlsplit(request.url).hostname or request.url))
+    yield tab
+    tab.close()
+    assert errors == []
+    assert hosts <= {"127.0.0.1", "localhost"}, hosts

@@ -7,76 +7,18 @@ screenshots go to test-artifacts/pages/.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
-from urllib.parse import urlsplit
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from kis_intel_assets.storage import connect, fetch_frame
+from kis_intel_assets_tests.support.browser import BROWSER_MARKS, open_rendered, screenshot
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "pages"
-LAUNCH_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]  # fmt: skip
 FLOW = {"foreign": "foreign", "institution": "institution", "individual": "individual"}
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not os.path.exists(CHROMIUM), reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)"
-    ),
-]
-sync_api = pytest.importorskip(
-    "playwright.sync_api", reason="playwright is not installed (pip install playwright)"
-)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture(scope="module")
-def context(browser: object) -> Iterator[object]:
-    """One context for the module, so plotly.js (served cacheable) is fetched once."""
-    shared = browser.new_context(viewport={"width": 1400, "height": 1000})
-    yield shared
-    shared.close()
-
-
-@pytest.fixture
-def page(context: object) -> Iterator[object]:
-    """A page that records console errors, page errors and every requested host; asserts on them after."""
-    tab = context.new_page()
-    errors: list[str] = []
-    hosts: set[str] = set()
-    tab.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-    tab.on("pageerror", lambda error: errors.append(str(error)))
-    tab.on("request", lambda request: hosts.add(urlsplit(request.url).hostname or request.url))
-    yield tab
-    tab.close()
-    assert errors == []
-    assert hosts <= {"127.0.0.1", "localhost"}, hosts
-
-
-def open_rendered(page: object, url: str) -> None:
-    page.goto(url)
-    page.wait_for_selector("body[data-rendered='1']", timeout=15_000)
-
-
-def screenshot(page: object, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+pytestmark = BROWSER_MARKS
 
 
 def trace(page: object, div: str) -> dict:

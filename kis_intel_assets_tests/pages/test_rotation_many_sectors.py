@@ -15,18 +15,14 @@ from kis_intel_assets import analytics
 from kis_intel_assets.pages import serving
 from kis_intel_assets.pages.figures import RRG_MAX_LABELS
 from kis_intel_assets.storage import connect, upsert_frame
-from kis_intel_assets_tests.pages import test_browser
-from kis_intel_assets_tests.pages.test_browser import open_rendered, screenshot
+from kis_intel_assets_tests.support.browser import BROWSER_MARKS, open_rendered, screenshot
 from kis_intel_assets_tests.support.databases import create_database, drop_database
 from kis_intel_assets_tests.support.synthetic_market import synthetic_market
-
-# The browser module's fixtures (one Chromium, console-error and loopback checks on every page), reused.
-browser, context, page = test_browser.browser, test_browser.context, test_browser.page
 
 
 @pytest.fixture
 def tab(page: object) -> object:
-    """The browser module's `page` (console errors and off-loopback requests fail the test)."""
+    """The package's checked `page` (console errors and off-loopback requests fail the test)."""
     return page
 
 
@@ -34,8 +30,8 @@ N_SECTORS = 45
 
 
 def in_browser(test: object) -> object:
-    """The browser module's marks: skip without Chromium or playwright."""
-    for mark in test_browser.pytestmark:
+    """The browser marks: skip without Chromium (the `browser` fixture skips without playwright)."""
+    for mark in BROWSER_MARKS:
         test = mark(test)
     return test
 
