@@ -15,7 +15,12 @@ from pathlib import Path
 import pytest
 
 from kis_intel_assets.storage import migrate
-from kis_intel_assets_tests.support.databases import create_database, drop_database, with_database
+from kis_intel_assets_tests.support.databases import (
+    create_database,
+    drop_database,
+    scratch_database,
+    with_database,
+)
 
 TEST_DATABASE_URL_ENV = "KIS_INTEL_TEST_DATABASE_URL"
 pytest_plugins = ["kis_intel_assets_tests.simulator_fixtures"]
@@ -53,14 +58,12 @@ def migrated_template(postgres_server_url: str) -> Iterator[str]:
 @pytest.fixture
 def empty_database_url(postgres_server_url: str) -> Iterator[str]:
     """A fresh database with no tables at all (for migration tests)."""
-    name = f"kis_test_{uuid.uuid4().hex[:12]}"
-    yield create_database(postgres_server_url, name)
-    drop_database(postgres_server_url, name)
+    with scratch_database(postgres_server_url, "kis_test") as url:
+        yield url
 
 
 @pytest.fixture
 def database_url(postgres_server_url: str, migrated_template: str) -> Iterator[str]:
     """A fresh, fully migrated database for one test."""
-    name = f"kis_test_{uuid.uuid4().hex[:12]}"
-    yield create_database(postgres_server_url, name, template=migrated_template)
-    drop_database(postgres_server_url, name)
+    with scratch_database(postgres_server_url, "kis_test", migrated_template) as url:
+        yield url

@@ -4,7 +4,6 @@ tests' Chromium, context and checked page are fixtures here too."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import date
 from urllib.parse import urlsplit
@@ -17,7 +16,7 @@ from kis_intel_assets.simulator import SimulatorConfig, running_simulator
 from kis_intel_assets.storage import connect
 from kis_intel_assets_tests.pages.filling import ingest, run_analytics
 from kis_intel_assets_tests.support.browser import CHROMIUM, LAUNCH_ARGS
-from kis_intel_assets_tests.support.databases import create_database, drop_database
+from kis_intel_assets_tests.support.databases import scratch_database
 
 # Sector flow needs 59 earlier days and rotation 74 more, so ingestion starts in October 2024; short selling
 # resumed on 2025-03-31 and designations need 40 baseline days after it, which the window also covers.
@@ -66,13 +65,11 @@ PLANT_DESIGNATION = """
 
 @pytest.fixture(scope="package")
 def pages_database_url(postgres_server_url: str, migrated_template: str) -> Iterator[str]:
-    name = f"kis_test_pages_{uuid.uuid4().hex[:8]}"
-    url = create_database(postgres_server_url, name, template=migrated_template)
-    with running_simulator(SIMULATOR) as sim:
-        ingest(sim, url, trading_days(FIRST_DAY, LAST_DAY)[0], LAST_DAY)
-    run_analytics(url, FIRST_DAY, LAST_DAY)
-    yield url
-    drop_database(postgres_server_url, name)
+    with scratch_database(postgres_server_url, "kis_test_pages", migrated_template) as url:
+        with running_simulator(SIMULATOR) as sim:
+            ingest(sim, url, trading_days(FIRST_DAY, LAST_DAY)[0], LAST_DAY)
+        run_analytics(url, FIRST_DAY, LAST_DAY)
+        yield url
 
 
 @pytest.fixture(scope="package")

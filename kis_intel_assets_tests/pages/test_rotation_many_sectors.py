@@ -3,7 +3,6 @@ the price-only view and the scorecard's sample-size rule, in headless Chromium (
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from itertools import combinations
 
@@ -16,7 +15,7 @@ from kis_intel_assets.pages import serving
 from kis_intel_assets.pages.figures import RRG_MAX_LABELS
 from kis_intel_assets.storage import connect, upsert_frame
 from kis_intel_assets_tests.support.browser import BROWSER_MARKS, open_rendered, screenshot
-from kis_intel_assets_tests.support.databases import create_database, drop_database
+from kis_intel_assets_tests.support.databases import scratch_database
 from kis_intel_assets_tests.support.synthetic_market import synthetic_market
 
 
@@ -43,19 +42,17 @@ def as_dates(frame: pd.DataFrame) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def many_sectors_url(postgres_server_url: str, migrated_template: str) -> Iterator[str]:
     """45 sectors through the pure pipeline functions (sector flow → signals → scorecard), stored."""
-    name = f"kis_test_rotation_{uuid.uuid4().hex[:8]}"
-    url = create_database(postgres_server_url, name, template=migrated_template)
     market = synthetic_market(n_sectors=N_SECTORS, stocks_per_sector=2, n_days=130, seed=3)
     flow = analytics.sector_money_flow(market.stock_master, market.daily_prices, market.investor_trends)
     signals = analytics.rotation_signals(flow)
     card = analytics.rotation_scorecard(signals, flow)
-    with connect(url) as conn:
-        upsert_frame(conn, "sector_rotation", as_dates(flow))
-        upsert_frame(conn, "rotation_signal", as_dates(signals))
-        upsert_frame(conn, "rotation_scorecard", as_dates(card))
-        conn.commit()
-    yield url
-    drop_database(postgres_server_url, name)
+    with scratch_database(postgres_server_url, "kis_test_rotation", migrated_template) as url:
+        with connect(url) as conn:
+            upsert_frame(conn, "sector_rotation", as_dates(flow))
+            upsert_frame(conn, "rotation_signal", as_dates(signals))
+            upsert_frame(conn, "rotation_scorecard", as_dates(card))
+            conn.commit()
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ written. Before the cross-field checks each of these runs wrote the corrupted ro
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import date
 
@@ -27,7 +26,7 @@ from kis_intel_assets.simulator import FaultSpec, SimulatorConfig, running_simul
 from kis_intel_assets.simulator.fault_effects import tripled_and_shifted
 from kis_intel_assets.simulator.server import Simulator
 from kis_intel_assets.storage import connect
-from kis_intel_assets_tests.support.databases import create_database, drop_database
+from kis_intel_assets_tests.support.databases import scratch_database
 from kis_intel_assets_tests.support.simulators import simulator_resources
 
 pytestmark = pytest.mark.faults
@@ -57,12 +56,10 @@ def simulator() -> Iterator[Simulator]:
 @pytest.fixture(scope="module")
 def universe_url(simulator: Simulator, postgres_server_url: str, migrated_template: str) -> Iterator[str]:
     """One database with the universe loaded (cleanly) for the module."""
-    name = f"kis_test_numeric_{uuid.uuid4().hex[:8]}"
-    url = create_database(postgres_server_url, name, template=migrated_template)
-    resources = simulator_resources(simulator, url, "numeric-universe", rate_limit_per_sec=RATE)
-    assert dg.materialize([stock_universe], resources=resources).success
-    yield url
-    drop_database(postgres_server_url, name)
+    with scratch_database(postgres_server_url, "kis_test_numeric", migrated_template) as url:
+        resources = simulator_resources(simulator, url, "numeric-universe", rate_limit_per_sec=RATE)
+        assert dg.materialize([stock_universe], resources=resources).success
+        yield url
 
 
 @pytest.fixture

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -28,3 +31,15 @@ def drop_database(server_url: str, name: str) -> None:
     """Drops database `name`, disconnecting whoever still holds it."""
     with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@contextmanager
+def scratch_database(server_url: str, prefix: str, template: str | None = None) -> Iterator[str]:
+    """A database for the length of the block, named `prefix` + a random suffix (a clone of `template`
+    when given); dropped after it, whatever the block did."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    url = create_database(server_url, name, template=template)
+    try:
+        yield url
+    finally:
+        drop_database(server_url, name)

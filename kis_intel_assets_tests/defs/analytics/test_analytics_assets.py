@@ -4,7 +4,6 @@ PostgreSQL through the partition mappings and write what the pure functions comp
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import date
 
@@ -22,7 +21,7 @@ from kis_intel_assets.krx_calendar import trading_days
 from kis_intel_assets.simulator import SimulatorConfig, running_simulator
 from kis_intel_assets.simulator.server import Simulator
 from kis_intel_assets.storage import connect, fetch_frame
-from kis_intel_assets_tests.support.databases import create_database, drop_database
+from kis_intel_assets_tests.support.databases import scratch_database
 from kis_intel_assets_tests.support.simulators import simulator_resources
 
 RATE = 100.0  # the most a key may be given
@@ -51,9 +50,8 @@ def run(keys: list[str], resources: dict, **kwargs: object) -> dg.ExecuteInProce
 @pytest.fixture(scope="module")
 def database_url(postgres_server_url: str, migrated_template: str) -> Iterator[str]:
     """One database for the module: ingesting ~200 trading days once keeps these tests fast."""
-    name = f"kis_test_analytics_{uuid.uuid4().hex[:8]}"
-    yield create_database(postgres_server_url, name, template=migrated_template)
-    drop_database(postgres_server_url, name)
+    with scratch_database(postgres_server_url, "kis_test_analytics", migrated_template) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

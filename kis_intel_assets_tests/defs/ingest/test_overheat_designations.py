@@ -8,7 +8,6 @@ list through the real client and compares it with what its short_overheat asset 
 from __future__ import annotations
 
 import io
-import uuid
 import zipfile
 from collections.abc import Iterator
 from datetime import date, datetime
@@ -26,7 +25,7 @@ from kis_intel_assets.simulator.clock import KST
 from kis_intel_assets.simulator.overheat import OverheatDifference
 from kis_intel_assets.simulator.server import Simulator
 from kis_intel_assets.storage import connect
-from kis_intel_assets_tests.support.databases import create_database, drop_database
+from kis_intel_assets_tests.support.databases import scratch_database
 from kis_intel_assets_tests.support.simulators import simulator_resources
 
 RATE = 100.0
@@ -48,9 +47,8 @@ def simulator() -> Iterator[Simulator]:
 
 @pytest.fixture(scope="module")
 def database_url(postgres_server_url: str, migrated_template: str) -> Iterator[str]:
-    name = f"kis_test_overheat_{uuid.uuid4().hex[:8]}"
-    yield create_database(postgres_server_url, name, template=migrated_template)
-    drop_database(postgres_server_url, name)
+    with scratch_database(postgres_server_url, "kis_test_overheat", migrated_template) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
