@@ -8,6 +8,12 @@ symbols spread over both budgets in proportion. A call that fails on one broker 
 payload, which is data to reject, not an outage) is repeated on the other; after `failure_threshold`
 failures in a row a broker is treated as down for the rest of the run. Every routed frame carries
 `source` ("KIS" / "KIWOOM").
+
+A dataset with `market_lists` (programme trading: ka90004 lists every stock of a market for a day) is
+served by Kiwoom from those lists when the window has at most MARKET_LIST_MAX_DAYS trading days: two
+markets times a few pages a day instead of two calls a stock, so Kiwoom takes the whole dataset and KIS's
+budget stays free. A stock a day's list leaves out, or a day whose list is empty, is asked stock by stock
+(how much of the market a live list covers is not documented).
 """
 
 from __future__ import annotations
@@ -24,13 +30,22 @@ import pandas as pd
 from kis_intel_assets.investor_groups import FLOW_SIDES, flow_column
 from kis_intel_assets.kis.client import KISClient
 from kis_intel_assets.kis.errors import KISError, KISPayloadError
+from kis_intel_assets.kis.parsing import Row
 from kis_intel_assets.kiwoom.datasets import KiwoomClient, percent_of
 from kis_intel_assets.kiwoom.endpoints import INVESTOR_GROUPS_NOT_FROM_KIWOOM
+from kis_intel_assets.krx_calendar import trading_days
+from kis_intel_assets.markets import MARKETS
 from kis_intel_assets.storage import connect
 
 SOURCES = ("kis", "kiwoom", "both")
 KIS, KIWOOM = "KIS", "KIWOOM"
 KEYS = ("time", "symbol")
+# Up to this many trading days a window is served from Kiwoom's market lists (a daily run, a short
+# catch-up); a longer backfill asks per stock, whose one call covers many days.
+MARKET_LIST_MAX_DAYS = 5
+
+# market, day -> every stock's row of that market-day (KiwoomClient.program_trading_all)
+MarketDayFetch = Callable[[KiwoomClient, str, dt.date], list[Row]]
 
 
 @dataclass(frozen=True)
@@ -44,6 +59,8 @@ class RoutedDataset:
     # Kiwoom's rows need the day's trading value (KRW), which no sourced Kiwoom field gives: taken from the
     # stored daily_prices (TradingValues); a stock-day without one is served by KIS.
     needs_trading_value: bool = False
+    # Kiwoom's list of every stock of a market for one day, when it has one (see the module docstring).
+    market_lists: MarketDayFetch | None = None
 
 
 # symbol, start, end -> the stored trading value (KRW) per day of the window
@@ -77,9 +94,63 @@ class _NotServable(Exception):
     """Kiwoom cannot complete this symbol's rows (no stored trading value): not an outage."""
 
 
+class MarketLists:
+    """One dataset's market-day lists, fetched once per client by the first symbol that needs the day
+    (the other workers wait for it rather than ask again); a failed fetch is kept and re-raised, so one
+    outage costs one retry budget, not one per stock."""
+
+    def __init__(self, kiwoom: KiwoomClient, fetch: MarketDayFetch) -> None:
+        self._kiwoom = kiwoom
+        self._fetch = fetch
+        self._lock = threading.Lock()
+        self._day_locks: dict[dt.date, threading.Lock] = {}
+        self._days: dict[dt.date, dict[str, Row] | KISError] = {}
+
+    @property
+    def days_fetched(self) -> int:
+        with self._lock:
+            return sum(not isinstance(rows, KISError) for rows in self._days.values())
+
+    def day(self, day: dt.date) -> Mapping[str, Row]:
+        """Every listed stock's row of the day, by symbol (both markets)."""
+        with self._lock:
+            day_lock = self._day_locks.setdefault(day, threading.Lock())
+        with day_lock:
+            if day not in self._days:
+                try:
+                    rows = [row for m in MARKETS for row in self._fetch(self._kiwoom, m, day)]
+                except KISPayloadError:
+                    raise  # bad data fails the stock that asked (and the run), it is never cached away
+                except KISError as exc:
+                    self._days[day] = exc
+                else:
+                    self._days[day] = {str(row["symbol"]): row for row in rows}
+            found = self._days[day]
+        if isinstance(found, KISError):
+            raise found
+        return found
+
+    def window(self, symbol: str, start: dt.date, end: dt.date) -> list[Row] | None:
+        """The symbol's rows of the window from the lists; None when the window is too long for lists or a
+        day's list is empty or leaves the symbol out (then it is asked for stock by stock)."""
+        days = trading_days(start, end)
+        if not days or len(days) > MARKET_LIST_MAX_DAYS:
+            return None
+        rows = []
+        for day in days:
+            listed = self.day(day)
+            if symbol not in listed:
+                return None
+            rows.append(listed[symbol])
+        return rows
+
+
 ROUTED_DATASETS: Mapping[str, RoutedDataset] = {
-    # KIS FHPPG04650201: one page; Kiwoom ka90013: one call for amounts, one for quantities.
-    "program_trading": RoutedDataset({KIS: 1, KIWOOM: 2}),
+    # KIS FHPPG04650201: one page; Kiwoom ka90013: one call for amounts, one for quantities; for a short
+    # window Kiwoom's ka90004 market lists (every stock of a market-day, paged).
+    "program_trading": RoutedDataset(
+        {KIS: 1, KIWOOM: 2}, market_lists=lambda kiwoom, market, day: kiwoom.program_trading_all(market, day)
+    ),
     # KIS FHPST04830000: one page; Kiwoom ka10014: one page. total_value from daily_prices; day_high /
     # day_low (KIS's check-only fields) have no ka10014 field.
     "short_selling": RoutedDataset(
@@ -155,6 +226,11 @@ class TwoBrokerClient(KISClient):
         self.down: set[str] = set()
         self.symbols_by_source: Counter[str] = Counter()
         self.served: dict[tuple[str, str], str] = {}  # (dataset, symbol) -> broker
+        self._lists = {
+            name: MarketLists(kiwoom, spec.market_lists)
+            for name, spec in ROUTED_DATASETS.items()
+            if spec.market_lists is not None
+        }
         self.fallbacks = 0
         self.compared = 0
 
@@ -181,7 +257,10 @@ class TwoBrokerClient(KISClient):
         """One broker's frame for a dataset (with `source`), bypassing the routing (the cross-check)."""
         if broker == KIS:
             return getattr(self._kis, dataset)(symbol, start, end).assign(source=KIS)
-        frame = pd.DataFrame(getattr(self._kiwoom, dataset)(symbol, start, end))
+        listed = self._lists[dataset].window(symbol, start, end) if dataset in self._lists else None
+        frame = pd.DataFrame(
+            listed if listed is not None else getattr(self._kiwoom, dataset)(symbol, start, end)
+        )
         missing = {
             column: pd.array([pd.NA] * len(frame), dtype="Int64")
             for column in ROUTED_DATASETS[dataset].not_from_kiwoom
@@ -203,10 +282,13 @@ class TwoBrokerClient(KISClient):
         ratio = [percent_of(a, b) for a, b in zip(frame["short_amount"], total, strict=True)]
         return frame.assign(total_value=total, short_value_ratio=ratio)
 
-    def _candidates(self, dataset: str) -> list[str]:
-        """Brokers to try in order: kiwoom-only mode has no fallback; both mode prefers the least loaded."""
+    def _candidates(self, dataset: str, symbol: str, start: dt.date, end: dt.date) -> list[str]:
+        """Brokers to try in order: kiwoom-only mode has no fallback; both mode takes Kiwoom where its
+        market lists serve the symbol's window, else the least loaded broker per unit of budget."""
         if self.source == "kiwoom":
             return [KIWOOM]
+        if KIWOOM not in self.down and self._listed(dataset, symbol, start, end):
+            return [KIWOOM, KIS]
         cost = ROUTED_DATASETS[dataset].requests_per_symbol
         with self._lock:
             healthy = [b for b in (KIS, KIWOOM) if b not in self.down] or [KIS, KIWOOM]
@@ -217,10 +299,23 @@ class TwoBrokerClient(KISClient):
             )
             return order + [b for b in (KIS, KIWOOM) if b not in order]
 
+    def _listed(self, dataset: str, symbol: str, start: dt.date, end: dt.date) -> bool:
+        """Whether Kiwoom's market lists hold the symbol's window (a failing list fetch counts against
+        Kiwoom and answers no: the symbol is routed per stock)."""
+        if dataset not in self._lists:
+            return False
+        try:
+            return self._lists[dataset].window(symbol, start, end) is not None
+        except KISPayloadError:
+            raise
+        except KISError:
+            self._record(KIWOOM, ok=False)
+            return False
+
     def _routed(self, dataset: str, symbol: str, start: dt.date, end: dt.date) -> pd.DataFrame:
         last_error: KISError | None = None
         skipped = 0
-        for attempt, broker in enumerate(self._candidates(dataset)):
+        for attempt, broker in enumerate(self._candidates(dataset, symbol, start, end)):
             with self._lock:
                 self._in_flight[broker] += 1
             try:
@@ -320,6 +415,8 @@ class TwoBrokerClient(KISClient):
                 "symbols_by_source": dict(self.symbols_by_source),
                 "source_fallbacks": self.fallbacks,
                 "sources_down": sorted(self.down),
+                # days whose market lists Kiwoom served, per dataset
+                "market_list_days": {name: lists.days_fetched for name, lists in self._lists.items()},
             }
 
 

@@ -12,6 +12,8 @@ Simulator decisions (docs/kiwoom_api.md lists what is sourced):
   return_code 5 "허용된 요청 개수를 초과하였습니다[1700:...]" with HTTP `rate_limit_status` (429 or 200).
 - Paging: `page_size` rows per page; cont-yn "Y" plus next-key "<digest of api-id and body>:<offset>";
   a next-key from another request is 1517.
+- ka90004 lists every stock of the market-day by default; `program_list_most_traded` = N keeps only the N
+  with the largest programme value (whether a live list covers the whole market is not documented).
 - Faults (`fault_rates`, seeded by `fault_seed`): rate_limited (a 1700 answer), batch_limit (a 1634 answer),
   http5xx (HTTP 500 text body), invalid_token (8005: the caller's token expires). `down=True` answers every
   TR with HTTP 503 (a broker outage).
@@ -41,6 +43,7 @@ from kis_intel_assets.simulator.kiwoom_handlers import (
     KiwoomSimError,
     bad_input,
     missing,
+    program_all_stocks,
     program_daily,
 )
 from kis_intel_assets.simulator.model import MarketModel
@@ -59,6 +62,8 @@ class KiwoomSimSettings:
     token_ttl_seconds: float = 86400.0
     reissue_same_token: bool = True
     program_fills_both: bool = True  # ka90013: whether each amt_qty_tp mode also fills the other's fields
+    # ka90004: None = every stock of the market-day; N = only the N most traded (a partial live list)
+    program_list_most_traded: int | None = None
     page_size: int = 100
     allowed_keys: dict[str, str] | None = None
     fault_rates: dict[str, float] = field(default_factory=dict)
@@ -133,6 +138,7 @@ class KiwoomSimulatorApp:
         self._random_lock = threading.Lock()
         self._handlers = {api_id: service.handler for api_id, service in SERVICES.items()}
         self._handlers["ka90013"] = partial(program_daily, fill_both=settings.program_fills_both)
+        self._handlers["ka90004"] = partial(program_all_stocks, most_traded=settings.program_list_most_traded)
         self.asgi = Starlette(
             routes=[
                 Route("/oauth2/token", self.token, methods=["POST"]),

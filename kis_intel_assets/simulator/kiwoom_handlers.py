@@ -215,7 +215,11 @@ def program_daily(model: MarketModel, body: Mapping[str, str], *, fill_both: boo
     return KiwoomReply("stk_daly_prm_trde_trnsn", rows)
 
 
-def program_all_stocks(model: MarketModel, body: Mapping[str, str]) -> KiwoomReply:
+def program_all_stocks(
+    model: MarketModel, body: Mapping[str, str], *, most_traded: int | None = None
+) -> KiwoomReply:
+    """Every stock of the market-day; `most_traded` = N: only the N with the largest programme value
+    (buy + sell), a variant for a live list that does not cover the whole market (not documented)."""
     market = PROGRAM_MARKETS[_choice(body, "mrkt_tp", PROGRAM_MARKETS)]
     _choice(body, "stex_tp", ("1", "2", "3"))
     day = _day(body, "dt")
@@ -248,6 +252,8 @@ def program_all_stocks(model: MarketModel, body: Mapping[str, str]) -> KiwoomRep
     head = {f"tot_{n}": num(v) for n, v in enumerate((*totals, totals[2] - totals[3]), start=1)} | {
         "tot_6": ""
     }
+    if most_traded is not None:
+        rows = sorted(rows, key=lambda r: -(int(r["buy_cntr_amt"]) + int(r["sel_cntr_amt"])))[:most_traded]
     return KiwoomReply("stk_prm_trde_prst", rows, head)
 
 

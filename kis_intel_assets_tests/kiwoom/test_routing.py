@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 
 from kis_intel_assets.kis import KISClient, KISConfig, KISTransientError
-from kis_intel_assets.kiwoom.routing import ROUTED_DATASETS, TwoBrokerClient, routed
+from kis_intel_assets.kiwoom.routing import MARKET_LIST_MAX_DAYS, ROUTED_DATASETS, TwoBrokerClient, routed
+from kis_intel_assets.krx_calendar import trading_days
 from kis_intel_assets.simulator import FaultSpec, running_simulator
 from kis_intel_assets.simulator.kiwoom_app import KiwoomSimSettings
 from kis_intel_assets.simulator.kiwoom_server import running_kiwoom_simulator
@@ -20,13 +21,20 @@ from kis_intel_assets_tests.support.clients import FAST_RETRY
 from kis_intel_assets_tests.support.kiwoom import MARKET
 
 DAY = dt.date(2024, 6, 28)
+# More trading days than Kiwoom's market lists serve: programme trading is then asked stock by stock.
+WIDE_START = dt.date(2024, 6, 3)
+assert len(trading_days(WIDE_START, DAY)) > MARKET_LIST_MAX_DAYS
 
 
 @contextlib.contextmanager
-def two_brokers(make_client, database_url, *, source="both", kis_faults=None, trading_values=None):
+def two_brokers(
+    make_client, database_url, *, source="both", kis_faults=None, trading_values=None, **kiwoom_settings
+):
     with (
         running_simulator(replace(MARKET, faults=kis_faults)) as kis_sim,
-        running_kiwoom_simulator(kis_sim.model, KiwoomSimSettings(rate_limit_per_sec=50.0)) as kiwoom_sim,
+        running_kiwoom_simulator(
+            kis_sim.model, KiwoomSimSettings(rate_limit_per_sec=50.0, **kiwoom_settings)
+        ) as kiwoom_sim,
     ):
         kis = KISClient.connect(
             KISConfig(
@@ -52,33 +60,54 @@ def two_brokers(make_client, database_url, *, source="both", kis_faults=None, tr
             kis.close()
 
 
-def fetch_all(client, symbols) -> pd.DataFrame:
-    return pd.concat([client.program_trading(s, DAY, DAY) for s in symbols], ignore_index=True)
+def fetch_all(client, symbols, start=DAY) -> pd.DataFrame:
+    with ThreadPoolExecutor(8) as pool:
+        frames = pool.map(lambda s: client.program_trading(s, start, DAY), symbols)
+        return pd.concat(frames, ignore_index=True)
 
 
-def truth(sim) -> pd.DataFrame:
-    return sim.truth.program_trading(DAY, DAY).sort_values("symbol").reset_index(drop=True)
-
-
-def assert_equals_truth(frame: pd.DataFrame, sim) -> None:
-    expected = truth(sim)
-    got = frame.sort_values("symbol").reset_index(drop=True)[list(expected.columns)]
+def assert_equals_truth(frame: pd.DataFrame, sim, start=DAY) -> None:
+    expected = sim.truth.program_trading(start, DAY).sort_values(["symbol", "time"]).reset_index(drop=True)
+    got = frame.sort_values(["symbol", "time"]).reset_index(drop=True)[list(expected.columns)]
     pd.testing.assert_frame_equal(got, expected, check_dtype=False)
 
 
 def test_both_spreads_symbols_over_both_brokers(make_client, database_url):
-    with two_brokers(make_client, database_url) as (client, kis_sim, _):
+    """A window too long for the market lists: per stock, spread by requests per symbol (ka90013: 2)."""
+    with two_brokers(make_client, database_url) as (client, kis_sim, kiwoom_sim):
         assert isinstance(client, TwoBrokerClient)
         symbols = kis_sim.model.symbols()
-        with ThreadPoolExecutor(8) as pool:
-            frame = pd.concat(
-                pool.map(lambda s: client.program_trading(s, DAY, DAY), symbols), ignore_index=True
-            )
-        assert_equals_truth(frame, kis_sim)
+        frame = fetch_all(client, symbols, WIDE_START)
+        assert_equals_truth(frame, kis_sim, WIDE_START)
         used = client.source_metadata()["symbols_by_source"]
         assert used.get("KIS", 0) > 0 and used.get("KIWOOM", 0) > 0 and sum(used.values()) == len(symbols)
         assert set(frame["source"]) == {"KIS", "KIWOOM"}
         assert client.metrics.snapshot()["requests_by_source"]["KIWOOM"] == 2 * used["KIWOOM"]
+        assert kiwoom_sim.stats.served("ka90004") == 0
+
+
+def test_a_daily_window_comes_from_kiwooms_market_lists(make_client, database_url):
+    """One ka90004 call per market (12 stocks fit one page) serves every stock; KIS is not asked."""
+    with two_brokers(make_client, database_url) as (client, kis_sim, kiwoom_sim):
+        frame = fetch_all(client, kis_sim.model.symbols())
+        assert_equals_truth(frame, kis_sim)
+        assert set(frame["source"]) == {"KIWOOM"}
+        meta = client.source_metadata()
+        assert meta["symbols_by_source"] == {"KIWOOM": 12}
+        assert meta["market_list_days"] == {"program_trading": 1}
+        assert kiwoom_sim.stats.served("ka90004") == 2 and kiwoom_sim.stats.served("ka90013") == 0
+        assert client.metrics.snapshot()["requests_by_source"] == {"KIS": 0, "KIWOOM": 2}
+
+
+def test_stocks_a_partial_market_list_leaves_out_are_asked_stock_by_stock(make_client, database_url):
+    """A list of only the 5 most traded stocks per market: the other 2 are routed per stock as usual."""
+    with two_brokers(make_client, database_url, program_list_most_traded=5) as (client, kis_sim, kiwoom_sim):
+        symbols = kis_sim.model.symbols()
+        frame = fetch_all(client, symbols)
+        assert_equals_truth(frame, kis_sim)
+        listed = {s for s in symbols if client.served[("program_trading", s)] == "KIWOOM"}
+        assert len(listed) >= 10 and client.source_metadata()["symbols_by_source"].get("KIS", 0) > 0
+        assert kiwoom_sim.stats.served("ka90004") == 2
 
 
 def test_kis_failing_every_request_completes_from_kiwoom(make_client, database_url):
@@ -87,24 +116,36 @@ def test_kis_failing_every_request_completes_from_kiwoom(make_client, database_u
         sim,
         _,
     ):
+        frame = fetch_all(client, sim.model.symbols(), WIDE_START)
+        assert_equals_truth(frame, sim, WIDE_START)
+        assert set(frame["source"]) == {"KIWOOM"}
+        meta = client.source_metadata()
+        assert meta["symbols_by_source"] == {"KIWOOM": 12}
+        assert meta["sources_down"] == ["KIS"] and meta["source_fallbacks"] >= 3
+
+
+def test_kiwoom_failing_market_lists_fall_back_per_stock(make_client, database_url):
+    """Kiwoom down: the day's list fails once (kept, not re-asked per stock), KIS serves every stock."""
+    with two_brokers(make_client, database_url) as (client, sim, kiwoom_sim):
+        kiwoom_sim.set_down(True)
         frame = fetch_all(client, sim.model.symbols())
         assert_equals_truth(frame, sim)
-        assert set(frame["source"]) == {"KIWOOM"}
-        assert client.source_metadata() == {
-            "source": "both",
-            "symbols_by_source": {"KIWOOM": 12},
-            "source_fallbacks": 3,
-            "sources_down": ["KIS"],
-        }
+        assert set(frame["source"]) == {"KIS"}
+        assert client.source_metadata()["sources_down"] == ["KIWOOM"]
+        asked = {api_id for api_id, _ in kiwoom_sim.stats.answers}
+        attempts = sum(kiwoom_sim.stats.answers.values())
+        assert asked == {"ka90004"} and attempts == FAST_RETRY.max_attempts
 
 
 def test_kiwoom_only_has_no_fallback(make_client, database_url):
     with two_brokers(make_client, database_url, source="kiwoom") as (client, sim, kiwoom_sim):
-        frame = fetch_all(client, sim.model.symbols())
-        assert_equals_truth(frame, sim)
+        frame = fetch_all(client, sim.model.symbols(), WIDE_START)
+        assert_equals_truth(frame, sim, WIDE_START)
         assert set(frame["source"]) == {"KIWOOM"}
         kiwoom_sim.set_down(True)
         with pytest.raises(KISTransientError, match="ka90013"):
+            client.program_trading(sim.model.symbols()[0], WIDE_START, DAY)
+        with pytest.raises(KISTransientError, match="ka90004"):
             client.program_trading(sim.model.symbols()[0], DAY, DAY)
 
 

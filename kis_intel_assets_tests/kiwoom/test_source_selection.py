@@ -66,6 +66,8 @@ ROUTED_ASSETS = {
     "short_selling": (short_selling, "FHPST04830000"),
 }
 assert set(ROUTED_ASSETS) == set(ROUTED_DATASETS)
+# A daily window of these comes whole from Kiwoom's market lists (ka90004): KIS is not asked for it.
+FROM_MARKET_LISTS = {t for t, spec in ROUTED_DATASETS.items() if spec.market_lists is not None}
 
 
 def stored(database_url: str, table: str) -> pd.DataFrame:
@@ -95,12 +97,15 @@ def test_both_sources_store_ground_truth_with_their_source_and_agree(database_ur
     assert result.success
     rows = stored(database_url, table)
     assert_equals_truth(rows, sim, table)
-    assert set(rows["source"]) == {"KIS", "KIWOOM"}
+    listed = table in FROM_MARKET_LISTS
+    assert set(rows["source"]) == ({"KIWOOM"} if listed else {"KIS", "KIWOOM"})
     metadata = result.asset_materializations_for_node(table)[0].metadata
     assert metadata["source"].value == "both"
     assert sum(metadata["symbols_by_source"].value.values()) == len(sim.model.symbols())
+    assert metadata["market_list_days"].value == ({table: 1} if listed else {"program_trading": 0})
     check = next(e for e in result.get_asset_check_evaluations() if e.check_name == "sources_agree")
-    assert check.passed and check.metadata["compared_symbols"].value == 2
+    # one symbol each broker served, re-fetched from the other (all from Kiwoom: one symbol)
+    assert check.passed and check.metadata["compared_symbols"].value == (1 if listed else 2)
     events = " ".join(str(event) for event in result.all_events)
     assert "KWsource-key" not in events and "kiwoom-secret" not in events
 
@@ -117,7 +122,9 @@ def test_kis_failing_every_per_stock_request_completes_from_kiwoom(database_url,
     metadata = result.asset_materializations_for_node(table)[0].metadata
     assert metadata["symbols_by_source"].value == {"KIWOOM": len(sim.model.symbols())}
     fallbacks = metadata["source_fallbacks"].value
-    if table == "short_selling":
+    if table in FROM_MARKET_LISTS:
+        assert fallbacks == 0 and metadata["sources_down"].value == []  # KIS was never asked
+    elif table == "short_selling":
         # One Kiwoom call per stock against KIS's one: Kiwoom may finish the run before KIS failed the
         # 3 calls in a row that mark it down; every KIS call that was made fell back.
         assert fallbacks >= 1 and (metadata["sources_down"].value == ["KIS"]) == (fallbacks >= 3)
@@ -140,4 +147,4 @@ def test_kis_failing_every_per_stock_request_of_the_daily_run_completes_from_kiw
         assert set(rows["source"]) == {"KIWOOM"}
         metadata = result.asset_materializations_for_node(table)[0].metadata
         assert metadata["symbols_by_source"].value == {"KIWOOM": len(sim.model.symbols())}
-        assert metadata["source_fallbacks"].value >= 1
+        assert (metadata["source_fallbacks"].value >= 1) == (table not in FROM_MARKET_LISTS)

@@ -7,7 +7,7 @@ instead of one call per symbol per day.
 """
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from datetime import date, datetime
 from functools import partial
@@ -160,10 +160,14 @@ def _symbols(database: DatabaseResource, start: date) -> list[str]:
     return symbols
 
 
-def _symbol_asset(dataset: SymbolDataset, description: str) -> dg.AssetsDefinition:
+def _symbol_asset(
+    dataset: SymbolDataset, description: str, reads: Sequence[dg.AssetsDefinition] = ()
+) -> dg.AssetsDefinition:
     """A daily per-symbol ingestion asset; the datasets differ only in endpoint, table and schema. One
-    Kiwoom can serve too (ROUTED_DATASETS) also reports the sources_agree check."""
+    Kiwoom can serve too (ROUTED_DATASETS) also reports the sources_agree check. `reads`: stored tables
+    its run reads, so the graph (and a run's step order) has them first."""
     routed_too = dataset.table in ROUTED_DATASETS
+    settings = {**DAILY_KIS_ASSET, "deps": [*DAILY_KIS_ASSET["deps"], *reads]}
 
     @dg.asset(
         name=dataset.table,
@@ -174,7 +178,7 @@ def _symbol_asset(dataset: SymbolDataset, description: str) -> dg.AssetsDefiniti
             *([sources_spec(dataset.table)] if routed_too else []),
         ],
         metadata={"tr_id": dataset.tr_id, **table_metadata(dataset.table)},
-        **DAILY_KIS_ASSET,
+        **settings,
     )
     def _asset(context: dg.AssetExecutionContext, kis: KISResource, database: DatabaseResource):
         start, end = partition_dates(context)
@@ -229,6 +233,8 @@ short_selling = _symbol_asset(
     "Short-sale volume, value and their share of the day's trading from 공매도 일별추이 (FHPST04830000). "
     "KIS has no short-balance endpoint: the balance columns stay NULL unless the optional KRX source's "
     "short_balance fills them.",
+    # Kiwoom's rows (source kiwoom/both) take the day's trading value from the stored daily_prices.
+    reads=[daily_prices],
 )
 
 

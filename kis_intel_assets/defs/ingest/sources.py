@@ -30,6 +30,7 @@ def source_metadata(client: Any) -> dict[str, dg.RawMetadataValue]:
         **meta,
         "symbols_by_source": dg.MetadataValue.json(meta["symbols_by_source"]),
         "sources_down": dg.MetadataValue.json(meta["sources_down"]),
+        "market_list_days": dg.MetadataValue.json(meta["market_list_days"]),
     }
 
 
