@@ -6,11 +6,12 @@ result is compared with ground truth (Kiwoom rows: every column but the dataset'
 KIS is paced at its 20 requests/s. Kiwoom's budget is per TR (docs/kiwoom_api.md): 5/s is the figure
 clients measured live (the default); 10/s and 20/s show how the split moves if a TR grants more. The
 datasets run one after another, as the daily_market_data job runs them (one process, one KIS step at a
-time), and the last rows sum them: the whole daily collection. programme trading comes from Kiwoom's
-ka90004 market lists (a few pages per market); investor_trends costs Kiwoom 4 ka10059 calls a stock,
-short_selling one ka10014 call. Kiwoom's short_selling rows take the day's trading value from the stored
-daily_prices; here that table's content (which the ingest tests show equals ground truth) stands in for
-it, and its collection is not timed.
+time), and the last rows sum them: the daily collection of what Kiwoom serves, and the same with
+daily_prices (which only KIS serves: the same seconds in both runs). programme trading and stock lending
+come from Kiwoom's ka90004 / ka90012 market lists (a few pages per market); investor_trends costs Kiwoom
+4 ka10059 calls a stock, short_selling one ka10014 call. Kiwoom's short_selling rows take the day's
+trading value from the stored daily_prices; here that table's content (which the ingest tests show equals
+ground truth) stands in for it.
 
 Needs PostgreSQL: KIS_INTEL_BENCH_DATABASE_URL, see benchmarks/rate_limit.py.
 Run: `.venv/bin/python -m benchmarks --only kiwoom_source [--quick]`
@@ -104,6 +105,16 @@ def run(quick: bool) -> list[dict]:
             rate_limit_per_sec=KIS_RATE,
         )
         with KISClient.connect(kis_config) as kis:
+            kis.daily_prices(symbols[0], DAY, DAY)  # token and connections outside the timing
+            _, prices_seconds = _collect(kis, "daily_prices", symbols)
+            rows.append(
+                _row(
+                    f"daily daily_prices {n_symbols} stocks, KIS (both runs: no Kiwoom TR serves it)",
+                    prices_seconds,
+                    prices_seconds,
+                    f"KIS {KIS_RATE:g}/s",
+                )
+            )
             for dataset in ROUTED_DATASETS:
                 truth = getattr(kis_sim.truth, dataset)(DAY, DAY).sort_values("symbol").reset_index(drop=True)
                 getattr(kis, dataset)(symbols[0], DAY, DAY)  # token and connections outside the timing
@@ -138,6 +149,16 @@ def run(quick: bool) -> list[dict]:
                 totals[rate],
                 totals["kis"],
                 f"KIS only {totals['kis']:.2f} s",
+            )
+        )
+    for rate in KIWOOM_RATES:
+        rows.append(
+            _row(
+                f"daily_market_data's per-stock collection (the above + daily_prices) {n_symbols} stocks, "
+                f"KIS + Kiwoom {rate:g}/s per TR",
+                totals[rate] + prices_seconds,
+                totals["kis"] + prices_seconds,
+                f"KIS only {totals['kis'] + prices_seconds:.2f} s",
             )
         )
     return rows

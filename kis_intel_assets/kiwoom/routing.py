@@ -9,11 +9,11 @@ payload, which is data to reject, not an outage) is repeated on the other; after
 failures in a row a broker is treated as down for the rest of the run. Every routed frame carries
 `source` ("KIS" / "KIWOOM").
 
-A dataset with `market_lists` (programme trading: ka90004 lists every stock of a market for a day) is
-served by Kiwoom from those lists when the window has at most MARKET_LIST_MAX_DAYS trading days: two
-markets times a few pages a day instead of two calls a stock, so Kiwoom takes the whole dataset and KIS's
-budget stays free. A stock a day's list leaves out, or a day whose list is empty, is asked stock by stock
-(how much of the market a live list covers is not documented).
+A dataset with `market_lists` (programme trading: ka90004, stock lending: ka90012; each lists every stock
+of a market for a day) is served by Kiwoom from those lists when the window has at most
+MARKET_LIST_MAX_DAYS trading days: two markets times a few pages a day instead of calls per stock, so
+Kiwoom takes the whole dataset and KIS's budget stays free. A stock a day's list leaves out, or a day whose
+list is empty, is asked stock by stock (how much of the market a live list covers is not documented).
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ class RoutedDataset:
     """What the router needs to know of a dataset both brokers serve."""
 
     # Requests per symbol for a daily window, per broker: the weights of the spread over the two budgets.
+    # A broker missing here does not serve the dataset stock by stock (only from its market lists).
     requests_per_symbol: Mapping[str, int]
     # Table columns no Kiwoom field gives: NULL in Kiwoom rows, left out of the brokers' comparison.
     not_from_kiwoom: tuple[str, ...] = ()
@@ -150,6 +151,14 @@ ROUTED_DATASETS: Mapping[str, RoutedDataset] = {
     # window Kiwoom's ka90004 market lists (every stock of a market-day, paged).
     "program_trading": RoutedDataset(
         {KIS: 1, KIWOOM: 2}, market_lists=lambda kiwoom, market, day: kiwoom.program_trading_all(market, day)
+    ),
+    # KIS HHPST074500C0: one page; Kiwoom ka90012 lists every stock of a market-day. Kiwoom's per-stock
+    # lending TR is not in the registry, so a stock a list leaves out is KIS's. balance_change / close
+    # (KIS's check-only fields) have no ka90012 field.
+    "stock_lending": RoutedDataset(
+        {KIS: 1},
+        not_from_kiwoom=("balance_change", "close"),
+        market_lists=lambda kiwoom, market, day: kiwoom.lending_by_stock(market, day),
     ),
     # KIS FHPST04830000: one page; Kiwoom ka10014: one page. total_value from daily_prices; day_high /
     # day_low (KIS's check-only fields) have no ka10014 field.
@@ -251,6 +260,9 @@ class TwoBrokerClient(KISClient):
     def short_selling(self, symbol: str, start: dt.date, end: dt.date) -> pd.DataFrame:
         return self._routed("short_selling", symbol, start, end)
 
+    def stock_lending(self, symbol: str, start: dt.date, end: dt.date) -> pd.DataFrame:
+        return self._routed("stock_lending", symbol, start, end)
+
     def fetch_from(
         self, broker: str, dataset: str, symbol: str, start: dt.date, end: dt.date
     ) -> pd.DataFrame:
@@ -258,6 +270,8 @@ class TwoBrokerClient(KISClient):
         if broker == KIS:
             return getattr(self._kis, dataset)(symbol, start, end).assign(source=KIS)
         listed = self._lists[dataset].window(symbol, start, end) if dataset in self._lists else None
+        if listed is None and KIWOOM not in ROUTED_DATASETS[dataset].requests_per_symbol:
+            raise _NotServable(symbol)  # no list row, and Kiwoom has no per-stock call for it
         frame = pd.DataFrame(
             listed if listed is not None else getattr(self._kiwoom, dataset)(symbol, start, end)
         )
@@ -291,13 +305,13 @@ class TwoBrokerClient(KISClient):
             return [KIWOOM, KIS]
         cost = ROUTED_DATASETS[dataset].requests_per_symbol
         with self._lock:
-            healthy = [b for b in (KIS, KIWOOM) if b not in self.down] or [KIS, KIWOOM]
+            healthy = [b for b in cost if b not in self.down] or list(cost)
             # Expected wait for a new call; on a tie the broker with fewer calls in flight.
             order = sorted(
                 healthy,
                 key=lambda b: ((self._in_flight[b] + 1) * cost[b] / self._rates[b], self._in_flight[b]),
             )
-            return order + [b for b in (KIS, KIWOOM) if b not in order]
+            return order + [b for b in cost if b not in order]
 
     def _listed(self, dataset: str, symbol: str, start: dt.date, end: dt.date) -> bool:
         """Whether Kiwoom's market lists hold the symbol's window (a failing list fetch counts against

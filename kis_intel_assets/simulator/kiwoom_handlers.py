@@ -18,12 +18,12 @@ from kis_intel_assets.simulator.kiwoom_market import (
     day_position,
     encode_sector_row,
     investor_values,
-    lending,
     market_symbols,
     price_fields,
     sector_net,
     signed,
 )
+from kis_intel_assets.simulator.lending import stock_lending
 from kis_intel_assets.simulator.model import MarketModel, UnknownSymbolError
 from kis_intel_assets.simulator.sectors import SECTORS, sectors_of
 from kis_intel_assets.simulator.series import SymbolSeries
@@ -291,11 +291,11 @@ def lending_trend(model: MarketModel, body: Mapping[str, str]) -> KiwoomReply:
     hi = int(np.searchsorted(days, min(last, model.cutoff()), "right"))
     sums = np.zeros((max(hi - lo, 0), 4), dtype=np.int64)
     for symbol in model.symbols():
-        series, book = model.series(symbol), lending(model, symbol)
+        series, book = stock_lending(model, symbol)  # the KIS simulator's lending: one market
         for k, day in enumerate(days[lo:hi]):
             i = day_position(series, day)
             if i is not None:
-                sums[k] += (book.lent[i], book.repaid[i], book.balance[i], book.balance_value[i])
+                sums[k] += (book.new[i], book.redeemed[i], book.balance[i], book.amount[i])
     rows = [
         {
             "dt": ymd(days[lo + k]),
@@ -316,18 +316,18 @@ def lending_by_stock(model: MarketModel, body: Mapping[str, str]) -> KiwoomReply
     rows = []
     if day <= model.cutoff():
         for symbol in market_symbols(model, market):
-            i = day_position(model.series(symbol), day)
+            series, book = stock_lending(model, symbol)
+            i = day_position(series, day)
             if i is None:
                 continue
-            book = lending(model, symbol)
             rows.append(
                 {
                     "stk_nm": model.universe.names[model.position(symbol)],
                     "stk_cd": symbol,
-                    "dbrt_trde_cntrcnt": num(book.lent[i]),
-                    "dbrt_trde_rpy": num(book.repaid[i]),
+                    "dbrt_trde_cntrcnt": num(book.new[i]),
+                    "dbrt_trde_rpy": num(book.redeemed[i]),
                     "rmnd": num(book.balance[i]),
-                    "remn_amt": num(book.balance_value[i]),
+                    "remn_amt": num(book.amount[i]),
                 }
             )
     return KiwoomReply("dbrt_trde_prps", rows)

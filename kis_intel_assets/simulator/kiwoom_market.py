@@ -13,9 +13,6 @@ Simulator choices where docs/kiwoom_api.md leaves a gap (the client is written t
 
 from __future__ import annotations
 
-import zlib
-from dataclasses import dataclass
-
 import numpy as np
 
 from kis_intel_assets.simulator.encode import change_fields, percent, rate
@@ -88,31 +85,6 @@ def investor_values(
         value = {"0": buy - sell, "1": buy, "2": sell}[side]
         out[source] = signed(value if amount else value // unit if value >= 0 else -((-value) // unit))
     return out | dict.fromkeys(ZERO_INVESTOR_FIELDS, "0")
-
-
-@dataclass(frozen=True)
-class Lending:
-    lent: np.ndarray
-    repaid: np.ndarray
-    balance: np.ndarray
-    balance_value: np.ndarray  # KRW at the close
-
-
-def lending(model: MarketModel, symbol: str) -> Lending:
-    series = model.series(symbol)
-    rng = np.random.default_rng(
-        np.random.SeedSequence([model.config.seed, 90012, zlib.crc32(symbol.encode())])
-    )
-    volume = series.prices.volume.astype(np.int64)
-    lent = np.floor(volume * rng.uniform(0, 0.04, len(volume))).astype(np.int64)
-    repaid = np.floor(volume * rng.uniform(0, 0.04, len(volume))).astype(np.int64)
-    balance = np.empty_like(lent)
-    level = int(model.universe.listed_shares[model.position(symbol)]) // 100
-    for k in range(len(lent)):
-        repaid[k] = min(repaid[k], level + lent[k])
-        level += int(lent[k] - repaid[k])
-        balance[k] = level
-    return Lending(lent, repaid, balance, balance * series.prices.close.astype(np.int64))
 
 
 def market_symbols(model: MarketModel, market: str) -> list[str]:

@@ -102,7 +102,8 @@ def test_sector_codes_list_each_markets_sectors(kiwoom_sim, make_client):
         assert got == [(SECTORS[i].code, SECTORS[i].name) for i in sectors_of(market)]
 
 
-def test_lending_per_stock_rolls_forward_and_sums_to_the_market_trend(kiwoom_sim, make_client):
+def test_lending_per_stock_equals_kis_truth_and_sums_to_the_market_trend(kiwoom_sim, make_client):
+    """ka90012 lists the lending KIS reports per stock (HHPST074500C0, one market); ka10068 is its sum."""
     client = make_client(kiwoom_sim)
     before, day = dt.date(2024, 6, 27), dt.date(2024, 6, 28)
     per_day = {
@@ -110,17 +111,19 @@ def test_lending_per_stock_rolls_forward_and_sums_to_the_market_trend(kiwoom_sim
         for d in (before, day)
     }
     assert set(per_day[day]) == set(kiwoom_sim.model.symbols())
-    for symbol, row in per_day[day].items():
-        close = int(kiwoom_sim.truth.daily_prices(day, day, [symbol])["close"].iloc[0])
-        assert (
-            row["balance_qty"] == per_day[before][symbol]["balance_qty"] + row["lent_qty"] - row["repaid_qty"]
-        )
-        assert row["balance_value"] == row["balance_qty"] * close
+    columns = ["time", "symbol", "new_volume", "redeemed_volume", "balance_volume", "balance_amount"]
+    listed = pd.DataFrame([*per_day[before].values(), *per_day[day].values()])[columns]
+    truth = kiwoom_sim.truth.stock_lending(before, day)[columns]
+    pd.testing.assert_frame_equal(
+        listed.sort_values(["symbol", "time"]).reset_index(drop=True),
+        truth.sort_values(["symbol", "time"]).reset_index(drop=True),
+        check_dtype=False,
+    )
     trend = {r["time"]: r for r in client.lending_trend(before, day)}
     for d in (before, day):
-        for column in ("lent_qty", "repaid_qty", "balance_qty", "balance_value"):
+        for column in ("new_volume", "redeemed_volume", "balance_volume", "balance_amount"):
             assert trend[d][column] == sum(r[column] for r in per_day[d].values())
-        assert trend[d]["change_qty"] == trend[d]["lent_qty"] - trend[d]["repaid_qty"]
+        assert trend[d]["balance_change"] == trend[d]["new_volume"] - trend[d]["redeemed_volume"]
 
 
 def test_kis_and_kiwoom_describe_the_same_trades(both_sims, make_client, database_url):

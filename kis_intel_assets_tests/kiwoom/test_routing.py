@@ -94,7 +94,7 @@ def test_a_daily_window_comes_from_kiwooms_market_lists(make_client, database_ur
         assert set(frame["source"]) == {"KIWOOM"}
         meta = client.source_metadata()
         assert meta["symbols_by_source"] == {"KIWOOM": 12}
-        assert meta["market_list_days"] == {"program_trading": 1}
+        assert meta["market_list_days"] == {"program_trading": 1, "stock_lending": 0}
         assert kiwoom_sim.stats.served("ka90004") == 2 and kiwoom_sim.stats.served("ka90013") == 0
         assert client.metrics.snapshot()["requests_by_source"] == {"KIS": 0, "KIWOOM": 2}
 
@@ -217,3 +217,35 @@ def test_short_selling_without_a_stored_trading_value_comes_from_kis(make_client
         frame = pd.concat([client.short_selling(s, DAY, DAY) for s in kis_sim.model.symbols()[:4]])
         assert set(frame["source"]) == {"KIS"}
         assert client.source_metadata()["sources_down"] == []
+
+
+def lending_truth(sim, start=DAY) -> pd.DataFrame:
+    return sim.truth.stock_lending(start, DAY).sort_values(["symbol", "time"]).reset_index(drop=True)
+
+
+def fetch_lending(client, symbols, start=DAY) -> pd.DataFrame:
+    frame = pd.concat([client.stock_lending(s, start, DAY) for s in symbols], ignore_index=True)
+    return frame.sort_values(["symbol", "time"]).reset_index(drop=True)
+
+
+def test_stock_lending_of_a_daily_window_comes_from_kiwooms_market_lists(make_client, database_url):
+    """One ka90012 call per market serves every stock; KIS's check-only fields are NULL in those rows."""
+    with two_brokers(make_client, database_url) as (client, kis_sim, kiwoom_sim):
+        frame = fetch_lending(client, kis_sim.model.symbols())
+        expected = lending_truth(kis_sim)
+        pd.testing.assert_frame_equal(frame[list(expected.columns)], expected, check_dtype=False)
+        assert set(frame["source"]) == {"KIWOOM"}
+        assert frame[["balance_change", "close"]].isna().all().all()
+        assert kiwoom_sim.stats.served("ka90012") == 2
+        assert client.source_metadata()["market_list_days"]["stock_lending"] == 1
+
+
+def test_a_long_lending_window_is_served_by_kis_even_with_source_kiwoom(make_client, database_url):
+    """Kiwoom's lending comes only from its market lists: past their window KIS serves (not a failure)."""
+    with two_brokers(make_client, database_url, source="kiwoom") as (client, kis_sim, kiwoom_sim):
+        frame = fetch_lending(client, kis_sim.model.symbols()[:3], WIDE_START)
+        expected = lending_truth(kis_sim, WIDE_START)
+        expected = expected[expected["symbol"].isin(kis_sim.model.symbols()[:3])].reset_index(drop=True)
+        pd.testing.assert_frame_equal(frame[list(expected.columns)], expected, check_dtype=False)
+        assert set(frame["source"]) == {"KIS"}
+        assert client.source_metadata()["sources_down"] == [] and kiwoom_sim.stats.served() == 0

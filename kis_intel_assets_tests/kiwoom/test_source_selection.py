@@ -1,6 +1,6 @@
-"""The program_trading, investor_trends and short_selling assets with source = both, materialized with
-Dagster against both simulators and a real PostgreSQL: rows equal ground truth in every column the serving
-broker gives (the columns Kiwoom cannot give are NULL in its rows; short_selling's total_value comes from
+"""The routed assets (program_trading, investor_trends, short_selling, stock_lending) with source = both,
+materialized with Dagster against both simulators and a real PostgreSQL: rows equal ground truth in every
+column the serving broker gives (the columns Kiwoom cannot give are NULL in its rows; short_selling's total_value comes from
 the stored daily_prices), `source` says which broker served each, the sources_agree check compares the
 brokers, and with KIS failing every per-stock request of the dataset the run completes from Kiwoom."""
 
@@ -22,6 +22,7 @@ from kis_intel_assets.defs.ingest.assets import (
     short_selling,
     stock_universe,
 )
+from kis_intel_assets.defs.ingest.lending import stock_lending
 from kis_intel_assets.kiwoom.routing import ROUTED_DATASETS
 from kis_intel_assets.simulator import FaultSpec, running_simulator
 from kis_intel_assets.simulator.kiwoom_app import KiwoomSimSettings
@@ -64,6 +65,7 @@ ROUTED_ASSETS = {
     "program_trading": (program_trading, "FHPPG04650201"),
     "investor_trends": (investor_trends, "FHPTJ04160001"),
     "short_selling": (short_selling, "FHPST04830000"),
+    "stock_lending": (stock_lending, "HHPST074500C0"),
 }
 assert set(ROUTED_ASSETS) == set(ROUTED_DATASETS)
 # A daily window of these comes whole from Kiwoom's market lists (ka90004): KIS is not asked for it.
@@ -102,7 +104,11 @@ def test_both_sources_store_ground_truth_with_their_source_and_agree(database_ur
     metadata = result.asset_materializations_for_node(table)[0].metadata
     assert metadata["source"].value == "both"
     assert sum(metadata["symbols_by_source"].value.values()) == len(sim.model.symbols())
-    assert metadata["market_list_days"].value == ({table: 1} if listed else {"program_trading": 0})
+    assert (
+        metadata["market_list_days"].value[table] == 1
+        if listed
+        else table not in metadata["market_list_days"].value
+    )
     check = next(e for e in result.get_asset_check_evaluations() if e.check_name == "sources_agree")
     # one symbol each broker served, re-fetched from the other (all from Kiwoom: one symbol)
     assert check.passed and check.metadata["compared_symbols"].value == (1 if listed else 2)

@@ -476,6 +476,7 @@ def stock_lending(start: date, end: date) -> pa.DataFrameSchema:
             "balance_amount": _int(NON_NEGATIVE),
             "balance_change": pa.Column("Int64", nullable=True),
             "close": pa.Column("Int64", pa.Check.gt(0), nullable=True),
+            "source": ROW_SOURCE,
         },
         checks=[
             pa.Check(
