@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from kis_intel_assets.kis.errors import KISPayloadError
 from kis_intel_assets.kis.parsing import Row, Value
 from kis_intel_assets.kiwoom.config import KiwoomConfig
-from kis_intel_assets.kiwoom.endpoints import INVESTOR_FIELD_TO_GROUP, SECTOR_FIELD_TO_GROUP, endpoint
+from kis_intel_assets.kiwoom.endpoints import INVESTOR_FIELD_TO_GROUP, endpoint
 from kis_intel_assets.kiwoom.session import KiwoomSession
 
 # ka10059 request codes (docs/kiwoom_api.md): amt_qty_tp 1 amount / 2 quantity; trde_tp 1 buy / 2 sell.
@@ -19,10 +19,9 @@ _INVESTOR_CALLS = (
     ("2", "1", "buy"),
     ("2", "2", "sell"),
 )
-# ka90004 mrkt_tp, ka90012 mrkt_tp, ka10051/ka10101 mrkt_tp per market (docs/kiwoom_api.md).
+# ka90004 and ka90012 mrkt_tp per market (docs/kiwoom_api.md).
 PROGRAM_MARKET = {"KOSPI": "P00101", "KOSDAQ": "P10102"}
 LENDING_MARKET = {"KOSPI": "001", "KOSDAQ": "101"}
-SECTOR_MARKET = {"KOSPI": "0", "KOSDAQ": "1"}
 
 
 def percent_of(part: int, total: int) -> float:
@@ -86,24 +85,6 @@ class KiwoomClient:
                 )
             out.append(row)
         return out
-
-    def investor_totals(self, symbol: str, start: dt.date, end: dt.date, *, amount: bool) -> Row:
-        """Net buying per group over a period (ka10061, one row): KRW when `amount`, else shares."""
-        body = {
-            "stk_cd": symbol,
-            "strt_dt": _ymd(start),
-            "end_dt": _ymd(end),
-            "amt_qty_tp": "1" if amount else "2",
-        }
-        rows = self.session.fetch_rows(endpoint("ka10061"), body, symbol=symbol, quantities=not amount)
-        if len(rows) != 1:
-            raise KISPayloadError(
-                tr_id="ka10061",
-                symbol=symbol,
-                field="stk_invsr_orgn_tot",
-                problem=f"expected one total row, got {len(rows)}",
-            )
-        return {group: rows[0][source] for source, group in INVESTOR_FIELD_TO_GROUP.items()}
 
     def short_selling(self, symbol: str, start: dt.date, end: dt.date) -> list[Row]:
         """Short volume and value per day (ka10014), and short_ratio = 100 · shrts_qty / trde_qty to 2
@@ -173,30 +154,6 @@ class KiwoomClient:
             }
             for row in rows
         ]
-
-    def sector_investor_net(self, market: str, day: dt.date) -> list[Row]:
-        """Net buying value (KRW) per sector and investor group for one day (ka10051, amounts)."""
-        body = {"mrkt_tp": SECTOR_MARKET[market], "base_dt": _ymd(day)}
-        rows = self.session.fetch_rows(endpoint("ka10051"), body, symbol=market)
-        return [
-            {
-                "time": day,
-                "sector_code": r["sector_code"],
-                "sector_name": r["sector_name"],
-                **{f"{group}_net_value": r[source] for source, group in SECTOR_FIELD_TO_GROUP.items()},
-            }
-            for r in rows
-        ]
-
-    def sector_codes(self, market: str) -> list[Row]:
-        return self.session.fetch_rows(endpoint("ka10101"), {"mrkt_tp": SECTOR_MARKET[market]}, symbol=market)
-
-    def lending_trend(self, start: dt.date, end: dt.date) -> list[Row]:
-        """Market-wide stock lending per day (ka10068)."""
-        rows = self.session.fetch_rows(
-            endpoint("ka10068"), {"strt_dt": _ymd(start), "end_dt": _ymd(end)}, symbol=None, start=start
-        )
-        return [row for _, row in sorted(_in_window(rows, start, end).items())]
 
     def lending_by_stock(self, market: str, day: dt.date) -> list[Row]:
         """Stock lending of every stock of a market on one day (ka90012)."""

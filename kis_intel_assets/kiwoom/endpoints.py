@@ -17,7 +17,7 @@ from kis_intel_assets.kis.endpoints import Field, Kind
 
 TOKEN_PATH = "/oauth2/token"
 
-# ka10059 / ka10061 investor field -> our investor group (docs/kiwoom_api.md "How the project maps them").
+# ka10059 investor field -> our investor group (docs/kiwoom_api.md "How the project maps them").
 INVESTOR_FIELD_TO_GROUP: Mapping[str, str] = MappingProxyType(
     {
         "ind_invsr": "retail",
@@ -41,21 +41,6 @@ INVESTOR_UNMAPPED = ("natn", "natfor")
 INVESTOR_GROUPS_NOT_FROM_KIWOOM: tuple[str, ...] = tuple(
     g for g in INVESTOR_GROUPS if g not in INVESTOR_FIELD_TO_GROUP.values()
 )
-# ka10051 sector net-buying fields -> our group names (same vocabulary where the meaning is the same).
-SECTOR_FIELD_TO_GROUP: Mapping[str, str] = MappingProxyType(
-    {
-        "ind_netprps": "retail",
-        "frgnr_netprps": "foreign",
-        "orgn_netprps": "institution",
-        "sc_netprps": "securities",
-        "insrnc_netprps": "insurance",
-        "invtrt_netprps": "investment_trust",
-        "bank_netprps": "bank",
-        "samo_fund_netprps": "private_fund",
-        "etc_corp_netprps": "other_corporation",
-    }
-)
-SECTOR_UNMAPPED = ("jnsinkm_netprps", "endw_netprps", "native_trmt_frgnr_netprps", "natn_netprps")
 
 
 @dataclass(frozen=True)
@@ -105,15 +90,6 @@ ENDPOINTS: Mapping[str, KiwoomEndpoint] = MappingProxyType(
                 "stk_invsr_orgn",
                 (_day(), _int("cur_prc", "close"), _int("acc_trde_qty", "volume"), *_INVESTOR_VALUES),
                 unsigned=frozenset({"close"}),
-                amount_unit="investor",
-            ),
-            KiwoomEndpoint(
-                "ka10061",
-                "종목별투자자기관별합계요청",
-                "/api/dostk/stkinfo",
-                {"stk_cd": "", "strt_dt": "", "end_dt": "", "amt_qty_tp": "", "trde_tp": "0", "unit_tp": "1"},
-                "stk_invsr_orgn_tot",
-                _INVESTOR_VALUES,
                 amount_unit="investor",
             ),
             KiwoomEndpoint(
@@ -169,43 +145,6 @@ ENDPOINTS: Mapping[str, KiwoomEndpoint] = MappingProxyType(
                 ),
                 unsigned=frozenset({"close"}),
                 amount_unit="program",
-            ),
-            KiwoomEndpoint(
-                "ka10051",
-                "업종별투자자순매수요청",
-                "/api/dostk/sect",
-                {"mrkt_tp": "", "amt_qty_tp": "0", "base_dt": "", "stex_tp": "1"},
-                "inds_netprps",
-                (
-                    _text("inds_cd", "sector_code"),
-                    _text("inds_nm", "sector_name"),
-                    *(_money(name) for name in (*SECTOR_FIELD_TO_GROUP, *SECTOR_UNMAPPED)),
-                ),
-                amount_unit="sector",
-            ),
-            KiwoomEndpoint(
-                "ka10101",
-                "업종코드 리스트",
-                "/api/dostk/stkinfo",
-                {"mrkt_tp": ""},
-                "list",
-                (_text("code", "sector_code"), _text("name", "sector_name"), _text("group")),
-            ),
-            KiwoomEndpoint(
-                "ka10068",
-                "대차거래추이요청",
-                "/api/dostk/slb",
-                {"all_tp": "1", "strt_dt": "", "end_dt": ""},
-                "dbrt_trde_trnsn",
-                (
-                    _day(),
-                    _int("dbrt_trde_cntrcnt", "new_volume"),
-                    _int("dbrt_trde_rpy", "redeemed_volume"),
-                    _int("dbrt_trde_irds", "balance_change"),
-                    _int("rmnd", "balance_volume"),
-                    _money("remn_amt", "balance_amount"),
-                ),
-                amount_unit="lending",
             ),
             KiwoomEndpoint(
                 "ka90012",

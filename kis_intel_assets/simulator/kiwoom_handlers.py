@@ -16,22 +16,18 @@ from kis_intel_assets.simulator.encode import num, percent, rate, ymd
 from kis_intel_assets.simulator.groups import group_flows
 from kis_intel_assets.simulator.kiwoom_market import (
     day_position,
-    encode_sector_row,
     investor_values,
     market_symbols,
     price_fields,
-    sector_net,
     signed,
 )
 from kis_intel_assets.simulator.lending import stock_lending
 from kis_intel_assets.simulator.model import MarketModel, UnknownSymbolError
-from kis_intel_assets.simulator.sectors import SECTORS, sectors_of
 from kis_intel_assets.simulator.series import SymbolSeries
 
 _DATE = re.compile(r"\d{8}")
 PROGRAM_MARKETS = {"P00101": "KOSPI", "P10102": "KOSDAQ"}
 LENDING_MARKETS = {"001": "KOSPI", "101": "KOSDAQ"}
-SECTOR_MARKETS = {"0": "KOSPI", "1": "KOSDAQ"}
 
 
 class KiwoomSimError(Exception):
@@ -128,22 +124,6 @@ def investor_by_institution(model: MarketModel, body: Mapping[str, str]) -> Kiwo
             }
         )
     return KiwoomReply("stk_invsr_orgn", rows)
-
-
-def investor_by_institution_total(model: MarketModel, body: Mapping[str, str]) -> KiwoomReply:
-    series = _series(model, body)
-    amount = _choice(body, "amt_qty_tp", ("1", "2")) == "1"
-    _choice(body, "trde_tp", ("0",))
-    unit = int(_choice(body, "unit_tp", ("1", "1000")))
-    positions = _upto(model, series, _day(body, "end_dt"), _day(body, "strt_dt"))
-    flows = group_flows(series, np.array(positions, dtype=np.int64))
-    summed = {
-        name: type(g)(*(np.array([a.sum()]) for a in (g.buy_qty, g.sell_qty, g.buy_value_m, g.sell_value_m)))
-        for name, g in flows.items()
-    }
-    return KiwoomReply(
-        "stk_invsr_orgn_tot", [investor_values(summed, 0, amount, "0", unit)] if positions else []
-    )
 
 
 def short_sale_trend(model: MarketModel, body: Mapping[str, str]) -> KiwoomReply:
@@ -257,59 +237,6 @@ def program_all_stocks(
     return KiwoomReply("stk_prm_trde_prst", rows, head)
 
 
-def sector_investor_net(model: MarketModel, body: Mapping[str, str]) -> KiwoomReply:
-    market = SECTOR_MARKETS[_choice(body, "mrkt_tp", SECTOR_MARKETS)]
-    amount = _choice(body, "amt_qty_tp", ("0", "1")) == "0"
-    _choice(body, "stex_tp", ("1", "2", "3"))
-    day = _day_or_latest(body, "base_dt")
-    day = model.latest_day() if day is None else day
-    if day > model.cutoff():
-        return KiwoomReply("inds_netprps", [])
-    totals = sector_net(model, market, day, amount)
-    names = {SECTORS[i].code: SECTORS[i].name for i in sectors_of(market)}
-    return KiwoomReply(
-        "inds_netprps", [encode_sector_row(code, names[code], v) for code, v in totals.items()]
-    )
-
-
-def sector_codes(model: MarketModel, body: Mapping[str, str]) -> KiwoomReply:
-    tp = _choice(body, "mrkt_tp", ("0", "1", "2", "4", "7"))
-    market = SECTOR_MARKETS.get(tp)
-    rows = (
-        [{"code": SECTORS[i].code, "name": SECTORS[i].name, "group": tp} for i in sectors_of(market)]
-        if market
-        else []
-    )
-    return KiwoomReply("list", rows)
-
-
-def lending_trend(model: MarketModel, body: Mapping[str, str]) -> KiwoomReply:
-    _choice(body, "all_tp", ("1",))
-    first, last = _day(body, "strt_dt"), _day(body, "end_dt")
-    days = model.days
-    lo = int(np.searchsorted(days, first, "left"))
-    hi = int(np.searchsorted(days, min(last, model.cutoff()), "right"))
-    sums = np.zeros((max(hi - lo, 0), 4), dtype=np.int64)
-    for symbol in model.symbols():
-        series, book = stock_lending(model, symbol)  # the KIS simulator's lending: one market
-        for k, day in enumerate(days[lo:hi]):
-            i = day_position(series, day)
-            if i is not None:
-                sums[k] += (book.new[i], book.redeemed[i], book.balance[i], book.amount[i])
-    rows = [
-        {
-            "dt": ymd(days[lo + k]),
-            "dbrt_trde_cntrcnt": num(s[0]),
-            "dbrt_trde_rpy": num(s[1]),
-            "dbrt_trde_irds": signed(s[0] - s[1]),
-            "rmnd": num(s[2]),
-            "remn_amt": num(s[3]),
-        }
-        for k, s in enumerate(sums)
-    ]
-    return KiwoomReply("dbrt_trde_trnsn", rows[::-1])
-
-
 def lending_by_stock(model: MarketModel, body: Mapping[str, str]) -> KiwoomReply:
     market = LENDING_MARKETS[_choice(body, "mrkt_tp", LENDING_MARKETS)]
     day = _day(body, "dt")
@@ -337,16 +264,8 @@ SERVICES: dict[str, KiwoomService] = {
     "ka10059": KiwoomService(
         "/api/dostk/stkinfo", ("dt", "stk_cd", "amt_qty_tp", "trde_tp", "unit_tp"), investor_by_institution
     ),
-    "ka10061": KiwoomService(
-        "/api/dostk/stkinfo",
-        ("stk_cd", "strt_dt", "end_dt", "amt_qty_tp", "trde_tp", "unit_tp"),
-        investor_by_institution_total,
-    ),
     "ka10014": KiwoomService("/api/dostk/shsa", ("stk_cd", "strt_dt", "end_dt"), short_sale_trend),
     "ka90013": KiwoomService("/api/dostk/mrkcond", ("stk_cd",), program_daily),
     "ka90004": KiwoomService("/api/dostk/stkinfo", ("dt", "mrkt_tp", "stex_tp"), program_all_stocks),
-    "ka10051": KiwoomService("/api/dostk/sect", ("mrkt_tp", "amt_qty_tp", "stex_tp"), sector_investor_net),
-    "ka10101": KiwoomService("/api/dostk/stkinfo", ("mrkt_tp",), sector_codes),
-    "ka10068": KiwoomService("/api/dostk/slb", ("all_tp",), lending_trend),
     "ka90012": KiwoomService("/api/dostk/slb", ("dt", "mrkt_tp"), lending_by_stock),
 }

@@ -1,14 +1,11 @@
-"""The Kiwoom view of the simulator's market: the same MarketModel series, encoded the way Kiwoom's TRs
-report them, plus the two datasets KIS does not serve (stock lending, sector investor net buying).
+"""The Kiwoom view of the simulator's market: the same MarketModel series (and the same stock lending,
+simulator/lending.py), encoded the way Kiwoom's TRs report them.
 
 Simulator choices where docs/kiwoom_api.md leaves a gap (the client is written to hold under them):
 - prices carry "+"/"-" for the direction against the previous close and no prefix when flat; `pre_sig`
-  uses the KIS 1-5 codes; investor and sector amounts are KRW million, programme, short and lending amounts
-  KRW (config.DEFAULT_AMOUNT_UNITS of the client);
-- investor groups: `natn` (국가) is KIS's other_organization, `natfor` (내외국인) is 0; sector fields:
-  `endw_netprps` pension_fund, `jnsinkm_netprps` merchant_bank, `native_trmt_frgnr_netprps` 0;
-- stock lending: per stock a deterministic walk seeded by (seed, symbol): lent and repaid shares are
-  0-4 % of the day's volume each, the balance starts at 1 % of listed shares and never goes below 0.
+  uses the KIS 1-5 codes; investor amounts are KRW million, programme, short and lending amounts KRW
+  (config.DEFAULT_AMOUNT_UNITS of the client);
+- investor groups: `natn` (국가) is KIS's other_organization, `natfor` (내외국인) is 0.
 """
 
 from __future__ import annotations
@@ -16,9 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from kis_intel_assets.simulator.encode import change_fields, percent, rate
-from kis_intel_assets.simulator.groups import GroupFlows, group_flows
+from kis_intel_assets.simulator.groups import GroupFlows
 from kis_intel_assets.simulator.model import MarketModel
-from kis_intel_assets.simulator.sectors import SECTORS, sectors_of
 from kis_intel_assets.simulator.series import SymbolSeries
 
 INVESTOR_SOURCE_GROUP = {
@@ -36,21 +32,6 @@ INVESTOR_SOURCE_GROUP = {
     "etc_corp": "other_corporation",
 }
 ZERO_INVESTOR_FIELDS = ("natfor",)
-SECTOR_SOURCE_GROUP = {
-    "sc_netprps": "securities",
-    "insrnc_netprps": "insurance",
-    "invtrt_netprps": "investment_trust",
-    "bank_netprps": "bank",
-    "jnsinkm_netprps": "merchant_bank",
-    "endw_netprps": "pension_fund",
-    "etc_corp_netprps": "other_corporation",
-    "ind_netprps": "individual",
-    "frgnr_netprps": "foreign",
-    "natn_netprps": "other_organization",
-    "samo_fund_netprps": "private_fund",
-    "orgn_netprps": "institution",
-}
-ZERO_SECTOR_FIELDS = ("native_trmt_frgnr_netprps",)
 
 
 def directed(value: int, change: int) -> str:
@@ -95,36 +76,3 @@ def market_symbols(model: MarketModel, market: str) -> list[str]:
 def day_position(series: SymbolSeries, day: np.datetime64) -> int | None:
     k = int(np.searchsorted(series.days, day))
     return k if k < len(series.days) and series.days[k] == day else None
-
-
-def sector_net(
-    model: MarketModel, market: str, day: np.datetime64, amount: bool
-) -> dict[str, dict[str, int]]:
-    """Per sector code of `market`: net buying per group summed over the stocks in that sector on `day`."""
-    totals = {SECTORS[i].code: dict.fromkeys(SECTOR_SOURCE_GROUP.values(), 0) for i in sectors_of(market)}
-    for symbol in market_symbols(model, market):
-        series = model.series(symbol)
-        k = day_position(series, day)
-        if k is None:
-            continue
-        code = SECTORS[int(series.sector[k])].code
-        flows = group_flows(series, np.array([k]))
-        for group, total in totals[code].items():
-            g = flows[group]
-            total_add = g.net_value_m[0] if amount else g.net_qty[0]
-            totals[code][group] = total + int(total_add)
-    return totals
-
-
-def encode_sector_row(code: str, name: str, values: dict[str, int]) -> dict[str, str]:
-    row = {
-        "inds_cd": code,
-        "inds_nm": name,
-        "cur_prc": "",
-        "pre_smbol": "3",
-        "pred_pre": "0",
-        "flu_rt": "0.00",
-        "trde_qty": "0",
-    }
-    row |= {source: signed(values[group]) for source, group in SECTOR_SOURCE_GROUP.items()}
-    return row | dict.fromkeys(ZERO_SECTOR_FIELDS, "0")

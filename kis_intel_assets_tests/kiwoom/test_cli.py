@@ -21,11 +21,11 @@ def test_cli_serves_tokens_and_trs_on_the_printed_address():
         assert token["return_code"] == 0 and len(token["expires_dt"]) == 14
         answer = httpx.post(
             base_url + "/api/dostk/stkinfo",
-            json={"mrkt_tp": "0"},
+            json={"dt": "20240628", "mrkt_tp": "P00101", "stex_tp": "1"},
             timeout=10,
-            headers={"api-id": "ka10101", "authorization": f"Bearer {token['token']}"},
+            headers={"api-id": "ka90004", "authorization": f"Bearer {token['token']}"},
         )
-        assert answer.json()["return_code"] == 0 and answer.json()["list"]
+        assert answer.json()["return_code"] == 0 and answer.json()["stk_prm_trde_prst"]
     finally:
         process.terminate()
         process.wait(timeout=10)

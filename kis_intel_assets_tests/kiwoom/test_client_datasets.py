@@ -4,15 +4,13 @@ ground truth of the market both simulators serve."""
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 
 import pandas as pd
 import pytest
 
 from kis_intel_assets.kis import KISClient, KISConfig
 from kis_intel_assets.kiwoom import ENDPOINTS
-from kis_intel_assets.kiwoom.endpoints import INVESTOR_FIELD_TO_GROUP, SECTOR_FIELD_TO_GROUP
-from kis_intel_assets.simulator.sectors import SECTORS, sectors_of
+from kis_intel_assets.kiwoom.endpoints import INVESTOR_FIELD_TO_GROUP
 from kis_intel_assets_tests.support.clients import FAST_RETRY
 
 WINDOW = (dt.date(2024, 3, 4), dt.date(2024, 6, 28))  # 80 sessions: 2 pages of 40 after the anchor
@@ -32,15 +30,6 @@ def test_investor_trends_equal_ground_truth(kiwoom_sim, make_client):
         pd.testing.assert_frame_equal(got, truth.reset_index(drop=True), check_dtype=False)
         assert len(got) == 80
     assert client.session.metrics.pages > 8  # paged by cont-yn/next-key, 40 rows a page
-
-
-def test_investor_totals_equal_summed_truth(kiwoom_sim, make_client):
-    client = make_client(kiwoom_sim)
-    symbol = kiwoom_sim.model.symbols()[3]
-    truth = kiwoom_sim.truth.investor_trends(*WINDOW, [symbol])
-    for amount, measure in ((True, "net_value"), (False, "net")):
-        got = client.investor_totals(symbol, *WINDOW, amount=amount)
-        assert got == {g: int(truth[f"{g}_{measure}"].sum()) for g in INVESTOR_FIELD_TO_GROUP.values()}
 
 
 def test_short_selling_equals_ground_truth(kiwoom_sim, make_client):
@@ -73,37 +62,8 @@ def test_program_trading_all_stocks_equals_ground_truth(kiwoom_sim, make_client)
     assert len(got) == len(kiwoom_sim.model.symbols())
 
 
-def test_sector_investor_net_equals_the_members_truth(kiwoom_sim, make_client):
-    client = make_client(kiwoom_sim)
-    day = WINDOW[1]
-    truth = kiwoom_sim.truth.investor_trends(day, day)
-    expected: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for row in truth.itertuples(index=False):
-        series = kiwoom_sim.model.series(row.symbol)
-        code = SECTORS[int(series.sector[list(series.days).index(pd.Timestamp(day).to_datetime64())])].code
-        for group in SECTOR_FIELD_TO_GROUP.values():
-            expected[code][group] += getattr(row, f"{group}_net_value")
-    for market in ("KOSPI", "KOSDAQ"):
-        rows = client.sector_investor_net(market, day)
-        assert [r["sector_code"] for r in rows] == [SECTORS[i].code for i in sectors_of(market)]
-        for r in rows:
-            assert {g: r[f"{g}_net_value"] for g in SECTOR_FIELD_TO_GROUP.values()} == {
-                g: expected[r["sector_code"]][g] for g in SECTOR_FIELD_TO_GROUP.values()
-            }
-    assert any(
-        v != 0 for r in client.sector_investor_net("KOSPI", day) for k, v in r.items() if k.endswith("_value")
-    )
-
-
-def test_sector_codes_list_each_markets_sectors(kiwoom_sim, make_client):
-    client = make_client(kiwoom_sim)
-    for market in ("KOSPI", "KOSDAQ"):
-        got = [(r["sector_code"], r["sector_name"]) for r in client.sector_codes(market)]
-        assert got == [(SECTORS[i].code, SECTORS[i].name) for i in sectors_of(market)]
-
-
-def test_lending_per_stock_equals_kis_truth_and_sums_to_the_market_trend(kiwoom_sim, make_client):
-    """ka90012 lists the lending KIS reports per stock (HHPST074500C0, one market); ka10068 is its sum."""
+def test_lending_per_stock_equals_kis_truth(kiwoom_sim, make_client):
+    """ka90012 lists the lending KIS reports per stock (HHPST074500C0): one market, two brokers."""
     client = make_client(kiwoom_sim)
     before, day = dt.date(2024, 6, 27), dt.date(2024, 6, 28)
     per_day = {
@@ -119,11 +79,6 @@ def test_lending_per_stock_equals_kis_truth_and_sums_to_the_market_trend(kiwoom_
         truth.sort_values(["symbol", "time"]).reset_index(drop=True),
         check_dtype=False,
     )
-    trend = {r["time"]: r for r in client.lending_trend(before, day)}
-    for d in (before, day):
-        for column in ("new_volume", "redeemed_volume", "balance_volume", "balance_amount"):
-            assert trend[d][column] == sum(r[column] for r in per_day[d].values())
-        assert trend[d]["balance_change"] == trend[d]["new_volume"] - trend[d]["redeemed_volume"]
 
 
 def test_kis_and_kiwoom_describe_the_same_trades(both_sims, make_client, database_url):
@@ -162,13 +117,9 @@ def test_every_registered_tr_answers_rows_over_loopback(kiwoom_sim, make_client)
     symbol, day = kiwoom_sim.model.symbols()[0], "20240628"
     bodies = {
         "ka10059": {"dt": day, "stk_cd": symbol, "amt_qty_tp": "1", "trde_tp": "0"},
-        "ka10061": {"stk_cd": symbol, "strt_dt": "20240603", "end_dt": day, "amt_qty_tp": "1"},
         "ka10014": {"stk_cd": symbol, "strt_dt": "20240603", "end_dt": day},
         "ka90013": {"stk_cd": symbol, "amt_qty_tp": "1", "date": day},
         "ka90004": {"dt": day, "mrkt_tp": "P00101"},
-        "ka10051": {"mrkt_tp": "0", "base_dt": day},
-        "ka10101": {"mrkt_tp": "1"},
-        "ka10068": {"strt_dt": "20240603", "end_dt": day},
         "ka90012": {"dt": day, "mrkt_tp": "101"},
     }
     assert set(bodies) == set(ENDPOINTS)

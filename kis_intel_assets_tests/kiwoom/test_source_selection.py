@@ -1,8 +1,9 @@
 """The routed assets (program_trading, investor_trends, short_selling, stock_lending) with source = both,
 materialized with Dagster against both simulators and a real PostgreSQL: rows equal ground truth in every
-column the serving broker gives (the columns Kiwoom cannot give are NULL in its rows; short_selling's total_value comes from
-the stored daily_prices), `source` says which broker served each, the sources_agree check compares the
-brokers, and with KIS failing every per-stock request of the dataset the run completes from Kiwoom."""
+column the serving broker gives (the columns Kiwoom cannot give are NULL in its rows; short_selling's
+total_value comes from the stored daily_prices), `source` says which broker served each, the sources_agree
+check compares the brokers, and with KIS failing every per-stock request of the dataset the run completes
+from Kiwoom."""
 
 from __future__ import annotations
 
