@@ -44,7 +44,7 @@ KEYS = ("time", "symbol")
 # catch-up); a longer backfill asks per stock, whose one call covers many days.
 MARKET_LIST_MAX_DAYS = 5
 
-# market, day -> every stock's row of that market-day (KiwoomClient.program_trading_all)
+# kiwoom, market, day -> every stock's row of that market-day (program_trading_all, lending_by_stock)
 MarketDayFetch = Callable[[KiwoomClient, str, dt.date], list[Row]]
 
 

@@ -16,6 +16,7 @@ import dagster as dg
 import pandas as pd
 import pytest
 
+from kis_intel_assets.definitions import defs
 from kis_intel_assets.defs.ingest.assets import (
     daily_prices,
     investor_trends,
@@ -155,3 +156,9 @@ def test_kis_failing_every_per_stock_request_of_the_daily_run_completes_from_kiw
         metadata = result.asset_materializations_for_node(table)[0].metadata
         assert metadata["symbols_by_source"].value == {"KIWOOM": len(sim.model.symbols())}
         assert (metadata["source_fallbacks"].value >= 1) == (table not in FROM_MARKET_LISTS)
+
+
+def test_short_selling_reads_daily_prices_in_the_graph():
+    """Kiwoom's short_selling rows take the stored daily_prices, so a run that has both runs it first."""
+    graph = defs.resolve_asset_graph()
+    assert dg.AssetKey("daily_prices") in graph.get(dg.AssetKey("short_selling")).parent_keys
