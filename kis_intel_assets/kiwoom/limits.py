@@ -46,11 +46,13 @@ class RateLimitRefusal(NamedTuple):
 
 
 def read_rate_limit_refusal(status: int, return_code: int | None, message: str) -> RateLimitRefusal | None:
-    """The refusal an answer is (HTTP 429, return_code 5 or a [17xx] rate-limit code), or None. The caller
-    checks [1634] first: a batch over 100 items has the same code and text and is permanent."""
+    """The refusal an answer is (HTTP 429, return_code 5, or a rate-limit code in brackets in the message
+    or as the return_code), or None. The caller checks [1634] first: a batch over 100 items has the same
+    code and text and is permanent."""
     bracket = _BRACKET_CODE.search(message)
-    code = int(bracket[1]) if bracket and int(bracket[1]) in RATE_LIMIT_CODES else None
-    if status != 429 and code is None and return_code not in {OVER_LIMIT_RETURN_CODE, *RATE_LIMIT_CODES}:
+    stated = [int(bracket[1]) if bracket else None, return_code]
+    code = next((c for c in stated if c in RATE_LIMIT_CODES), None)
+    if status != 429 and code is None and return_code != OVER_LIMIT_RETURN_CODE:
         return None
     quota = _QUOTA.search(message)
     api_id = _API_ID.search(message)
