@@ -93,19 +93,19 @@ def test_a_client_counting_per_key_stays_under_a_per_tr_server(kiwoom_factory, m
 
 
 def test_a_per_key_server_refuses_a_per_tr_client_which_adapts(kiwoom_factory, make_client, caplog, app_key):
-    """The server counts the whole key at 3/s; the client's 5/s per TR gets [1700] answers naming 유량=3,
-    retries them, records the figure and lowers the TR's budget for every process."""
+    """The server counts the whole key at 3/s; the client's 8/s per TR gets [1700] answers naming 유량=3,
+    retries them, records the figure and lowers the TRs' budgets for every process."""
     sim = kiwoom_factory(rate_limit_per_sec=3.0, rate_limit_scope="per_key")
-    client = make_client(sim, rate_limit_per_sec=5.0, retry=PATIENT_RETRY, rate_limit_wait_seconds=0.05)
+    client = make_client(sim, rate_limit_per_sec=8.0, retry=PATIENT_RETRY, rate_limit_wait_seconds=0.05)
     with caplog.at_level(logging.WARNING, logger="kis_intel_assets.kiwoom.session"):
         collect_two_trs(client, sim, WINDOW)
     metrics = client.session.metrics
     assert refusals(sim, 1700) == metrics.retries["rate_limited"] > 0
     assert {tr: metrics.server_quota.get(tr) for tr in TRS} == {"ka10014": 3, "ka90013": 3}
-    lowered = [tr for tr in TRS if client.session.limiters.bucket(tr).budget_in_force < 5.0]
+    lowered = [tr for tr in TRS if client.session.limiters.bucket(tr).budget_in_force < 8.0]
     assert lowered and metrics.budget_changes
     warnings = [r.getMessage() for r in caplog.records if "states a limit" in r.getMessage()]
-    assert any("3 requests/s for TR ka10014" in w and "5/s" in w for w in warnings)
+    assert any("3 requests/s for TR ka10014" in w and "8/s" in w for w in warnings)
     token = client.session._tokens.get().value.reveal()
     for secret in (app_key, f"secret-{app_key[::-1]}", token):
         assert secret not in caplog.text
