@@ -52,6 +52,7 @@ def refusals(sim, limit_code: int) -> int:
             "[1702:허용된 그룹 요청 개수를 초과하였습니다. 총유량=8, API_ID=ka10059]",
             RateLimitRefusal(1702, 8, "ka10059"),
         ),
+        (200, 5, "허용된 전체 요청 개수를 초과하였습니다[1701:총유량=20]", RateLimitRefusal(1701, 20, None)),
         (429, None, "", RateLimitRefusal(None, None, None)),
         (
             200,
