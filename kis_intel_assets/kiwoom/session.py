@@ -1,4 +1,4 @@
-"""Low-level Kiwoom calls: auth header, the shared PostgreSQL limiter, retries, classification, paging.
+"""Low-level Kiwoom calls: auth header, the shared PostgreSQL limiters, retries, classification, paging.
 
 Classification (docs/kiwoom_api.md "return_code semantics"):
 - the answer with "[1634]" = a batch over 100 items: KiwoomBatchLimitError at once, never retried;
@@ -58,6 +58,8 @@ class _InvalidToken(Exception):
 
 
 class _RateLimited(Transient):
+    """A rate-limit answer, with what it says about the limit."""
+
     def __init__(self, refusal: RateLimitRefusal, detail: str) -> None:
         super().__init__("rate_limited", detail)
         self.refusal = refusal
@@ -220,7 +222,7 @@ def _warn_if_below_budget(bucket: str, quota: int, configured: PostgresRateLimit
         "the key's total over all TRs" if bucket == TOTAL else f"TR {bucket}",
         "no total cap (total_rate_limit_per_sec)"
         if configured is None
-        else f"{configured.budget:g}/s, which now adapts downwards",
+        else f"{configured.budget:g}/s (lowered for every process while refusals persist)",
     )
 
 
