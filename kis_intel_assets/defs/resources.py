@@ -105,7 +105,7 @@ class KISResource(dg.ConfigurableResource):
         default=KIWOOM_RATE_LIMIT_PER_SEC,
         gt=0,
         le=MAX_BUDGET_PER_SEC,
-        description="Kiwoom budget per key, at most 100/s (no published figure)",
+        description="Kiwoom budget per TR of the key, at most 100/s (Kiwoom counts each TR apart: 5/s)",
     )
     # The optional KRX portal (the definitions pass the `krx` resource): investor_trends' fast path and
     # whether short_selling says that balance comes from lending data only. None = KRX off.

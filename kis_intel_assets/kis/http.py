@@ -1,15 +1,15 @@
-"""What the KIS and Kiwoom sessions share for one app key: an HTTP connection pool, one turn of the shared
-PostgreSQL limiter per request, bounded full-jitter backoff, and the give-up rule for transient failures
-(retried until `RetrySettings.max_attempts`, then a KISTransientError). Each broker keeps its own answer
-classification and token handling."""
+"""What the KIS and Kiwoom sessions share for one app key: an HTTP connection pool, a turn of the shared
+PostgreSQL limiters per request (KIS: one per key; Kiwoom: one per TR, see kiwoom/limits.py), bounded
+full-jitter backoff, and the give-up rule for transient failures (retried until `RetrySettings.max_attempts`,
+then a KISTransientError). Each broker keeps its own answer classification and token handling."""
 
 from __future__ import annotations
 
 import logging
 import random
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 import httpx
@@ -45,19 +45,13 @@ def json_object(response: httpx.Response) -> dict[str, Any]:
     return body
 
 
-class PacedHTTP(Closing):
-    """One app key's connection pool behind its limiter; thread-safe."""
+class PooledHTTP(Closing):
+    """One app key's connection pool; a request takes a turn of each limiter it is paced by; thread-safe."""
 
     def __init__(
-        self,
-        limiter: PostgresRateLimiter,
-        retry: RetrySettings,
-        *,
-        connect_timeout_seconds: float,
-        read_timeout_seconds: float,
+        self, retry: RetrySettings, *, connect_timeout_seconds: float, read_timeout_seconds: float
     ) -> None:
         self.metrics = ClientMetrics()
-        self._limiter = limiter
         self._retry = retry
         self._http = httpx.Client(
             timeout=httpx.Timeout(read_timeout_seconds, connect=connect_timeout_seconds),
@@ -66,23 +60,25 @@ class PacedHTTP(Closing):
 
     def close(self) -> None:
         self._http.close()
-        self._limiter.close()
 
     @contextmanager
-    def _paced(self) -> Iterator[None]:
-        """One limiter turn around one HTTP request (see ratelimit.py)."""
-        with self._limiter.turn() as waited:
-            self.metrics.count_wait(waited)
+    def _paced(self, limiters: Sequence[PostgresRateLimiter] = ()) -> Iterator[None]:
+        """One turn of each of `limiters` around one HTTP request (see ratelimit.py): taken in order, all
+        held until the reply is back, so the request counts against every budget it is under."""
+        with ExitStack() as turns:
+            self.metrics.count_wait(sum(turns.enter_context(limiter.turn()) for limiter in limiters))
             yield
 
     def _backoff(self, attempt: int, at_least: float = 0.0) -> None:
         ceiling = min(self._retry.backoff_cap_seconds, self._retry.backoff_base_seconds * 2**attempt)
         time.sleep(max(random.uniform(0, ceiling), at_least))
 
-    def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    def _send(
+        self, method: str, url: str, *, limiters: Sequence[PostgresRateLimiter] = (), **kwargs: Any
+    ) -> httpx.Response:
         """One paced, counted HTTP request; timeouts and dropped connections become Transient."""
         try:
-            with self._paced():
+            with self._paced(limiters):
                 self.metrics.count_request()
                 return self._http.request(method, url, **kwargs)
         except httpx.TimeoutException as exc:
@@ -114,3 +110,30 @@ class PacedHTTP(Closing):
             ) from None
         log.warning("%s %s %s: %s (attempt %d/%d)", broker, tr_id, symbol or "-", failure, failures, limit)
         self._backoff(failures, at_least)
+
+
+class PacedHTTP(PooledHTTP):
+    """A pool behind one limiter that paces every request of the key (KIS's rule)."""
+
+    def __init__(
+        self,
+        limiter: PostgresRateLimiter,
+        retry: RetrySettings,
+        *,
+        connect_timeout_seconds: float,
+        read_timeout_seconds: float,
+    ) -> None:
+        super().__init__(
+            retry, connect_timeout_seconds=connect_timeout_seconds, read_timeout_seconds=read_timeout_seconds
+        )
+        self._limiter = limiter
+
+    def close(self) -> None:
+        super().close()
+        self._limiter.close()
+
+    @contextmanager
+    def _paced(self, limiters: Sequence[PostgresRateLimiter] = ()) -> Iterator[None]:
+        """The key's limiter first, then any the request names."""
+        with super()._paced((self._limiter, *limiters)):
+            yield

@@ -19,6 +19,8 @@ class ClientMetrics:
     token_refreshes: int = 0
     token_issuance_waits: int = 0
     budget_changes: list[str] = field(default_factory=list)  # "20/s -> 2.70/s" per lowering seen here
+    # The limits a server stated in its refusals (Kiwoom's "유량=5, API ID=ka10080"): bucket -> requests/s.
+    server_quota: dict[str, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def count_request(self) -> None:
@@ -43,6 +45,13 @@ class ClientMetrics:
         with self._lock:
             self.budget_changes.append(change)
 
+    def record_server_quota(self, bucket: str, quota: int) -> bool:
+        """Records the figure a refusal stated for `bucket`; True when it is new or changed."""
+        with self._lock:
+            known = self.server_quota.get(bucket)
+            self.server_quota[bucket] = quota
+            return known != quota
+
     def count_token(self, event: str) -> None:
         """event: "issuance", "refresh" or "issuance_wait" (EGW00133)."""
         with self._lock:
@@ -66,4 +75,8 @@ class ClientMetrics:
                 "token_refreshes": self.token_refreshes,
                 "token_issuance_waits": self.token_issuance_waits,
                 "rate_limit_budget_changes": list(self.budget_changes),
+                # a list, so the pooled and routed snapshots concatenate it like the budget changes
+                "rate_limit_server_quota": [
+                    f"{bucket} {quota}/s" for bucket, quota in self.server_quota.items()
+                ],
             }

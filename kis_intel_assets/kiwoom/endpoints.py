@@ -16,6 +16,7 @@ from kis_intel_assets.investor_groups import INVESTOR_GROUPS
 from kis_intel_assets.kis.endpoints import Field, Kind
 
 TOKEN_PATH = "/oauth2/token"
+TOKEN_API_ID = "au10001"  # paced on its own TR bucket like any other TR
 
 # ka10059 investor field -> our investor group (docs/kiwoom_api.md "How the project maps them").
 INVESTOR_FIELD_TO_GROUP: Mapping[str, str] = MappingProxyType(

@@ -1,8 +1,10 @@
-"""Low-level Kiwoom calls: auth header, the shared PostgreSQL limiter, retries, classification, paging.
+"""Low-level Kiwoom calls: auth header, the shared PostgreSQL limiters, retries, classification, paging.
 
 Classification (docs/kiwoom_api.md "return_code semantics"):
-- return_code 5 / 1700 or HTTP 429 = over the request limit: retried with bounded exponential backoff;
-- the same answer with "[1634]" = a batch over 100 items: KiwoomBatchLimitError at once, never retried;
+- the answer with "[1634]" = a batch over 100 items: KiwoomBatchLimitError at once, never retried;
+- HTTP 429, return_code 5 or a [1700]/[1701]/[1702]/[1687] code = over a request limit (kiwoom/limits.py):
+  retried with bounded exponential backoff; the figure it states is recorded, one below the configured
+  budget is warned about, and the refusal is reported to the limiter it concerns (adaptive budget);
 - return_code 8005 or HTTP 401 = invalid token: the shared token is refreshed once and the call repeated once;
 - 5xx, timeouts, dropped connections, broken JSON: retried, then KISTransientError;
 - any other return_code != 0: KiwoomAPIError.
@@ -11,24 +13,34 @@ Classification (docs/kiwoom_api.md "return_code semantics"):
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from kis_intel_assets.kis.errors import KISError, KISPayloadError
-from kis_intel_assets.kis.http import PacedHTTP, Transient, json_object
+from kis_intel_assets.kis.http import PooledHTTP, Transient, json_object
 from kis_intel_assets.kis.parsing import Row, parse_value
 from kis_intel_assets.kis.ratelimit import PostgresRateLimiter
 from kis_intel_assets.kis.tokens import AccessToken
 from kis_intel_assets.kiwoom.config import KiwoomConfig
-from kis_intel_assets.kiwoom.endpoints import KiwoomEndpoint, Money
+from kis_intel_assets.kiwoom.endpoints import TOKEN_API_ID, KiwoomEndpoint, Money
 from kis_intel_assets.kiwoom.errors import KiwoomAPIError, KiwoomBatchLimitError
-from kis_intel_assets.kiwoom.tokens import KiwoomTokenProvider, kiwoom_key_hash
+from kis_intel_assets.kiwoom.limits import (
+    OVER_LIMIT_RETURN_CODE,
+    TOTAL,
+    KiwoomLimiters,
+    RateLimitRefusal,
+    read_rate_limit_refusal,
+)
+from kis_intel_assets.kiwoom.tokens import KiwoomTokenProvider
 
-RATE_LIMIT_CODES = {5, 1700}
+log = logging.getLogger(__name__)
+
 BATCH_LIMIT = "[1634]"
 INVALID_TOKEN = 8005
 _CODE = re.compile(r"[+-]?\d+")
@@ -45,26 +57,36 @@ class _InvalidToken(Exception):
     pass
 
 
-class KiwoomSession(PacedHTTP):
-    """HTTP pool, token provider and the shared limiter for one Kiwoom app key; thread-safe."""
+class _RateLimited(Transient):
+    """A rate-limit answer, with what it says about the limit."""
+
+    def __init__(self, refusal: RateLimitRefusal, detail: str) -> None:
+        super().__init__("rate_limited", detail)
+        self.refusal = refusal
+
+
+class KiwoomSession(PooledHTTP):
+    """HTTP pool, token provider and the shared limiters (one per TR) for one Kiwoom app key; thread-safe."""
 
     def __init__(self, config: KiwoomConfig) -> None:
         super().__init__(
-            PostgresRateLimiter(
-                config.database_url.reveal(),
-                kiwoom_key_hash(config.app_key),
-                config.rate_limit_per_sec,
-                lease_seconds=config.connect_timeout_seconds + config.read_timeout_seconds + 1.0,
-            ),
             config.retry,
             connect_timeout_seconds=config.connect_timeout_seconds,
             read_timeout_seconds=config.read_timeout_seconds,
         )
         self.config = config
-        self._tokens = KiwoomTokenProvider(config, self._http, self.metrics, paced=self._paced)
+        self.limiters = KiwoomLimiters(config)
+        self._tokens = KiwoomTokenProvider(config, self._http, self.metrics, paced=self._paced_token_call)
 
     def __repr__(self) -> str:
         return f"KiwoomSession(base_url={self.config.base_url!r})"
+
+    def close(self) -> None:
+        super().close()
+        self.limiters.close()
+
+    def _paced_token_call(self) -> AbstractContextManager[None]:
+        return self._paced(self.limiters.for_request(TOKEN_API_ID))
 
     def request(
         self,
@@ -100,6 +122,8 @@ class KiwoomSession(PacedHTTP):
                 self.metrics.count_retry("token_invalid")
                 self._tokens.refresh(token)
             except Transient as exc:
+                if isinstance(exc, _RateLimited):
+                    self._learn_from(endpoint.api_id, exc.refusal)
                 failures += 1
                 # After a rate-limit answer Kiwoom wants at least `rate_limit_wait_seconds` of quiet.
                 at_least = self.config.rate_limit_wait_seconds if exc.reason == "rate_limited" else 0.0
@@ -123,8 +147,29 @@ class KiwoomSession(PacedHTTP):
         }
         if cont_yn:
             headers |= {"cont-yn": cont_yn, "next-key": next_key}
-        response = self._send("POST", self.config.base_url + endpoint.path, json=payload, headers=headers)
+        response = self._send(
+            "POST",
+            self.config.base_url + endpoint.path,
+            json=payload,
+            headers=headers,
+            limiters=self.limiters.for_request(endpoint.api_id),
+        )
         return _classify(response, endpoint, symbol)
+
+    def _learn_from(self, api_id: str, refusal: RateLimitRefusal) -> None:
+        """A refusal of a request of `api_id`: the figure it states is recorded (and warned about once when
+        below the configured budget), and the refusal is reported to the limiter it concerns, whose adaptive
+        rule lowers that budget for every process when refusals are sustained (ratelimit.py). Without a
+        configured total cap, a total refusal is reported to the TR's bucket: the one this client can slow."""
+        bucket = TOTAL if refusal.on_total else refusal.api_id or api_id
+        configured = self.limiters.total() if refusal.on_total else self.limiters.bucket(api_id)
+        if refusal.quota is not None and self.metrics.record_server_quota(bucket, refusal.quota):
+            _warn_if_below_budget(bucket, refusal.quota, configured)
+        limiter = configured or self.limiters.bucket(api_id)
+        before = limiter.budget_in_force
+        throttle = limiter.report_throttled()
+        if throttle.lowered:
+            self.metrics.count_budget_change(f"{bucket}: {before:g}/s -> {throttle.budget:g}/s")
 
     def fetch_rows(
         self,
@@ -166,6 +211,21 @@ class KiwoomSession(PacedHTTP):
         raise KISError(f"more than {self.config.max_pages} pages", tr_id=endpoint.api_id, symbol=symbol)
 
 
+def _warn_if_below_budget(bucket: str, quota: int, configured: PostgresRateLimiter | None) -> None:
+    """One line when the server's stated figure is below the budget configured for `bucket` (or there is
+    none: the key's total without a cap); names the bucket and both figures, never the key."""
+    if configured is not None and quota >= configured.budget:
+        return
+    log.warning(
+        "Kiwoom states a limit of %d requests/s for %s; the client is configured for %s",
+        quota,
+        "the key's total over all TRs" if bucket == TOTAL else f"TR {bucket}",
+        "no total cap (total_rate_limit_per_sec)"
+        if configured is None
+        else f"{configured.budget:g}/s (lowered for every process while refusals persist)",
+    )
+
+
 def _return_code(body: Mapping[str, Any]) -> int | None:
     code = body.get("return_code")
     if isinstance(code, bool):
@@ -186,12 +246,13 @@ def _classify(response: httpx.Response, endpoint: KiwoomEndpoint, symbol: str | 
         raise KiwoomBatchLimitError(
             api_id=endpoint.api_id,
             symbol=symbol,
-            return_code=code or 5,
+            return_code=code or OVER_LIMIT_RETURN_CODE,
             return_msg=message,
             http_status=status,
         )
-    if status == 429 or code in RATE_LIMIT_CODES:
-        raise Transient("rate_limited", f"HTTP {status} return_code {code}")
+    refusal = read_rate_limit_refusal(status, code, message)
+    if refusal is not None:
+        raise _RateLimited(refusal, f"HTTP {status} return_code {code}: {message[:120]}")
     if status == 401 or code == INVALID_TOKEN:
         raise _InvalidToken
     if status >= 500:

@@ -8,8 +8,14 @@ Simulator decisions (docs/kiwoom_api.md lists what is sourced):
 - Requests: missing api-id 1501, unknown api-id 1505, api-id on the wrong path 1504, no authorization
   1513, unknown or expired token 8005 (HTTP `invalid_token_status`, default 200); missing body key 1511,
   malformed value 1517, unknown stock code 1902. Checks run in that order, the limit before the token.
-- Limit: per app key, at most int(rate_limit_per_sec) requests in any sliding second; refused ones answer
-  return_code 5 "허용된 요청 개수를 초과하였습니다[1700:...]" with HTTP `rate_limit_status` (429 or 200).
+- Limit (sourced: a bucket per app key and TR): at most int(rate_limit_per_sec) requests of one TR per key
+  in any sliding second (`rate_limit_scope` "per_tr"; "per_key" counts every TR of a key in one bucket);
+  refused ones answer return_code 5 "허용된 요청 개수를 초과하였습니다[1700:허용된 API 요청 개수를
+  초과하였습니다. 유량=<that int>, API ID=<api-id>]". `total_rate_limit_per_sec` (default None: no such
+  limit; Kiwoom's figure is unknown) adds a key-wide limit over all TRs, answered "...[1701:허용된 전체 요청
+  개수를 초과하였습니다. 총유량=<int>]". The TR's bucket is checked first; a request refused by either
+  counts against neither. Both answers carry HTTP `rate_limit_status` (429 or 200). The group limit
+  ([1702]) and [1687] are not simulated.
 - Paging: `page_size` rows per page; cont-yn "Y" plus next-key "<digest of api-id and body>:<offset>";
   a next-key from another request is 1517.
 - ka90004 lists every stock of the market-day by default; `program_list_most_traded` = N keeps only the N
@@ -27,7 +33,7 @@ import random
 import secrets
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -52,12 +58,17 @@ from kis_intel_assets.simulator.tokens import SlidingWindowLimiter
 OK = {"return_code": 0, "return_msg": "정상적으로 처리되었습니다"}
 KIWOOM_FAULT_KINDS = ("rate_limited", "batch_limit", "http5xx", "invalid_token")
 RATE_LIMIT_STATUSES = (429, 200)
+RATE_LIMIT_SCOPES = ("per_tr", "per_key")
+TR_LIMIT, TOTAL_LIMIT = 1700, 1701
+SERVED_TIMES_KEPT = 100_000
 
 
 @dataclass(frozen=True)
 class KiwoomSimSettings:
     rate_limit_per_sec: float = 5.0
     rate_limit_status: int = 429
+    rate_limit_scope: str = "per_tr"
+    total_rate_limit_per_sec: float | None = None
     invalid_token_status: int = 200
     token_ttl_seconds: float = 86400.0
     reissue_same_token: bool = True
@@ -74,6 +85,14 @@ class KiwoomSimSettings:
             raise ValueError(
                 f"rate_limit_status must be one of {RATE_LIMIT_STATUSES}, got {self.rate_limit_status}"
             )
+        if self.rate_limit_scope not in RATE_LIMIT_SCOPES:
+            raise ValueError(
+                f"rate_limit_scope must be one of {RATE_LIMIT_SCOPES}, got {self.rate_limit_scope!r}"
+            )
+        if self.total_rate_limit_per_sec is not None and self.total_rate_limit_per_sec < 1:
+            raise ValueError(
+                f"total_rate_limit_per_sec must be at least 1 or None, got {self.total_rate_limit_per_sec}"
+            )
         unknown = set(self.fault_rates) - set(KIWOOM_FAULT_KINDS)
         if unknown:
             raise ValueError(f"unknown Kiwoom fault kinds {sorted(unknown)}; known: {KIWOOM_FAULT_KINDS}")
@@ -85,11 +104,25 @@ class KiwoomSimSettings:
 class KiwoomSimStats:
     token_issuances: Counter[str] = field(default_factory=Counter)
     answers: Counter[tuple[str, int]] = field(default_factory=Counter)  # (api_id, return_code)
+    limit_refusals: Counter[tuple[str, int]] = field(default_factory=Counter)  # (api_id, 1700 or 1701)
+    # (api_id, time.monotonic()) of the latest answers with return_code 0
+    served_times: deque[tuple[str, float]] = field(default_factory=lambda: deque(maxlen=SERVED_TIMES_KEPT))
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def record(self, api_id: str, return_code: int) -> None:
         with self._lock:
             self.answers[(api_id, return_code)] += 1
+            if return_code == 0:
+                self.served_times.append((api_id, time.monotonic()))
+
+    def record_limit_refusal(self, api_id: str, limit_code: int) -> None:
+        with self._lock:
+            self.limit_refusals[(api_id, limit_code)] += 1
+
+    def served_at(self, api_id: str | None = None) -> list[float]:
+        """When the answers with return_code 0 (of `api_id`, or of every TR) were served, oldest first."""
+        with self._lock:
+            return [at for served, at in self.served_times if api_id in (None, served)]
 
     def served(self, api_id: str | None = None) -> int:
         with self._lock:
@@ -132,7 +165,9 @@ class KiwoomSimulatorApp:
         self.settings = settings
         self.stats = KiwoomSimStats()
         self.tokens = _Tokens(settings.token_ttl_seconds, settings.reissue_same_token)
-        self.limiter = SlidingWindowLimiter(max(1, int(settings.rate_limit_per_sec)))
+        self.tr_limiter = SlidingWindowLimiter(max(1, int(settings.rate_limit_per_sec)))
+        total = settings.total_rate_limit_per_sec
+        self.total_limiter = None if total is None else SlidingWindowLimiter(int(total))
         self.down = False
         self._random = random.Random(settings.fault_seed)
         self._random_lock = threading.Lock()
@@ -219,21 +254,12 @@ class KiwoomSimulatorApp:
         if not token:
             raise KiwoomSimError(1513, "Http Header에 authorization 필드가 설정되어 있어야 합니다")
         owner = self.tokens.owner(token.strip()) if scheme.lower() == "bearer" else None
-        if not self.limiter.admit(owner or token, time.monotonic()):
-            raise KiwoomSimError(
-                5,
-                f"허용된 요청 개수를 초과하였습니다[1700:허용된 요청 개수를 초과하였습니다. API ID={api_id}]",
-                self.settings.rate_limit_status,
-            )
+        self._admit(owner or token, api_id)
         if owner is None:
             raise KiwoomSimError(8005, "Token이 유효하지 않습니다", self.settings.invalid_token_status)
         fault = self._fault()
         if fault == "rate_limited":
-            raise KiwoomSimError(
-                5,
-                f"허용된 요청 개수를 초과하였습니다[1700:허용된 요청 개수를 초과하였습니다. API ID={api_id}]",
-                self.settings.rate_limit_status,
-            )
+            raise self._over_tr_limit(api_id)
         if fault == "batch_limit":
             raise KiwoomSimError(5, "허용된 요청 개수를 초과하였습니다[1634]")
         if fault == "http5xx":
@@ -263,6 +289,35 @@ class KiwoomSimulatorApp:
         }
         self.stats.record(api_id, 0)
         return self._answer({**reply.head, reply.list_key: page, **OK}, 200, headers)
+
+    def _admit(self, caller: str, api_id: str) -> None:
+        """Counts the request against its bucket, then the caller's total; raises the refusal of the first
+        limit it exceeds (a refused request counts against neither)."""
+        now = time.monotonic()
+        bucket = caller if self.settings.rate_limit_scope == "per_key" else f"{caller}/{api_id}"
+        if not self.tr_limiter.admit(bucket, now):
+            raise self._over_tr_limit(api_id)
+        if self.total_limiter is not None and not self.total_limiter.admit(caller, now):
+            self.tr_limiter.withdraw(bucket)
+            raise self._over_limit(
+                api_id,
+                TOTAL_LIMIT,
+                f"허용된 전체 요청 개수를 초과하였습니다. 총유량={self.total_limiter.limit}",
+            )
+
+    def _over_tr_limit(self, api_id: str) -> KiwoomSimError:
+        return self._over_limit(
+            api_id,
+            TR_LIMIT,
+            f"허용된 API 요청 개수를 초과하였습니다. 유량={self.tr_limiter.limit}, API ID={api_id}",
+        )
+
+    def _over_limit(self, api_id: str, limit_code: int, detail: str) -> KiwoomSimError:
+        """The answer over a request limit, in the form of Kiwoom's [1700]/[1701] texts (recorded)."""
+        self.stats.record_limit_refusal(api_id, limit_code)
+        return KiwoomSimError(
+            5, f"허용된 요청 개수를 초과하였습니다[{limit_code}:{detail}]", self.settings.rate_limit_status
+        )
 
     @staticmethod
     def _offset(request: Request, digest: str) -> int:

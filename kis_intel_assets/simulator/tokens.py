@@ -111,3 +111,8 @@ class SlidingWindowLimiter:
                 return False
             times.append(now)
             return True
+
+    def withdraw(self, app_key: str) -> None:
+        """Takes back the latest admission of `app_key`: another limit refused that request after all."""
+        with self._lock:
+            self._admitted[app_key].pop()

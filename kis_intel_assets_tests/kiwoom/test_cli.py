@@ -35,3 +35,14 @@ def test_cli_names_a_bad_fault_kind():
     result = subprocess.run([*COMMAND, "--faults", "bogus=0.1"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "unknown Kiwoom fault kinds ['bogus']" in result.stderr
+
+
+def test_cli_names_a_bad_limit_setting():
+    result = subprocess.run(
+        [*COMMAND, "--rate-limit-scope", "per_key", "--total-rate-limit", "0.5"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "total_rate_limit_per_sec must be at least 1 or None, got 0.5" in result.stderr

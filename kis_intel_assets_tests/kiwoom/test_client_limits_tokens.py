@@ -12,13 +12,9 @@ from kis_intel_assets.kis.secrets import Secret
 from kis_intel_assets.kiwoom import KiwoomAPIError, KiwoomBatchLimitError, KiwoomTokenError, endpoint
 from kis_intel_assets.kiwoom.session import parse_rows
 from kis_intel_assets.kiwoom.tokens import kiwoom_key_hash, parse_expires_dt
+from kis_intel_assets_tests.support.kiwoom import short_truth
 
 WINDOW = (dt.date(2024, 5, 2), dt.date(2024, 6, 28))
-
-
-def short_truth(sim, symbol: str) -> list[dict]:
-    columns = ["time", "symbol", "short_volume", "short_amount", "total_volume", "short_ratio"]
-    return sim.truth.short_selling(*WINDOW, [symbol])[columns].to_dict("records")
 
 
 @pytest.mark.parametrize("status", [429, 200])
@@ -29,17 +25,17 @@ def test_rate_limit_answers_are_retried_with_backoff(kiwoom_factory, make_client
     client = make_client(sim)
     symbols = sim.model.symbols()[:4]
     for symbol in symbols:
-        assert client.short_selling(symbol, *WINDOW) == short_truth(sim, symbol)
+        assert client.short_selling(symbol, *WINDOW) == short_truth(sim, symbol, WINDOW)
     assert client.session.metrics.retries["rate_limited"] == sim.stats.answers[("ka10014", 5)] > 0
 
 
 def test_the_simulators_own_limit_is_absorbed_by_retries(kiwoom_factory, make_client):
-    """A client paced above the key's real limit gets [1700] answers and still completes."""
+    """A client paced above the TR's real limit gets [1700] answers and still completes."""
     sim = kiwoom_factory(rate_limit_per_sec=4.0)
     client = make_client(sim, rate_limit_per_sec=40.0, rate_limit_wait_seconds=0.5)
     symbol = sim.model.symbols()[0]
     for _ in range(8):
-        assert client.short_selling(symbol, *WINDOW) == short_truth(sim, symbol)
+        assert client.short_selling(symbol, *WINDOW) == short_truth(sim, symbol, WINDOW)
     assert client.session.metrics.retries["rate_limited"] == sim.stats.answers[("ka10014", 5)] > 0
     assert sim.stats.served("ka10014") == 8
 
@@ -60,7 +56,7 @@ def test_an_invalid_token_is_refreshed_once(kiwoom_factory, make_client, status)
     symbol = sim.model.symbols()[0]
     client.short_selling(symbol, *WINDOW)
     sim.expire_tokens()
-    assert client.short_selling(symbol, *WINDOW) == short_truth(sim, symbol)
+    assert client.short_selling(symbol, *WINDOW) == short_truth(sim, symbol, WINDOW)
     assert client.session.metrics.token_refreshes == 1
     assert sim.stats.answers[("ka10014", 8005)] == 1
     assert sum(sim.stats.token_issuances.values()) == 2
