@@ -59,6 +59,11 @@ SOURCE_ENV = "KIS_INTEL_SOURCE"
 KIWOOM_APP_KEY_ENV = "KIWOOM_APP_KEY"
 KIWOOM_APP_SECRET_ENV = "KIWOOM_APP_SECRET"
 KIWOOM_BASE_URL_ENV = "KIWOOM_BASE_URL"
+# Kiwoom's request budget: per TR by default (kiwoom/config.py); per_key for one bucket per app key; an
+# optional key-wide cap on top (Kiwoom's total limit, figure unknown).
+KIWOOM_RATE_LIMIT_ENV = "KIWOOM_RATE_LIMIT_PER_SEC"
+KIWOOM_RATE_LIMIT_SCOPE_ENV = "KIWOOM_RATE_LIMIT_SCOPE"
+KIWOOM_TOTAL_RATE_LIMIT_ENV = "KIWOOM_TOTAL_RATE_LIMIT_PER_SEC"
 GATEWAY_CLIENTS_ENV = "KIS_GATEWAY_CLIENTS"
 # KRX data-portal login (the variables pykrx reads): the optional second source, off unless both are set.
 KRX_ID_ENV = "KRX_ID"

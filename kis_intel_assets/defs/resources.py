@@ -22,6 +22,7 @@ from kis_intel_assets.kis.ratelimit import MAX_BUDGET_PER_SEC
 from kis_intel_assets.kis.secrets import Secret
 from kis_intel_assets.kiwoom import KiwoomClient, KiwoomConfig
 from kis_intel_assets.kiwoom.config import DEFAULT_RATE_LIMIT_PER_SEC as KIWOOM_RATE_LIMIT_PER_SEC
+from kis_intel_assets.kiwoom.config import PER_TR as KIWOOM_PER_TR
 from kis_intel_assets.kiwoom.config import REAL_BASE_URL as KIWOOM_BASE_URL
 from kis_intel_assets.kiwoom.routing import StoredTradingValues, routed
 from kis_intel_assets.settings import DATABASE_URL_ENV, RATE_LIMIT_ENV
@@ -107,6 +108,16 @@ class KISResource(dg.ConfigurableResource):
         le=MAX_BUDGET_PER_SEC,
         description="Kiwoom budget per TR of the key, at most 100/s (Kiwoom counts each TR apart: 5/s)",
     )
+    kiwoom_rate_limit_scope: str = ConfigField(
+        default=KIWOOM_PER_TR,
+        description="per_tr (Kiwoom counts each TR apart) or per_key (one budget for the key)",
+    )
+    kiwoom_total_rate_limit_per_sec: float | None = ConfigField(
+        default=None,
+        gt=0,
+        le=MAX_BUDGET_PER_SEC,
+        description="optional Kiwoom cap for all TRs of the key together (its total limit has no figure)",
+    )
     # The optional KRX portal (the definitions pass the `krx` resource): investor_trends' fast path and
     # whether short_selling says that balance comes from lending data only. None = KRX off.
     krx: KRXResource | None = None
@@ -134,17 +145,20 @@ class KISResource(dg.ConfigurableResource):
             for key, secret in zip(keys, secrets, strict=True)
         ]
 
-    def _kiwoom_client(self) -> KiwoomClient:
-        return KiwoomClient(
-            KiwoomConfig(
-                app_key=Secret(self.kiwoom_app_key),
-                app_secret=Secret(self.kiwoom_app_secret),
-                database_url=Secret(self.database.resolved_url),
-                base_url=self.kiwoom_base_url,
-                rate_limit_per_sec=self.kiwoom_rate_limit_per_sec,
-                read_timeout_seconds=self.read_timeout_seconds,
-            )
+    def kiwoom_config(self) -> KiwoomConfig:
+        return KiwoomConfig(
+            app_key=Secret(self.kiwoom_app_key),
+            app_secret=Secret(self.kiwoom_app_secret),
+            database_url=Secret(self.database.resolved_url),
+            base_url=self.kiwoom_base_url,
+            rate_limit_per_sec=self.kiwoom_rate_limit_per_sec,
+            rate_limit_scope=self.kiwoom_rate_limit_scope,
+            total_rate_limit_per_sec=self.kiwoom_total_rate_limit_per_sec,
+            read_timeout_seconds=self.read_timeout_seconds,
         )
+
+    def _kiwoom_client(self) -> KiwoomClient:
+        return KiwoomClient(self.kiwoom_config())
 
     @contextmanager
     def client(self) -> Iterator[KISClient]:
@@ -158,7 +172,11 @@ class KISResource(dg.ConfigurableResource):
                 self.source,
                 StoredTradingValues(self.database.resolved_url),
                 kis_rate_per_sec=sum(config.effective_rate_per_sec for config in configs),
-                kiwoom_rate_per_sec=self.kiwoom_rate_limit_per_sec,
+                # what one TR's calls may use (all of them, under a key-wide cap)
+                kiwoom_rate_per_sec=min(
+                    self.kiwoom_rate_limit_per_sec,
+                    self.kiwoom_total_rate_limit_per_sec or self.kiwoom_rate_limit_per_sec,
+                ),
             )
             if client is not kis:
                 stack.callback(client.close)
@@ -194,6 +212,25 @@ def rate_limit_from_env(environ: Mapping[str, str] | None = None) -> float | Non
     return settings.env_number(RATE_LIMIT_ENV, 0.0, MIN_BUDGET_PER_SEC, MAX_BUDGET_PER_SEC, environ=environ)
 
 
+def kiwoom_budget_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """KIWOOM_RATE_LIMIT_PER_SEC, KIWOOM_RATE_LIMIT_SCOPE and KIWOOM_TOTAL_RATE_LIMIT_PER_SEC as KISResource
+    fields (the unset ones left to the defaults); a bad value is one line naming it."""
+    budget: dict[str, Any] = {}
+    for name, field in (
+        (settings.KIWOOM_RATE_LIMIT_ENV, "kiwoom_rate_limit_per_sec"),
+        (settings.KIWOOM_TOTAL_RATE_LIMIT_ENV, "kiwoom_total_rate_limit_per_sec"),
+    ):
+        if settings.is_set(name, environ=environ):
+            budget[field] = settings.env_number(
+                name, 0.0, MIN_BUDGET_PER_SEC, MAX_BUDGET_PER_SEC, environ=environ
+            )
+    if settings.is_set(settings.KIWOOM_RATE_LIMIT_SCOPE_ENV, environ=environ):
+        budget["kiwoom_rate_limit_scope"] = settings.text(
+            settings.KIWOOM_RATE_LIMIT_SCOPE_ENV, environ=environ
+        )
+    return budget
+
+
 def kis_resource_from_env(database: DatabaseResource, krx: KRXResource | None = None) -> KISResource:
     """The KIS client as the environment configures it: secrets as EnvVars (resolved at launch, shown by
     name only), plain settings read now; a bad rate limit stops the definitions' load with one line."""
@@ -215,6 +252,7 @@ def kis_resource_from_env(database: DatabaseResource, krx: KRXResource | None = 
         kiwoom_app_key=env_var_if_set(settings.KIWOOM_APP_KEY_ENV),
         kiwoom_app_secret=env_var_if_set(settings.KIWOOM_APP_SECRET_ENV),
         kiwoom_base_url=source.kiwoom_base_url or KIWOOM_BASE_URL,
+        **setting_at_load(kiwoom_budget_from_env),
         krx=krx,
     )
 

@@ -21,7 +21,7 @@ KRW_MILLION = 1_000_000
 # Multiplier from the wire value to KRW per dataset. UNVERIFIED (docs/kiwoom_api.md "Not sourced"): chosen to
 # match the KIS datasets; change here if live answers show another unit.
 DEFAULT_AMOUNT_UNITS: Mapping[str, int] = MappingProxyType(
-    {"investor": KRW_MILLION, "sector": KRW_MILLION, "program": 1, "short": 1, "lending": 1}
+    {"investor": KRW_MILLION, "program": 1, "short": 1, "lending": 1}
 )
 
 

@@ -20,7 +20,12 @@ import pytest
 from kis_intel_assets.cli import main as kis_intel
 from kis_intel_assets.defs.ingest.assets import daily_prices
 from kis_intel_assets.defs.partitions import partition_start
-from kis_intel_assets.defs.resources import DatabaseResource, KISResource, rate_limit_from_env
+from kis_intel_assets.defs.resources import (
+    DatabaseResource,
+    KISResource,
+    kiwoom_budget_from_env,
+    rate_limit_from_env,
+)
 from kis_intel_assets.errors import ConfigurationError
 from kis_intel_assets.simulator.cli import run_simulator_cli
 
@@ -88,6 +93,39 @@ def test_a_bad_rate_limit_variable_is_named(raw: str) -> None:
         rate_limit_from_env({"KIS_RATE_LIMIT_PER_SEC": raw})
     assert rate_limit_from_env({"KIS_RATE_LIMIT_PER_SEC": " 12.5 "}) == 12.5
     assert rate_limit_from_env({}) is None
+
+
+@pytest.mark.parametrize("name", ["KIWOOM_RATE_LIMIT_PER_SEC", "KIWOOM_TOTAL_RATE_LIMIT_PER_SEC"])
+def test_a_bad_kiwoom_budget_variable_is_named(name: str) -> None:
+    with pytest.raises(ConfigurationError, match=f"{name} .* got 'fast'"):
+        kiwoom_budget_from_env({name: "fast"})
+
+
+def test_kiwoom_budget_variables_reach_the_client_config(database_url: str) -> None:
+    environ = {
+        "KIWOOM_RATE_LIMIT_PER_SEC": "3",
+        "KIWOOM_RATE_LIMIT_SCOPE": "per_key",
+        "KIWOOM_TOTAL_RATE_LIMIT_PER_SEC": "8",
+    }
+    budget = kiwoom_budget_from_env(environ)
+    assert budget == {
+        "kiwoom_rate_limit_per_sec": 3.0,
+        "kiwoom_total_rate_limit_per_sec": 8.0,
+        "kiwoom_rate_limit_scope": "per_key",
+    }
+    assert kiwoom_budget_from_env({}) == {}
+    keys = {"app_key": "k", "app_secret": "s", "kiwoom_app_key": "kw", "kiwoom_app_secret": "kws"}
+    resource = KISResource(**keys, database=DatabaseResource(url=database_url), **budget)
+    config = resource.kiwoom_config()
+    assert (config.rate_limit_per_sec, config.rate_limit_scope, config.total_rate_limit_per_sec) == (
+        3.0,
+        "per_key",
+        8.0,
+    )
+    with pytest.raises(ValueError, match="rate_limit_scope must be"):
+        KISResource(
+            **keys, database=DatabaseResource(url=database_url), kiwoom_rate_limit_scope="per_minute"
+        ).kiwoom_config()
 
 
 @pytest.mark.parametrize(
