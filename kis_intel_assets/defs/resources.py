@@ -16,6 +16,7 @@ from pydantic import Field as ConfigField
 from kis_intel_assets import settings
 from kis_intel_assets.defs.failures import setting_at_load
 from kis_intel_assets.defs.krx.resources import KRXResource
+from kis_intel_assets.errors import ConfigurationError
 from kis_intel_assets.kis import KISClient
 from kis_intel_assets.kis.config import MASTER_BASE_URL, KISConfig
 from kis_intel_assets.kis.ratelimit import MAX_BUDGET_PER_SEC
@@ -23,6 +24,7 @@ from kis_intel_assets.kis.secrets import Secret
 from kis_intel_assets.kiwoom import KiwoomClient, KiwoomConfig
 from kis_intel_assets.kiwoom.config import DEFAULT_RATE_LIMIT_PER_SEC as KIWOOM_RATE_LIMIT_PER_SEC
 from kis_intel_assets.kiwoom.config import PER_TR as KIWOOM_PER_TR
+from kis_intel_assets.kiwoom.config import RATE_LIMIT_SCOPES as KIWOOM_RATE_LIMIT_SCOPES
 from kis_intel_assets.kiwoom.config import REAL_BASE_URL as KIWOOM_BASE_URL
 from kis_intel_assets.kiwoom.routing import StoredTradingValues, routed
 from kis_intel_assets.settings import DATABASE_URL_ENV, RATE_LIMIT_ENV
@@ -224,10 +226,14 @@ def kiwoom_budget_from_env(environ: Mapping[str, str] | None = None) -> dict[str
             budget[field] = settings.env_number(
                 name, 0.0, MIN_BUDGET_PER_SEC, MAX_BUDGET_PER_SEC, environ=environ
             )
-    if settings.is_set(settings.KIWOOM_RATE_LIMIT_SCOPE_ENV, environ=environ):
-        budget["kiwoom_rate_limit_scope"] = settings.text(
-            settings.KIWOOM_RATE_LIMIT_SCOPE_ENV, environ=environ
+    scope = settings.text(settings.KIWOOM_RATE_LIMIT_SCOPE_ENV, environ=environ)
+    if scope and scope not in KIWOOM_RATE_LIMIT_SCOPES:
+        raise ConfigurationError(
+            f"{settings.KIWOOM_RATE_LIMIT_SCOPE_ENV} must be one of {', '.join(KIWOOM_RATE_LIMIT_SCOPES)}, "
+            f"got {scope!r}"
         )
+    if scope:
+        budget["kiwoom_rate_limit_scope"] = scope
     return budget
 
 

@@ -95,7 +95,9 @@ def test_a_bad_rate_limit_variable_is_named(raw: str) -> None:
     assert rate_limit_from_env({}) is None
 
 
-@pytest.mark.parametrize("name", ["KIWOOM_RATE_LIMIT_PER_SEC", "KIWOOM_TOTAL_RATE_LIMIT_PER_SEC"])
+@pytest.mark.parametrize(
+    "name", ["KIWOOM_RATE_LIMIT_PER_SEC", "KIWOOM_TOTAL_RATE_LIMIT_PER_SEC", "KIWOOM_RATE_LIMIT_SCOPE"]
+)
 def test_a_bad_kiwoom_budget_variable_is_named(name: str) -> None:
     with pytest.raises(ConfigurationError, match=f"{name} .* got 'fast'"):
         kiwoom_budget_from_env({name: "fast"})
