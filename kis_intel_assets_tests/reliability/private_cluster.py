@@ -10,7 +10,7 @@ import signal
 import subprocess
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
@@ -67,9 +67,12 @@ class PrivateCluster:
         self.stop()
         self.start()
 
+    def _postmaster(self) -> int:
+        return int((self.data / "postmaster.pid").read_text().splitlines()[0])
+
     def pids(self) -> list[int]:
         """The postmaster and every process it forked (backends, checkpointer, ...)."""
-        postmaster = int((self.data / "postmaster.pid").read_text().splitlines()[0])
+        postmaster = self._postmaster()
         children = subprocess.run(
             ["ps", "-o", "pid=", "--ppid", str(postmaster)], capture_output=True, text=True
         ).stdout.split()
@@ -78,15 +81,25 @@ class PrivateCluster:
     @contextmanager
     def frozen(self) -> Iterator[None]:
         """Every process of this cluster stopped (SIGSTOP) for the block: the kernel still accepts and
-        acknowledges TCP, but nothing answers."""
-        pids = self.pids()
-        for pid in pids:
-            os.kill(pid, signal.SIGSTOP)
+        acknowledges TCP, but nothing answers. The postmaster stops first, so it forks nothing after the
+        children are listed; a child that exits meanwhile (an autovacuum worker, a backend) is skipped, and
+        every process stopped is continued whatever happens."""
+        stopped: list[int] = []
+
+        def stop(pid: int) -> None:
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGSTOP)
+                stopped.append(pid)
+
         try:
+            stop(self._postmaster())
+            for child in self.pids()[1:]:  # listed once the postmaster can fork no more
+                stop(child)
             yield
         finally:
-            for pid in pids:
-                os.kill(pid, signal.SIGCONT)
+            for pid in stopped:
+                with suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGCONT)
 
 
 def server_binaries_present() -> bool:
