@@ -8,6 +8,7 @@ temporary folder so the suite also runs on a machine that has no database server
 from __future__ import annotations
 
 import os
+import signal
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +25,15 @@ from kis_intel_assets_tests.support.databases import (
 
 TEST_DATABASE_URL_ENV = "KIS_INTEL_TEST_DATABASE_URL"
 pytest_plugins = ["kis_intel_assets_tests.simulator_fixtures"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A suite started as a background job of a non-interactive shell inherits SIGINT ignored. Dagster maps
+    SIGTERM onto SIGINT's handler around every in-process run, so the worker would end up ignoring SIGTERM
+    and so would every server a later test starts (ignored signals survive exec): SIGTERM could not stop
+    them. Ctrl-C's own handler keeps SIGTERM a signal that ends a child."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")
