@@ -93,6 +93,16 @@ UPDATE kis_rate_limit_slot
    SET free_at = extract(epoch FROM clock_timestamp()) + %(lease)s
  WHERE key_hash = %(key_hash)s AND claim = ANY(%(claims)s)
 """
+# A budget the server stated (Kiwoom's "유량=N"): in force at once for every process, never raised here;
+# recovery (sql/008) then grows it back while no refusal comes, and the next refusal states it again.
+_LOWER_TO = """
+UPDATE kis_rate_limit
+   SET budget = LEAST(COALESCE(budget, %(budget)s), %(stated)s),
+       changed_at = extract(epoch FROM clock_timestamp()),
+       throttled_at = extract(epoch FROM clock_timestamp())
+ WHERE key_hash = %(key_hash)s
+RETURNING budget
+"""
 _THROTTLED = """
 SELECT * FROM kis_rate_limit_throttled(
     %(key_hash)s, %(budget)s, %(sustained)s, %(period)s, %(share)s, %(floor)s
@@ -275,6 +285,21 @@ class PostgresRateLimiter:
         assert row is not None
         self.budget_in_force = float(row[0])
         return Throttle(budget=self.budget_in_force, lowered=bool(row[1]))
+
+    def lower_to(self, stated: float) -> Throttle:
+        """The server stated this key's limit (below the budget): it is the budget for every process now."""
+        before = self.budget_in_force
+        row = self._execute_riding_outages(
+            _LOWER_TO,
+            {
+                "key_hash": self._key_hash,
+                "budget": self.budget,
+                "stated": max(stated, THROTTLE_FLOOR_PER_SEC),
+            },
+        )
+        assert row is not None
+        self.budget_in_force = float(row[0])
+        return Throttle(budget=self.budget_in_force, lowered=self.budget_in_force < before)
 
     @property
     def at_floor(self) -> bool:

@@ -158,16 +158,22 @@ class KiwoomSession(PooledHTTP):
 
     def _learn_from(self, api_id: str, refusal: RateLimitRefusal) -> None:
         """A refusal of a request of `api_id`: the figure it states is recorded (and warned about once when
-        below the configured budget), and the refusal is reported to the limiter it concerns, whose adaptive
-        rule lowers that budget for every process when refusals are sustained (ratelimit.py). Without a
-        configured total cap, a total refusal is reported to the TR's bucket: the one this client can slow."""
+        below the configured budget) and, when below the budget in force, becomes that limiter's budget for
+        every process; other refusals go to its adaptive rule, which lowers the budget when they are
+        sustained (ratelimit.py). Without a configured total cap, a total refusal concerns the TR's bucket:
+        the one this client can slow."""
         bucket = TOTAL if refusal.on_total else refusal.api_id or api_id
         configured = self.limiters.total() if refusal.on_total else self.limiters.bucket(api_id)
         if refusal.quota is not None and self.metrics.record_server_quota(bucket, refusal.quota):
             _warn_if_below_budget(bucket, refusal.quota, configured)
         limiter = configured or self.limiters.bucket(api_id)
         before = limiter.budget_in_force
-        throttle = limiter.report_throttled()
+        # A stated figure below the budget is the limit itself (the total bounds each TR too); anything else
+        # is left to the adaptive rule, which lowers a budget only for sustained refusals.
+        quota = refusal.quota
+        throttle = (
+            limiter.lower_to(quota) if quota is not None and quota < before else limiter.report_throttled()
+        )
         if throttle.lowered:
             self.metrics.count_budget_change(f"{bucket}: {before:g}/s -> {throttle.budget:g}/s")
 
@@ -222,7 +228,7 @@ def _warn_if_below_budget(bucket: str, quota: int, configured: PostgresRateLimit
         "the key's total over all TRs" if bucket == TOTAL else f"TR {bucket}",
         "no total cap (total_rate_limit_per_sec)"
         if configured is None
-        else f"{configured.budget:g}/s (lowered for every process while refusals persist)",
+        else f"{configured.budget:g}/s (now lowered to the stated figure for every process)",
     )
 
 

@@ -134,3 +134,20 @@ def test_a_total_limit_over_all_trs(kiwoom_factory, make_client, client_cap, cap
     else:
         assert refusals(sim, 1701) == 0
         assert busiest_second(sim.stats.served_at()) <= 6
+
+
+def test_a_tr_granted_less_than_the_budget_is_paced_at_the_stated_figure(kiwoom_factory, make_client):
+    """The server grants each TR 3/s, the client is configured for 5/s: the first [1700] states 유량=3 and
+    that becomes the TR's budget for every process, so the refusals stop after the first few."""
+    sim = kiwoom_factory(rate_limit_per_sec=3.0)
+    client = make_client(sim, rate_limit_per_sec=5.0, retry=PATIENT_RETRY, rate_limit_wait_seconds=0.05)
+    collect_two_trs(client, sim, WINDOW)
+    metrics = client.session.metrics
+    assert 0 < refusals(sim, 1700) == metrics.retries["rate_limited"]
+    assert all(client.session.limiters.bucket(tr).budget_in_force == 3.0 for tr in TRS)
+    assert sorted(metrics.budget_changes) == ["ka10014: 5/s -> 3/s", "ka90013: 5/s -> 3/s"]
+    # a client reading the same key's budget from PostgreSQL starts at the stated figure
+    other = make_client(sim, rate_limit_per_sec=5.0)
+    for tr in TRS:
+        with other.session.limiters.bucket(tr).turn():
+            assert other.session.limiters.bucket(tr).budget_in_force == 3.0
