@@ -207,25 +207,26 @@ def database_resource_from_env(environ: Mapping[str, str] | None = None) -> Data
     return DatabaseResource(url=env_var_if_set(DATABASE_URL_ENV, environ))
 
 
-def rate_limit_from_env(environ: Mapping[str, str] | None = None) -> float | None:
-    """KIS_RATE_LIMIT_PER_SEC (0.1-100 requests/s), None when unset; a bad value is one line naming it."""
-    if not settings.is_set(RATE_LIMIT_ENV, environ=environ):
+def budget_from_env(name: str, environ: Mapping[str, str] | None = None) -> float | None:
+    """A requests/s variable (0.1-100), None when unset; a bad value is one line naming it."""
+    if not settings.is_set(name, environ=environ):
         return None
-    return settings.env_number(RATE_LIMIT_ENV, 0.0, MIN_BUDGET_PER_SEC, MAX_BUDGET_PER_SEC, environ=environ)
+    return settings.env_number(name, 0.0, MIN_BUDGET_PER_SEC, MAX_BUDGET_PER_SEC, environ=environ)
+
+
+def rate_limit_from_env(environ: Mapping[str, str] | None = None) -> float | None:
+    """KIS_RATE_LIMIT_PER_SEC, None when unset."""
+    return budget_from_env(RATE_LIMIT_ENV, environ)
 
 
 def kiwoom_budget_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """KIWOOM_RATE_LIMIT_PER_SEC, KIWOOM_RATE_LIMIT_SCOPE and KIWOOM_TOTAL_RATE_LIMIT_PER_SEC as KISResource
     fields (the unset ones left to the defaults); a bad value is one line naming it."""
-    budget: dict[str, Any] = {}
-    for name, field in (
-        (settings.KIWOOM_RATE_LIMIT_ENV, "kiwoom_rate_limit_per_sec"),
-        (settings.KIWOOM_TOTAL_RATE_LIMIT_ENV, "kiwoom_total_rate_limit_per_sec"),
-    ):
-        if settings.is_set(name, environ=environ):
-            budget[field] = settings.env_number(
-                name, 0.0, MIN_BUDGET_PER_SEC, MAX_BUDGET_PER_SEC, environ=environ
-            )
+    budgets = {
+        "kiwoom_rate_limit_per_sec": budget_from_env(settings.KIWOOM_RATE_LIMIT_ENV, environ),
+        "kiwoom_total_rate_limit_per_sec": budget_from_env(settings.KIWOOM_TOTAL_RATE_LIMIT_ENV, environ),
+    }
+    budget: dict[str, Any] = {field: value for field, value in budgets.items() if value is not None}
     scope = settings.text(settings.KIWOOM_RATE_LIMIT_SCOPE_ENV, environ=environ)
     if scope and scope not in KIWOOM_RATE_LIMIT_SCOPES:
         raise ConfigurationError(

@@ -60,14 +60,16 @@ def two_brokers(
             kis.close()
 
 
-def fetch_all(client, symbols, start=DAY) -> pd.DataFrame:
+def fetch_all(client, symbols, start=DAY, dataset="program_trading") -> pd.DataFrame:
     with ThreadPoolExecutor(8) as pool:
-        frames = pool.map(lambda s: client.program_trading(s, start, DAY), symbols)
+        frames = pool.map(lambda s: getattr(client, dataset)(s, start, DAY), symbols)
         return pd.concat(frames, ignore_index=True)
 
 
-def assert_equals_truth(frame: pd.DataFrame, sim, start=DAY) -> None:
-    expected = sim.truth.program_trading(start, DAY).sort_values(["symbol", "time"]).reset_index(drop=True)
+def assert_equals_truth(frame: pd.DataFrame, sim, start=DAY, dataset="program_trading", symbols=None) -> None:
+    """Every column of the dataset's ground truth (of `symbols`, default all) equals the frame's."""
+    expected = getattr(sim.truth, dataset)(start, DAY, symbols)
+    expected = expected.sort_values(["symbol", "time"]).reset_index(drop=True)
     got = frame.sort_values(["symbol", "time"]).reset_index(drop=True)[list(expected.columns)]
     pd.testing.assert_frame_equal(got, expected, check_dtype=False)
 
@@ -219,21 +221,11 @@ def test_short_selling_without_a_stored_trading_value_comes_from_kis(make_client
         assert client.source_metadata()["sources_down"] == []
 
 
-def lending_truth(sim, start=DAY) -> pd.DataFrame:
-    return sim.truth.stock_lending(start, DAY).sort_values(["symbol", "time"]).reset_index(drop=True)
-
-
-def fetch_lending(client, symbols, start=DAY) -> pd.DataFrame:
-    frame = pd.concat([client.stock_lending(s, start, DAY) for s in symbols], ignore_index=True)
-    return frame.sort_values(["symbol", "time"]).reset_index(drop=True)
-
-
 def test_stock_lending_of_a_daily_window_comes_from_kiwooms_market_lists(make_client, database_url):
     """One ka90012 call per market serves every stock; KIS's check-only fields are NULL in those rows."""
     with two_brokers(make_client, database_url) as (client, kis_sim, kiwoom_sim):
-        frame = fetch_lending(client, kis_sim.model.symbols())
-        expected = lending_truth(kis_sim)
-        pd.testing.assert_frame_equal(frame[list(expected.columns)], expected, check_dtype=False)
+        frame = fetch_all(client, kis_sim.model.symbols(), dataset="stock_lending")
+        assert_equals_truth(frame, kis_sim, dataset="stock_lending")
         assert set(frame["source"]) == {"KIWOOM"}
         assert frame[["balance_change", "close"]].isna().all().all()
         assert kiwoom_sim.stats.served("ka90012") == 2
@@ -243,9 +235,8 @@ def test_stock_lending_of_a_daily_window_comes_from_kiwooms_market_lists(make_cl
 def test_a_long_lending_window_is_served_by_kis_even_with_source_kiwoom(make_client, database_url):
     """Kiwoom's lending comes only from its market lists: past their window KIS serves (not a failure)."""
     with two_brokers(make_client, database_url, source="kiwoom") as (client, kis_sim, kiwoom_sim):
-        frame = fetch_lending(client, kis_sim.model.symbols()[:3], WIDE_START)
-        expected = lending_truth(kis_sim, WIDE_START)
-        expected = expected[expected["symbol"].isin(kis_sim.model.symbols()[:3])].reset_index(drop=True)
-        pd.testing.assert_frame_equal(frame[list(expected.columns)], expected, check_dtype=False)
+        symbols = kis_sim.model.symbols()[:3]
+        frame = fetch_all(client, symbols, WIDE_START, "stock_lending")
+        assert_equals_truth(frame, kis_sim, WIDE_START, "stock_lending", symbols)
         assert set(frame["source"]) == {"KIS"}
         assert client.source_metadata()["sources_down"] == [] and kiwoom_sim.stats.served() == 0
